@@ -1,0 +1,8 @@
+//! synwave: a kernel-bypass TCP connection engine.
+//!
+//! Layers, bottom up: [`wire`] (zero-copy packet views, parse and emit),
+//! [`tcp`] (the sans-IO connection engine: states, TCB table, timers).
+#![deny(unsafe_code)]
+
+pub mod tcp;
+pub mod wire;
