@@ -1,1 +1,3 @@
 //! The sans-IO TCP lifecycle engine.
+
+pub mod timer;
