@@ -1,3 +1,32 @@
-//! The sans-IO TCP lifecycle engine.
+//! The sans-IO TCP lifecycle engine (RFC 9293): pure functions of frames and
+//! time — no syscalls, no threads, no clock reads.
 
+mod batch;
+mod config;
+mod engine;
+mod event;
+mod input;
+mod isn;
+mod output;
+mod rtt;
+mod state;
+mod stats;
+mod table;
+mod tcb;
+mod time;
+mod time_wait;
 pub mod timer;
+mod tuple;
+
+pub use batch::FrameBatch;
+pub use config::{Config, ConfigError};
+pub use engine::{Engine, EngineError};
+pub use event::{ConnId, Event, EventKind, Events, TimeoutReason};
+pub use isn::IsnGenerator;
+pub use rtt::RttEstimator;
+pub use state::State;
+pub use stats::Stats;
+pub use time::Instant;
+pub use tuple::FourTuple;
+#[cfg(test)]
+mod tests;

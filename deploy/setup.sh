@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what synwave needs to build and run on Debian 12 (idempotent).
+# Needs root for apt-get; skips packages that are already there.
+set -euo pipefail
+packages=(clang llvm libelf-dev zlib1g-dev pkg-config m4 libbpf-dev bpftool ethtool tcpdump iproute2)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    if [[ $(id -u) -ne 0 ]]; then
+        echo "synwave: missing packages (${missing[*]}); run as root or: apt-get install ${missing[*]}" >&2
+        exit 1
+    fi
+    echo "synwave: installing ${missing[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+if ! command -v cargo >/dev/null; then
+    echo "synwave: no Rust toolchain; install one with rustup (https://rustup.rs), then run this again" >&2
+    exit 1
+fi

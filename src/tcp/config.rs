@@ -1,0 +1,115 @@
+//! Engine configuration, checked once before anything runs.
+
+use core::fmt;
+use core::time::Duration;
+
+/// Tunables of one engine. Defaults follow Linux where the RFCs leave a choice.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// MSS we announce: the MTU less 40 bytes of IPv4 and TCP header (RFC 9293 §3.7.1).
+    pub mss: u16,
+    /// Receive window we offer. The engine hands data to the application as it
+    /// arrives, so the window never closes.
+    pub rcv_wnd: u32,
+    /// Window scale we offer (RFC 7323 §2); 0 disables the option.
+    pub window_scale: u8,
+    /// Offer and accept timestamps (RFC 7323 §3), which enable PAWS and
+    /// TIME-WAIT reuse by timestamp (RFC 6191).
+    pub timestamps: bool,
+    /// Maximum segment lifetime; TIME-WAIT lasts 2×MSL (RFC 9293 §3.4.2).
+    /// Linux uses 60 s for TIME-WAIT, hence 30 s.
+    pub msl: Duration,
+    /// RTO before any RTT sample (RFC 6298 §2.1).
+    pub rto_initial: Duration,
+    /// Lower bound of the RTO. RFC 6298 §2.4 suggests 1 s; Linux and most
+    /// stacks use 200 ms, and a load generator on a LAN needs the same.
+    pub rto_min: Duration,
+    /// Upper bound of the RTO after backoff (RFC 6298 §2.5 allows ≥ 60 s).
+    pub rto_max: Duration,
+    /// Retransmissions of SYN or SYN-ACK before the attempt fails (Linux: 6).
+    pub syn_retries: u8,
+    /// Retransmissions of data or FIN before the connection fails.
+    pub max_retries: u8,
+    /// How long FIN-WAIT-2 waits for the peer's FIN (Linux `tcp_fin_timeout`).
+    pub fin_wait2_timeout: Duration,
+    /// Challenge ACKs sent per second at most (RFC 5961 §7).
+    pub challenge_ack_limit: u32,
+    /// Full TCBs at most; SYNs and connects beyond are refused and counted.
+    pub max_tcbs: usize,
+    /// Bytes the application may queue per connection.
+    pub send_buffer: usize,
+    /// Verify IPv4 and TCP checksums of received frames.
+    pub verify_checksums: bool,
+    /// RFC 1337: ignore RST in TIME-WAIT (protection from TIME-WAIT
+    /// assassination). Off by default, like Linux.
+    pub rfc1337: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            mss: 1460,
+            rcv_wnd: 256 * 1024,
+            window_scale: 7,
+            timestamps: true,
+            msl: Duration::from_secs(30),
+            rto_initial: Duration::from_secs(1),
+            rto_min: Duration::from_millis(200),
+            rto_max: Duration::from_secs(120),
+            syn_retries: 6,
+            max_retries: 15,
+            fin_wait2_timeout: Duration::from_secs(60),
+            challenge_ack_limit: 1000,
+            max_tcbs: 1 << 20,
+            send_buffer: 1 << 20,
+            verify_checksums: true,
+            rfc1337: false,
+        }
+    }
+}
+
+/// A configuration that cannot work, with the reason.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid configuration: {}", self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// Checks every field's range so that errors surface before anything is attached.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let err = |s: &str| Err(ConfigError(s.to_string()));
+        if !(88..=9000).contains(&self.mss) {
+            return err("mss must be within 88..=9000");
+        }
+        if self.window_scale > 14 {
+            return err("window scale must be at most 14 (RFC 7323 §2.3)");
+        }
+        if self.rcv_wnd == 0 || self.rcv_wnd > (65535u32 << self.window_scale) {
+            return err("receive window must be nonzero and fit 65535 << window_scale");
+        }
+        if self.msl.is_zero() {
+            return err("msl must be nonzero");
+        }
+        if self.rto_min.is_zero() || self.rto_min > self.rto_max {
+            return err("rto_min must be nonzero and at most rto_max");
+        }
+        if self.rto_initial < self.rto_min || self.rto_initial > self.rto_max {
+            return err("rto_initial must lie within rto_min..=rto_max");
+        }
+        if self.max_tcbs == 0 || self.max_tcbs > (1 << 30) {
+            return err("max_tcbs must be within 1..=2^30");
+        }
+        Ok(())
+    }
+
+    /// The window field we put in non-SYN segments (RFC 7323 §2.3).
+    pub(crate) fn window_field(&self, rcv_wscale: u8) -> u16 {
+        (self.rcv_wnd >> rcv_wscale).min(65535) as u16
+    }
+}

@@ -1,0 +1,568 @@
+//! The engine: one worker's connections, driven by frames and time.
+//!
+//! Call order per turn of a driver's loop (as quinn-proto documents its own):
+//! 1. [`Engine::handle_timeout`] once `now` has passed [`Engine::poll_timeout`];
+//! 2. [`Engine::handle_frames`] with the received batch;
+//! 3. [`Engine::swap_events`], and the application's commands
+//!    ([`Engine::connect`], [`Engine::send`], [`Engine::close`], [`Engine::abort`]);
+//! 4. [`Engine::poll_transmit`], which writes what the connections owe.
+//!
+//! ACKs for received data wait until step 4 so that a response written in
+//! step 3 carries them.
+
+use super::config::{Config, ConfigError};
+use super::event::{ConnId, Event, EventKind, Events, TimeoutReason};
+use super::isn::IsnGenerator;
+use super::output::{ts_val, Bare};
+use super::rtt::RttEstimator;
+use super::stats::Stats;
+use super::table::{Slot, Table};
+use super::tcb::{flag, Tcb};
+use super::time_wait::TimeWait;
+use super::timer::TimerWheel;
+use super::{FourTuple, FrameBatch, Instant, State};
+use crate::wire::{MacAddr, SeqNumber, TcpFlags};
+use core::fmt;
+use core::time::Duration;
+use std::net::SocketAddrV4;
+
+/// Timer values: a TCB index, or a TIME-WAIT index with this bit set.
+const TIME_WAIT_TIMER: u32 = 1 << 31;
+
+/// A command the engine refused.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum EngineError {
+    /// The handle names no live connection (it ended, or never existed).
+    UnknownConnection,
+    /// The 4-tuple belongs to a live connection.
+    TupleInUse,
+    /// The 4-tuple is in TIME-WAIT; pick another source port.
+    TupleInTimeWait,
+    /// `max_tcbs` connections exist already.
+    TableFull,
+    /// That address is already listening.
+    AlreadyListening,
+    /// The connection's state does not allow this (e.g. send after close).
+    InvalidState(State),
+}
+
+impl fmt::Display for EngineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EngineError::UnknownConnection => f.write_str("no such connection"),
+            EngineError::TupleInUse => f.write_str("4-tuple already in use"),
+            EngineError::TupleInTimeWait => f.write_str("4-tuple is in TIME-WAIT"),
+            EngineError::TableFull => f.write_str("connection table is full"),
+            EngineError::AlreadyListening => f.write_str("address already listening"),
+            EngineError::InvalidState(s) => write!(f, "not allowed in state {s}"),
+        }
+    }
+}
+
+impl std::error::Error for EngineError {}
+
+/// Everything but the table, so that a TCB borrowed from the table and the
+/// rest of the engine can be used together.
+pub(crate) struct Core {
+    pub cfg: Config,
+    pub mac: MacAddr,
+    pub isn: IsnGenerator,
+    pub listeners: Vec<SocketAddrV4>,
+    pub timers: TimerWheel<u32>,
+    pub dirty: Vec<u32>,
+    pub aborts: Vec<Bare>,
+    pub events: Events,
+    pub stats: Stats,
+    /// RFC 5961 §7 rate limit: the current second and how many were sent in it.
+    challenge_second: u64,
+    challenge_count: u32,
+}
+
+/// The sans-IO TCP engine of one worker: a TCB table, listeners, a timer
+/// wheel. Frames and time in, frames and events out.
+pub struct Engine {
+    pub(crate) core: Core,
+    pub(crate) table: Table,
+    expired: Vec<u32>,
+}
+
+impl Engine {
+    /// An engine whose frames leave from `mac`. `isn_key` keys RFC 6528's
+    /// hash; give every process a fresh random one.
+    pub fn new(cfg: Config, mac: MacAddr, isn_key: [u8; 16], now: Instant) -> Result<Self, ConfigError> {
+        cfg.validate()?;
+        let capacity = cfg.max_tcbs.min(1 << 16);
+        Ok(Engine {
+            table: Table::with_capacity(capacity),
+            core: Core {
+                mac,
+                isn: IsnGenerator::new(isn_key),
+                listeners: Vec::new(),
+                timers: TimerWheel::with_capacity(now.as_millis(), capacity),
+                dirty: Vec::new(),
+                aborts: Vec::new(),
+                events: Events::new(),
+                stats: Stats::default(),
+                challenge_second: 0,
+                challenge_count: 0,
+                cfg,
+            },
+            expired: Vec::new(),
+        })
+    }
+
+    // ---- getters ----
+
+    /// The configuration in force.
+    pub fn config(&self) -> &Config {
+        &self.core.cfg
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> &Stats {
+        &self.core.stats
+    }
+
+    /// Full TCBs alive (every state but TIME-WAIT).
+    pub fn tcb_count(&self) -> usize {
+        self.table.tcb_count()
+    }
+
+    /// TIME-WAIT records alive.
+    pub fn time_wait_count(&self) -> usize {
+        self.table.time_wait_count()
+    }
+
+    /// Bytes per established TCB and per TIME-WAIT entry (slot, map entry, timer).
+    pub fn bytes_per_entry() -> (usize, usize) {
+        (Table::bytes_per_tcb(), Table::bytes_per_time_wait())
+    }
+
+    /// The state of a live connection.
+    pub fn state(&self, conn: ConnId) -> Option<State> {
+        self.tcb(conn).map(|t| t.state)
+    }
+
+    /// The 4-tuple of a live connection.
+    pub fn tuple(&self, conn: ConnId) -> Option<FourTuple> {
+        self.tcb(conn).map(|t| t.tuple)
+    }
+
+    /// When [`Engine::handle_timeout`] should next be called; no timer fires earlier.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.core.timers.next_deadline().map(Instant::from_millis)
+    }
+
+    fn tcb(&self, conn: ConnId) -> Option<&Tcb> {
+        let tcb = self.table.tcbs.get(conn.index as usize)?;
+        (tcb.generation == conn.generation && tcb.state != State::Closed).then_some(tcb)
+    }
+
+    fn live(&self, conn: ConnId) -> Result<u32, EngineError> {
+        self.tcb(conn).map(|_| conn.index).ok_or(EngineError::UnknownConnection)
+    }
+
+    // ---- input ----
+
+    /// Processes a batch of received frames. Replies that need no TCB (RST,
+    /// challenge ACKs, TIME-WAIT's re-ACKs) go to `tx` at once; what
+    /// connections owe waits for [`Engine::poll_transmit`].
+    pub fn handle_frames<'a>(&mut self, now: Instant, frames: impl IntoIterator<Item = &'a [u8]>, tx: &mut FrameBatch) {
+        for frame in frames {
+            self.handle_frame(now, frame, tx);
+        }
+    }
+
+    /// Fires the timers due by `now`: retransmissions go to `tx`, TIME-WAIT
+    /// records expire, connections out of retries end.
+    pub fn handle_timeout(&mut self, now: Instant, tx: &mut FrameBatch) {
+        let mut expired = core::mem::take(&mut self.expired);
+        self.core.timers.advance(now.as_millis(), &mut expired);
+        for &value in &expired {
+            if value & TIME_WAIT_TIMER != 0 {
+                let index = value & !TIME_WAIT_TIMER;
+                self.table.time_waits[index as usize].timer = None;
+                self.table.remove_time_wait(index);
+                self.core.stats.time_wait_expired += 1;
+            } else {
+                self.on_tcb_timer(value, now, tx);
+            }
+        }
+        expired.clear();
+        self.expired = expired;
+    }
+
+    // ---- commands ----
+
+    /// Accepts connections to `addr` (0.0.0.0 for any local address).
+    pub fn listen(&mut self, addr: SocketAddrV4) -> Result<(), EngineError> {
+        if self.core.listeners.contains(&addr) {
+            return Err(EngineError::AlreadyListening);
+        }
+        self.core.listeners.push(addr);
+        Ok(())
+    }
+
+    /// Opens a connection from `local` to `remote`, whose next hop is
+    /// `peer_mac`. The SYN leaves on the next [`Engine::poll_transmit`].
+    pub fn connect(
+        &mut self,
+        now: Instant,
+        local: SocketAddrV4,
+        remote: SocketAddrV4,
+        peer_mac: MacAddr,
+    ) -> Result<ConnId, EngineError> {
+        let tuple = FourTuple::new(local, remote);
+        match self.table.get(&tuple) {
+            Some(Slot::Tcb(_)) => return Err(EngineError::TupleInUse),
+            Some(Slot::TimeWait(_)) => return Err(EngineError::TupleInTimeWait),
+            None => {}
+        }
+        if self.table.tcb_count() >= self.core.cfg.max_tcbs {
+            return Err(EngineError::TableFull);
+        }
+        let iss = self.core.isn.isn(&tuple, now);
+        let mut flags = flag::APP_KNOWN;
+        if self.core.cfg.timestamps {
+            flags |= flag::TS_OK;
+        }
+        if self.core.cfg.window_scale > 0 {
+            flags |= flag::WS_OK;
+        }
+        let index = self.new_tcb(tuple, peer_mac, State::SynSent, flags, iss, now);
+        self.core.stats.active_opens += 1;
+        let tcb = &mut self.table.tcbs[index as usize];
+        self.core.mark_dirty(tcb, index);
+        Ok(ConnId {
+            index,
+            generation: tcb.generation,
+        })
+    }
+
+    /// Queues bytes to send; returns how many fit in the send buffer.
+    pub fn send(&mut self, conn: ConnId, data: &[u8]) -> Result<usize, EngineError> {
+        let index = self.live(conn)?;
+        let tcb = &mut self.table.tcbs[index as usize];
+        if !tcb.state.can_send() || tcb.has(flag::FIN_QUEUED) {
+            return Err(EngineError::InvalidState(tcb.state));
+        }
+        let n = data.len().min(self.core.cfg.send_buffer.saturating_sub(tcb.send_buf.len()));
+        tcb.send_buf.extend_from_slice(&data[..n]);
+        self.core.mark_dirty(tcb, index);
+        Ok(n)
+    }
+
+    /// Closes our side in order (RFC 9293 §3.10.4): a FIN follows the queued
+    /// data; received data keeps arriving until the peer's FIN. Closing a
+    /// connection still in SYN-SENT just forgets it. Idempotent.
+    pub fn close(&mut self, conn: ConnId, now: Instant) -> Result<(), EngineError> {
+        let index = self.live(conn)?;
+        let tcb = &mut self.table.tcbs[index as usize];
+        match tcb.state {
+            State::SynSent => {
+                self.finish(index, Some(EventKind::Closed), now);
+                self.core.stats.closed += 1;
+                return Ok(());
+            }
+            State::SynReceived => tcb.set(flag::FIN_QUEUED),
+            State::Established => {
+                tcb.set(flag::FIN_QUEUED);
+                tcb.state = State::FinWait1;
+            }
+            State::CloseWait => {
+                tcb.set(flag::FIN_QUEUED);
+                tcb.state = State::LastAck;
+            }
+            _ => return Ok(()),
+        }
+        self.core.mark_dirty(tcb, index);
+        Ok(())
+    }
+
+    /// Aborts with RST (RFC 9293 §3.10.5): the TCB is gone at once and the
+    /// RST leaves on the next [`Engine::poll_transmit`].
+    pub fn abort(&mut self, conn: ConnId, now: Instant) -> Result<(), EngineError> {
+        let index = self.live(conn)?;
+        let tcb = &self.table.tcbs[index as usize];
+        if tcb.state.is_synchronized() {
+            let rst = Bare {
+                tuple: tcb.tuple,
+                peer_mac: tcb.peer_mac,
+                seq: tcb.snd_nxt,
+                ack: tcb.rcv_nxt,
+                flags: TcpFlags::RST | TcpFlags::ACK,
+                window: 0,
+                timestamps: None,
+            };
+            self.core.aborts.push(rst);
+        }
+        self.core.stats.aborts += 1;
+        self.finish(index, Some(EventKind::Closed), now);
+        Ok(())
+    }
+
+    // ---- output ----
+
+    /// Hands over the events so far: `events` is cleared and swapped with the
+    /// engine's, so no allocation is lost.
+    pub fn swap_events(&mut self, events: &mut Events) {
+        events.clear();
+        core::mem::swap(events, &mut self.core.events);
+    }
+
+    /// Writes everything connections owe into `tx`: SYNs, SYN-ACKs, data,
+    /// FINs, deferred ACKs, and the RSTs of aborts.
+    pub fn poll_transmit(&mut self, now: Instant, tx: &mut FrameBatch) {
+        let mut dirty = core::mem::take(&mut self.core.dirty);
+        for &index in &dirty {
+            let tcb = &mut self.table.tcbs[index as usize];
+            if tcb.has(flag::DIRTY) {
+                tcb.clear(flag::DIRTY);
+                self.core.output(tx, tcb, index, now);
+            }
+        }
+        dirty.clear();
+        self.core.dirty = dirty;
+        let mut aborts = core::mem::take(&mut self.core.aborts);
+        for rst in aborts.drain(..) {
+            self.core.emit_bare(tx, &rst);
+        }
+        self.core.aborts = aborts;
+    }
+
+    // ---- internals shared by input and timers ----
+
+    /// Fills a free TCB for a new connection.
+    pub(crate) fn new_tcb(
+        &mut self,
+        tuple: FourTuple,
+        peer_mac: MacAddr,
+        state: State,
+        flags: u8,
+        iss: SeqNumber,
+        now: Instant,
+    ) -> u32 {
+        let cfg = &self.core.cfg;
+        let index = self.table.insert_tcb(tuple, RttEstimator::new(cfg.rto_initial));
+        let tcb = &mut self.table.tcbs[index as usize];
+        tcb.tuple = tuple;
+        tcb.peer_mac = peer_mac;
+        tcb.state = state;
+        tcb.flags = flags;
+        tcb.snd_wscale = 0;
+        tcb.rcv_wscale = if flags & flag::WS_OK != 0 { cfg.window_scale } else { 0 };
+        tcb.retries = 0;
+        tcb.snd_mss = cfg.mss - if flags & flag::TS_OK != 0 { 12 } else { 0 };
+        tcb.iss = iss;
+        tcb.snd_una = iss;
+        tcb.snd_nxt = iss;
+        tcb.snd_max = iss;
+        tcb.snd_wnd = 0;
+        tcb.snd_wl1 = SeqNumber(0);
+        tcb.snd_wl2 = iss;
+        tcb.cwnd = 10 * u32::from(tcb.snd_mss);
+        tcb.irs = SeqNumber(0);
+        tcb.rcv_nxt = SeqNumber(0);
+        tcb.ts_recent = 0;
+        tcb.rtt_seq = None;
+        tcb.rtt = RttEstimator::new(cfg.rto_initial);
+        tcb.timer = None;
+        tcb.send_buf.clear();
+        tcb.created = now;
+        index
+    }
+
+    /// Ends a TCB: its timer is cancelled, the application hears `event` if it
+    /// knows the connection, and the slot is freed.
+    pub(crate) fn finish(&mut self, index: u32, event: Option<EventKind>, now: Instant) {
+        let tcb = &mut self.table.tcbs[index as usize];
+        self.core.disarm(tcb);
+        if let Some(kind) = event {
+            if tcb.has(flag::APP_KNOWN) {
+                self.core.event(tcb, index, kind, now);
+            }
+        }
+        self.table.remove_tcb(index, false);
+    }
+
+    /// Turns a TCB into a TIME-WAIT record for 2MSL (RFC 9293 §3.10.7.4
+    /// eighth), sending the ACK of the peer's FIN first.
+    pub(crate) fn enter_time_wait(&mut self, index: u32, now: Instant, tx: &mut FrameBatch) {
+        let tcb = &mut self.table.tcbs[index as usize];
+        self.core.ack_now(tx, tcb, now);
+        self.core.disarm(tcb);
+        if tcb.has(flag::APP_KNOWN) {
+            self.core.event(tcb, index, EventKind::Closed, now);
+        }
+        self.core.stats.closed += 1;
+        self.core.stats.time_wait_entered += 1;
+        let tw = TimeWait {
+            tuple: tcb.tuple,
+            peer_mac: tcb.peer_mac,
+            ts_ok: tcb.has(flag::TS_OK),
+            rcv_wscale: tcb.rcv_wscale,
+            snd_nxt: tcb.snd_nxt,
+            rcv_nxt: tcb.rcv_nxt,
+            ts_recent: tcb.ts_recent,
+            timer: None,
+        };
+        self.table.remove_tcb(index, true);
+        let tw_index = self.table.insert_time_wait(tw);
+        self.restart_time_wait(tw_index, now);
+    }
+
+    /// (Re)starts the 2MSL timer of a TIME-WAIT record.
+    pub(crate) fn restart_time_wait(&mut self, tw_index: u32, now: Instant) {
+        let tw = &mut self.table.time_waits[tw_index as usize];
+        if let Some(h) = tw.timer.take() {
+            self.core.timers.cancel(h);
+        }
+        let deadline = deadline_ms(now, 2 * self.core.cfg.msl);
+        tw.timer = Some(self.core.timers.schedule(deadline, tw_index | TIME_WAIT_TIMER));
+    }
+
+    /// Ends a TIME-WAIT record early.
+    pub(crate) fn drop_time_wait(&mut self, tw_index: u32) {
+        if let Some(h) = self.table.time_waits[tw_index as usize].timer.take() {
+            self.core.timers.cancel(h);
+        }
+        self.table.remove_time_wait(tw_index);
+    }
+
+    /// The RTO, FIN-WAIT-2 or persist timer of a TCB fired.
+    fn on_tcb_timer(&mut self, index: u32, now: Instant, tx: &mut FrameBatch) {
+        let tcb = &mut self.table.tcbs[index as usize];
+        tcb.timer = None;
+        if tcb.outstanding() {
+            let handshake = matches!(tcb.state, State::SynSent | State::SynReceived);
+            let limit = if handshake {
+                self.core.cfg.syn_retries
+            } else {
+                self.core.cfg.max_retries
+            };
+            if tcb.retries >= limit {
+                self.core.stats.timeouts += 1;
+                if !tcb.has(flag::APP_KNOWN) {
+                    self.core.stats.half_open_dropped += 1;
+                }
+                let reason = if handshake {
+                    TimeoutReason::Handshake
+                } else {
+                    TimeoutReason::Retransmit
+                };
+                self.finish(index, Some(EventKind::TimedOut(reason)), now);
+                return;
+            }
+            // RFC 6298 §5.4–5.6: retransmit the earliest unacknowledged
+            // segment, back off, and time no retransmission (Karn).
+            tcb.retries += 1;
+            tcb.rtt.back_off(self.core.cfg.rto_max);
+            tcb.rtt_seq = None;
+            tcb.cwnd = u32::from(tcb.snd_mss);
+            tcb.snd_nxt = tcb.snd_una;
+            self.core.stats.retransmits += 1;
+            self.core.output(tx, tcb, index, now);
+        } else if tcb.state == State::FinWait2 {
+            self.core.stats.timeouts += 1;
+            self.finish(index, Some(EventKind::TimedOut(TimeoutReason::FinWait2)), now);
+        } else if tcb.snd_wnd == 0 && !tcb.send_buf.is_empty() {
+            self.core.send_data(tx, tcb, now, true);
+            if tcb.timer.is_none() {
+                let rto = tcb.rtt.rto();
+                self.core.arm(tcb, index, rto, now);
+            }
+        }
+    }
+}
+
+/// The wheel tick (ms) at which a timer of length `after` from `now` fires:
+/// never the current tick, so a timer never fires early.
+pub(crate) fn deadline_ms(now: Instant, after: Duration) -> u64 {
+    (now + after).as_nanos().div_ceil(1_000_000).max(now.as_millis() + 1)
+}
+
+impl Core {
+    /// Queues the TCB for `poll_transmit`.
+    #[inline]
+    pub(crate) fn mark_dirty(&mut self, tcb: &mut Tcb, index: u32) {
+        if !tcb.has(flag::DIRTY) {
+            tcb.set(flag::DIRTY);
+            self.dirty.push(index);
+        }
+    }
+
+    /// (Re)arms the TCB's one timer.
+    #[inline]
+    pub(crate) fn arm(&mut self, tcb: &mut Tcb, index: u32, after: Duration, now: Instant) {
+        self.disarm(tcb);
+        tcb.timer = Some(self.timers.schedule(deadline_ms(now, after), index));
+    }
+
+    /// Cancels the TCB's timer, if any.
+    #[inline]
+    pub(crate) fn disarm(&mut self, tcb: &mut Tcb) {
+        if let Some(h) = tcb.timer.take() {
+            self.timers.cancel(h);
+        }
+    }
+
+    /// Tells the application.
+    #[inline]
+    pub(crate) fn event(&mut self, tcb: &Tcb, index: u32, kind: EventKind, now: Instant) {
+        self.events.push(Event {
+            conn: ConnId {
+                index,
+                generation: tcb.generation,
+            },
+            tuple: tcb.tuple,
+            kind,
+            at: now,
+        });
+    }
+
+    /// RFC 5961 §7: at most `challenge_ack_limit` challenge ACKs a second.
+    pub(crate) fn challenge_ack_allowed(&mut self, now: Instant) -> bool {
+        let second = now.as_millis() / 1000;
+        if second != self.challenge_second {
+            self.challenge_second = second;
+            self.challenge_count = 0;
+        }
+        if self.challenge_count < self.cfg.challenge_ack_limit {
+            self.challenge_count += 1;
+            self.stats.challenge_acks += 1;
+            true
+        } else {
+            self.stats.challenge_acks_limited += 1;
+            false
+        }
+    }
+
+    /// A challenge ACK for a TCB (RFC 5961 §3.2, §4.2), rate limited.
+    pub(crate) fn challenge_ack(&mut self, tx: &mut FrameBatch, tcb: &mut Tcb, now: Instant) {
+        if self.challenge_ack_allowed(now) {
+            self.ack_now(tx, tcb, now);
+        }
+    }
+
+    /// Whether a listener takes connections to `addr`.
+    #[inline]
+    pub(crate) fn listening(&self, ip: std::net::Ipv4Addr, port: u16) -> bool {
+        self.listeners
+            .iter()
+            .any(|l| l.port() == port && (l.ip().is_unspecified() || *l.ip() == ip))
+    }
+
+    /// The TIME-WAIT record's ACK <SEQ=SND.NXT><ACK=RCV.NXT>.
+    pub(crate) fn time_wait_ack(&mut self, tx: &mut FrameBatch, tw: &TimeWait, now: Instant) {
+        let bare = Bare {
+            tuple: tw.tuple,
+            peer_mac: tw.peer_mac,
+            seq: tw.snd_nxt,
+            ack: tw.rcv_nxt,
+            flags: TcpFlags::ACK,
+            window: self.cfg.window_field(tw.rcv_wscale),
+            timestamps: tw.ts_ok.then(|| (ts_val(now), tw.ts_recent)),
+        };
+        self.emit_bare(tx, &bare);
+    }
+}

@@ -1,0 +1,509 @@
+//! SEGMENT ARRIVES: RFC 9293 §3.10.7, in its order — CLOSED, LISTEN,
+//! SYN-SENT, then for synchronized states the sequence check, RST, SYN, ACK,
+//! text and FIN — with RFC 5961's RST/SYN rules and RFC 7323's PAWS.
+
+use super::engine::Engine;
+use super::event::EventKind;
+use super::output::Bare;
+use super::table::Slot;
+use super::tcb::{flag, Tcb};
+use super::{FourTuple, FrameBatch, Instant, State};
+use crate::wire::{self, MacAddr, SeqNumber, TcpFlags, TcpOptions};
+
+/// The fields of an arriving segment that processing needs (SEG.* in RFC 9293).
+pub(crate) struct Segment<'a> {
+    pub seq: SeqNumber,
+    pub ack: SeqNumber,
+    pub flags: TcpFlags,
+    pub wnd: u16,
+    pub options: TcpOptions,
+    pub payload: &'a [u8],
+    pub src_mac: MacAddr,
+}
+
+impl Segment<'_> {
+    /// SEG.LEN: payload plus one for SYN and one for FIN.
+    #[inline]
+    fn len(&self) -> u32 {
+        self.payload.len() as u32 + u32::from(self.flags.syn()) + u32::from(self.flags.fin())
+    }
+
+    #[inline]
+    fn tsval(&self) -> Option<u32> {
+        self.options.timestamps.map(|(v, _)| v)
+    }
+}
+
+impl Engine {
+    /// Parses and dispatches one frame. Malformed frames are counted drops.
+    pub(crate) fn handle_frame(&mut self, now: Instant, frame: &[u8], tx: &mut FrameBatch) {
+        self.core.stats.frames_in += 1;
+        let f = match wire::parse_tcp_frame(frame, self.core.cfg.verify_checksums) {
+            Ok(f) => f,
+            Err(e) => {
+                self.core.stats.parse_errors[e.index()] += 1;
+                return;
+            }
+        };
+        let tuple = FourTuple {
+            local_ip: f.ip.dst,
+            remote_ip: f.ip.src,
+            local_port: f.tcp.dst_port,
+            remote_port: f.tcp.src_port,
+        };
+        let seg = Segment {
+            seq: f.tcp.seq,
+            ack: f.tcp.ack,
+            flags: f.tcp.flags,
+            wnd: f.tcp.window,
+            options: f.tcp.options,
+            payload: f.tcp.payload,
+            src_mac: f.eth.src,
+        };
+        match self.table.get(&tuple) {
+            Some(Slot::Tcb(index)) => self.on_connection(index, &seg, now, tx),
+            Some(Slot::TimeWait(index)) => self.on_time_wait(index, tuple, &seg, now, tx),
+            None if self.core.listening(tuple.local_ip, tuple.local_port) => {
+                self.on_listen(tuple, &seg, None, now, tx)
+            }
+            None => self.on_closed(tuple, &seg, tx),
+        }
+    }
+
+    /// RFC 9293 §3.10.7.1: no connection. Answer anything but RST with RST.
+    fn on_closed(&mut self, tuple: FourTuple, seg: &Segment, tx: &mut FrameBatch) {
+        self.core.stats.no_connection += 1;
+        if seg.flags.rst() {
+            return;
+        }
+        self.core.emit_bare(tx, &reset_for(tuple, seg));
+    }
+
+    /// RFC 9293 §3.10.7.2: LISTEN. A SYN makes a TCB in SYN-RECEIVED whose
+    /// SYN-ACK leaves on the next `poll_transmit`. `iss` overrides the ISN
+    /// when a SYN reopens a tuple in TIME-WAIT.
+    fn on_listen(
+        &mut self,
+        tuple: FourTuple,
+        seg: &Segment,
+        iss: Option<SeqNumber>,
+        now: Instant,
+        tx: &mut FrameBatch,
+    ) {
+        if seg.flags.rst() {
+            self.core.stats.ignored += 1;
+            return;
+        }
+        if seg.flags.ack() {
+            self.core.emit_bare(tx, &reset_for(tuple, seg));
+            return;
+        }
+        if !seg.flags.syn() {
+            self.core.stats.ignored += 1;
+            return;
+        }
+        if self.table.tcb_count() >= self.core.cfg.max_tcbs {
+            self.core.stats.table_full += 1;
+            return;
+        }
+        let cfg = &self.core.cfg;
+        let mut flags = flag::PASSIVE;
+        if cfg.timestamps && seg.options.timestamps.is_some() {
+            flags |= flag::TS_OK;
+        }
+        if cfg.window_scale > 0 && seg.options.window_scale.is_some() {
+            flags |= flag::WS_OK;
+        }
+        let iss = iss.unwrap_or_else(|| self.core.isn.isn(&tuple, now));
+        let index = self.new_tcb(tuple, seg.src_mac, State::SynReceived, flags, iss, now);
+        let tcb = &mut self.table.tcbs[index as usize];
+        take_syn_options(tcb, seg, self.core.cfg.mss);
+        tcb.irs = seg.seq;
+        tcb.rcv_nxt = seg.seq + 1;
+        // The window of a SYN is never scaled (RFC 7323 §2.2).
+        tcb.snd_wnd = u32::from(seg.wnd);
+        tcb.snd_wl1 = seg.seq;
+        self.core.mark_dirty(tcb, index);
+    }
+
+    /// RFC 9293 §3.10.7.3: SYN-SENT.
+    fn on_syn_sent(&mut self, index: u32, seg: &Segment, now: Instant, tx: &mut FrameBatch) {
+        let tcb = &mut self.table.tcbs[index as usize];
+        if seg.flags.ack() && !(seg.ack > tcb.iss && seg.ack <= tcb.snd_max) {
+            // A stale or forged SYN-ACK: not our connection.
+            self.core.stats.bad_syn_acks += 1;
+            if !seg.flags.rst() {
+                self.core.emit_bare(tx, &reset_for(tcb.tuple, seg));
+            }
+            return;
+        }
+        if seg.flags.rst() {
+            if seg.flags.ack() {
+                self.core.stats.refused += 1;
+                self.finish(index, Some(EventKind::Refused), now);
+            } else {
+                self.core.stats.ignored += 1;
+            }
+            return;
+        }
+        if !seg.flags.syn() {
+            self.core.stats.ignored += 1;
+            return;
+        }
+        tcb.irs = seg.seq;
+        tcb.rcv_nxt = seg.seq + 1;
+        let mss = self.core.cfg.mss;
+        take_syn_options(tcb, seg, mss);
+        tcb.snd_wnd = u32::from(seg.wnd);
+        tcb.snd_wl1 = seg.seq;
+        if seg.flags.ack() {
+            tcb.snd_wl2 = seg.ack;
+            self.establish(index, seg.ack, now);
+            let tcb = &mut self.table.tcbs[index as usize];
+            tcb.set(flag::ACK_PENDING);
+            self.core.mark_dirty(tcb, index);
+        } else {
+            // Simultaneous open (RFC 9293 §3.5, Figure 8): answer with SYN-ACK.
+            tcb.state = State::SynReceived;
+            tcb.snd_nxt = tcb.iss;
+            self.core.disarm(tcb);
+            self.core.mark_dirty(tcb, index);
+        }
+    }
+
+    /// Our SYN is acknowledged: ESTABLISHED, and the application hears of it.
+    fn establish(&mut self, index: u32, ack: SeqNumber, now: Instant) {
+        let tcb = &mut self.table.tcbs[index as usize];
+        tcb.snd_una = ack;
+        if tcb.snd_nxt < ack {
+            tcb.snd_nxt = ack;
+        }
+        tcb.retries = 0;
+        if let Some((_, sent)) = tcb.rtt_seq.take() {
+            let cfg = &self.core.cfg;
+            tcb.rtt.sample(now - sent, cfg.rto_min, cfg.rto_max);
+        }
+        self.core.disarm(tcb);
+        tcb.state = if tcb.has(flag::FIN_QUEUED) {
+            State::FinWait1
+        } else {
+            State::Established
+        };
+        let kind = if tcb.has(flag::PASSIVE) {
+            tcb.set(flag::APP_KNOWN);
+            self.core.stats.passive_opens += 1;
+            EventKind::Accepted
+        } else {
+            self.core.stats.connected += 1;
+            EventKind::Connected
+        };
+        self.core.event(tcb, index, kind, now);
+        self.core.mark_dirty(tcb, index);
+    }
+
+    /// RFC 9293 §3.10.7.4: every state from SYN-RECEIVED to LAST-ACK.
+    fn on_connection(&mut self, index: u32, seg: &Segment, now: Instant, tx: &mut FrameBatch) {
+        let tcb = &mut self.table.tcbs[index as usize];
+        match tcb.state {
+            State::SynSent => return self.on_syn_sent(index, seg, now, tx),
+            State::SynReceived if seg.flags.syn() && seg.seq == tcb.irs => {
+                if !seg.flags.ack() {
+                    // Our SYN-ACK was lost and the peer repeats its SYN:
+                    // repeat the SYN-ACK rather than wait for our RTO.
+                    self.core.stats.syn_duplicates += 1;
+                    tcb.snd_nxt = tcb.iss;
+                    self.core.mark_dirty(tcb, index);
+                } else if tcb.ack_acceptable(seg.ack) {
+                    // Simultaneous open: the peer's SYN-ACK completes it.
+                    tcb.snd_wnd = u32::from(seg.wnd);
+                    tcb.snd_wl1 = seg.seq;
+                    tcb.snd_wl2 = seg.ack;
+                    self.establish(index, seg.ack, now);
+                    let tcb = &mut self.table.tcbs[index as usize];
+                    tcb.set(flag::ACK_PENDING);
+                } else {
+                    self.core.emit_bare(tx, &reset_for(tcb.tuple, seg));
+                }
+                return;
+            }
+            _ => {}
+        }
+
+        // RFC 7323 §5.3 PAWS: an older timestamp marks an old duplicate.
+        if tcb.has(flag::TS_OK) && !seg.flags.rst() {
+            if let Some(tsval) = seg.tsval() {
+                if (tsval.wrapping_sub(tcb.ts_recent) as i32) < 0 {
+                    self.core.stats.paws_rejected += 1;
+                    self.core.ack_now(tx, tcb, now);
+                    return;
+                }
+            }
+        }
+
+        // First: sequence number.
+        let rcv_wnd = self.core.cfg.rcv_wnd;
+        if !tcb.acceptable(seg.seq, seg.len(), rcv_wnd) {
+            self.core.stats.out_of_window += 1;
+            if !seg.flags.rst() {
+                self.core.ack_now(tx, tcb, now);
+            }
+            return;
+        }
+        // RFC 7323 §4.3: remember TSval of a segment that is not beyond RCV.NXT.
+        if let Some(tsval) = seg.tsval() {
+            if tcb.has(flag::TS_OK) && seg.seq <= tcb.rcv_nxt {
+                tcb.ts_recent = tsval;
+            }
+        }
+
+        // Second: RST, by RFC 5961 §3.2 — only an exact RCV.NXT resets.
+        if seg.flags.rst() {
+            if seg.seq != tcb.rcv_nxt {
+                self.core.challenge_ack(tx, tcb, now);
+                return;
+            }
+            if tcb.state == State::SynReceived && tcb.has(flag::PASSIVE) {
+                // Back to LISTEN: the application never saw it.
+                self.core.stats.half_open_dropped += 1;
+                self.finish(index, None, now);
+            } else if tcb.state == State::SynReceived {
+                self.core.stats.refused += 1;
+                self.finish(index, Some(EventKind::Refused), now);
+            } else {
+                self.core.stats.resets += 1;
+                self.finish(index, Some(EventKind::Reset), now);
+            }
+            return;
+        }
+
+        // Fourth: SYN in a synchronized state (RFC 5961 §4.2).
+        if seg.flags.syn() {
+            if tcb.state == State::SynReceived && tcb.has(flag::PASSIVE) {
+                self.core.stats.half_open_dropped += 1;
+                self.finish(index, None, now);
+            } else {
+                self.core.challenge_ack(tx, tcb, now);
+            }
+            return;
+        }
+
+        // Fifth: ACK.
+        if !seg.flags.ack() {
+            self.core.stats.ignored += 1;
+            return;
+        }
+        if tcb.state == State::SynReceived {
+            if !tcb.ack_acceptable(seg.ack) {
+                self.core.emit_bare(tx, &reset_for(tcb.tuple, seg));
+                return;
+            }
+            tcb.snd_wnd = u32::from(seg.wnd) << tcb.snd_wscale;
+            tcb.snd_wl1 = seg.seq;
+            tcb.snd_wl2 = seg.ack;
+            self.establish(index, seg.ack, now);
+        }
+        let tcb = &mut self.table.tcbs[index as usize];
+        if seg.ack > tcb.snd_max {
+            // RFC 9293 §3.10.7.4 / RFC 5961 §5.2: ACKs something never sent.
+            self.core.stats.ack_beyond_sent += 1;
+            self.core.ack_now(tx, tcb, now);
+            return;
+        }
+        if seg.ack > tcb.snd_una {
+            self.on_new_ack(index, seg.ack, now);
+        }
+        let tcb = &mut self.table.tcbs[index as usize];
+        // Window update (RFC 9293 §3.10.7.4, SND.WL1/SND.WL2 rule).
+        if tcb.snd_wl1 < seg.seq || (tcb.snd_wl1 == seg.seq && tcb.snd_wl2 <= seg.ack) {
+            let wnd = u32::from(seg.wnd) << tcb.snd_wscale;
+            if wnd > tcb.snd_wnd && !tcb.send_buf.is_empty() {
+                self.core.mark_dirty(tcb, index);
+            }
+            tcb.snd_wnd = wnd;
+            tcb.snd_wl1 = seg.seq;
+            tcb.snd_wl2 = seg.ack;
+        }
+        if tcb.fin_acked() {
+            match tcb.state {
+                State::FinWait1 => {
+                    tcb.state = State::FinWait2;
+                    let timeout = self.core.cfg.fin_wait2_timeout;
+                    self.core.arm(tcb, index, timeout, now);
+                }
+                State::Closing => return self.enter_time_wait(index, now, tx),
+                State::LastAck => {
+                    self.core.stats.closed += 1;
+                    return self.finish(index, Some(EventKind::Closed), now);
+                }
+                _ => {}
+            }
+        }
+
+        // Seventh: segment text.
+        let mut fin_seq = seg.seq + seg.payload.len() as u32;
+        if !seg.payload.is_empty() && tcb.state.receives_data() {
+            let skip = tcb.rcv_nxt - seg.seq;
+            if skip < 0 {
+                // Out of order: not kept yet; a duplicate ACK tells the peer
+                // where we are (RFC 9293 §3.10.7.4, seventh).
+                self.core.stats.out_of_order += 1;
+                self.core.ack_now(tx, tcb, now);
+                return;
+            }
+            let skip = skip as usize;
+            if skip < seg.payload.len() {
+                let new = &seg.payload[skip..];
+                let n = new.len().min(rcv_wnd as usize);
+                let kind = self.core.events.push_data(&new[..n]);
+                self.core.event(tcb, index, kind, now);
+                self.core.stats.bytes_in += n as u64;
+                tcb.rcv_nxt += n as u32;
+                if n < new.len() {
+                    fin_seq = tcb.rcv_nxt + 1; // FIN beyond the window: not yet
+                }
+            }
+            tcb.set(flag::ACK_PENDING);
+            self.core.mark_dirty(tcb, index);
+        }
+
+        // Eighth: FIN, only once every byte before it has arrived.
+        if seg.flags.fin() && fin_seq == tcb.rcv_nxt {
+            tcb.rcv_nxt += 1;
+            match tcb.state {
+                State::SynReceived | State::Established => {
+                    tcb.state = State::CloseWait;
+                    self.core.event(tcb, index, EventKind::PeerClosed, now);
+                }
+                State::FinWait1 => {
+                    // Simultaneous close (RFC 9293 Figure 13).
+                    tcb.state = State::Closing;
+                    self.core.event(tcb, index, EventKind::PeerClosed, now);
+                }
+                State::FinWait2 => {
+                    self.core.event(tcb, index, EventKind::PeerClosed, now);
+                    return self.enter_time_wait(index, now, tx);
+                }
+                _ => {}
+            }
+            tcb.set(flag::ACK_PENDING);
+            self.core.mark_dirty(tcb, index);
+        }
+    }
+
+    /// SND.UNA < SEG.ACK: drop acknowledged bytes, take an RTT sample, grow
+    /// cwnd, and restart or stop the RTO (RFC 6298 §5.2–5.3).
+    fn on_new_ack(&mut self, index: u32, ack: SeqNumber, now: Instant) {
+        let tcb = &mut self.table.tcbs[index as usize];
+        let acked = (ack - tcb.snd_una) as u32;
+        let bytes = (acked as usize).min(tcb.send_buf.len());
+        tcb.send_buf.drain(..bytes);
+        tcb.snd_una = ack;
+        if tcb.snd_nxt < ack {
+            tcb.snd_nxt = ack;
+        }
+        tcb.retries = 0;
+        if let Some((seq, sent)) = tcb.rtt_seq {
+            if ack > seq {
+                let cfg = &self.core.cfg;
+                tcb.rtt.sample(now - sent, cfg.rto_min, cfg.rto_max);
+                tcb.rtt_seq = None;
+            }
+        }
+        // Slow start (RFC 5681 §3.1): cwnd += min(N, SMSS).
+        tcb.cwnd = tcb.cwnd.saturating_add(acked.min(u32::from(tcb.snd_mss)));
+        if tcb.outstanding() {
+            let rto = tcb.rtt.rto();
+            self.core.arm(tcb, index, rto, now);
+        } else {
+            self.core.disarm(tcb);
+        }
+        if !tcb.send_buf.is_empty() || tcb.has(flag::FIN_QUEUED) {
+            self.core.mark_dirty(tcb, index);
+        }
+    }
+
+    /// A segment for a connection in TIME-WAIT (RFC 9293 §3.10.7.4, RFC 6191,
+    /// RFC 5961, RFC 1337).
+    fn on_time_wait(&mut self, tw_index: u32, tuple: FourTuple, seg: &Segment, now: Instant, tx: &mut FrameBatch) {
+        let tw = &self.table.time_waits[tw_index as usize];
+        let offset = seg.seq - tw.rcv_nxt;
+        let in_window = offset >= 0 && (offset as u32) < self.core.cfg.rcv_wnd;
+        if seg.flags.rst() {
+            if self.core.cfg.rfc1337 {
+                self.core.stats.ignored += 1;
+            } else if offset == 0 {
+                self.core.stats.time_wait_reset += 1;
+                self.drop_time_wait(tw_index);
+            } else if in_window && self.core.challenge_ack_allowed(now) {
+                self.core.time_wait_ack(tx, tw, now);
+            }
+            return;
+        }
+        if seg.flags.syn() && !seg.flags.ack() {
+            if tw.accepts_new_syn(seg.seq, seg.tsval())
+                && self.core.listening(tuple.local_ip, tuple.local_port)
+            {
+                let iss = tw.next_iss();
+                self.core.stats.time_wait_reused += 1;
+                self.drop_time_wait(tw_index);
+                return self.on_listen(tuple, seg, Some(iss), now, tx);
+            }
+            if self.core.challenge_ack_allowed(now) {
+                self.core.time_wait_ack(tx, tw, now);
+            }
+            return;
+        }
+        if seg.flags.fin() && seg.seq + seg.len() == tw.rcv_nxt {
+            // The peer did not hear our ACK of its FIN: ACK again and wait
+            // 2MSL anew (RFC 9293 §3.10.7.4, eighth).
+            self.core.time_wait_ack(tx, tw, now);
+            self.restart_time_wait(tw_index, now);
+            return;
+        }
+        if !in_window || seg.len() > 0 {
+            self.core.time_wait_ack(tx, tw, now);
+        }
+    }
+}
+
+/// Picks up MSS, window scale and timestamps from a SYN (RFC 9293 §3.7.1,
+/// RFC 7323 §2.2 and §3.2); an option we offered and the peer did not is off.
+fn take_syn_options(tcb: &mut Tcb, seg: &Segment, our_mss: u16) {
+    match seg.options.window_scale {
+        Some(ws) if tcb.has(flag::WS_OK) => tcb.snd_wscale = ws.min(14),
+        _ => {
+            tcb.clear(flag::WS_OK);
+            tcb.snd_wscale = 0;
+            tcb.rcv_wscale = 0;
+        }
+    }
+    match seg.options.timestamps {
+        Some((tsval, _)) if tcb.has(flag::TS_OK) => tcb.ts_recent = tsval,
+        _ => tcb.clear(flag::TS_OK),
+    }
+    // RFC 9293 §3.7.1: 536 when the peer sends no MSS option.
+    let peer_mss = seg.options.mss.unwrap_or(536).max(64);
+    let overhead = if tcb.has(flag::TS_OK) { 12 } else { 0 };
+    tcb.snd_mss = peer_mss.min(our_mss) - overhead;
+    tcb.cwnd = 10 * u32::from(tcb.snd_mss);
+}
+
+/// The RST that answers `seg` where no connection takes it (RFC 9293 §3.10.7.1):
+/// <SEQ=SEG.ACK><CTL=RST> if it had an ACK, else
+/// <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
+fn reset_for(tuple: FourTuple, seg: &Segment) -> Bare {
+    let (seq, ack, flags) = if seg.flags.ack() {
+        (seg.ack, SeqNumber(0), TcpFlags::RST)
+    } else {
+        (SeqNumber(0), seg.seq + seg.len(), TcpFlags::RST | TcpFlags::ACK)
+    };
+    Bare {
+        tuple,
+        peer_mac: seg.src_mac,
+        seq,
+        ack,
+        flags,
+        window: 0,
+        timestamps: None,
+    }
+}

@@ -1,0 +1,200 @@
+//! Building segments: SYN, SYN-ACK, data, FIN, ACK, RST (RFC 9293 §3.10.4–3.10.5).
+
+use super::engine::Core;
+use super::tcb::{flag, Tcb};
+use super::{FourTuple, FrameBatch, Instant, State};
+use crate::wire::{self, MacAddr, SeqNumber, TcpFlags, TcpOptions, TcpRepr};
+
+/// Our TSval: a 1 ms clock, within RFC 7323 §5.4's 1 ms–1 s per tick.
+#[inline]
+pub(crate) fn ts_val(now: Instant) -> u32 {
+    now.as_millis() as u32
+}
+
+/// Header fields of a segment that has no TCB behind it (RST to no
+/// connection, TIME-WAIT's re-ACK, abort).
+pub(crate) struct Bare {
+    pub tuple: FourTuple,
+    pub peer_mac: MacAddr,
+    pub seq: SeqNumber,
+    pub ack: SeqNumber,
+    pub flags: TcpFlags,
+    pub window: u16,
+    pub timestamps: Option<(u32, u32)>,
+}
+
+impl Core {
+    /// Writes one frame for `repr` on `tuple` into `tx`.
+    #[inline]
+    fn frame(&mut self, tx: &mut FrameBatch, tuple: &FourTuple, peer_mac: MacAddr, repr: &TcpRepr) {
+        let mac = self.mac;
+        tx.push_with(wire::TCP_FRAME_MAX_HEADER + repr.payload.len(), |buf| {
+            wire::emit_tcp_frame(buf, mac, peer_mac, tuple.local_ip, tuple.remote_ip, repr)
+        });
+        self.stats.frames_out += 1;
+    }
+
+    /// A segment without a TCB.
+    pub(crate) fn emit_bare(&mut self, tx: &mut FrameBatch, b: &Bare) {
+        let repr = TcpRepr {
+            src_port: b.tuple.local_port,
+            dst_port: b.tuple.remote_port,
+            seq: b.seq,
+            ack: b.ack,
+            flags: b.flags,
+            window: b.window,
+            urgent: 0,
+            options: TcpOptions {
+                timestamps: b.timestamps,
+                ..TcpOptions::default()
+            },
+            payload: &[],
+        };
+        if b.flags.rst() {
+            self.stats.rst_sent += 1;
+        }
+        self.frame(tx, &b.tuple, b.peer_mac, &repr);
+    }
+
+    /// A segment of `tcb`: ACK set unless it is our first SYN, options as
+    /// negotiated, the window as RFC 7323 §2.3 scales it.
+    pub(crate) fn emit(
+        &mut self,
+        tx: &mut FrameBatch,
+        tcb: &Tcb,
+        now: Instant,
+        seq: SeqNumber,
+        flags: TcpFlags,
+        payload: &[u8],
+    ) {
+        let syn = flags.syn();
+        let window = if syn {
+            self.cfg.rcv_wnd.min(65535) as u16
+        } else {
+            self.cfg.window_field(tcb.rcv_wscale)
+        };
+        let repr = TcpRepr {
+            src_port: tcb.tuple.local_port,
+            dst_port: tcb.tuple.remote_port,
+            seq,
+            ack: if flags.ack() { tcb.rcv_nxt } else { SeqNumber(0) },
+            flags,
+            window,
+            urgent: 0,
+            options: TcpOptions {
+                mss: syn.then_some(self.cfg.mss),
+                window_scale: (syn && tcb.has(flag::WS_OK)).then_some(tcb.rcv_wscale),
+                sack_permitted: false,
+                timestamps: tcb.has(flag::TS_OK).then(|| (ts_val(now), tcb.ts_recent)),
+            },
+            payload,
+        };
+        self.frame(tx, &tcb.tuple, tcb.peer_mac, &repr);
+    }
+
+    /// An ACK <SEQ=SND.NXT><ACK=RCV.NXT> now, not deferred (RFC 9293 §3.10.7.4).
+    pub(crate) fn ack_now(&mut self, tx: &mut FrameBatch, tcb: &mut Tcb, now: Instant) {
+        tcb.clear(flag::ACK_PENDING);
+        self.emit(tx, tcb, now, tcb.snd_nxt, TcpFlags::ACK, &[]);
+    }
+
+    /// Sends what `tcb` owes: its SYN or SYN-ACK, data and FIN as the windows
+    /// allow, else a pending ACK. Arms the RTO while anything is unacknowledged.
+    pub(crate) fn output(&mut self, tx: &mut FrameBatch, tcb: &mut Tcb, index: u32, now: Instant) {
+        let sent = match tcb.state {
+            State::SynSent | State::SynReceived => {
+                if tcb.snd_nxt == tcb.iss {
+                    let flags = if tcb.state == State::SynSent {
+                        TcpFlags::SYN
+                    } else {
+                        TcpFlags::SYN | TcpFlags::ACK
+                    };
+                    self.emit(tx, tcb, now, tcb.iss, flags, &[]);
+                    tcb.snd_nxt = tcb.iss + 1;
+                    tcb.snd_max = tcb.snd_max.max(tcb.snd_nxt);
+                    if tcb.retries == 0 && tcb.rtt_seq.is_none() {
+                        tcb.rtt_seq = Some((tcb.iss, now));
+                    }
+                    true
+                } else {
+                    false
+                }
+            }
+            State::Established
+            | State::CloseWait
+            | State::FinWait1
+            | State::Closing
+            | State::LastAck => self.send_data(tx, tcb, now, false),
+            _ => false,
+        };
+        if !sent && tcb.has(flag::ACK_PENDING) && tcb.state.is_synchronized() {
+            self.ack_now(tx, tcb, now);
+        }
+        tcb.clear(flag::ACK_PENDING);
+        if tcb.outstanding() && tcb.timer.is_none() {
+            let rto = tcb.rtt.rto();
+            self.arm(tcb, index, rto, now);
+        }
+    }
+
+    /// Sends queued bytes from SND.NXT within min(SND.WND, cwnd), MSS-sized,
+    /// then the FIN once every byte is out. `probe` forces one byte into a
+    /// zero window (RFC 9293 §3.8.6.1).
+    pub(crate) fn send_data(
+        &mut self,
+        tx: &mut FrameBatch,
+        tcb: &mut Tcb,
+        now: Instant,
+        probe: bool,
+    ) -> bool {
+        let mut sent = false;
+        loop {
+            let in_flight = (tcb.snd_nxt - tcb.snd_una) as u32;
+            let offset = in_flight as usize;
+            let queued = tcb.send_buf.len();
+            if offset > queued {
+                break; // the FIN is out
+            }
+            let unsent = queued - offset;
+            let room = tcb.snd_wnd.min(tcb.cwnd).saturating_sub(in_flight) as usize;
+            let mut len = unsent.min(usize::from(tcb.snd_mss)).min(room);
+            if len == 0 && unsent > 0 && probe && in_flight == 0 {
+                len = 1;
+            }
+            let fin = tcb.has(flag::FIN_QUEUED) && offset + len == queued;
+            if len == 0 && !fin {
+                break;
+            }
+            let mut flags = TcpFlags::ACK;
+            if len > 0 && offset + len == queued {
+                flags |= TcpFlags::PSH;
+            }
+            if fin {
+                flags |= TcpFlags::FIN;
+            }
+            let seq = tcb.snd_nxt;
+            let fresh = seq == tcb.snd_max;
+            {
+                let payload = &tcb.send_buf[offset..offset + len];
+                self.emit(tx, tcb, now, seq, flags, payload);
+            }
+            if fresh {
+                self.stats.bytes_out += len as u64;
+                if tcb.rtt_seq.is_none() && tcb.retries == 0 {
+                    tcb.rtt_seq = Some((seq, now));
+                }
+            }
+            tcb.snd_nxt = seq + (len as u32 + u32::from(fin));
+            tcb.snd_max = tcb.snd_max.max(tcb.snd_nxt);
+            sent = true;
+            if fin {
+                tcb.set(flag::FIN_SENT);
+                break;
+            }
+        }
+        if sent {
+            tcb.clear(flag::ACK_PENDING);
+        }
+        sent
+    }
+}

@@ -1,0 +1,94 @@
+//! The retransmission timer's value per RFC 6298.
+
+use core::time::Duration;
+
+/// SRTT, RTTVAR and RTO of one connection (RFC 6298 §2), in microseconds so
+/// that LAN round trips of tens of microseconds are not rounded to zero.
+#[derive(Copy, Clone, Debug)]
+pub struct RttEstimator {
+    srtt_us: u32,
+    rttvar_us: u32,
+    rto_us: u32,
+}
+
+impl RttEstimator {
+    /// Before any sample: RTO = the initial RTO (RFC 6298 §2.1).
+    pub fn new(rto_initial: Duration) -> Self {
+        RttEstimator {
+            srtt_us: 0,
+            rttvar_us: 0,
+            rto_us: duration_us(rto_initial),
+        }
+    }
+
+    /// The current RTO.
+    pub fn rto(&self) -> Duration {
+        Duration::from_micros(u64::from(self.rto_us))
+    }
+
+    /// Smoothed RTT, zero before the first sample.
+    pub fn srtt(&self) -> Duration {
+        Duration::from_micros(u64::from(self.srtt_us))
+    }
+
+    /// Takes one RTT measurement R (RFC 6298 §2.2–2.3, with α = 1/8, β = 1/4,
+    /// G = 1 ms) and recomputes RTO within [min, max] (§2.4–2.5).
+    pub fn sample(&mut self, rtt: Duration, min: Duration, max: Duration) {
+        let r = duration_us(rtt).max(1);
+        if self.srtt_us == 0 {
+            self.srtt_us = r;
+            self.rttvar_us = r / 2;
+        } else {
+            let delta = self.srtt_us.abs_diff(r);
+            self.rttvar_us = ((3 * u64::from(self.rttvar_us) + u64::from(delta)) / 4) as u32;
+            self.srtt_us = ((7 * u64::from(self.srtt_us) + u64::from(r)) / 8) as u32;
+        }
+        let rto = u64::from(self.srtt_us) + u64::from(self.rttvar_us.saturating_mul(4).max(1_000));
+        self.rto_us = (rto as u32).clamp(duration_us(min), duration_us(max));
+    }
+
+    /// Doubles the RTO after a timeout, up to `max` (RFC 6298 §5.5).
+    pub fn back_off(&mut self, max: Duration) {
+        self.rto_us = self.rto_us.saturating_mul(2).min(duration_us(max));
+    }
+}
+
+fn duration_us(d: Duration) -> u32 {
+    u32::try_from(d.as_micros()).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIN: Duration = Duration::from_millis(200);
+    const MAX: Duration = Duration::from_secs(60);
+
+    #[test]
+    fn rfc6298_2_1_initial_rto_is_configured_value() {
+        assert_eq!(RttEstimator::new(Duration::from_secs(1)).rto(), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn rfc6298_2_2_first_sample_sets_srtt_and_half_rttvar() {
+        let mut e = RttEstimator::new(Duration::from_secs(1));
+        e.sample(Duration::from_millis(100), Duration::from_millis(1), MAX);
+        assert_eq!(e.srtt(), Duration::from_millis(100));
+        // RTO = SRTT + 4 * RTTVAR = 100 + 4 * 50
+        assert_eq!(e.rto(), Duration::from_millis(300));
+    }
+
+    #[test]
+    fn rfc6298_2_4_rto_is_clamped_to_min() {
+        let mut e = RttEstimator::new(Duration::from_secs(1));
+        e.sample(Duration::from_micros(20), MIN, MAX);
+        assert_eq!(e.rto(), MIN);
+    }
+
+    #[test]
+    fn rfc6298_5_5_backoff_doubles_up_to_max() {
+        let mut e = RttEstimator::new(Duration::from_secs(40));
+        e.back_off(MAX);
+        assert_eq!(e.rto(), MAX);
+    }
+}

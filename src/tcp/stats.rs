@@ -1,0 +1,97 @@
+//! Counters: every frame that is dropped or answered unusually is counted here.
+
+use crate::wire;
+
+macro_rules! counters {
+    ($(#[$doc:meta] $name:ident,)*) => {
+        /// Monotonic counters of one engine.
+        #[derive(Clone, Debug, Default, PartialEq, Eq)]
+        pub struct Stats {
+            $(#[$doc] pub $name: u64,)*
+            /// Frames dropped because they did not parse, by [`wire::Error::index`].
+            pub parse_errors: [u64; wire::Error::ALL.len()],
+        }
+
+        impl Stats {
+            /// Every counter by name, parse errors as `drop_<reason>`, for printing and JSON.
+            pub fn fields(&self) -> Vec<(String, u64)> {
+                let mut v = vec![$((stringify!($name).to_string(), self.$name),)*];
+                for e in wire::Error::ALL {
+                    v.push((format!("drop_{}", e.name()), self.parse_errors[e.index()]));
+                }
+                v
+            }
+
+            /// Adds another engine's counters (workers report per engine).
+            pub fn add(&mut self, other: &Stats) {
+                $(self.$name += other.$name;)*
+                for (a, b) in self.parse_errors.iter_mut().zip(other.parse_errors.iter()) {
+                    *a += b;
+                }
+            }
+        }
+    };
+}
+
+counters! {
+    /// Frames handed to the engine.
+    frames_in,
+    /// Frames the engine produced.
+    frames_out,
+    /// Payload bytes delivered to the application.
+    bytes_in,
+    /// Payload bytes sent for the first time.
+    bytes_out,
+    /// Connections opened by `connect`.
+    active_opens,
+    /// Connections accepted (handshake completed on a listener).
+    passive_opens,
+    /// Connections that reached ESTABLISHED by an active open.
+    connected,
+    /// Connections closed in order.
+    closed,
+    /// Established connections reset by the peer.
+    resets,
+    /// Active opens answered with RST.
+    refused,
+    /// Connections that timed out (handshake, retransmission or FIN-WAIT-2).
+    timeouts,
+    /// Half-open passive connections dropped before the application saw them.
+    half_open_dropped,
+    /// Aborts issued by the application (RST sent).
+    aborts,
+    /// RST segments we sent.
+    rst_sent,
+    /// Segments failing the RFC 9293 §3.10.7.4 acceptability test.
+    out_of_window,
+    /// Segments dropped by PAWS (RFC 7323 §5).
+    paws_rejected,
+    /// Out-of-order data dropped (and re-ACKed).
+    out_of_order,
+    /// Challenge ACKs sent (RFC 5961).
+    challenge_acks,
+    /// Challenge ACKs suppressed by the rate limit (RFC 5961 §7).
+    challenge_acks_limited,
+    /// SYN-ACKs whose ACK did not match our SYN (RFC 9293 §3.10.7.3).
+    bad_syn_acks,
+    /// Duplicate SYNs that made us resend a SYN-ACK.
+    syn_duplicates,
+    /// Segments retransmitted on RTO.
+    retransmits,
+    /// Segments with ACK beyond what we sent.
+    ack_beyond_sent,
+    /// SYNs dropped because the TCB table was full.
+    table_full,
+    /// Connections that entered TIME-WAIT.
+    time_wait_entered,
+    /// TIME-WAIT records that expired after 2MSL.
+    time_wait_expired,
+    /// TIME-WAIT records ended early by an acceptable new SYN (RFC 6191).
+    time_wait_reused,
+    /// TIME-WAIT records ended by an RST (the RFC 1337 hazard).
+    time_wait_reset,
+    /// Segments to no connection and no listener.
+    no_connection,
+    /// Segments without ACK or otherwise ignored in their state.
+    ignored,
+}

@@ -1,0 +1,123 @@
+//! The per-worker connection table: one hash map from 4-tuple to either a
+//! full TCB or a TIME-WAIT record, so each frame costs a single lookup.
+
+use super::{rtt::RttEstimator, tcb::Tcb, time_wait::TimeWait, FourTuple};
+use hashbrown::HashMap;
+
+/// What a 4-tuple maps to.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Slot {
+    Tcb(u32),
+    TimeWait(u32),
+}
+
+/// TCBs and TIME-WAIT records in slabs with free lists; freed slots keep their
+/// allocations (send buffers) for the next connection.
+pub(crate) struct Table {
+    map: HashMap<FourTuple, Slot>,
+    pub tcbs: Vec<Tcb>,
+    free_tcbs: Vec<u32>,
+    pub time_waits: Vec<TimeWait>,
+    free_time_waits: Vec<u32>,
+    live_tcbs: usize,
+}
+
+impl Table {
+    pub fn with_capacity(capacity: usize) -> Self {
+        Table {
+            map: HashMap::with_capacity(capacity),
+            tcbs: Vec::with_capacity(capacity),
+            free_tcbs: Vec::new(),
+            time_waits: Vec::new(),
+            free_time_waits: Vec::new(),
+            live_tcbs: 0,
+        }
+    }
+
+    #[inline]
+    pub fn get(&self, tuple: &FourTuple) -> Option<Slot> {
+        self.map.get(tuple).copied()
+    }
+
+    /// Full TCBs in use.
+    pub fn tcb_count(&self) -> usize {
+        self.live_tcbs
+    }
+
+    /// TIME-WAIT records in use.
+    pub fn time_wait_count(&self) -> usize {
+        self.map.len() - self.live_tcbs
+    }
+
+    /// Takes a free TCB slot for `tuple` (the caller fills it in) and maps the
+    /// tuple to it, replacing whatever the tuple mapped to.
+    pub fn insert_tcb(&mut self, tuple: FourTuple, rtt: RttEstimator) -> u32 {
+        let index = match self.free_tcbs.pop() {
+            Some(i) => i,
+            None => {
+                self.tcbs.push(Tcb::vacant(rtt));
+                (self.tcbs.len() - 1) as u32
+            }
+        };
+        self.live_tcbs += 1;
+        self.map.insert(tuple, Slot::Tcb(index));
+        index
+    }
+
+    /// Frees a TCB slot and unmaps its tuple unless `keep_key` (the tuple now
+    /// maps to a TIME-WAIT record). The caller has cancelled its timer.
+    pub fn remove_tcb(&mut self, index: u32, keep_key: bool) {
+        let tcb = &mut self.tcbs[index as usize];
+        if !keep_key {
+            self.map.remove(&tcb.tuple);
+        }
+        tcb.state = super::State::Closed;
+        tcb.flags = 0;
+        tcb.timer = None;
+        tcb.generation = tcb.generation.wrapping_add(1);
+        tcb.send_buf.clear();
+        self.live_tcbs -= 1;
+        self.free_tcbs.push(index);
+    }
+
+    /// Stores a TIME-WAIT record and points its tuple at it.
+    pub fn insert_time_wait(&mut self, tw: TimeWait) -> u32 {
+        let tuple = tw.tuple;
+        let index = match self.free_time_waits.pop() {
+            Some(i) => {
+                self.time_waits[i as usize] = tw;
+                i
+            }
+            None => {
+                self.time_waits.push(tw);
+                (self.time_waits.len() - 1) as u32
+            }
+        };
+        self.map.insert(tuple, Slot::TimeWait(index));
+        index
+    }
+
+    /// Frees a TIME-WAIT record and unmaps its tuple. The caller has
+    /// cancelled its timer.
+    pub fn remove_time_wait(&mut self, index: u32) {
+        let tuple = self.time_waits[index as usize].tuple;
+        self.map.remove(&tuple);
+        self.time_waits[index as usize].timer = None;
+        self.free_time_waits.push(index);
+    }
+
+    /// Bytes one established TCB costs: the slot, the map entry (key, value
+    /// and control byte) and its timer. Excludes send-buffer contents.
+    pub fn bytes_per_tcb() -> usize {
+        core::mem::size_of::<Tcb>() + Self::map_entry_bytes() + super::timer::ENTRY_BYTES
+    }
+
+    /// Bytes one TIME-WAIT entry costs, counted the same way.
+    pub fn bytes_per_time_wait() -> usize {
+        core::mem::size_of::<TimeWait>() + Self::map_entry_bytes() + super::timer::ENTRY_BYTES
+    }
+
+    fn map_entry_bytes() -> usize {
+        core::mem::size_of::<(FourTuple, Slot)>() + 1
+    }
+}

@@ -1,0 +1,684 @@
+//! Transition tests, each a short packet trace naming the rule it checks.
+//! The peer is played by hand: `send` feeds a segment from it, `recv`
+//! collects what the engine transmits.
+
+use super::*;
+use crate::wire::{self, MacAddr, SeqNumber, TcpFlags, TcpOptions, TcpRepr};
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::time::Duration;
+
+const US: MacAddr = MacAddr([2, 0, 0, 0, 0, 1]);
+const PEER: MacAddr = MacAddr([2, 0, 0, 0, 0, 2]);
+const LOCAL: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 1), 80);
+const REMOTE: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 2), 40000);
+const PEER_ISS: u32 = 5000;
+
+/// A segment with owned payload, as sent or received in a trace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Seg {
+    seq: u32,
+    ack: u32,
+    flags: TcpFlags,
+    window: u16,
+    options: TcpOptions,
+    payload: Vec<u8>,
+}
+
+fn seg(seq: u32, ack: u32, flags: TcpFlags) -> Seg {
+    Seg {
+        seq,
+        ack,
+        flags,
+        window: 65535,
+        options: TcpOptions::default(),
+        payload: Vec::new(),
+    }
+}
+
+impl Seg {
+    fn data(mut self, bytes: &[u8]) -> Self {
+        self.payload = bytes.to_vec();
+        self
+    }
+    fn options(mut self, options: TcpOptions) -> Self {
+        self.options = options;
+        self
+    }
+}
+
+const SYN: TcpFlags = TcpFlags::SYN;
+const ACK: TcpFlags = TcpFlags::ACK;
+const FIN: TcpFlags = TcpFlags::FIN;
+const RST: TcpFlags = TcpFlags::RST;
+
+fn syn_ack() -> TcpFlags {
+    SYN | ACK
+}
+fn fin_ack() -> TcpFlags {
+    FIN | ACK
+}
+
+struct Harness {
+    engine: Engine,
+    now: Instant,
+    events: Events,
+    tx: FrameBatch,
+}
+
+fn config() -> Config {
+    Config {
+        timestamps: false,
+        window_scale: 0,
+        rcv_wnd: 65535,
+        ..Config::default()
+    }
+}
+
+impl Harness {
+    fn new(cfg: Config) -> Self {
+        let now = Instant::from_millis(10_000);
+        Harness {
+            engine: Engine::new(cfg, US, [9; 16], now).unwrap(),
+            now,
+            events: Events::new(),
+            tx: FrameBatch::new(),
+        }
+    }
+
+    fn listening() -> Self {
+        let mut h = Harness::new(config());
+        h.engine.listen(LOCAL).unwrap();
+        h
+    }
+
+    /// Feeds one segment from the peer, then collects events.
+    fn send(&mut self, s: Seg) {
+        let repr = TcpRepr {
+            src_port: REMOTE.port(),
+            dst_port: LOCAL.port(),
+            seq: SeqNumber(s.seq),
+            ack: SeqNumber(s.ack),
+            flags: s.flags,
+            window: s.window,
+            urgent: 0,
+            options: s.options,
+            payload: &s.payload,
+        };
+        let mut buf = vec![0; 2048];
+        let n = wire::emit_tcp_frame(&mut buf, PEER, US, *REMOTE.ip(), *LOCAL.ip(), &repr);
+        self.engine.handle_frames(self.now, [&buf[..n]], &mut self.tx);
+        self.collect_events();
+    }
+
+    fn collect_events(&mut self) {
+        let mut fresh = Events::new();
+        self.engine.swap_events(&mut fresh);
+        for ev in fresh.iter() {
+            let kind = match ev.kind {
+                EventKind::Data { .. } => self.events.push_data(fresh.data(&ev.kind)),
+                k => k,
+            };
+            self.events.push(Event { kind, ..*ev });
+        }
+    }
+
+    /// Everything transmitted since the last call, after `poll_transmit`.
+    fn recv(&mut self) -> Vec<Seg> {
+        self.engine.poll_transmit(self.now, &mut self.tx);
+        let out = self
+            .tx
+            .iter()
+            .map(|frame| {
+                let f = wire::parse_tcp_frame(frame, true).expect("engine emitted a bad frame");
+                assert_eq!((f.eth.src, f.eth.dst), (US, PEER));
+                assert_eq!((f.ip.src, f.ip.dst), (*LOCAL.ip(), *REMOTE.ip()));
+                Seg {
+                    seq: f.tcp.seq.0,
+                    ack: f.tcp.ack.0,
+                    flags: f.tcp.flags,
+                    window: f.tcp.window,
+                    options: f.tcp.options,
+                    payload: f.tcp.payload.to_vec(),
+                }
+            })
+            .collect();
+        self.tx.clear();
+        out
+    }
+
+    fn recv_one(&mut self) -> Seg {
+        let mut v = self.recv();
+        assert_eq!(v.len(), 1, "expected one segment, got {v:?}");
+        v.pop().unwrap()
+    }
+
+    fn advance(&mut self, d: Duration) {
+        self.now = self.now + d;
+        self.engine.handle_timeout(self.now, &mut self.tx);
+        self.collect_events();
+    }
+
+    fn kinds(&mut self) -> Vec<EventKind> {
+        let v = self.events.iter().map(|e| e.kind).collect();
+        self.events.clear();
+        v
+    }
+
+    /// Passive open completed; returns (our ISS, the connection).
+    fn accepted() -> (Harness, u32, ConnId) {
+        let mut h = Harness::listening();
+        h.send(seg(PEER_ISS, 0, SYN));
+        let sa = h.recv_one();
+        h.send(seg(PEER_ISS + 1, sa.seq + 1, ACK));
+        let ev = h.events.iter().next().copied().unwrap();
+        assert_eq!(ev.kind, EventKind::Accepted);
+        h.events.clear();
+        (h, sa.seq + 1, ev.conn)
+    }
+
+    /// Active open completed; returns (our next seq, the connection).
+    fn connected() -> (Harness, u32, ConnId) {
+        let mut h = Harness::new(config());
+        let c = h.engine.connect(h.now, LOCAL, REMOTE, PEER).unwrap();
+        let s = h.recv_one();
+        h.send(seg(PEER_ISS, s.seq + 1, syn_ack()));
+        assert_eq!(h.kinds(), vec![EventKind::Connected]);
+        let a = h.recv_one();
+        assert_eq!((a.seq, a.ack, a.flags), (s.seq + 1, PEER_ISS + 1, ACK));
+        (h, s.seq + 1, c)
+    }
+}
+
+#[test]
+fn rfc9293_3_10_7_1_syn_to_closed_port_gets_rst_ack() {
+    let mut h = Harness::new(config());
+    h.send(seg(100, 0, SYN));
+    let r = h.recv_one();
+    assert_eq!((r.seq, r.ack, r.flags), (0, 101, RST | ACK));
+}
+
+#[test]
+fn rfc9293_3_10_7_1_ack_to_closed_port_gets_rst_at_seg_ack() {
+    let mut h = Harness::new(config());
+    h.send(seg(100, 777, ACK).data(b"xyz"));
+    let r = h.recv_one();
+    assert_eq!((r.seq, r.flags), (777, RST));
+}
+
+#[test]
+fn rfc9293_3_10_7_1_rst_to_closed_port_is_not_answered() {
+    let mut h = Harness::new(config());
+    h.send(seg(100, 0, RST));
+    assert!(h.recv().is_empty());
+    assert_eq!(h.engine.stats().no_connection, 1);
+}
+
+#[test]
+fn rfc9293_3_10_7_2_listen_answers_syn_with_syn_ack_and_accepts_on_ack() {
+    let mut h = Harness::listening();
+    h.send(seg(PEER_ISS, 0, SYN).options(TcpOptions {
+        mss: Some(1200),
+        ..Default::default()
+    }));
+    let sa = h.recv_one();
+    assert_eq!((sa.ack, sa.flags), (PEER_ISS + 1, syn_ack()));
+    assert_eq!(sa.options.mss, Some(1460));
+    assert!(h.kinds().is_empty(), "accepted before the handshake completed");
+    h.send(seg(PEER_ISS + 1, sa.seq + 1, ACK));
+    assert_eq!(h.kinds(), vec![EventKind::Accepted]);
+    assert_eq!(h.engine.tcb_count(), 1);
+}
+
+#[test]
+fn rfc9293_3_10_7_2_ack_to_listener_gets_rst() {
+    let mut h = Harness::listening();
+    h.send(seg(PEER_ISS, 4242, ACK));
+    let r = h.recv_one();
+    assert_eq!((r.seq, r.flags), (4242, RST));
+    assert_eq!(h.engine.tcb_count(), 0);
+}
+
+#[test]
+fn rfc9293_3_10_7_4_syn_received_bad_ack_gets_rst() {
+    let mut h = Harness::listening();
+    h.send(seg(PEER_ISS, 0, SYN));
+    let sa = h.recv_one();
+    h.send(seg(PEER_ISS + 1, sa.seq + 9, ACK));
+    let r = h.recv_one();
+    assert_eq!((r.seq, r.flags), (sa.seq + 9, RST));
+    assert!(h.kinds().is_empty());
+}
+
+#[test]
+fn rfc9293_3_8_1_duplicate_syn_in_syn_received_repeats_syn_ack() {
+    let mut h = Harness::listening();
+    h.send(seg(PEER_ISS, 0, SYN));
+    let first = h.recv_one();
+    h.send(seg(PEER_ISS, 0, SYN));
+    let again = h.recv_one();
+    assert_eq!((again.seq, again.ack, again.flags), (first.seq, first.ack, syn_ack()));
+    assert_eq!(h.engine.tcb_count(), 1);
+}
+
+#[test]
+fn rfc9293_3_10_7_3_syn_ack_completes_active_open() {
+    let (h, _, c) = Harness::connected();
+    assert_eq!(h.engine.state(c), Some(State::Established));
+}
+
+#[test]
+fn rfc9293_3_10_7_3_stale_syn_ack_is_reset_not_a_connection() {
+    let mut h = Harness::new(config());
+    let c = h.engine.connect(h.now, LOCAL, REMOTE, PEER).unwrap();
+    let s = h.recv_one();
+    h.send(seg(PEER_ISS, s.seq + 7, syn_ack()));
+    let r = h.recv_one();
+    assert_eq!((r.seq, r.flags), (s.seq + 7, RST));
+    assert!(h.kinds().is_empty());
+    assert_eq!(h.engine.state(c), Some(State::SynSent));
+    assert_eq!(h.engine.stats().bad_syn_acks, 1);
+}
+
+#[test]
+fn rfc9293_3_10_7_3_rst_ack_in_syn_sent_is_refused() {
+    let mut h = Harness::new(config());
+    h.engine.connect(h.now, LOCAL, REMOTE, PEER).unwrap();
+    let s = h.recv_one();
+    h.send(seg(0, s.seq + 1, RST | ACK));
+    assert_eq!(h.kinds(), vec![EventKind::Refused]);
+    assert_eq!(h.engine.tcb_count(), 0);
+}
+
+#[test]
+fn rfc9293_3_10_7_3_rst_without_ack_in_syn_sent_is_ignored() {
+    let mut h = Harness::new(config());
+    let c = h.engine.connect(h.now, LOCAL, REMOTE, PEER).unwrap();
+    h.recv_one();
+    h.send(seg(0, 0, RST));
+    assert!(h.kinds().is_empty());
+    assert_eq!(h.engine.state(c), Some(State::SynSent));
+}
+
+#[test]
+fn rfc9293_3_5_simultaneous_open() {
+    let mut h = Harness::new(config());
+    let c = h.engine.connect(h.now, LOCAL, REMOTE, PEER).unwrap();
+    let s = h.recv_one();
+    h.send(seg(PEER_ISS, 0, SYN));
+    let sa = h.recv_one();
+    assert_eq!((sa.seq, sa.ack, sa.flags), (s.seq, PEER_ISS + 1, syn_ack()));
+    assert_eq!(h.engine.state(c), Some(State::SynReceived));
+    h.send(seg(PEER_ISS, s.seq + 1, syn_ack()));
+    assert_eq!(h.kinds(), vec![EventKind::Connected]);
+    let a = h.recv_one();
+    assert_eq!((a.seq, a.ack, a.flags), (s.seq + 1, PEER_ISS + 1, ACK));
+    assert_eq!(h.engine.state(c), Some(State::Established));
+}
+
+#[test]
+fn rfc6298_syn_retransmits_with_backoff_then_times_out() {
+    let mut h = Harness::new(Config {
+        syn_retries: 3,
+        ..config()
+    });
+    h.engine.connect(h.now, LOCAL, REMOTE, PEER).unwrap();
+    let s = h.recv_one();
+    for rto in [1u64, 2, 4] {
+        h.advance(Duration::from_millis(rto * 1000 - 1));
+        assert!(h.recv().is_empty(), "retransmitted before the RTO of {rto} s");
+        h.advance(Duration::from_millis(1));
+        let again = h.recv_one();
+        assert_eq!((again.seq, again.flags), (s.seq, SYN));
+    }
+    h.advance(Duration::from_secs(8));
+    assert_eq!(h.kinds(), vec![EventKind::TimedOut(TimeoutReason::Handshake)]);
+    assert_eq!(h.engine.tcb_count(), 0);
+}
+
+#[test]
+fn rfc9293_3_6_active_close_waits_2msl_in_time_wait() {
+    let (mut h, iss1, c) = Harness::accepted();
+    h.engine.close(c, h.now).unwrap();
+    let f = h.recv_one();
+    assert_eq!((f.seq, f.ack, f.flags), (iss1, PEER_ISS + 1, fin_ack()));
+    assert_eq!(h.engine.state(c), Some(State::FinWait1));
+    h.send(seg(PEER_ISS + 1, iss1 + 1, ACK));
+    assert_eq!(h.engine.state(c), Some(State::FinWait2));
+    h.send(seg(PEER_ISS + 1, iss1 + 1, fin_ack()));
+    let a = h.recv_one();
+    assert_eq!((a.seq, a.ack, a.flags), (iss1 + 1, PEER_ISS + 2, ACK));
+    assert_eq!(h.kinds(), vec![EventKind::PeerClosed, EventKind::Closed]);
+    assert_eq!((h.engine.tcb_count(), h.engine.time_wait_count()), (0, 1));
+    h.advance(Duration::from_secs(60) - Duration::from_millis(1));
+    assert_eq!(h.engine.time_wait_count(), 1);
+    h.advance(Duration::from_millis(2));
+    assert_eq!(h.engine.time_wait_count(), 0);
+}
+
+#[test]
+fn rfc9293_3_10_7_4_retransmitted_fin_in_time_wait_is_reacked_and_restarts_2msl() {
+    let (mut h, iss1, c) = Harness::accepted();
+    h.engine.close(c, h.now).unwrap();
+    h.recv_one();
+    h.send(seg(PEER_ISS + 1, iss1 + 1, fin_ack()));
+    h.recv_one();
+    h.advance(Duration::from_secs(30));
+    h.send(seg(PEER_ISS + 1, iss1 + 1, fin_ack()));
+    let a = h.recv_one();
+    assert_eq!((a.seq, a.ack, a.flags), (iss1 + 1, PEER_ISS + 2, ACK));
+    h.advance(Duration::from_secs(59));
+    assert_eq!(h.engine.time_wait_count(), 1, "2MSL was not restarted");
+    h.advance(Duration::from_secs(2));
+    assert_eq!(h.engine.time_wait_count(), 0);
+}
+
+#[test]
+fn rfc9293_3_6_passive_close_through_close_wait_and_last_ack() {
+    let (mut h, iss1, c) = Harness::accepted();
+    h.send(seg(PEER_ISS + 1, iss1, fin_ack()));
+    assert_eq!(h.kinds(), vec![EventKind::PeerClosed]);
+    assert_eq!(h.engine.state(c), Some(State::CloseWait));
+    // The ACK of the FIN rides on our FIN when the application closes at once.
+    h.engine.close(c, h.now).unwrap();
+    let f = h.recv_one();
+    assert_eq!((f.seq, f.ack, f.flags), (iss1, PEER_ISS + 2, fin_ack()));
+    assert_eq!(h.engine.state(c), Some(State::LastAck));
+    h.send(seg(PEER_ISS + 2, iss1 + 1, ACK));
+    assert_eq!(h.kinds(), vec![EventKind::Closed]);
+    assert_eq!((h.engine.tcb_count(), h.engine.time_wait_count()), (0, 0));
+}
+
+#[test]
+fn rfc9293_3_6_simultaneous_close_goes_through_closing() {
+    let (mut h, iss1, c) = Harness::accepted();
+    h.engine.close(c, h.now).unwrap();
+    h.recv_one();
+    // The peer's FIN crosses ours: it does not acknowledge our FIN.
+    h.send(seg(PEER_ISS + 1, iss1, fin_ack()));
+    assert_eq!(h.engine.state(c), Some(State::Closing));
+    let a = h.recv_one();
+    assert_eq!((a.seq, a.ack, a.flags), (iss1 + 1, PEER_ISS + 2, ACK));
+    h.send(seg(PEER_ISS + 2, iss1 + 1, ACK));
+    assert_eq!(h.kinds(), vec![EventKind::PeerClosed, EventKind::Closed]);
+    assert_eq!(h.engine.time_wait_count(), 1);
+}
+
+#[test]
+fn rfc9293_3_6_half_close_data_flows_both_ways_after_fin() {
+    let (mut h, iss1, c) = Harness::accepted();
+    // Peer closes; we keep sending in CLOSE-WAIT.
+    h.send(seg(PEER_ISS + 1, iss1, fin_ack()));
+    h.engine.send(c, b"late reply").unwrap();
+    let d = h.recv_one();
+    assert_eq!((d.seq, d.ack, d.payload.as_slice()), (iss1, PEER_ISS + 2, &b"late reply"[..]));
+    // We close; the peer keeps sending to us in FIN-WAIT-2 (the other way round).
+    let (mut h, iss1, c) = Harness::accepted();
+    h.engine.close(c, h.now).unwrap();
+    h.recv_one();
+    h.send(seg(PEER_ISS + 1, iss1 + 1, ACK));
+    h.send(seg(PEER_ISS + 1, iss1 + 1, ACK).data(b"more"));
+    let kinds = h.kinds();
+    assert!(matches!(kinds[..], [EventKind::Data { .. }]));
+    assert_eq!(h.engine.state(c), Some(State::FinWait2));
+    let a = h.recv_one();
+    assert_eq!(a.ack, PEER_ISS + 5);
+}
+
+#[test]
+fn rfc9293_3_8_3_fin_is_retransmitted_until_acked() {
+    let (mut h, iss1, c) = Harness::accepted();
+    h.engine.close(c, h.now).unwrap();
+    h.recv_one();
+    h.advance(Duration::from_secs(1));
+    let f = h.recv_one();
+    assert_eq!((f.seq, f.flags), (iss1, fin_ack()));
+}
+
+#[test]
+fn rfc5961_3_2_rst_at_rcv_nxt_resets() {
+    let (mut h, _, _) = Harness::accepted();
+    h.send(seg(PEER_ISS + 1, 0, RST));
+    assert_eq!(h.kinds(), vec![EventKind::Reset]);
+    assert_eq!(h.engine.tcb_count(), 0);
+}
+
+#[test]
+fn rfc5961_3_2_rst_in_window_gets_challenge_ack() {
+    let (mut h, iss1, c) = Harness::accepted();
+    h.send(seg(PEER_ISS + 100, 0, RST));
+    let a = h.recv_one();
+    assert_eq!((a.seq, a.ack, a.flags), (iss1, PEER_ISS + 1, ACK));
+    assert_eq!(h.engine.state(c), Some(State::Established));
+    assert_eq!(h.engine.stats().challenge_acks, 1);
+}
+
+#[test]
+fn rfc5961_3_2_rst_out_of_window_is_dropped() {
+    let (mut h, _, c) = Harness::accepted();
+    h.send(seg(PEER_ISS + 1_000_000, 0, RST));
+    assert!(h.recv().is_empty());
+    assert_eq!(h.engine.state(c), Some(State::Established));
+}
+
+#[test]
+fn rfc5961_4_2_syn_in_established_gets_challenge_ack() {
+    let (mut h, iss1, c) = Harness::accepted();
+    h.send(seg(PEER_ISS + 10, 0, SYN));
+    let a = h.recv_one();
+    assert_eq!((a.seq, a.ack, a.flags), (iss1, PEER_ISS + 1, ACK));
+    assert_eq!(h.engine.state(c), Some(State::Established));
+}
+
+#[test]
+fn rfc5961_7_challenge_acks_are_rate_limited() {
+    let (mut h, _, _) = Harness::accepted();
+    let limit = h.engine.config().challenge_ack_limit as usize;
+    for i in 0..limit + 10 {
+        h.send(seg(PEER_ISS + 2 + i as u32, 0, RST));
+    }
+    assert_eq!(h.recv().len(), limit);
+    assert_eq!(h.engine.stats().challenge_acks_limited, 10);
+}
+
+#[test]
+fn rfc9293_3_10_7_4_unacceptable_segment_gets_ack() {
+    let (mut h, iss1, _) = Harness::accepted();
+    h.send(seg(PEER_ISS - 100, iss1, ACK).data(b"old"));
+    let a = h.recv_one();
+    assert_eq!((a.seq, a.ack, a.flags), (iss1, PEER_ISS + 1, ACK));
+    assert!(h.kinds().is_empty());
+}
+
+#[test]
+fn rfc9293_3_10_7_4_ack_beyond_snd_nxt_is_acked_and_dropped() {
+    let (mut h, iss1, _) = Harness::accepted();
+    h.send(seg(PEER_ISS + 1, iss1 + 50, ACK).data(b"x"));
+    let a = h.recv_one();
+    assert_eq!(a.ack, PEER_ISS + 1, "data of a bad-ACK segment was taken");
+    assert!(h.kinds().is_empty());
+}
+
+#[test]
+fn rfc9293_3_10_7_4_data_is_delivered_once_and_acked() {
+    let (mut h, iss1, _) = Harness::accepted();
+    h.send(seg(PEER_ISS + 1, iss1, ACK).data(b"hello"));
+    h.send(seg(PEER_ISS + 1, iss1, ACK).data(b"hello world"));
+    let mut got = Vec::new();
+    for ev in h.events.iter() {
+        got.extend_from_slice(h.events.data(&ev.kind));
+    }
+    assert_eq!(got, b"hello world");
+    // One deferred ACK covers both segments.
+    let a = h.recv_one();
+    assert_eq!(a.ack, PEER_ISS + 12);
+}
+
+#[test]
+fn rfc9293_3_10_7_4_out_of_order_data_is_dropped_and_acked() {
+    let (mut h, iss1, _) = Harness::accepted();
+    h.send(seg(PEER_ISS + 6, iss1, ACK).data(b"world"));
+    let a = h.recv_one();
+    assert_eq!(a.ack, PEER_ISS + 1);
+    assert!(h.kinds().is_empty());
+    assert_eq!(h.engine.stats().out_of_order, 1);
+}
+
+#[test]
+fn rfc9293_3_7_1_segments_respect_the_peer_mss() {
+    let mut h = Harness::listening();
+    h.send(seg(PEER_ISS, 0, SYN).options(TcpOptions {
+        mss: Some(1000),
+        ..Default::default()
+    }));
+    let sa = h.recv_one();
+    h.send(seg(PEER_ISS + 1, sa.seq + 1, ACK));
+    let c = h.events.iter().next().unwrap().conn;
+    h.engine.send(c, &[7u8; 3500]).unwrap();
+    let segs = h.recv();
+    let sizes: Vec<usize> = segs.iter().map(|s| s.payload.len()).collect();
+    assert_eq!(sizes, vec![1000, 1000, 1000, 500]);
+    assert_eq!(segs[1].seq, sa.seq + 1001);
+}
+
+#[test]
+fn rfc6298_5_data_is_retransmitted_on_rto_from_snd_una() {
+    let (mut h, iss1, c) = Harness::accepted();
+    h.engine.send(c, b"request").unwrap();
+    h.recv_one();
+    h.advance(Duration::from_secs(1));
+    let r = h.recv_one();
+    assert_eq!((r.seq, r.payload.as_slice()), (iss1, &b"request"[..]));
+    h.send(seg(PEER_ISS + 1, iss1 + 7, ACK));
+    h.advance(Duration::from_secs(10));
+    assert!(h.recv().is_empty(), "retransmitted after the ACK");
+}
+
+#[test]
+fn rfc7323_window_scale_and_timestamps_are_negotiated() {
+    let mut h = Harness::new(Config::default());
+    h.engine.listen(LOCAL).unwrap();
+    h.send(seg(PEER_ISS, 0, SYN).options(TcpOptions {
+        mss: Some(1460),
+        window_scale: Some(2),
+        sack_permitted: true,
+        timestamps: Some((777, 0)),
+    }));
+    let sa = h.recv_one();
+    assert_eq!(sa.options.window_scale, Some(7));
+    assert_eq!(sa.options.timestamps.map(|t| t.1), Some(777));
+    assert!(!sa.options.sack_permitted, "SACK offered but not implemented");
+    h.send(seg(PEER_ISS + 1, sa.seq + 1, ACK).options(TcpOptions {
+        timestamps: Some((778, sa.options.timestamps.unwrap().0)),
+        ..Default::default()
+    }));
+    assert_eq!(h.kinds(), vec![EventKind::Accepted]);
+}
+
+#[test]
+fn rfc7323_5_paws_drops_an_old_timestamp() {
+    let mut h = Harness::new(Config::default());
+    h.engine.listen(LOCAL).unwrap();
+    let ts = |v| TcpOptions {
+        timestamps: Some((v, 0)),
+        ..Default::default()
+    };
+    h.send(seg(PEER_ISS, 0, SYN).options(ts(1000)));
+    let sa = h.recv_one();
+    h.send(seg(PEER_ISS + 1, sa.seq + 1, ACK).options(ts(1001)));
+    h.kinds();
+    h.send(seg(PEER_ISS + 1, sa.seq + 1, ACK).options(ts(900)).data(b"old"));
+    assert!(h.kinds().is_empty());
+    assert_eq!(h.engine.stats().paws_rejected, 1);
+}
+
+/// Server closes first, so the server holds TIME-WAIT.
+fn server_in_time_wait(cfg: Config) -> (Harness, u32) {
+    let mut h = Harness::new(cfg);
+    h.engine.listen(LOCAL).unwrap();
+    h.send(seg(PEER_ISS, 0, SYN));
+    let sa = h.recv_one();
+    h.send(seg(PEER_ISS + 1, sa.seq + 1, ACK));
+    let c = h.events.iter().next().unwrap().conn;
+    h.engine.close(c, h.now).unwrap();
+    h.recv_one();
+    h.send(seg(PEER_ISS + 1, sa.seq + 2, fin_ack()));
+    h.recv_one();
+    assert_eq!(h.engine.time_wait_count(), 1);
+    h.events.clear();
+    (h, sa.seq + 2)
+}
+
+#[test]
+fn rfc6191_new_syn_above_rcv_nxt_reopens_a_tuple_in_time_wait() {
+    let (mut h, snd_nxt) = server_in_time_wait(config());
+    h.send(seg(PEER_ISS + 100_000, 0, SYN));
+    let sa = h.recv_one();
+    assert_eq!((sa.ack, sa.flags), (PEER_ISS + 100_001, syn_ack()));
+    assert!((SeqNumber(sa.seq) - SeqNumber(snd_nxt)) > 0, "new ISS not above the old SND.NXT");
+    assert_eq!((h.engine.tcb_count(), h.engine.time_wait_count()), (1, 0));
+    assert_eq!(h.engine.stats().time_wait_reused, 1);
+}
+
+#[test]
+fn rfc6191_old_syn_in_time_wait_gets_ack_not_a_connection() {
+    let (mut h, snd_nxt) = server_in_time_wait(config());
+    h.send(seg(PEER_ISS, 0, SYN));
+    let a = h.recv_one();
+    assert_eq!((a.seq, a.ack, a.flags), (snd_nxt, PEER_ISS + 2, ACK));
+    assert_eq!((h.engine.tcb_count(), h.engine.time_wait_count()), (0, 1));
+}
+
+#[test]
+fn rfc1337_option_ignores_rst_in_time_wait() {
+    let (mut h, _) = server_in_time_wait(Config {
+        rfc1337: true,
+        ..config()
+    });
+    h.send(seg(PEER_ISS + 2, 0, RST));
+    assert_eq!(h.engine.time_wait_count(), 1);
+    let (mut h, _) = server_in_time_wait(config());
+    h.send(seg(PEER_ISS + 2, 0, RST));
+    assert_eq!(h.engine.time_wait_count(), 0);
+}
+
+#[test]
+fn rfc9293_3_10_5_abort_sends_rst_and_ends_the_connection() {
+    let (mut h, iss1, c) = Harness::accepted();
+    h.engine.abort(c, h.now).unwrap();
+    assert_eq!(h.kinds(), vec![EventKind::Closed]);
+    let r = h.recv_one();
+    assert_eq!((r.seq, r.flags), (iss1, RST | ACK));
+    assert_eq!(h.engine.tcb_count(), 0);
+    assert_eq!(h.engine.send(c, b"x"), Err(EngineError::UnknownConnection));
+}
+
+#[test]
+fn full_table_drops_syn_and_refuses_connect() {
+    let mut h = Harness::new(Config {
+        max_tcbs: 1,
+        ..config()
+    });
+    h.engine.listen(LOCAL).unwrap();
+    h.send(seg(PEER_ISS, 0, SYN));
+    h.recv_one();
+    let other = SocketAddrV4::new(*REMOTE.ip(), 1);
+    assert_eq!(h.engine.connect(h.now, LOCAL, other, PEER), Err(EngineError::TableFull));
+    assert_eq!(h.engine.tcb_count(), 1);
+}
+
+#[test]
+fn malformed_frames_are_counted_drops() {
+    let mut h = Harness::listening();
+    h.engine.handle_frames(h.now, [&[0u8; 10][..], &[0xffu8; 80][..]], &mut h.tx);
+    assert!(h.recv().is_empty());
+    let s = h.engine.stats();
+    assert_eq!(s.frames_in, 2);
+    assert_eq!(s.parse_errors.iter().sum::<u64>(), 2);
+}
+
+#[test]
+fn memory_per_connection_is_compact() {
+    let (tcb, tw) = Engine::bytes_per_entry();
+    assert!(tcb <= 256, "TCB costs {tcb} bytes");
+    assert!(tw <= 128, "TIME-WAIT entry costs {tw} bytes");
+}

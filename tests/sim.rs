@@ -1,0 +1,421 @@
+//! A simulated wire between two engines: frames are dropped, duplicated,
+//! reordered and delayed from a seed, and many connections open, exchange a
+//! request and a response, and close — client first, server first, or both
+//! at once. It checks the lifecycle of RFC 9293 §3.5–3.6 end to end: every
+//! connection ends exactly once and in order, data arrives exactly once, and
+//! both tables are empty after 2MSL.
+//!
+//! `SYNWAVE_SIM_SEED` replays a seed; `SYNWAVE_SIM_CONNECTIONS` sets the
+//! connections per case.
+
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::time::Duration;
+use synwave::tcp::{Config, ConnId, Engine, EventKind, Events, FourTuple, FrameBatch, Instant};
+use synwave::wire::MacAddr;
+
+const CLIENT_MAC: MacAddr = MacAddr([2, 0, 0, 0, 0, 1]);
+const SERVER_MAC: MacAddr = MacAddr([2, 0, 0, 0, 0, 2]);
+const SERVER: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(10, 1, 0, 1), 80);
+const CONCURRENCY: u64 = 500;
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum CloseMode {
+    ClientFirst,
+    ServerFirst,
+    Simultaneous,
+}
+
+#[derive(Copy, Clone, Debug)]
+struct Faults {
+    loss: f64,
+    duplicate: f64,
+    delay: Duration,
+    jitter: Duration,
+}
+
+const CLEAN: Faults = Faults {
+    loss: 0.0,
+    duplicate: 0.0,
+    delay: Duration::from_micros(20),
+    jitter: Duration::ZERO,
+};
+
+const LOSSY: Faults = Faults {
+    loss: 0.05,
+    duplicate: 0.03,
+    delay: Duration::from_micros(20),
+    jitter: Duration::from_micros(60),
+};
+
+/// One direction of the wire: frames in flight, ordered by arrival time.
+#[derive(Default)]
+struct Link {
+    in_flight: BinaryHeap<Reverse<(Instant, u64, Vec<u8>)>>,
+    sequence: u64,
+}
+
+impl Link {
+    fn carry(&mut self, now: Instant, frames: &FrameBatch, faults: &Faults, rng: &mut SmallRng) {
+        for frame in frames.iter() {
+            if faults.loss > 0.0 && rng.gen_bool(faults.loss) {
+                continue;
+            }
+            let copies = if faults.duplicate > 0.0 && rng.gen_bool(faults.duplicate) { 2 } else { 1 };
+            for _ in 0..copies {
+                let jitter = rng.gen_range(0..=faults.jitter.as_nanos() as u64);
+                let at = now + faults.delay + Duration::from_nanos(jitter);
+                self.sequence += 1;
+                self.in_flight.push(Reverse((at, self.sequence, frame.to_vec())));
+            }
+        }
+    }
+
+    fn next_arrival(&self) -> Option<Instant> {
+        self.in_flight.peek().map(|Reverse((at, _, _))| *at)
+    }
+
+    fn arrived(&mut self, now: Instant, into: &mut Vec<Vec<u8>>) {
+        while self.next_arrival().is_some_and(|at| at <= now) {
+            if let Some(Reverse((_, _, frame))) = self.in_flight.pop() {
+                into.push(frame);
+            }
+        }
+    }
+}
+
+/// Bytes derived from the connection id, so any lost, repeated or foreign
+/// byte is noticed.
+fn pattern(id: u64, len: usize, salt: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| (id as u8).wrapping_mul(31).wrapping_add(i as u8).wrapping_add(salt))
+        .collect()
+}
+
+/// Request: id, request length and response length, then the pattern.
+fn request(id: u64, req_len: usize, resp_len: usize) -> Vec<u8> {
+    let mut r = Vec::with_capacity(16 + req_len);
+    r.extend_from_slice(&id.to_le_bytes());
+    r.extend_from_slice(&(req_len as u32).to_le_bytes());
+    r.extend_from_slice(&(resp_len as u32).to_le_bytes());
+    r.extend_from_slice(&pattern(id, req_len, 1));
+    r
+}
+
+struct ClientConn {
+    request: Vec<u8>,
+    response: Vec<u8>,
+    received: Vec<u8>,
+    terminal: Option<EventKind>,
+}
+
+#[derive(Default)]
+struct ServerConn {
+    received: Vec<u8>,
+    responded: bool,
+    terminal: Option<EventKind>,
+}
+
+fn mirror(t: FourTuple) -> FourTuple {
+    FourTuple {
+        local_ip: t.remote_ip,
+        remote_ip: t.local_ip,
+        local_port: t.remote_port,
+        remote_port: t.local_port,
+    }
+}
+
+struct Sim {
+    client: Engine,
+    server: Engine,
+    to_server: Link,
+    to_client: Link,
+    faults: Faults,
+    rng: SmallRng,
+    now: Instant,
+    mode: CloseMode,
+    clients: HashMap<ConnId, ClientConn>,
+    servers: HashMap<ConnId, ServerConn>,
+    server_by_tuple: HashMap<FourTuple, ConnId>,
+    opened: u64,
+    client_done: u64,
+    events: Events,
+    tx: FrameBatch,
+    rx: Vec<Vec<u8>>,
+}
+
+fn config() -> Config {
+    Config {
+        // Enough retries that a 5%-lossy wire never exhausts them.
+        syn_retries: 14,
+        max_retries: 20,
+        rto_max: Duration::from_secs(4),
+        ..Config::default()
+    }
+}
+
+impl Sim {
+    fn new(seed: u64, mode: CloseMode, faults: Faults) -> Self {
+        let now = Instant::from_millis(1_000);
+        let mut server = Engine::new(config(), SERVER_MAC, (seed as u128).to_le_bytes(), now).unwrap();
+        server.listen(SERVER).unwrap();
+        Sim {
+            client: Engine::new(config(), CLIENT_MAC, (!seed as u128).to_le_bytes(), now).unwrap(),
+            server,
+            to_server: Link::default(),
+            to_client: Link::default(),
+            faults,
+            rng: SmallRng::seed_from_u64(seed),
+            now,
+            mode,
+            clients: HashMap::new(),
+            servers: HashMap::new(),
+            server_by_tuple: HashMap::new(),
+            opened: 0,
+            client_done: 0,
+            events: Events::new(),
+            tx: FrameBatch::new(),
+            rx: Vec::new(),
+        }
+    }
+
+    /// Opens a connection from a source address no earlier one used, so no
+    /// tuple is ever reused while in TIME-WAIT.
+    fn open(&mut self) {
+        let id = self.opened;
+        self.opened += 1;
+        let src = SocketAddrV4::new(
+            Ipv4Addr::new(10, 2, (id / 50_000) as u8, 1),
+            10_000 + (id % 50_000) as u16,
+        );
+        let req_len = self.rng.gen_range(0..4000);
+        let resp_len = self.rng.gen_range(1..6000);
+        let conn = self.client.connect(self.now, src, SERVER, SERVER_MAC).unwrap();
+        self.clients.insert(
+            conn,
+            ClientConn {
+                request: request(id, req_len, resp_len),
+                response: pattern(id, resp_len, 2),
+                received: Vec::new(),
+                terminal: None,
+            },
+        );
+    }
+
+    fn client_turn(&mut self) {
+        let now = self.now;
+        self.tx.clear();
+        self.client.handle_timeout(now, &mut self.tx);
+        self.rx.clear();
+        self.to_client.arrived(now, &mut self.rx);
+        self.client.handle_frames(now, self.rx.iter().map(|f| f.as_slice()), &mut self.tx);
+        self.client.swap_events(&mut self.events);
+        for ev in self.events.iter() {
+            let c = self.clients.get_mut(&ev.conn).expect("event for a connection never opened");
+            assert!(c.terminal.is_none(), "event {ev} after terminal {:?}", c.terminal);
+            match ev.kind {
+                EventKind::Connected => {
+                    assert_eq!(self.client.send(ev.conn, &c.request), Ok(c.request.len()));
+                }
+                EventKind::Data { .. } => {
+                    c.received.extend_from_slice(self.events.data(&ev.kind));
+                    assert!(c.received.len() <= c.response.len(), "{}: more bytes than sent", ev.tuple);
+                    if c.received.len() == c.response.len() {
+                        assert!(c.received == c.response, "{}: response corrupted", ev.tuple);
+                        match self.mode {
+                            CloseMode::ClientFirst => self.client.close(ev.conn, now).unwrap(),
+                            CloseMode::Simultaneous => {
+                                self.client.close(ev.conn, now).unwrap();
+                                let s = self.server_by_tuple[&mirror(ev.tuple)];
+                                self.server.close(s, now).unwrap();
+                            }
+                            CloseMode::ServerFirst => {}
+                        }
+                    }
+                }
+                EventKind::PeerClosed => {
+                    assert_eq!(c.received.len(), c.response.len(), "{}: FIN before all data", ev.tuple);
+                    if self.mode == CloseMode::ServerFirst {
+                        self.client.close(ev.conn, now).unwrap();
+                    }
+                }
+                kind if kind.is_terminal() => {
+                    c.terminal = Some(kind);
+                    self.client_done += 1;
+                }
+                kind => panic!("unexpected client event {kind:?}"),
+            }
+        }
+        self.client.poll_transmit(now, &mut self.tx);
+        self.to_server.carry(now, &self.tx, &self.faults, &mut self.rng);
+    }
+
+    fn server_turn(&mut self) {
+        let now = self.now;
+        self.tx.clear();
+        self.server.handle_timeout(now, &mut self.tx);
+        self.rx.clear();
+        self.to_server.arrived(now, &mut self.rx);
+        self.server.handle_frames(now, self.rx.iter().map(|f| f.as_slice()), &mut self.tx);
+        self.server.swap_events(&mut self.events);
+        for ev in self.events.iter() {
+            if ev.kind == EventKind::Accepted {
+                assert!(self.servers.insert(ev.conn, ServerConn::default()).is_none(), "accepted twice");
+                assert!(self.server_by_tuple.insert(ev.tuple, ev.conn).is_none(), "tuple accepted twice");
+                continue;
+            }
+            let s = self.servers.get_mut(&ev.conn).expect("event for a connection never accepted");
+            assert!(s.terminal.is_none(), "event {ev} after terminal {:?}", s.terminal);
+            match ev.kind {
+                EventKind::Data { .. } => {
+                    s.received.extend_from_slice(self.events.data(&ev.kind));
+                    if s.received.len() < 16 {
+                        continue;
+                    }
+                    let id = u64::from_le_bytes(s.received[..8].try_into().unwrap());
+                    let req_len = u32::from_le_bytes(s.received[8..12].try_into().unwrap()) as usize;
+                    let resp_len = u32::from_le_bytes(s.received[12..16].try_into().unwrap()) as usize;
+                    assert!(s.received.len() <= 16 + req_len, "{}: more bytes than sent", ev.tuple);
+                    if s.received.len() == 16 + req_len && !s.responded {
+                        assert!(s.received == request(id, req_len, resp_len), "{}: request corrupted", ev.tuple);
+                        s.responded = true;
+                        let response = pattern(id, resp_len, 2);
+                        assert_eq!(self.server.send(ev.conn, &response), Ok(resp_len));
+                        if self.mode == CloseMode::ServerFirst {
+                            self.server.close(ev.conn, now).unwrap();
+                        }
+                    }
+                }
+                EventKind::PeerClosed => {
+                    if self.mode == CloseMode::ClientFirst {
+                        self.server.close(ev.conn, now).unwrap();
+                    }
+                }
+                kind if kind.is_terminal() => s.terminal = Some(kind),
+                kind => panic!("unexpected server event {kind:?}"),
+            }
+        }
+        self.server.poll_transmit(now, &mut self.tx);
+        self.to_client.carry(now, &self.tx, &self.faults, &mut self.rng);
+    }
+
+    /// The next instant anything happens: a frame arrives or a timer fires.
+    fn next_instant(&self) -> Option<Instant> {
+        [
+            self.to_client.next_arrival(),
+            self.to_server.next_arrival(),
+            self.client.poll_timeout(),
+            self.server.poll_timeout(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .map(|t| t.max(self.now + Duration::from_micros(1)))
+    }
+
+    fn run(&mut self, connections: u64) {
+        while self.client_done < connections {
+            while self.opened < connections && self.opened - self.client_done < CONCURRENCY {
+                self.open();
+            }
+            self.client_turn();
+            self.server_turn();
+            self.now = self.next_instant().expect("nothing left to happen but connections are open");
+        }
+        // Let TIME-WAIT (2MSL) and any straggler run out.
+        let end = self.now + 2 * config().msl + Duration::from_secs(120);
+        while let Some(next) = self.next_instant().filter(|&t| t <= end) {
+            self.now = next;
+            self.client_turn();
+            self.server_turn();
+        }
+    }
+}
+
+fn seed() -> u64 {
+    std::env::var("SYNWAVE_SIM_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(1)
+        })
+}
+
+fn connections() -> u64 {
+    std::env::var("SYNWAVE_SIM_CONNECTIONS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(40_000)
+}
+
+fn lifecycle(mode: CloseMode, faults: Faults) {
+    let seed = seed();
+    let n = connections();
+    println!("sim {mode:?} {faults:?}: seed {seed} (replay with SYNWAVE_SIM_SEED={seed}), {n} connections");
+    let mut sim = Sim::new(seed, mode, faults);
+    sim.run(n);
+
+    for (id, c) in &sim.clients {
+        assert_eq!(c.terminal, Some(EventKind::Closed), "client {id:?} (seed {seed})");
+        assert_eq!(c.received, c.response, "client {id:?} (seed {seed})");
+    }
+    assert_eq!(sim.servers.len() as u64, n, "accepted connections (seed {seed})");
+    for (id, s) in &sim.servers {
+        assert_eq!(s.terminal, Some(EventKind::Closed), "server {id:?} (seed {seed})");
+        assert!(s.responded, "server {id:?} (seed {seed})");
+    }
+    for (side, e) in [("client", &sim.client), ("server", &sim.server)] {
+        assert_eq!(e.tcb_count(), 0, "{side} TCBs left after 2MSL (seed {seed})");
+        assert_eq!(e.time_wait_count(), 0, "{side} TIME-WAIT left after 2MSL (seed {seed})");
+        assert_eq!(e.stats().timeouts, 0, "{side} timeouts (seed {seed})");
+    }
+    let (c, s) = (sim.client.stats(), sim.server.stats());
+    assert_eq!(c.connected, n);
+    assert_eq!(s.passive_opens, n);
+    // Who waits in TIME-WAIT is the one who closed first (RFC 9293 §3.6).
+    match mode {
+        CloseMode::ClientFirst => assert_eq!(c.time_wait_entered, n),
+        CloseMode::ServerFirst => assert_eq!(s.time_wait_entered, n),
+        CloseMode::Simultaneous => assert!(c.time_wait_entered + s.time_wait_entered >= n),
+    }
+    println!(
+        "  client: {} retransmits, {} out of order; server: {} retransmits, {} out of order",
+        c.retransmits, c.out_of_order, s.retransmits, s.out_of_order
+    );
+}
+
+#[test]
+fn rfc9293_3_6_client_first_close_clean_wire() {
+    lifecycle(CloseMode::ClientFirst, CLEAN);
+}
+
+#[test]
+fn rfc9293_3_6_server_first_close_clean_wire() {
+    lifecycle(CloseMode::ServerFirst, CLEAN);
+}
+
+#[test]
+fn rfc9293_3_6_simultaneous_close_clean_wire() {
+    lifecycle(CloseMode::Simultaneous, CLEAN);
+}
+
+#[test]
+fn rfc9293_3_6_client_first_close_lossy_wire() {
+    lifecycle(CloseMode::ClientFirst, LOSSY);
+}
+
+#[test]
+fn rfc9293_3_6_server_first_close_lossy_wire() {
+    lifecycle(CloseMode::ServerFirst, LOSSY);
+}
+
+#[test]
+fn rfc9293_3_6_simultaneous_close_lossy_wire() {
+    lifecycle(CloseMode::Simultaneous, LOSSY);
+}
