@@ -4,5 +4,6 @@
 //! [`tcp`] (the sans-IO connection engine: states, TCB table, timers).
 #![deny(unsafe_code)]
 
+pub mod io;
 pub mod tcp;
 pub mod wire;
