@@ -652,3 +652,12 @@ pub(crate) mod sys {
         Ok(())
     }
 }
+#[cfg(test)]
+mod assert_send {
+    fn is_send<T: Send>() {}
+    #[test]
+    fn xsk_socket_and_program_are_send() {
+        is_send::<super::XskSocket>();
+        is_send::<crate::io::XdpProgram>();
+    }
+}
