@@ -235,10 +235,13 @@ impl XskSocket {
                     last_err = "libxdp returned no fill/completion rings for a fresh UMEM".into();
                 }
                 Err(e) => {
-                    let msg = one_line(&e);
-                    if msg.contains("Operation not permitted") {
+                    let errno = std::error::Error::source(&e)
+                        .and_then(|s| s.downcast_ref::<std::io::Error>())
+                        .and_then(std::io::Error::raw_os_error);
+                    if errno == Some(libc::EPERM) {
                         return Err(Error::PermissionDenied("opening an AF_XDP socket"));
                     }
+                    let msg = one_line(&e);
                     last_err =
                         format!("{} bind: {msg}", if zc { "zero-copy" } else { "copy-mode" });
                 }
@@ -519,13 +522,8 @@ pub(crate) mod sys {
         Ok(req)
     }
 
-    /// Runs an interface ioctl; maps ENODEV to [`Error::NoSuchInterface`].
-    fn if_ioctl(
-        name: &str,
-        req_code: libc::c_ulong,
-        req: &mut libc::ifreq,
-        what: &str,
-    ) -> Result<(), i32> {
+    /// Runs an interface ioctl on a throw-away socket; returns the errno.
+    fn if_ioctl(req_code: libc::c_ulong, req: &mut libc::ifreq) -> Result<(), i32> {
         let sock = ctl_socket().map_err(|_| libc::EIO)?;
         // SAFETY: `req` is a valid, exclusively borrowed ifreq whose name is
         // NUL-terminated (zeroed, name shorter than IFNAMSIZ); the request
@@ -533,7 +531,6 @@ pub(crate) mod sys {
         // `ifru_data`, which the caller points at a live buffer.
         let rc = unsafe { libc::ioctl(sock.as_raw_fd(), req_code as _, req as *mut libc::ifreq) };
         if rc < 0 {
-            let _ = (name, what);
             return Err(std::io::Error::last_os_error()
                 .raw_os_error()
                 .unwrap_or(libc::EIO));
@@ -555,8 +552,7 @@ pub(crate) mod sys {
     /// Hardware address of `name` (SIOCGIFHWADDR).
     pub(crate) fn hwaddr(name: &str) -> Result<[u8; 6], Error> {
         let mut req = ifreq_for(name)?;
-        if_ioctl(name, libc::SIOCGIFHWADDR, &mut req, "SIOCGIFHWADDR")
-            .map_err(|e| ioctl_err(name, "SIOCGIFHWADDR", e))?;
+        if_ioctl(libc::SIOCGIFHWADDR, &mut req).map_err(|e| ioctl_err(name, "SIOCGIFHWADDR", e))?;
         // SAFETY: SIOCGIFHWADDR succeeded, so the kernel filled `ifru_hwaddr`.
         let sa = unsafe { req.ifr_ifru.ifru_hwaddr };
         let mut mac = [0u8; 6];
@@ -569,7 +565,7 @@ pub(crate) mod sys {
     /// Primary IPv4 address of `name` (SIOCGIFADDR); `None` if it has none.
     pub(crate) fn ipv4(name: &str) -> Result<Option<Ipv4Addr>, Error> {
         let mut req = ifreq_for(name)?;
-        match if_ioctl(name, libc::SIOCGIFADDR, &mut req, "SIOCGIFADDR") {
+        match if_ioctl(libc::SIOCGIFADDR, &mut req) {
             Ok(()) => {}
             Err(libc::EADDRNOTAVAIL) => return Ok(None),
             Err(e) => return Err(ioctl_err(name, "SIOCGIFADDR", e)),
@@ -606,7 +602,7 @@ pub(crate) mod sys {
             ..Default::default()
         };
         req.ifr_ifru.ifru_data = (&mut ch as *mut EthtoolChannels).cast();
-        match if_ioctl(name, libc::SIOCETHTOOL, &mut req, "ETHTOOL_GCHANNELS") {
+        match if_ioctl(libc::SIOCETHTOOL, &mut req) {
             Ok(()) => Ok(Some((ch.rx_count, ch.combined_count))),
             Err(libc::EOPNOTSUPP) => Ok(None),
             Err(e) => Err(ioctl_err(name, "ETHTOOL_GCHANNELS", e)),
