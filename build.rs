@@ -1,0 +1,31 @@
+//! Compiles the XDP program and generates its libbpf-rs skeleton.
+
+use std::env;
+use std::path::PathBuf;
+
+use libbpf_cargo::SkeletonBuilder;
+
+const SRC: &str = "bpf/synwave.bpf.c";
+
+fn main() {
+    let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let arch = env::var("CARGO_CFG_TARGET_ARCH").expect("cargo sets CARGO_CFG_TARGET_ARCH");
+    // <linux/types.h> pulls in <asm/types.h>, which Debian keeps under the
+    // multiarch triple; clang -target bpf does not search there by itself.
+    let multiarch = match arch.as_str() {
+        "x86_64" => "x86_64-linux-gnu",
+        "aarch64" => "aarch64-linux-gnu",
+        other => panic!("unsupported target arch for the BPF build: {other}"),
+    };
+    SkeletonBuilder::new()
+        .source(SRC)
+        .obj(out.join("synwave.bpf.o"))
+        .clang_args([
+            "-O2".to_string(),
+            "-Wall".to_string(),
+            format!("-I/usr/include/{multiarch}"),
+        ])
+        .build_and_generate(out.join("synwave.skel.rs"))
+        .expect("failed to build the XDP program (bpf/synwave.bpf.c)");
+    println!("cargo:rerun-if-changed={SRC}");
+}

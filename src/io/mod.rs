@@ -1,0 +1,167 @@
+//! AF_XDP data path: the XDP steering program, AF_XDP sockets, and the
+//! netdev/netns plumbing around them.
+//!
+//! Layout: [`xdp`] loads and attaches `bpf/synwave.bpf.c`; [`xsk`] is the
+//! AF_XDP socket (and the only module allowed `unsafe`); [`netdev`] answers
+//! "what is this interface" and "what MAC is the next hop"; [`netns`] moves
+//! the calling thread into a named network namespace; [`signal`] turns
+//! Ctrl-C into a flag so loops stop and `Drop` guards run; [`testbed`] builds
+//! veth pairs between throw-away namespaces for tests.
+
+use std::fmt;
+use std::net::Ipv4Addr;
+
+pub mod netdev;
+pub mod netns;
+pub mod signal;
+pub mod testbed;
+pub mod xdp;
+pub mod xsk;
+
+pub use netdev::MacAddr;
+pub use testbed::Testbed;
+pub use xdp::{AttachMode, Counters, XdpProgram};
+pub use xsk::{XskConfig, XskMode, XskSocket, XskStats};
+
+/// Everything that can go wrong in the I/O layer.
+///
+/// Every variant displays as a single line meant for an operator: what failed,
+/// on which interface, and (where known) what to do about it.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The named interface is not present in the calling thread's namespace.
+    NoSuchInterface(String),
+    /// An XDP program is already attached to the interface.
+    AlreadyAttached(String),
+    /// The kernel refused an operation for lack of privileges.
+    PermissionDenied(&'static str),
+    /// Loading the BPF object or touching one of its maps failed.
+    Bpf {
+        /// What we were doing.
+        op: &'static str,
+        /// libbpf's explanation, flattened to one line.
+        msg: String,
+    },
+    /// Creating or binding the AF_XDP socket failed.
+    Xsk {
+        /// Interface the socket was bound to.
+        iface: String,
+        /// Queue the socket was bound to.
+        queue: u32,
+        /// The underlying reason, flattened to one line.
+        msg: String,
+    },
+    /// A system call failed.
+    Os {
+        /// What we were doing.
+        op: String,
+        /// The errno, as std reports it.
+        err: std::io::Error,
+    },
+    /// The interface has no IPv4 address.
+    NoIpv4(String),
+    /// The next hop's MAC address is not in the neighbour table, even after
+    /// prodding the kernel to resolve it.
+    NeighbourUnresolved {
+        /// Address that was to be resolved.
+        ip: Ipv4Addr,
+        /// Interface it should be reachable on.
+        iface: String,
+    },
+    /// The named network namespace does not exist.
+    NoSuchNetns(String),
+    /// A frame handed to [`XskSocket::send`] does not fit a UMEM frame.
+    FrameTooLarge {
+        /// Length of the offending frame.
+        len: usize,
+        /// Largest frame the UMEM can hold.
+        max: usize,
+    },
+    /// A configuration value is unusable.
+    Config(String),
+    /// An external command (`ip`, `ethtool`) failed.
+    Command {
+        /// The command line, for copy-paste.
+        cmd: String,
+        /// Its stderr (or exit status), flattened to one line.
+        msg: String,
+    },
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::NoSuchInterface(i) => write!(f, "interface {i} does not exist"),
+            Error::AlreadyAttached(i) => write!(
+                f,
+                "another XDP program (maybe another synwave) is attached to {i}"
+            ),
+            Error::PermissionDenied(op) => write!(
+                f,
+                "permission denied: {op} needs root (CAP_NET_ADMIN, CAP_BPF, CAP_NET_RAW)"
+            ),
+            Error::Bpf { op, msg } => write!(f, "{op}: {msg}"),
+            Error::Xsk { iface, queue, msg } => {
+                write!(
+                    f,
+                    "cannot open AF_XDP socket on {iface} queue {queue}: {msg}"
+                )
+            }
+            Error::Os { op, err } => write!(f, "{op}: {err}"),
+            Error::NoIpv4(i) => write!(f, "interface {i} has no IPv4 address"),
+            Error::NeighbourUnresolved { ip, iface } => {
+                write!(f, "cannot resolve MAC of {ip} on {iface}")
+            }
+            Error::NoSuchNetns(n) => write!(f, "network namespace {n} does not exist"),
+            Error::FrameTooLarge { len, max } => {
+                write!(
+                    f,
+                    "frame of {len} bytes exceeds the UMEM frame capacity of {max} bytes"
+                )
+            }
+            Error::Config(m) => write!(f, "invalid configuration: {m}"),
+            Error::Command { cmd, msg } => write!(f, "`{cmd}` failed: {msg}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Os { err, .. } => Some(err),
+            _ => None,
+        }
+    }
+}
+
+/// Flattens a possibly multi-line error chain into one line, because the
+/// operator-facing contract of [`Error`] is one line per failure.
+pub(crate) fn one_line(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(cause) = src {
+        let c = cause.to_string();
+        if !s.contains(&c) {
+            s.push_str(": ");
+            s.push_str(&c);
+        }
+        src = cause.source();
+    }
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+impl Error {
+    /// Wraps the calling thread's last OS error.
+    pub(crate) fn last_os(op: impl Into<String>) -> Self {
+        Error::Os {
+            op: op.into(),
+            err: std::io::Error::last_os_error(),
+        }
+    }
+
+    /// Wraps a std I/O error with what we were doing.
+    pub(crate) fn os(op: impl Into<String>, err: std::io::Error) -> Self {
+        Error::Os { op: op.into(), err }
+    }
+}

@@ -1,0 +1,200 @@
+//! Interface facts and next-hop resolution, answered for the calling
+//! thread's network namespace.
+//!
+//! Network namespaces are per thread, but sysfs shows the namespace of
+//! whoever mounted it; so everything here goes through ioctls on a socket
+//! (created in the thread's namespace) or `/proc/thread-self/net`, and sysfs
+//! is only a fallback.
+
+use std::fmt;
+use std::net::{Ipv4Addr, UdpSocket};
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use super::xsk::sys;
+use super::Error;
+
+/// An Ethernet MAC address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct MacAddr(pub [u8; 6]);
+
+impl fmt::Display for MacAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let m = self.0;
+        write!(
+            f,
+            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+            m[0], m[1], m[2], m[3], m[4], m[5]
+        )
+    }
+}
+
+impl FromStr for MacAddr {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Error> {
+        let bad = || Error::Config(format!("{s:?} is not a MAC address"));
+        let mut mac = [0u8; 6];
+        let mut parts = s.trim().split(':');
+        for b in &mut mac {
+            let p = parts.next().ok_or_else(bad)?;
+            *b = u8::from_str_radix(p, 16).map_err(|_| bad())?;
+        }
+        if parts.next().is_some() {
+            return Err(bad());
+        }
+        Ok(MacAddr(mac))
+    }
+}
+
+/// Index of `iface`; [`Error::NoSuchInterface`] if it is not there.
+pub fn ifindex(iface: &str) -> Result<u32, Error> {
+    sys::if_nametoindex(iface)
+}
+
+/// Hardware address of `iface`.
+pub fn mac_addr(iface: &str) -> Result<MacAddr, Error> {
+    sys::hwaddr(iface).map(MacAddr)
+}
+
+/// Primary IPv4 address of `iface`.
+pub fn ipv4_addr(iface: &str) -> Result<Ipv4Addr, Error> {
+    sys::ipv4(iface)?.ok_or_else(|| Error::NoIpv4(iface.to_string()))
+}
+
+/// Number of RX queues of `iface`: each needs its own AF_XDP socket.
+///
+/// Asks the driver (ETHTOOL_GCHANNELS: rx-only plus combined channels); for
+/// drivers without channel support, counts `/sys/class/net/IF/queues/rx-*`,
+/// which is only right when sysfs belongs to the calling thread's namespace;
+/// failing both, 1.
+pub fn rx_queue_count(iface: &str) -> Result<u32, Error> {
+    sys::if_nametoindex(iface)?;
+    if let Some((rx, combined)) = sys::channels(iface)? {
+        let n = rx + combined;
+        if n > 0 {
+            return Ok(n);
+        }
+    }
+    let dir = format!("/sys/class/net/{iface}/queues");
+    let n = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().starts_with("rx-"))
+            .count(),
+        Err(_) => 0,
+    };
+    Ok(u32::try_from(n).unwrap_or(u32::MAX).max(1))
+}
+
+/// Looks `ip` up in the kernel's neighbour table for `iface`, without
+/// triggering resolution. Incomplete entries (all-zero MAC) count as absent.
+pub fn lookup_neighbour(ip: Ipv4Addr, iface: &str) -> Result<Option<MacAddr>, Error> {
+    // thread-self, not self: the ARP table is per namespace and the namespace
+    // is per thread.
+    let table = std::fs::read_to_string("/proc/thread-self/net/arp")
+        .map_err(|e| Error::os("reading /proc/thread-self/net/arp", e))?;
+    Ok(parse_arp_table(&table, ip, iface))
+}
+
+/// Parses `/proc/net/arp` ("IP address HW type Flags HW address Mask Device").
+fn parse_arp_table(table: &str, ip: Ipv4Addr, iface: &str) -> Option<MacAddr> {
+    const ATF_COM: u32 = 0x2; // entry complete
+    table.lines().skip(1).find_map(|line| {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        let [addr, _hwtype, flags, hw, _mask, dev] = cols.as_slice() else {
+            return None;
+        };
+        let flags = u32::from_str_radix(flags.trim_start_matches("0x"), 16).ok()?;
+        if *dev != iface || addr.parse::<Ipv4Addr>().ok()? != ip || flags & ATF_COM == 0 {
+            return None;
+        }
+        let mac: MacAddr = hw.parse().ok()?;
+        (mac != MacAddr::default()).then_some(mac)
+    })
+}
+
+/// MAC address of next hop `ip` on `iface`: from the neighbour table, or, if
+/// missing, after prodding the kernel to resolve it (one UDP datagram to the
+/// discard port makes it ARP), retrying for up to about a second.
+pub fn resolve_neighbour(ip: Ipv4Addr, iface: &str) -> Result<MacAddr, Error> {
+    sys::if_nametoindex(iface)?;
+    if let Some(mac) = lookup_neighbour(ip, iface)? {
+        return Ok(mac);
+    }
+    let deadline = Instant::now() + Duration::from_secs(1);
+    let mut next_prod = Instant::now();
+    loop {
+        if Instant::now() >= next_prod {
+            prod_kernel(ip, iface);
+            next_prod = Instant::now() + Duration::from_millis(250);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+        if let Some(mac) = lookup_neighbour(ip, iface)? {
+            return Ok(mac);
+        }
+        if Instant::now() >= deadline {
+            return Err(Error::NeighbourUnresolved {
+                ip,
+                iface: iface.to_string(),
+            });
+        }
+    }
+}
+
+/// Makes the kernel ARP for `ip` by sending it one datagram. Failures are
+/// ignored: the caller's table lookup is what decides success.
+fn prod_kernel(ip: Ipv4Addr, iface: &str) {
+    let src = sys::ipv4(iface)
+        .ok()
+        .flatten()
+        .unwrap_or(Ipv4Addr::UNSPECIFIED);
+    if let Ok(sock) = UdpSocket::bind((src, 0)) {
+        // Port 9 (discard): harmless if someone is listening, and an ICMP
+        // port unreachable back is fine too; we only want the ARP.
+        let _ = sock.send_to(b"synwave-arp", (ip, 9));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TABLE: &str =
+        "IP address       HW type     Flags       HW address            Mask     Device
+10.77.0.2        0x1         0x2         aa:bb:cc:dd:ee:0f     *        sw0
+10.77.0.3        0x1         0x0         00:00:00:00:00:00     *        sw0
+10.77.0.4        0x1         0x2         aa:bb:cc:dd:ee:01     *        eth9
+";
+
+    #[test]
+    fn arp_table_complete_entry() {
+        let mac = parse_arp_table(TABLE, Ipv4Addr::new(10, 77, 0, 2), "sw0");
+        assert_eq!(mac, Some(MacAddr([0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0x0f])));
+    }
+
+    #[test]
+    fn arp_table_incomplete_and_other_device_are_absent() {
+        assert_eq!(
+            parse_arp_table(TABLE, Ipv4Addr::new(10, 77, 0, 3), "sw0"),
+            None
+        );
+        assert_eq!(
+            parse_arp_table(TABLE, Ipv4Addr::new(10, 77, 0, 4), "sw0"),
+            None
+        );
+        assert_eq!(
+            parse_arp_table("garbage", Ipv4Addr::new(10, 77, 0, 2), "sw0"),
+            None
+        );
+    }
+
+    #[test]
+    fn mac_round_trip_and_rejects_garbage() {
+        let m: MacAddr = "02:00:5e:10:00:01".parse().expect("valid mac");
+        assert_eq!(m.to_string(), "02:00:5e:10:00:01");
+        assert!("02:00:5e:10:00".parse::<MacAddr>().is_err());
+        assert!("02:00:5e:10:00:01:02".parse::<MacAddr>().is_err());
+        assert!("zz:00:5e:10:00:01".parse::<MacAddr>().is_err());
+    }
+}

@@ -1,0 +1,294 @@
+//! Loading and attaching the XDP steering program (`bpf/synwave.bpf.c`).
+//!
+//! The program is attached through a BPF *link*, not the legacy netlink
+//! attach: the kernel detaches a link when its last file descriptor closes, so
+//! the interface is left as we found it when [`XdpProgram`] drops, when a
+//! panic unwinds through it, and even when the process is SIGKILLed. A link
+//! also refuses to replace a program someone else attached, which is how a
+//! second synwave on the same interface is detected.
+
+use std::mem::MaybeUninit;
+use std::net::Ipv4Addr;
+use std::os::fd::AsFd as _;
+
+use libbpf_rs::skel::{OpenSkel as _, SkelBuilder as _};
+use libbpf_rs::{ErrorKind, Link, MapCore as _, MapFlags, OpenObject, Xdp, XdpFlags};
+
+use super::xsk::skel::{SynwaveSkel, SynwaveSkelBuilder};
+use super::xsk::{sys, XskSocket};
+use super::{one_line, Error};
+
+/// Counter slots of the `counters` map; order matches the enum in the C file.
+const SLOTS: usize = 4;
+
+/// Per-program packet counters, summed over CPUs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Frames handed to an AF_XDP socket.
+    pub redirected: u64,
+    /// Frames that are not synwave's, passed to the kernel.
+    pub passed: u64,
+    /// synwave's frames that arrived on a queue with no registered socket
+    /// (passed to the kernel, which will answer with RST: a config bug).
+    pub no_xsk: u64,
+    /// Truncated or invalid IPv4/TCP headers, passed to the kernel.
+    pub malformed: u64,
+}
+
+/// How the program ended up attached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttachMode {
+    /// In the driver (native XDP).
+    Native,
+    /// In the generic, skb-based hook: the driver has no native XDP.
+    Generic,
+    /// Offloaded to the NIC.
+    Offload,
+}
+
+/// The loaded XDP program, attached to one interface until dropped.
+pub struct XdpProgram {
+    // Declared first so it drops first: detach before the object goes away.
+    link: Option<Link>,
+    skel: SynwaveSkel<'static>,
+    iface: String,
+    ifindex: u32,
+    prog_id: u32,
+    mode: AttachMode,
+}
+
+impl std::fmt::Debug for XdpProgram {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("XdpProgram")
+            .field("iface", &self.iface)
+            .field("ifindex", &self.ifindex)
+            .field("prog_id", &self.prog_id)
+            .field("mode", &self.mode)
+            .finish_non_exhaustive()
+    }
+}
+
+fn bpf_err(op: &'static str, e: &libbpf_rs::Error) -> Error {
+    if e.kind() == ErrorKind::PermissionDenied {
+        return Error::PermissionDenied(op);
+    }
+    Error::Bpf {
+        op,
+        msg: one_line(e),
+    }
+}
+
+impl XdpProgram {
+    /// Loads the program and attaches it to `iface` (in the calling thread's
+    /// network namespace), in native mode where the driver supports it.
+    ///
+    /// Fails with [`Error::AlreadyAttached`] if any XDP program is already
+    /// attached, leaving that program untouched.
+    pub fn attach(iface: &str) -> Result<Self, Error> {
+        let ifindex = sys::if_nametoindex(iface)?;
+        let ifindex_i32 = i32::try_from(ifindex)
+            .map_err(|_| Error::Config(format!("ifindex {ifindex} of {iface} out of range")))?;
+
+        // The skeleton borrows its object storage for its whole life and we
+        // keep the skeleton for ours; leaking one pointer-sized box per load
+        // is the price of doing that without `unsafe` self-references. The
+        // object itself is still closed when the skeleton drops.
+        let storage: &'static mut MaybeUninit<OpenObject> =
+            Box::leak(Box::new(MaybeUninit::uninit()));
+        let open = SynwaveSkelBuilder::default()
+            .open(storage)
+            .map_err(|e| bpf_err("opening the XDP program", &e))?;
+        let skel = open
+            .load()
+            .map_err(|e| bpf_err("loading the XDP program", &e))?;
+
+        let prog_fd = skel.progs.synwave_xdp.as_fd();
+        let prog_id = libbpf_rs::Program::id_from_fd(prog_fd)
+            .map_err(|e| bpf_err("reading the XDP program id", &e))?;
+        let xdp = Xdp::new(prog_fd);
+        let attached = |x: &Xdp<'_>| {
+            x.query(ifindex_i32, XdpFlags::NONE)
+                .map(|o| o.attach_mode != 0)
+                .unwrap_or(false)
+        };
+        // Checked before attaching only to give the precise error; the link
+        // attach below is what actually guarantees we never replace anything.
+        if attached(&xdp) {
+            return Err(Error::AlreadyAttached(iface.to_string()));
+        }
+        let link = match skel.progs.synwave_xdp.attach_xdp(ifindex_i32) {
+            Ok(l) => l,
+            Err(e) => {
+                if attached(&xdp) {
+                    return Err(Error::AlreadyAttached(iface.to_string()));
+                }
+                return Err(bpf_err("attaching the XDP program", &e));
+            }
+        };
+        let q = xdp
+            .query(ifindex_i32, XdpFlags::NONE)
+            .map_err(|e| bpf_err("querying the attached XDP program", &e))?;
+        let mode = if q.drv_prog_id == prog_id {
+            AttachMode::Native
+        } else if q.hw_prog_id == prog_id {
+            AttachMode::Offload
+        } else {
+            AttachMode::Generic
+        };
+        Ok(XdpProgram {
+            link: Some(link),
+            skel,
+            iface: iface.to_string(),
+            ifindex,
+            prog_id,
+            mode,
+        })
+    }
+
+    /// Steers TCP segments to `addr:port` (a listening socket) to AF_XDP.
+    pub fn add_listener(&mut self, addr: Ipv4Addr, port: u16) -> Result<(), Error> {
+        self.skel
+            .maps
+            .listen_map
+            .update(&listen_key(addr, port), &[1u8], MapFlags::ANY)
+            .map_err(|e| bpf_err("adding to listen_map", &e))
+    }
+
+    /// Stops steering `addr:port`; absent entries are not an error.
+    pub fn remove_listener(&mut self, addr: Ipv4Addr, port: u16) -> Result<(), Error> {
+        match self.skel.maps.listen_map.delete(&listen_key(addr, port)) {
+            Err(e) if e.kind() != ErrorKind::NotFound => {
+                Err(bpf_err("removing from listen_map", &e))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Steers TCP segments to `addr` whose destination port is in `lo..=hi`:
+    /// the source ports our outgoing connections use. One range per address.
+    pub fn set_client_ports(&mut self, addr: Ipv4Addr, lo: u16, hi: u16) -> Result<(), Error> {
+        if lo > hi {
+            return Err(Error::Config(format!(
+                "client port range {lo}..={hi} is empty"
+            )));
+        }
+        let mut value = [0u8; 4];
+        value[..2].copy_from_slice(&lo.to_ne_bytes());
+        value[2..].copy_from_slice(&hi.to_ne_bytes());
+        self.skel
+            .maps
+            .client_map
+            .update(&addr.octets(), &value, MapFlags::ANY)
+            .map_err(|e| bpf_err("adding to client_map", &e))
+    }
+
+    /// Stops steering client ports of `addr`; absent entries are not an error.
+    pub fn remove_client_ports(&mut self, addr: Ipv4Addr) -> Result<(), Error> {
+        match self.skel.maps.client_map.delete(&addr.octets()) {
+            Err(e) if e.kind() != ErrorKind::NotFound => {
+                Err(bpf_err("removing from client_map", &e))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Registers `xsk` as the receiver of steered frames arriving on its queue.
+    pub fn register_xsk(&mut self, xsk: &XskSocket) -> Result<(), Error> {
+        self.register_fd(xsk.queue(), xsk.fd())
+    }
+
+    /// Registers an AF_XDP socket fd for `queue` (see [`register_xsk`](Self::register_xsk)).
+    pub fn register_fd(&mut self, queue: u32, fd: i32) -> Result<(), Error> {
+        self.skel
+            .maps
+            .xsks_map
+            .update(&queue.to_ne_bytes(), &fd.to_ne_bytes(), MapFlags::ANY)
+            .map_err(|e| bpf_err("registering the AF_XDP socket in xsks_map", &e))
+    }
+
+    /// Unregisters whatever socket serves `queue`; its frames are then passed
+    /// to the kernel (and counted as `no_xsk`).
+    pub fn unregister_queue(&mut self, queue: u32) -> Result<(), Error> {
+        match self.skel.maps.xsks_map.delete(&queue.to_ne_bytes()) {
+            Err(e) if e.kind() != ErrorKind::NotFound => Err(bpf_err("removing from xsks_map", &e)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Reads the counters, summed over all CPUs.
+    pub fn counters(&self) -> Result<Counters, Error> {
+        let mut sums = [0u64; SLOTS];
+        for (slot, sum) in (0u32..).zip(sums.iter_mut()) {
+            let per_cpu = self
+                .skel
+                .maps
+                .counters
+                .lookup_percpu(&slot.to_ne_bytes(), MapFlags::ANY)
+                .map_err(|e| bpf_err("reading counters", &e))?
+                .unwrap_or_default();
+            for v in per_cpu {
+                let bytes: [u8; 8] =
+                    v.get(..8)
+                        .and_then(|b| b.try_into().ok())
+                        .ok_or_else(|| Error::Bpf {
+                            op: "reading counters",
+                            msg: format!("per-CPU value of {} bytes, expected 8", v.len()),
+                        })?;
+                *sum += u64::from_ne_bytes(bytes);
+            }
+        }
+        Ok(Counters {
+            redirected: sums[0],
+            passed: sums[1],
+            no_xsk: sums[2],
+            malformed: sums[3],
+        })
+    }
+
+    /// Interface the program is attached to.
+    pub fn iface(&self) -> &str {
+        &self.iface
+    }
+
+    /// Index of that interface (in the namespace it was attached from).
+    pub fn ifindex(&self) -> u32 {
+        self.ifindex
+    }
+
+    /// Kernel id of the loaded program (as `bpftool prog` / `ip link` show it).
+    pub fn prog_id(&self) -> u32 {
+        self.prog_id
+    }
+
+    /// Where the program is attached.
+    pub fn mode(&self) -> AttachMode {
+        self.mode
+    }
+
+    /// Detaches now, reporting failure instead of ignoring it as `Drop` must.
+    pub fn detach(mut self) -> Result<(), Error> {
+        match self.link.take() {
+            Some(link) => link
+                .detach()
+                .map_err(|e| bpf_err("detaching the XDP program", &e)),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for XdpProgram {
+    fn drop(&mut self) {
+        // Closing the link fd detaches the program; detach() first makes the
+        // detach explicit even if a forked child still holds a copy of the fd.
+        if let Some(link) = self.link.take() {
+            let _ = link.detach();
+        }
+    }
+}
+
+fn listen_key(addr: Ipv4Addr, port: u16) -> [u8; 8] {
+    let mut k = [0u8; 8];
+    k[..4].copy_from_slice(&addr.octets());
+    k[4..6].copy_from_slice(&port.to_be_bytes());
+    k
+}
