@@ -33,7 +33,8 @@ impl Pair {
             ..Config::default()
         };
         let now = Instant::from_millis(1);
-        let mut server = Engine::new(cfg.clone(), MacAddr([2, 0, 0, 0, 0, 2]), [1; 16], now).unwrap();
+        let mut server =
+            Engine::new(cfg.clone(), MacAddr([2, 0, 0, 0, 0, 2]), [1; 16], now).unwrap();
         server.listen(SERVER).unwrap();
         Pair {
             client: Engine::new(cfg, MacAddr([2, 0, 0, 0, 0, 1]), [2; 16], now).unwrap(),
@@ -53,15 +54,21 @@ impl Pair {
         for _ in 0..BATCH {
             let n = self.next_src % 500_000;
             self.next_src += 1;
-            let src = SocketAddrV4::new(Ipv4Addr::new(10, 2, (n / 50_000) as u8, 1), 10_000 + (n % 50_000) as u16);
-            self.client.connect(now, src, SERVER, MacAddr([2, 0, 0, 0, 0, 2])).unwrap();
+            let src = SocketAddrV4::new(
+                Ipv4Addr::new(10, 2, (n / 50_000) as u8, 1),
+                10_000 + (n % 50_000) as u16,
+            );
+            self.client
+                .connect(now, src, SERVER, MacAddr([2, 0, 0, 0, 0, 2]))
+                .unwrap();
         }
         self.c2s.clear();
         self.client.poll_transmit(now, &mut self.c2s);
         let mut closed = 0;
         while !self.c2s.is_empty() {
             self.s2c.clear();
-            self.server.handle_frames(now, self.c2s.iter(), &mut self.s2c);
+            self.server
+                .handle_frames(now, self.c2s.iter(), &mut self.s2c);
             self.server.swap_events(&mut self.events);
             for ev in self.events.iter() {
                 match ev.kind {
@@ -78,7 +85,8 @@ impl Pair {
             self.server.poll_transmit(now, &mut self.s2c);
 
             self.c2s.clear();
-            self.client.handle_frames(now, self.s2c.iter(), &mut self.c2s);
+            self.client
+                .handle_frames(now, self.s2c.iter(), &mut self.c2s);
             self.client.swap_events(&mut self.events);
             for ev in self.events.iter() {
                 match ev.kind {
@@ -103,7 +111,10 @@ impl Pair {
     }
 }
 
-fn lifecycles_per_second(payload: Option<(&'static [u8], &'static [u8])>, run_for: Duration) -> f64 {
+fn lifecycles_per_second(
+    payload: Option<(&'static [u8], &'static [u8])>,
+    run_for: Duration,
+) -> f64 {
     let mut pair = Pair::new(payload);
     let start = WallClock::now();
     let mut done = 0;
@@ -121,7 +132,10 @@ fn lifecycle(c: &mut Criterion) {
         b.iter(|| black_box(pair.round()))
     });
     group.bench_function("handshake_request_response_teardown", |b| {
-        let mut pair = Pair::new(Some((b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")));
+        let mut pair = Pair::new(Some((
+            b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+        )));
         b.iter(|| black_box(pair.round()))
     });
     group.finish();
@@ -130,7 +144,10 @@ fn lifecycle(c: &mut Criterion) {
     let (c1, c2) = Engine::bytes_per_entry();
     let bare = lifecycles_per_second(None, Duration::from_secs(3));
     let rr = lifecycles_per_second(
-        Some((b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")),
+        Some((
+            b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+        )),
         Duration::from_secs(3),
     );
     println!("lifecycles per second per core (client and server engines on one core):");

@@ -64,12 +64,17 @@ impl Link {
             if faults.loss > 0.0 && rng.gen_bool(faults.loss) {
                 continue;
             }
-            let copies = if faults.duplicate > 0.0 && rng.gen_bool(faults.duplicate) { 2 } else { 1 };
+            let copies = if faults.duplicate > 0.0 && rng.gen_bool(faults.duplicate) {
+                2
+            } else {
+                1
+            };
             for _ in 0..copies {
                 let jitter = rng.gen_range(0..=faults.jitter.as_nanos() as u64);
                 let at = now + faults.delay + Duration::from_nanos(jitter);
                 self.sequence += 1;
-                self.in_flight.push(Reverse((at, self.sequence, frame.to_vec())));
+                self.in_flight
+                    .push(Reverse((at, self.sequence, frame.to_vec())));
             }
         }
     }
@@ -91,7 +96,12 @@ impl Link {
 /// byte is noticed.
 fn pattern(id: u64, len: usize, salt: u8) -> Vec<u8> {
     (0..len)
-        .map(|i| (id as u8).wrapping_mul(31).wrapping_add(i as u8).wrapping_add(salt))
+        .map(|i| {
+            (id as u8)
+                .wrapping_mul(31)
+                .wrapping_add(i as u8)
+                .wrapping_add(salt)
+        })
         .collect()
 }
 
@@ -160,7 +170,8 @@ fn config() -> Config {
 impl Sim {
     fn new(seed: u64, mode: CloseMode, faults: Faults) -> Self {
         let now = Instant::from_millis(1_000);
-        let mut server = Engine::new(config(), SERVER_MAC, (seed as u128).to_le_bytes(), now).unwrap();
+        let mut server =
+            Engine::new(config(), SERVER_MAC, (seed as u128).to_le_bytes(), now).unwrap();
         server.listen(SERVER).unwrap();
         Sim {
             client: Engine::new(config(), CLIENT_MAC, (!seed as u128).to_le_bytes(), now).unwrap(),
@@ -193,7 +204,10 @@ impl Sim {
         );
         let req_len = self.rng.gen_range(0..4000);
         let resp_len = self.rng.gen_range(1..6000);
-        let conn = self.client.connect(self.now, src, SERVER, SERVER_MAC).unwrap();
+        let conn = self
+            .client
+            .connect(self.now, src, SERVER, SERVER_MAC)
+            .unwrap();
         self.clients.insert(
             conn,
             ClientConn {
@@ -211,18 +225,30 @@ impl Sim {
         self.client.handle_timeout(now, &mut self.tx);
         self.rx.clear();
         self.to_client.arrived(now, &mut self.rx);
-        self.client.handle_frames(now, self.rx.iter().map(|f| f.as_slice()), &mut self.tx);
+        self.client
+            .handle_frames(now, self.rx.iter().map(|f| f.as_slice()), &mut self.tx);
         self.client.swap_events(&mut self.events);
         for ev in self.events.iter() {
-            let c = self.clients.get_mut(&ev.conn).expect("event for a connection never opened");
-            assert!(c.terminal.is_none(), "event {ev} after terminal {:?}", c.terminal);
+            let c = self
+                .clients
+                .get_mut(&ev.conn)
+                .expect("event for a connection never opened");
+            assert!(
+                c.terminal.is_none(),
+                "event {ev} after terminal {:?}",
+                c.terminal
+            );
             match ev.kind {
                 EventKind::Connected => {
                     assert_eq!(self.client.send(ev.conn, &c.request), Ok(c.request.len()));
                 }
                 EventKind::Data { .. } => {
                     c.received.extend_from_slice(self.events.data(&ev.kind));
-                    assert!(c.received.len() <= c.response.len(), "{}: more bytes than sent", ev.tuple);
+                    assert!(
+                        c.received.len() <= c.response.len(),
+                        "{}: more bytes than sent",
+                        ev.tuple
+                    );
                     if c.received.len() == c.response.len() {
                         assert!(c.received == c.response, "{}: response corrupted", ev.tuple);
                         match self.mode {
@@ -237,7 +263,12 @@ impl Sim {
                     }
                 }
                 EventKind::PeerClosed => {
-                    assert_eq!(c.received.len(), c.response.len(), "{}: FIN before all data", ev.tuple);
+                    assert_eq!(
+                        c.received.len(),
+                        c.response.len(),
+                        "{}: FIN before all data",
+                        ev.tuple
+                    );
                     if self.mode == CloseMode::ServerFirst {
                         self.client.close(ev.conn, now).unwrap();
                     }
@@ -250,7 +281,8 @@ impl Sim {
             }
         }
         self.client.poll_transmit(now, &mut self.tx);
-        self.to_server.carry(now, &self.tx, &self.faults, &mut self.rng);
+        self.to_server
+            .carry(now, &self.tx, &self.faults, &mut self.rng);
     }
 
     fn server_turn(&mut self) {
@@ -259,16 +291,32 @@ impl Sim {
         self.server.handle_timeout(now, &mut self.tx);
         self.rx.clear();
         self.to_server.arrived(now, &mut self.rx);
-        self.server.handle_frames(now, self.rx.iter().map(|f| f.as_slice()), &mut self.tx);
+        self.server
+            .handle_frames(now, self.rx.iter().map(|f| f.as_slice()), &mut self.tx);
         self.server.swap_events(&mut self.events);
         for ev in self.events.iter() {
             if ev.kind == EventKind::Accepted {
-                assert!(self.servers.insert(ev.conn, ServerConn::default()).is_none(), "accepted twice");
-                assert!(self.server_by_tuple.insert(ev.tuple, ev.conn).is_none(), "tuple accepted twice");
+                assert!(
+                    self.servers
+                        .insert(ev.conn, ServerConn::default())
+                        .is_none(),
+                    "accepted twice"
+                );
+                assert!(
+                    self.server_by_tuple.insert(ev.tuple, ev.conn).is_none(),
+                    "tuple accepted twice"
+                );
                 continue;
             }
-            let s = self.servers.get_mut(&ev.conn).expect("event for a connection never accepted");
-            assert!(s.terminal.is_none(), "event {ev} after terminal {:?}", s.terminal);
+            let s = self
+                .servers
+                .get_mut(&ev.conn)
+                .expect("event for a connection never accepted");
+            assert!(
+                s.terminal.is_none(),
+                "event {ev} after terminal {:?}",
+                s.terminal
+            );
             match ev.kind {
                 EventKind::Data { .. } => {
                     s.received.extend_from_slice(self.events.data(&ev.kind));
@@ -276,11 +324,21 @@ impl Sim {
                         continue;
                     }
                     let id = u64::from_le_bytes(s.received[..8].try_into().unwrap());
-                    let req_len = u32::from_le_bytes(s.received[8..12].try_into().unwrap()) as usize;
-                    let resp_len = u32::from_le_bytes(s.received[12..16].try_into().unwrap()) as usize;
-                    assert!(s.received.len() <= 16 + req_len, "{}: more bytes than sent", ev.tuple);
+                    let req_len =
+                        u32::from_le_bytes(s.received[8..12].try_into().unwrap()) as usize;
+                    let resp_len =
+                        u32::from_le_bytes(s.received[12..16].try_into().unwrap()) as usize;
+                    assert!(
+                        s.received.len() <= 16 + req_len,
+                        "{}: more bytes than sent",
+                        ev.tuple
+                    );
                     if s.received.len() == 16 + req_len && !s.responded {
-                        assert!(s.received == request(id, req_len, resp_len), "{}: request corrupted", ev.tuple);
+                        assert!(
+                            s.received == request(id, req_len, resp_len),
+                            "{}: request corrupted",
+                            ev.tuple
+                        );
                         s.responded = true;
                         let response = pattern(id, resp_len, 2);
                         assert_eq!(self.server.send(ev.conn, &response), Ok(resp_len));
@@ -299,7 +357,8 @@ impl Sim {
             }
         }
         self.server.poll_transmit(now, &mut self.tx);
-        self.to_client.carry(now, &self.tx, &self.faults, &mut self.rng);
+        self.to_client
+            .carry(now, &self.tx, &self.faults, &mut self.rng);
     }
 
     /// The next instant anything happens: a frame arrives or a timer fires.
@@ -323,7 +382,9 @@ impl Sim {
             }
             self.client_turn();
             self.server_turn();
-            self.now = self.next_instant().expect("nothing left to happen but connections are open");
+            self.now = self
+                .next_instant()
+                .expect("nothing left to happen but connections are open");
         }
         // Let TIME-WAIT (2MSL) and any straggler run out.
         let end = self.now + 2 * config().msl + Duration::from_secs(120);
@@ -362,17 +423,37 @@ fn lifecycle(mode: CloseMode, faults: Faults) {
     sim.run(n);
 
     for (id, c) in &sim.clients {
-        assert_eq!(c.terminal, Some(EventKind::Closed), "client {id:?} (seed {seed})");
+        assert_eq!(
+            c.terminal,
+            Some(EventKind::Closed),
+            "client {id:?} (seed {seed})"
+        );
         assert_eq!(c.received, c.response, "client {id:?} (seed {seed})");
     }
-    assert_eq!(sim.servers.len() as u64, n, "accepted connections (seed {seed})");
+    assert_eq!(
+        sim.servers.len() as u64,
+        n,
+        "accepted connections (seed {seed})"
+    );
     for (id, s) in &sim.servers {
-        assert_eq!(s.terminal, Some(EventKind::Closed), "server {id:?} (seed {seed})");
+        assert_eq!(
+            s.terminal,
+            Some(EventKind::Closed),
+            "server {id:?} (seed {seed})"
+        );
         assert!(s.responded, "server {id:?} (seed {seed})");
     }
     for (side, e) in [("client", &sim.client), ("server", &sim.server)] {
-        assert_eq!(e.tcb_count(), 0, "{side} TCBs left after 2MSL (seed {seed})");
-        assert_eq!(e.time_wait_count(), 0, "{side} TIME-WAIT left after 2MSL (seed {seed})");
+        assert_eq!(
+            e.tcb_count(),
+            0,
+            "{side} TCBs left after 2MSL (seed {seed})"
+        );
+        assert_eq!(
+            e.time_wait_count(),
+            0,
+            "{side} TIME-WAIT left after 2MSL (seed {seed})"
+        );
         assert_eq!(e.stats().timeouts, 0, "{side} timeouts (seed {seed})");
     }
     let (c, s) = (sim.client.stats(), sim.server.stats());

@@ -89,7 +89,12 @@ pub struct Engine {
 impl Engine {
     /// An engine whose frames leave from `mac`. `isn_key` keys RFC 6528's
     /// hash; give every process a fresh random one.
-    pub fn new(cfg: Config, mac: MacAddr, isn_key: [u8; 16], now: Instant) -> Result<Self, ConfigError> {
+    pub fn new(
+        cfg: Config,
+        mac: MacAddr,
+        isn_key: [u8; 16],
+        now: Instant,
+    ) -> Result<Self, ConfigError> {
         cfg.validate()?;
         let capacity = cfg.max_tcbs.min(1 << 16);
         Ok(Engine {
@@ -159,7 +164,9 @@ impl Engine {
     }
 
     fn live(&self, conn: ConnId) -> Result<u32, EngineError> {
-        self.tcb(conn).map(|_| conn.index).ok_or(EngineError::UnknownConnection)
+        self.tcb(conn)
+            .map(|_| conn.index)
+            .ok_or(EngineError::UnknownConnection)
     }
 
     // ---- input ----
@@ -167,7 +174,12 @@ impl Engine {
     /// Processes a batch of received frames. Replies that need no TCB (RST,
     /// challenge ACKs, TIME-WAIT's re-ACKs) go to `tx` at once; what
     /// connections owe waits for [`Engine::poll_transmit`].
-    pub fn handle_frames<'a>(&mut self, now: Instant, frames: impl IntoIterator<Item = &'a [u8]>, tx: &mut FrameBatch) {
+    pub fn handle_frames<'a>(
+        &mut self,
+        now: Instant,
+        frames: impl IntoIterator<Item = &'a [u8]>,
+        tx: &mut FrameBatch,
+    ) {
         for frame in frames {
             self.handle_frame(now, frame, tx);
         }
@@ -246,7 +258,9 @@ impl Engine {
         if !tcb.state.can_send() || tcb.has(flag::FIN_QUEUED) {
             return Err(EngineError::InvalidState(tcb.state));
         }
-        let n = data.len().min(self.core.cfg.send_buffer.saturating_sub(tcb.send_buf.len()));
+        let n = data
+            .len()
+            .min(self.core.cfg.send_buffer.saturating_sub(tcb.send_buf.len()));
         tcb.send_buf.extend_from_slice(&data[..n]);
         self.core.mark_dirty(tcb, index);
         Ok(n)
@@ -343,14 +357,20 @@ impl Engine {
         now: Instant,
     ) -> u32 {
         let cfg = &self.core.cfg;
-        let index = self.table.insert_tcb(tuple, RttEstimator::new(cfg.rto_initial));
+        let index = self
+            .table
+            .insert_tcb(tuple, RttEstimator::new(cfg.rto_initial));
         let tcb = &mut self.table.tcbs[index as usize];
         tcb.tuple = tuple;
         tcb.peer_mac = peer_mac;
         tcb.state = state;
         tcb.flags = flags;
         tcb.snd_wscale = 0;
-        tcb.rcv_wscale = if flags & flag::WS_OK != 0 { cfg.window_scale } else { 0 };
+        tcb.rcv_wscale = if flags & flag::WS_OK != 0 {
+            cfg.window_scale
+        } else {
+            0
+        };
         tcb.retries = 0;
         tcb.snd_mss = cfg.mss - if flags & flag::TS_OK != 0 { 12 } else { 0 };
         tcb.iss = iss;
@@ -418,7 +438,11 @@ impl Engine {
             self.core.timers.cancel(h);
         }
         let deadline = deadline_ms(now, 2 * self.core.cfg.msl);
-        tw.timer = Some(self.core.timers.schedule(deadline, tw_index | TIME_WAIT_TIMER));
+        tw.timer = Some(
+            self.core
+                .timers
+                .schedule(deadline, tw_index | TIME_WAIT_TIMER),
+        );
     }
 
     /// Ends a TIME-WAIT record early.
@@ -464,7 +488,11 @@ impl Engine {
             self.core.output(tx, tcb, index, now);
         } else if tcb.state == State::FinWait2 {
             self.core.stats.timeouts += 1;
-            self.finish(index, Some(EventKind::TimedOut(TimeoutReason::FinWait2)), now);
+            self.finish(
+                index,
+                Some(EventKind::TimedOut(TimeoutReason::FinWait2)),
+                now,
+            );
         } else if tcb.snd_wnd == 0 && !tcb.send_buf.is_empty() {
             self.core.send_data(tx, tcb, now, true);
             if tcb.timer.is_none() {
@@ -478,7 +506,10 @@ impl Engine {
 /// The wheel tick (ms) at which a timer of length `after` from `now` fires:
 /// never the current tick, so a timer never fires early.
 pub(crate) fn deadline_ms(now: Instant, after: Duration) -> u64 {
-    (now + after).as_nanos().div_ceil(1_000_000).max(now.as_millis() + 1)
+    (now + after)
+        .as_nanos()
+        .div_ceil(1_000_000)
+        .max(now.as_millis() + 1)
 }
 
 impl Core {

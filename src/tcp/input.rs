@@ -424,7 +424,14 @@ impl Engine {
 
     /// A segment for a connection in TIME-WAIT (RFC 9293 §3.10.7.4, RFC 6191,
     /// RFC 5961, RFC 1337).
-    fn on_time_wait(&mut self, tw_index: u32, tuple: FourTuple, seg: &Segment, now: Instant, tx: &mut FrameBatch) {
+    fn on_time_wait(
+        &mut self,
+        tw_index: u32,
+        tuple: FourTuple,
+        seg: &Segment,
+        now: Instant,
+        tx: &mut FrameBatch,
+    ) {
         let tw = &self.table.time_waits[tw_index as usize];
         let offset = seg.seq - tw.rcv_nxt;
         let in_window = offset >= 0 && (offset as u32) < self.core.cfg.rcv_wnd;
@@ -495,7 +502,11 @@ fn reset_for(tuple: FourTuple, seg: &Segment) -> Bare {
     let (seq, ack, flags) = if seg.flags.ack() {
         (seg.ack, SeqNumber(0), TcpFlags::RST)
     } else {
-        (SeqNumber(0), seg.seq + seg.len(), TcpFlags::RST | TcpFlags::ACK)
+        (
+            SeqNumber(0),
+            seg.seq + seg.len(),
+            TcpFlags::RST | TcpFlags::ACK,
+        )
     };
     Bare {
         tuple,

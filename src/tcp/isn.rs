@@ -23,7 +23,10 @@ impl IsnGenerator {
 
     /// The ISN for a new connection on `tuple` at `now`.
     pub fn isn(&self, tuple: &FourTuple, now: Instant) -> SeqNumber {
-        SeqNumber(self.hash(tuple).wrapping_add((now.as_nanos() / 4_000) as u32))
+        SeqNumber(
+            self.hash(tuple)
+                .wrapping_add((now.as_nanos() / 4_000) as u32),
+        )
     }
 
     /// The keyed hash F alone; also the base of SYN cookies.

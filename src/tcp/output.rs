@@ -77,7 +77,11 @@ impl Core {
             src_port: tcb.tuple.local_port,
             dst_port: tcb.tuple.remote_port,
             seq,
-            ack: if flags.ack() { tcb.rcv_nxt } else { SeqNumber(0) },
+            ack: if flags.ack() {
+                tcb.rcv_nxt
+            } else {
+                SeqNumber(0)
+            },
             flags,
             window,
             urgent: 0,

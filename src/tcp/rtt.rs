@@ -66,7 +66,10 @@ mod tests {
 
     #[test]
     fn rfc6298_2_1_initial_rto_is_configured_value() {
-        assert_eq!(RttEstimator::new(Duration::from_secs(1)).rto(), Duration::from_secs(1));
+        assert_eq!(
+            RttEstimator::new(Duration::from_secs(1)).rto(),
+            Duration::from_secs(1)
+        );
     }
 
     #[test]

@@ -30,10 +30,7 @@ impl State {
 
     /// States in which segment text is still delivered (RFC 9293 §3.10.7.4, seventh).
     pub fn receives_data(self) -> bool {
-        matches!(
-            self,
-            State::Established | State::FinWait1 | State::FinWait2
-        )
+        matches!(self, State::Established | State::FinWait1 | State::FinWait2)
     }
 
     /// States in which the application may still queue data to send.

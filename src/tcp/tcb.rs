@@ -117,12 +117,6 @@ impl Tcb {
         self.flags &= !f;
     }
 
-    /// Sequence number our FIN takes: right after the last queued byte.
-    #[inline]
-    pub fn fin_seq(&self) -> SeqNumber {
-        self.snd_una + self.send_buf.len() as u32
-    }
-
     /// Everything we sent, FIN included, has been acknowledged.
     #[inline]
     pub fn fin_acked(&self) -> bool {

@@ -106,7 +106,8 @@ impl Harness {
         };
         let mut buf = vec![0; 2048];
         let n = wire::emit_tcp_frame(&mut buf, PEER, US, *REMOTE.ip(), *LOCAL.ip(), &repr);
-        self.engine.handle_frames(self.now, [&buf[..n]], &mut self.tx);
+        self.engine
+            .handle_frames(self.now, [&buf[..n]], &mut self.tx);
         self.collect_events();
     }
 
@@ -223,7 +224,10 @@ fn rfc9293_3_10_7_2_listen_answers_syn_with_syn_ack_and_accepts_on_ack() {
     let sa = h.recv_one();
     assert_eq!((sa.ack, sa.flags), (PEER_ISS + 1, syn_ack()));
     assert_eq!(sa.options.mss, Some(1460));
-    assert!(h.kinds().is_empty(), "accepted before the handshake completed");
+    assert!(
+        h.kinds().is_empty(),
+        "accepted before the handshake completed"
+    );
     h.send(seg(PEER_ISS + 1, sa.seq + 1, ACK));
     assert_eq!(h.kinds(), vec![EventKind::Accepted]);
     assert_eq!(h.engine.tcb_count(), 1);
@@ -256,7 +260,10 @@ fn rfc9293_3_8_1_duplicate_syn_in_syn_received_repeats_syn_ack() {
     let first = h.recv_one();
     h.send(seg(PEER_ISS, 0, SYN));
     let again = h.recv_one();
-    assert_eq!((again.seq, again.ack, again.flags), (first.seq, first.ack, syn_ack()));
+    assert_eq!(
+        (again.seq, again.ack, again.flags),
+        (first.seq, first.ack, syn_ack())
+    );
     assert_eq!(h.engine.tcb_count(), 1);
 }
 
@@ -325,13 +332,19 @@ fn rfc6298_syn_retransmits_with_backoff_then_times_out() {
     let s = h.recv_one();
     for rto in [1u64, 2, 4] {
         h.advance(Duration::from_millis(rto * 1000 - 1));
-        assert!(h.recv().is_empty(), "retransmitted before the RTO of {rto} s");
+        assert!(
+            h.recv().is_empty(),
+            "retransmitted before the RTO of {rto} s"
+        );
         h.advance(Duration::from_millis(1));
         let again = h.recv_one();
         assert_eq!((again.seq, again.flags), (s.seq, SYN));
     }
     h.advance(Duration::from_secs(8));
-    assert_eq!(h.kinds(), vec![EventKind::TimedOut(TimeoutReason::Handshake)]);
+    assert_eq!(
+        h.kinds(),
+        vec![EventKind::TimedOut(TimeoutReason::Handshake)]
+    );
     assert_eq!(h.engine.tcb_count(), 0);
 }
 
@@ -410,7 +423,10 @@ fn rfc9293_3_6_half_close_data_flows_both_ways_after_fin() {
     h.send(seg(PEER_ISS + 1, iss1, fin_ack()));
     h.engine.send(c, b"late reply").unwrap();
     let d = h.recv_one();
-    assert_eq!((d.seq, d.ack, d.payload.as_slice()), (iss1, PEER_ISS + 2, &b"late reply"[..]));
+    assert_eq!(
+        (d.seq, d.ack, d.payload.as_slice()),
+        (iss1, PEER_ISS + 2, &b"late reply"[..])
+    );
     // We close; the peer keeps sending to us in FIN-WAIT-2 (the other way round).
     let (mut h, iss1, c) = Harness::accepted();
     h.engine.close(c, h.now).unwrap();
@@ -566,7 +582,10 @@ fn rfc7323_window_scale_and_timestamps_are_negotiated() {
     let sa = h.recv_one();
     assert_eq!(sa.options.window_scale, Some(7));
     assert_eq!(sa.options.timestamps.map(|t| t.1), Some(777));
-    assert!(!sa.options.sack_permitted, "SACK offered but not implemented");
+    assert!(
+        !sa.options.sack_permitted,
+        "SACK offered but not implemented"
+    );
     h.send(seg(PEER_ISS + 1, sa.seq + 1, ACK).options(TcpOptions {
         timestamps: Some((778, sa.options.timestamps.unwrap().0)),
         ..Default::default()
@@ -586,7 +605,11 @@ fn rfc7323_5_paws_drops_an_old_timestamp() {
     let sa = h.recv_one();
     h.send(seg(PEER_ISS + 1, sa.seq + 1, ACK).options(ts(1001)));
     h.kinds();
-    h.send(seg(PEER_ISS + 1, sa.seq + 1, ACK).options(ts(900)).data(b"old"));
+    h.send(
+        seg(PEER_ISS + 1, sa.seq + 1, ACK)
+            .options(ts(900))
+            .data(b"old"),
+    );
     assert!(h.kinds().is_empty());
     assert_eq!(h.engine.stats().paws_rejected, 1);
 }
@@ -614,7 +637,10 @@ fn rfc6191_new_syn_above_rcv_nxt_reopens_a_tuple_in_time_wait() {
     h.send(seg(PEER_ISS + 100_000, 0, SYN));
     let sa = h.recv_one();
     assert_eq!((sa.ack, sa.flags), (PEER_ISS + 100_001, syn_ack()));
-    assert!((SeqNumber(sa.seq) - SeqNumber(snd_nxt)) > 0, "new ISS not above the old SND.NXT");
+    assert!(
+        (SeqNumber(sa.seq) - SeqNumber(snd_nxt)) > 0,
+        "new ISS not above the old SND.NXT"
+    );
     assert_eq!((h.engine.tcb_count(), h.engine.time_wait_count()), (1, 0));
     assert_eq!(h.engine.stats().time_wait_reused, 1);
 }
@@ -645,6 +671,7 @@ fn rfc1337_option_ignores_rst_in_time_wait() {
 fn rfc9293_3_10_5_abort_sends_rst_and_ends_the_connection() {
     let (mut h, iss1, c) = Harness::accepted();
     h.engine.abort(c, h.now).unwrap();
+    h.collect_events();
     assert_eq!(h.kinds(), vec![EventKind::Closed]);
     let r = h.recv_one();
     assert_eq!((r.seq, r.flags), (iss1, RST | ACK));
@@ -662,14 +689,18 @@ fn full_table_drops_syn_and_refuses_connect() {
     h.send(seg(PEER_ISS, 0, SYN));
     h.recv_one();
     let other = SocketAddrV4::new(*REMOTE.ip(), 1);
-    assert_eq!(h.engine.connect(h.now, LOCAL, other, PEER), Err(EngineError::TableFull));
+    assert_eq!(
+        h.engine.connect(h.now, LOCAL, other, PEER),
+        Err(EngineError::TableFull)
+    );
     assert_eq!(h.engine.tcb_count(), 1);
 }
 
 #[test]
 fn malformed_frames_are_counted_drops() {
     let mut h = Harness::listening();
-    h.engine.handle_frames(h.now, [&[0u8; 10][..], &[0xffu8; 80][..]], &mut h.tx);
+    h.engine
+        .handle_frames(h.now, [&[0u8; 10][..], &[0xffu8; 80][..]], &mut h.tx);
     assert!(h.recv().is_empty());
     let s = h.engine.stats();
     assert_eq!(s.frames_in, 2);

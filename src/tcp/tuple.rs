@@ -40,7 +40,8 @@ impl Hash for FourTuple {
     // every frame, and the derive would feed the hasher byte arrays.
     #[inline]
     fn hash<H: Hasher>(&self, state: &mut H) {
-        let ips = (u64::from(u32::from(self.local_ip)) << 32) | u64::from(u32::from(self.remote_ip));
+        let ips =
+            (u64::from(u32::from(self.local_ip)) << 32) | u64::from(u32::from(self.remote_ip));
         let ports = (u32::from(self.local_port) << 16) | u32::from(self.remote_port);
         state.write_u64(ips);
         state.write_u32(ports);

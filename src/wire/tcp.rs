@@ -1,0 +1,543 @@
+//! TCP segments (RFC 9293 §3.1) and the options of RFC 9293 §3.2 and RFC 7323.
+
+use super::{checksum, Error, SeqNumber};
+use core::fmt;
+use core::ops::{BitOr, BitOrAssign};
+use std::net::Ipv4Addr;
+
+/// The control bits (RFC 9293 §3.1; ECE and CWR from RFC 3168).
+#[derive(Copy, Clone, PartialEq, Eq, Default, Hash)]
+pub struct TcpFlags(pub u8);
+
+impl TcpFlags {
+    pub const FIN: TcpFlags = TcpFlags(0x01);
+    pub const SYN: TcpFlags = TcpFlags(0x02);
+    pub const RST: TcpFlags = TcpFlags(0x04);
+    pub const PSH: TcpFlags = TcpFlags(0x08);
+    pub const ACK: TcpFlags = TcpFlags(0x10);
+    pub const URG: TcpFlags = TcpFlags(0x20);
+    pub const ECE: TcpFlags = TcpFlags(0x40);
+    pub const CWR: TcpFlags = TcpFlags(0x80);
+
+    /// True when every bit of `other` is set.
+    #[inline]
+    pub fn contains(self, other: TcpFlags) -> bool {
+        self.0 & other.0 == other.0
+    }
+    #[inline]
+    pub fn fin(self) -> bool {
+        self.contains(Self::FIN)
+    }
+    #[inline]
+    pub fn syn(self) -> bool {
+        self.contains(Self::SYN)
+    }
+    #[inline]
+    pub fn rst(self) -> bool {
+        self.contains(Self::RST)
+    }
+    #[inline]
+    pub fn psh(self) -> bool {
+        self.contains(Self::PSH)
+    }
+    #[inline]
+    pub fn ack(self) -> bool {
+        self.contains(Self::ACK)
+    }
+    #[inline]
+    pub fn urg(self) -> bool {
+        self.contains(Self::URG)
+    }
+}
+
+impl BitOr for TcpFlags {
+    type Output = TcpFlags;
+    #[inline]
+    fn bitor(self, rhs: TcpFlags) -> TcpFlags {
+        TcpFlags(self.0 | rhs.0)
+    }
+}
+
+impl BitOrAssign for TcpFlags {
+    #[inline]
+    fn bitor_assign(&mut self, rhs: TcpFlags) {
+        self.0 |= rhs.0;
+    }
+}
+
+impl fmt::Debug for TcpFlags {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const NAMES: [&str; 8] = ["FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR"];
+        let mut first = true;
+        for (i, name) in NAMES.iter().enumerate() {
+            if self.0 & (1 << i) != 0 {
+                if !first {
+                    f.write_str("|")?;
+                }
+                f.write_str(name)?;
+                first = false;
+            }
+        }
+        if first {
+            f.write_str("-")?;
+        }
+        Ok(())
+    }
+}
+
+/// The options synwave understands. Others are skipped by their length.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct TcpOptions {
+    /// Maximum segment size (RFC 9293 §3.7.1), kind 2.
+    pub mss: Option<u16>,
+    /// Window scale shift (RFC 7323 §2), kind 3.
+    pub window_scale: Option<u8>,
+    /// SACK permitted (RFC 2018), kind 4.
+    pub sack_permitted: bool,
+    /// (TSval, TSecr) (RFC 7323 §3), kind 8.
+    pub timestamps: Option<(u32, u32)>,
+}
+
+mod kind {
+    pub const EOL: u8 = 0;
+    pub const NOP: u8 = 1;
+    pub const MSS: u8 = 2;
+    pub const WS: u8 = 3;
+    pub const SACK_PERMITTED: u8 = 4;
+    pub const TIMESTAMPS: u8 = 8;
+}
+
+impl TcpOptions {
+    /// Parses the option bytes of a header (RFC 9293 §3.2): EOL ends the
+    /// list, NOP is one byte, everything else is kind-length-value.
+    pub fn parse(mut bytes: &[u8]) -> Result<Self, Error> {
+        let mut o = TcpOptions::default();
+        while let [k, rest @ ..] = bytes {
+            match *k {
+                kind::EOL => break,
+                kind::NOP => {
+                    bytes = rest;
+                    continue;
+                }
+                _ => {}
+            }
+            let len = usize::from(*rest.first().ok_or(Error::BadOption)?);
+            if len < 2 || len > bytes.len() {
+                return Err(Error::BadOption);
+            }
+            let value = &bytes[2..len];
+            match (*k, value) {
+                (kind::MSS, &[a, b]) => o.mss = Some(u16::from_be_bytes([a, b])),
+                (kind::WS, &[s]) => o.window_scale = Some(s),
+                (kind::SACK_PERMITTED, &[]) => o.sack_permitted = true,
+                (kind::TIMESTAMPS, &[a, b, c, d, e, f, g, h]) => {
+                    o.timestamps = Some((
+                        u32::from_be_bytes([a, b, c, d]),
+                        u32::from_be_bytes([e, f, g, h]),
+                    ))
+                }
+                (kind::MSS | kind::WS | kind::SACK_PERMITTED | kind::TIMESTAMPS, _) => {
+                    return Err(Error::BadOption)
+                }
+                _ => {}
+            }
+            bytes = &bytes[len..];
+        }
+        Ok(o)
+    }
+
+    /// Bytes `emit` writes, a multiple of 4.
+    #[inline]
+    pub fn len(&self) -> usize {
+        let mut n = 0;
+        if self.mss.is_some() {
+            n += 4;
+        }
+        if self.timestamps.is_some() {
+            n += 12;
+        } else if self.sack_permitted {
+            n += 4;
+        }
+        if self.window_scale.is_some() {
+            n += 4;
+        }
+        n
+    }
+
+    /// True when no option is set.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Writes the options, each 4-byte aligned as Linux lays them out: MSS;
+    /// SACK-permitted with timestamps (or NOPs in its place); NOP and window
+    /// scale. Returns the bytes written.
+    #[inline]
+    pub fn emit(&self, buf: &mut [u8]) -> usize {
+        let mut at = 0;
+        if let Some(mss) = self.mss {
+            buf[at..at + 2].copy_from_slice(&[kind::MSS, 4]);
+            buf[at + 2..at + 4].copy_from_slice(&mss.to_be_bytes());
+            at += 4;
+        }
+        if let Some((tsval, tsecr)) = self.timestamps {
+            if self.sack_permitted {
+                buf[at..at + 2].copy_from_slice(&[kind::SACK_PERMITTED, 2]);
+            } else {
+                buf[at..at + 2].copy_from_slice(&[kind::NOP, kind::NOP]);
+            }
+            buf[at + 2..at + 4].copy_from_slice(&[kind::TIMESTAMPS, 10]);
+            buf[at + 4..at + 8].copy_from_slice(&tsval.to_be_bytes());
+            buf[at + 8..at + 12].copy_from_slice(&tsecr.to_be_bytes());
+            at += 12;
+        } else if self.sack_permitted {
+            buf[at..at + 4].copy_from_slice(&[kind::NOP, kind::NOP, kind::SACK_PERMITTED, 2]);
+            at += 4;
+        }
+        if let Some(ws) = self.window_scale {
+            buf[at..at + 4].copy_from_slice(&[kind::NOP, kind::WS, 3, ws]);
+            at += 4;
+        }
+        at
+    }
+}
+
+mod field {
+    use core::ops::Range;
+    pub const SRC_PORT: Range<usize> = 0..2;
+    pub const DST_PORT: Range<usize> = 2..4;
+    pub const SEQ: Range<usize> = 4..8;
+    pub const ACK: Range<usize> = 8..12;
+    pub const OFFSET: usize = 12;
+    pub const FLAGS: usize = 13;
+    pub const WINDOW: Range<usize> = 14..16;
+    pub const CHECKSUM: Range<usize> = 16..18;
+    pub const URGENT: Range<usize> = 18..20;
+}
+
+/// A view over a TCP segment whose data offset has been checked.
+#[derive(Debug, Clone)]
+pub struct TcpSegment<T: AsRef<[u8]>> {
+    buffer: T,
+}
+
+impl<T: AsRef<[u8]>> TcpSegment<T> {
+    /// Header length without options.
+    pub const MIN_HEADER_LEN: usize = 20;
+
+    /// Wraps without checking; accessors may panic on a short buffer.
+    pub fn new_unchecked(buffer: T) -> Self {
+        TcpSegment { buffer }
+    }
+
+    /// Wraps after checking the fixed header fits and the data offset is
+    /// within 5 words and the segment (RFC 9293 §3.1).
+    #[inline]
+    pub fn new_checked(buffer: T) -> Result<Self, Error> {
+        let len = buffer.as_ref().len();
+        if len < Self::MIN_HEADER_LEN {
+            return Err(Error::Truncated);
+        }
+        let s = TcpSegment { buffer };
+        let h = s.header_len();
+        if h < Self::MIN_HEADER_LEN || h > len {
+            return Err(Error::BadDataOffset);
+        }
+        Ok(s)
+    }
+
+    #[inline]
+    fn u16_at(&self, r: core::ops::Range<usize>) -> u16 {
+        let b = &self.buffer.as_ref()[r];
+        u16::from_be_bytes([b[0], b[1]])
+    }
+
+    #[inline]
+    fn u32_at(&self, r: core::ops::Range<usize>) -> u32 {
+        let b = &self.buffer.as_ref()[r];
+        u32::from_be_bytes([b[0], b[1], b[2], b[3]])
+    }
+
+    #[inline]
+    pub fn src_port(&self) -> u16 {
+        self.u16_at(field::SRC_PORT)
+    }
+    #[inline]
+    pub fn dst_port(&self) -> u16 {
+        self.u16_at(field::DST_PORT)
+    }
+    #[inline]
+    pub fn seq_number(&self) -> SeqNumber {
+        SeqNumber(self.u32_at(field::SEQ))
+    }
+    #[inline]
+    pub fn ack_number(&self) -> SeqNumber {
+        SeqNumber(self.u32_at(field::ACK))
+    }
+    /// Data offset in 32-bit words.
+    #[inline]
+    pub fn data_offset(&self) -> u8 {
+        self.buffer.as_ref()[field::OFFSET] >> 4
+    }
+    /// Header length in bytes, options included.
+    #[inline]
+    pub fn header_len(&self) -> usize {
+        usize::from(self.data_offset()) * 4
+    }
+    #[inline]
+    pub fn flags(&self) -> TcpFlags {
+        TcpFlags(self.buffer.as_ref()[field::FLAGS])
+    }
+    #[inline]
+    pub fn window_len(&self) -> u16 {
+        self.u16_at(field::WINDOW)
+    }
+    #[inline]
+    pub fn checksum(&self) -> u16 {
+        self.u16_at(field::CHECKSUM)
+    }
+    #[inline]
+    pub fn urgent_at(&self) -> u16 {
+        self.u16_at(field::URGENT)
+    }
+    /// The option bytes.
+    #[inline]
+    pub fn options(&self) -> &[u8] {
+        &self.buffer.as_ref()[Self::MIN_HEADER_LEN..self.header_len()]
+    }
+    /// The segment text.
+    #[inline]
+    pub fn payload(&self) -> &[u8] {
+        &self.buffer.as_ref()[self.header_len()..]
+    }
+
+    /// True when the checksum over pseudo-header and segment is right.
+    #[inline]
+    pub fn verify_checksum(&self, src: Ipv4Addr, dst: Ipv4Addr) -> bool {
+        let b = self.buffer.as_ref();
+        let Ok(len) = u16::try_from(b.len()) else {
+            return false;
+        };
+        let s = checksum::pseudo_header(src, dst, 6, len) + checksum::sum(b);
+        checksum::fold(s) == 0xffff
+    }
+}
+
+/// A TCP segment as plain data, its text borrowed.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct TcpRepr<'a> {
+    pub src_port: u16,
+    pub dst_port: u16,
+    pub seq: SeqNumber,
+    pub ack: SeqNumber,
+    pub flags: TcpFlags,
+    pub window: u16,
+    pub urgent: u16,
+    pub options: TcpOptions,
+    pub payload: &'a [u8],
+}
+
+impl<'a> TcpRepr<'a> {
+    /// Reads a checked segment carried from `src` to `dst`.
+    #[inline]
+    pub fn parse(
+        seg: &TcpSegment<&'a [u8]>,
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+        verify_checksum: bool,
+    ) -> Result<Self, Error> {
+        if verify_checksum && !seg.verify_checksum(src, dst) {
+            return Err(Error::BadChecksum);
+        }
+        let buffer: &'a [u8] = seg.buffer;
+        let header_len = seg.header_len();
+        Ok(TcpRepr {
+            src_port: seg.src_port(),
+            dst_port: seg.dst_port(),
+            seq: seg.seq_number(),
+            ack: seg.ack_number(),
+            flags: seg.flags(),
+            window: seg.window_len(),
+            urgent: seg.urgent_at(),
+            options: TcpOptions::parse(seg.options())?,
+            payload: &buffer[header_len..],
+        })
+    }
+
+    /// Header length with the options `emit` writes.
+    #[inline]
+    pub fn header_len(&self) -> usize {
+        20 + self.options.len()
+    }
+
+    /// Header plus text.
+    #[inline]
+    pub fn buffer_len(&self) -> usize {
+        self.header_len() + self.payload.len()
+    }
+
+    /// SEG.LEN (RFC 9293 §3.4): text plus one for SYN and one for FIN.
+    #[inline]
+    pub fn seg_len(&self) -> u32 {
+        self.payload.len() as u32 + u32::from(self.flags.syn()) + u32::from(self.flags.fin())
+    }
+
+    /// Writes header, options, text and checksum; returns `buffer_len()`.
+    ///
+    /// # Panics
+    /// If `buf` is shorter than `buffer_len()` — the caller sizes it; this is
+    /// never wire input.
+    #[inline]
+    pub fn emit(&self, buf: &mut [u8], src: Ipv4Addr, dst: Ipv4Addr) -> usize {
+        let header_len = self.header_len();
+        let total = header_len + self.payload.len();
+        let b = &mut buf[..total];
+        b[field::SRC_PORT].copy_from_slice(&self.src_port.to_be_bytes());
+        b[field::DST_PORT].copy_from_slice(&self.dst_port.to_be_bytes());
+        b[field::SEQ].copy_from_slice(&self.seq.0.to_be_bytes());
+        b[field::ACK].copy_from_slice(&self.ack.0.to_be_bytes());
+        b[field::OFFSET] = ((header_len / 4) as u8) << 4;
+        b[field::FLAGS] = self.flags.0;
+        b[field::WINDOW].copy_from_slice(&self.window.to_be_bytes());
+        b[field::CHECKSUM].copy_from_slice(&[0, 0]);
+        b[field::URGENT].copy_from_slice(&self.urgent.to_be_bytes());
+        self.options.emit(&mut b[20..header_len]);
+        b[header_len..].copy_from_slice(self.payload);
+        let s = checksum::pseudo_header(src, dst, 6, total as u16) + checksum::sum(b);
+        b[field::CHECKSUM].copy_from_slice(&checksum::finish(s).to_be_bytes());
+        total
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SRC: Ipv4Addr = Ipv4Addr::new(192, 168, 1, 10);
+    const DST: Ipv4Addr = Ipv4Addr::new(192, 168, 1, 20);
+
+    /// A SYN laid out as Linux sends it: MSS 1460, SACK-permitted,
+    /// timestamps, window scale 7 (checksum filled in by `with_checksum`).
+    const LINUX_SYN: [u8; 40] = [
+        0xa4, 0x2e, 0x00, 0x50, 0x3a, 0x5c, 0x8e, 0x1d, 0x00, 0x00, 0x00, 0x00, 0xa0, 0x02, 0xfa,
+        0xf0, 0x00, 0x00, 0x00, 0x00, 0x02, 0x04, 0x05, 0xb4, 0x04, 0x02, 0x08, 0x0a, 0x8b, 0x2f,
+        0x3c, 0x11, 0x00, 0x00, 0x00, 0x00, 0x01, 0x03, 0x03, 0x07,
+    ];
+
+    fn with_checksum(mut seg: Vec<u8>) -> Vec<u8> {
+        seg[16..18].copy_from_slice(&[0, 0]);
+        let s = checksum::pseudo_header(SRC, DST, 6, seg.len() as u16) + checksum::sum(&seg);
+        let c = checksum::finish(s);
+        seg[16..18].copy_from_slice(&c.to_be_bytes());
+        seg
+    }
+
+    #[test]
+    fn rfc9293_3_1_linux_syn_parses_with_all_options() {
+        let bytes = with_checksum(LINUX_SYN.to_vec());
+        let seg = TcpSegment::new_checked(&bytes[..]).unwrap();
+        let r = TcpRepr::parse(&seg, SRC, DST, true).unwrap();
+        assert_eq!((r.src_port, r.dst_port), (42030, 80));
+        assert_eq!(r.seq, SeqNumber(0x3a5c8e1d));
+        assert_eq!(r.flags, TcpFlags::SYN);
+        assert_eq!(r.window, 64240);
+        assert_eq!(
+            r.options,
+            TcpOptions {
+                mss: Some(1460),
+                window_scale: Some(7),
+                sack_permitted: true,
+                timestamps: Some((0x8b2f3c11, 0)),
+            }
+        );
+        assert_eq!(r.seg_len(), 1);
+        // Emitting it again gives the same bytes (the layout is Linux's).
+        let mut out = vec![0u8; r.buffer_len()];
+        assert_eq!(r.emit(&mut out, SRC, DST), 40);
+        assert_eq!(out, bytes);
+    }
+
+    #[test]
+    fn rfc9293_3_1_data_offset_below_5_or_past_the_end_is_rejected() {
+        let mut b = with_checksum(LINUX_SYN.to_vec());
+        b[12] = 0x40;
+        assert_eq!(
+            TcpSegment::new_checked(&b[..]).unwrap_err(),
+            Error::BadDataOffset
+        );
+        b[12] = 0xf0;
+        assert_eq!(
+            TcpSegment::new_checked(&b[..]).unwrap_err(),
+            Error::BadDataOffset
+        );
+        assert_eq!(
+            TcpSegment::new_checked(&b[..19]).unwrap_err(),
+            Error::Truncated
+        );
+    }
+
+    #[test]
+    fn rfc9293_3_1_bad_checksum_is_rejected() {
+        let mut b = with_checksum(LINUX_SYN.to_vec());
+        b[30] ^= 1;
+        let seg = TcpSegment::new_checked(&b[..]).unwrap();
+        assert_eq!(
+            TcpRepr::parse(&seg, SRC, DST, true).unwrap_err(),
+            Error::BadChecksum
+        );
+        assert!(TcpRepr::parse(&seg, SRC, DST, false).is_ok());
+    }
+
+    #[test]
+    fn rfc9293_3_2_option_length_zero_one_or_past_header_is_rejected() {
+        assert_eq!(
+            TcpOptions::parse(&[2, 0, 0, 0]).unwrap_err(),
+            Error::BadOption
+        );
+        assert_eq!(
+            TcpOptions::parse(&[30, 1, 0, 0]).unwrap_err(),
+            Error::BadOption
+        );
+        assert_eq!(
+            TcpOptions::parse(&[30, 9, 0, 0]).unwrap_err(),
+            Error::BadOption
+        );
+        assert_eq!(TcpOptions::parse(&[2]).unwrap_err(), Error::BadOption);
+        // A known option with the wrong length.
+        assert_eq!(
+            TcpOptions::parse(&[2, 3, 5, 1]).unwrap_err(),
+            Error::BadOption
+        );
+    }
+
+    #[test]
+    fn rfc9293_3_2_unknown_options_are_skipped_and_eol_ends_the_list() {
+        let o = TcpOptions::parse(&[30, 4, 9, 9, 1, 3, 3, 2, 0, 2, 4, 5]).unwrap();
+        assert_eq!(o.window_scale, Some(2));
+        assert_eq!(o.mss, None, "parsed past EOL");
+    }
+
+    #[test]
+    fn rfc7323_options_round_trip_in_every_combination() {
+        for mask in 0..16u8 {
+            let o = TcpOptions {
+                mss: (mask & 1 != 0).then_some(1200),
+                window_scale: (mask & 2 != 0).then_some(9),
+                sack_permitted: mask & 4 != 0,
+                timestamps: (mask & 8 != 0).then_some((1, 2)),
+            };
+            let mut buf = [0u8; 40];
+            let n = o.emit(&mut buf);
+            assert_eq!(n, o.len());
+            assert_eq!(n % 4, 0);
+            assert_eq!(TcpOptions::parse(&buf[..n]).unwrap(), o);
+        }
+    }
+
+    #[test]
+    fn flags_print_by_name() {
+        assert_eq!(format!("{:?}", TcpFlags::SYN | TcpFlags::ACK), "SYN|ACK");
+        assert_eq!(format!("{:?}", TcpFlags::default()), "-");
+    }
+}
