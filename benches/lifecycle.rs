@@ -78,7 +78,9 @@ impl Pair {
                         }
                         self.server.close(ev.conn, now).unwrap();
                     }
-                    EventKind::PeerClosed => self.server.close(ev.conn, now).unwrap(),
+                    EventKind::PeerClosed if self.payload.is_none() => {
+                        self.server.close(ev.conn, now).unwrap()
+                    }
                     _ => {}
                 }
             }
@@ -96,7 +98,11 @@ impl Pair {
                         }
                         None => self.client.close(ev.conn, now).unwrap(),
                     },
-                    EventKind::PeerClosed => self.client.close(ev.conn, now).unwrap(),
+                    // With a payload the server closes first; without, the
+                    // client already did.
+                    EventKind::PeerClosed if self.payload.is_some() => {
+                        self.client.close(ev.conn, now).unwrap()
+                    }
                     EventKind::Closed => closed += 1,
                     _ => {}
                 }

@@ -5,7 +5,10 @@
 /// allocates nothing once it has grown to its working size.
 #[derive(Clone, Debug, Default)]
 pub struct FrameBatch {
+    /// Never shrinks: bytes past `used` are scratch, so a push neither
+    /// zero-fills nor truncates once the buffer has grown.
     bytes: Vec<u8>,
+    used: usize,
     frames: Vec<(u32, u32)>,
 }
 
@@ -18,27 +21,32 @@ impl FrameBatch {
     /// An empty batch with room for `frames` frames of `frame_size` bytes.
     pub fn with_capacity(frames: usize, frame_size: usize) -> Self {
         FrameBatch {
-            bytes: Vec::with_capacity(frames * frame_size),
+            bytes: vec![0; frames * frame_size],
+            used: 0,
             frames: Vec::with_capacity(frames),
         }
     }
 
-    /// Appends a frame written by `write`, which gets `max_len` zeroed bytes
-    /// and returns how many it used.
+    /// Appends a frame written by `write`, which gets `max_len` bytes of
+    /// scratch (not zeroed) and returns how many it used.
     #[inline]
     pub fn push_with(&mut self, max_len: usize, write: impl FnOnce(&mut [u8]) -> usize) {
-        let start = self.bytes.len();
-        self.bytes.resize(start + max_len, 0);
-        let len = write(&mut self.bytes[start..]).min(max_len);
-        self.bytes.truncate(start + len);
+        let start = self.used;
+        if self.bytes.len() < start + max_len {
+            self.bytes
+                .resize((start + max_len).max(2 * self.bytes.len()), 0);
+        }
+        let len = write(&mut self.bytes[start..start + max_len]).min(max_len);
+        self.used = start + len;
         self.frames.push((start as u32, len as u32));
     }
 
     /// Appends a copy of `frame`.
     pub fn push(&mut self, frame: &[u8]) {
-        let start = self.bytes.len();
-        self.bytes.extend_from_slice(frame);
-        self.frames.push((start as u32, frame.len() as u32));
+        self.push_with(frame.len(), |buf| {
+            buf.copy_from_slice(frame);
+            frame.len()
+        });
     }
 
     /// Frame `i`, if there is one.
@@ -66,7 +74,7 @@ impl FrameBatch {
 
     /// Empties the batch, keeping its allocations.
     pub fn clear(&mut self) {
-        self.bytes.clear();
+        self.used = 0;
         self.frames.clear();
     }
 }

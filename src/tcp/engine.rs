@@ -357,9 +357,7 @@ impl Engine {
         now: Instant,
     ) -> u32 {
         let cfg = &self.core.cfg;
-        let index = self
-            .table
-            .insert_tcb(tuple, RttEstimator::new(cfg.rto_initial));
+        let index = self.table.insert_tcb(tuple);
         let tcb = &mut self.table.tcbs[index as usize];
         tcb.tuple = tuple;
         tcb.peer_mac = peer_mac;

@@ -26,6 +26,7 @@ pub use isn::IsnGenerator;
 pub use rtt::RttEstimator;
 pub use state::State;
 pub use stats::Stats;
+pub use table::{Slot, Table};
 pub use time::Instant;
 pub use tuple::FourTuple;
 #[cfg(test)]

@@ -106,23 +106,19 @@ impl Core {
     /// allow, else a pending ACK. Arms the RTO while anything is unacknowledged.
     pub(crate) fn output(&mut self, tx: &mut FrameBatch, tcb: &mut Tcb, index: u32, now: Instant) {
         let sent = match tcb.state {
-            State::SynSent | State::SynReceived => {
-                if tcb.snd_nxt == tcb.iss {
-                    let flags = if tcb.state == State::SynSent {
-                        TcpFlags::SYN
-                    } else {
-                        TcpFlags::SYN | TcpFlags::ACK
-                    };
-                    self.emit(tx, tcb, now, tcb.iss, flags, &[]);
-                    tcb.snd_nxt = tcb.iss + 1;
-                    tcb.snd_max = tcb.snd_max.max(tcb.snd_nxt);
-                    if tcb.retries == 0 && tcb.rtt_seq.is_none() {
-                        tcb.rtt_seq = Some((tcb.iss, now));
-                    }
-                    true
+            State::SynSent | State::SynReceived if tcb.snd_nxt == tcb.iss => {
+                let flags = if tcb.state == State::SynSent {
+                    TcpFlags::SYN
                 } else {
-                    false
+                    TcpFlags::SYN | TcpFlags::ACK
+                };
+                self.emit(tx, tcb, now, tcb.iss, flags, &[]);
+                tcb.snd_nxt = tcb.iss + 1;
+                tcb.snd_max = tcb.snd_max.max(tcb.snd_nxt);
+                if tcb.retries == 0 && tcb.rtt_seq.is_none() {
+                    tcb.rtt_seq = Some((tcb.iss, now));
                 }
+                true
             }
             State::Established
             | State::CloseWait

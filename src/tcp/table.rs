@@ -1,28 +1,30 @@
 //! The per-worker connection table: one hash map from 4-tuple to either a
 //! full TCB or a TIME-WAIT record, so each frame costs a single lookup.
 
-use super::{rtt::RttEstimator, tcb::Tcb, time_wait::TimeWait, FourTuple};
+use super::{tcb::Tcb, time_wait::TimeWait, FourTuple};
 use hashbrown::HashMap;
 
-/// What a 4-tuple maps to.
+/// What a 4-tuple maps to: an index into the TCB or the TIME-WAIT slab.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Slot {
+pub enum Slot {
     Tcb(u32),
     TimeWait(u32),
 }
 
 /// TCBs and TIME-WAIT records in slabs with free lists; freed slots keep their
-/// allocations (send buffers) for the next connection.
-pub(crate) struct Table {
+/// allocations (send buffers) for the next connection. Public so that the
+/// table alone can be benchmarked; the engine is its only user.
+pub struct Table {
     map: HashMap<FourTuple, Slot>,
-    pub tcbs: Vec<Tcb>,
+    pub(crate) tcbs: Vec<Tcb>,
     free_tcbs: Vec<u32>,
-    pub time_waits: Vec<TimeWait>,
+    pub(crate) time_waits: Vec<TimeWait>,
     free_time_waits: Vec<u32>,
     live_tcbs: usize,
 }
 
 impl Table {
+    /// An empty table with room for `capacity` connections before rehashing.
     pub fn with_capacity(capacity: usize) -> Self {
         Table {
             map: HashMap::with_capacity(capacity),
@@ -34,6 +36,7 @@ impl Table {
         }
     }
 
+    /// What `tuple` maps to: the one lookup each frame costs.
     #[inline]
     pub fn get(&self, tuple: &FourTuple) -> Option<Slot> {
         self.map.get(tuple).copied()
@@ -51,11 +54,11 @@ impl Table {
 
     /// Takes a free TCB slot for `tuple` (the caller fills it in) and maps the
     /// tuple to it, replacing whatever the tuple mapped to.
-    pub fn insert_tcb(&mut self, tuple: FourTuple, rtt: RttEstimator) -> u32 {
+    pub fn insert_tcb(&mut self, tuple: FourTuple) -> u32 {
         let index = match self.free_tcbs.pop() {
             Some(i) => i,
             None => {
-                self.tcbs.push(Tcb::vacant(rtt));
+                self.tcbs.push(Tcb::vacant());
                 (self.tcbs.len() - 1) as u32
             }
         };
@@ -65,7 +68,7 @@ impl Table {
     }
 
     /// Frees a TCB slot and unmaps its tuple unless `keep_key` (the tuple now
-    /// maps to a TIME-WAIT record). The caller has cancelled its timer.
+    /// maps to a TIME-WAIT record). The engine has cancelled its timer.
     pub fn remove_tcb(&mut self, index: u32, keep_key: bool) {
         let tcb = &mut self.tcbs[index as usize];
         if !keep_key {
@@ -81,7 +84,7 @@ impl Table {
     }
 
     /// Stores a TIME-WAIT record and points its tuple at it.
-    pub fn insert_time_wait(&mut self, tw: TimeWait) -> u32 {
+    pub(crate) fn insert_time_wait(&mut self, tw: TimeWait) -> u32 {
         let tuple = tw.tuple;
         let index = match self.free_time_waits.pop() {
             Some(i) => {

@@ -67,7 +67,7 @@ pub(crate) struct Tcb {
 
 impl Tcb {
     /// A free slot: `Closed`, no timer, an empty buffer.
-    pub fn vacant(rtt: RttEstimator) -> Self {
+    pub fn vacant() -> Self {
         Tcb {
             tuple: FourTuple {
                 local_ip: [0; 4].into(),
@@ -95,7 +95,7 @@ impl Tcb {
             rcv_nxt: SeqNumber(0),
             ts_recent: 0,
             rtt_seq: None,
-            rtt,
+            rtt: RttEstimator::new(core::time::Duration::from_secs(1)),
             timer: None,
             send_buf: Vec::new(),
             created: Instant::ZERO,
