@@ -3,31 +3,34 @@
 use std::net::Ipv4Addr;
 
 /// The ones'-complement sum of `data` as 16-bit big-endian words (an odd
-/// last byte padded with zero), folded to at most 17 bits so that callers can
-/// add a handful of such sums in a `u32` without overflow.
+/// last byte padded with zero), folded to 16 bits so that callers can add
+/// many such sums in a `u32` without overflow.
 #[inline]
 pub fn sum(data: &[u8]) -> u32 {
-    // Eight bytes at a time into a u64: carries collect in the high bits and
-    // are folded once at the end (RFC 1071 §2(C), "deferred carries").
+    // Eight bytes at a time in native byte order: the ones'-complement sum is
+    // byte-order independent (RFC 1071 §2(B)), so one swap at the end replaces
+    // one per word. The two 32-bit halves are added so carries collect in the
+    // high bits of the u64 and are folded once (§2(C), deferred carries).
     let mut acc: u64 = 0;
     let mut chunks = data.chunks_exact(8);
     for c in &mut chunks {
-        let w = u64::from_be_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        let w = u64::from_ne_bytes(w);
         acc += (w >> 32) + (w & 0xffff_ffff);
     }
-    let mut rest = chunks.remainder();
-    while rest.len() >= 2 {
-        acc += u64::from(u16::from_be_bytes([rest[0], rest[1]]));
-        rest = &rest[2..];
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        // Zero padding keeps each byte in its word position and pads an odd
+        // last byte as RFC 1071 asks.
+        let mut w = [0u8; 8];
+        w[..rest.len()].copy_from_slice(rest);
+        let w = u64::from_ne_bytes(w);
+        acc += (w >> 32) + (w & 0xffff_ffff);
     }
-    if let [last] = rest {
-        acc += u64::from(*last) << 8;
-    }
-    // Fold the 64-bit accumulator to 16 bits plus a carry.
     acc = (acc >> 32) + (acc & 0xffff_ffff);
     acc = (acc >> 32) + (acc & 0xffff_ffff);
-    let a = acc as u32;
-    (a >> 16) + (a & 0xffff)
+    u32::from(u16::from_be(fold(acc as u32)))
 }
 
 /// The sum of the TCP/UDP pseudo-header (RFC 9293 §3.1).
