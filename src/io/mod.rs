@@ -13,12 +13,13 @@ use std::net::Ipv4Addr;
 
 pub mod netdev;
 pub mod netns;
+pub mod runtime;
 pub mod signal;
 pub mod testbed;
+pub mod worker;
 pub mod xdp;
 pub mod xsk;
 
-pub use netdev::MacAddr;
 pub use testbed::Testbed;
 pub use xdp::{AttachMode, Counters, XdpProgram};
 pub use xsk::{XskConfig, XskMode, XskSocket, XskStats};

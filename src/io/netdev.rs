@@ -6,46 +6,12 @@
 //! (created in the thread's namespace) or `/proc/thread-self/net`, and sysfs
 //! is only a fallback.
 
-use std::fmt;
 use std::net::{Ipv4Addr, UdpSocket};
-use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use super::xsk::sys;
 use super::Error;
-
-/// An Ethernet MAC address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct MacAddr(pub [u8; 6]);
-
-impl fmt::Display for MacAddr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let m = self.0;
-        write!(
-            f,
-            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-            m[0], m[1], m[2], m[3], m[4], m[5]
-        )
-    }
-}
-
-impl FromStr for MacAddr {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self, Error> {
-        let bad = || Error::Config(format!("{s:?} is not a MAC address"));
-        let mut mac = [0u8; 6];
-        let mut parts = s.trim().split(':');
-        for b in &mut mac {
-            let p = parts.next().ok_or_else(bad)?;
-            *b = u8::from_str_radix(p, 16).map_err(|_| bad())?;
-        }
-        if parts.next().is_some() {
-            return Err(bad());
-        }
-        Ok(MacAddr(mac))
-    }
-}
+use crate::wire::MacAddr;
 
 /// Index of `iface`; [`Error::NoSuchInterface`] if it is not there.
 pub fn ifindex(iface: &str) -> Result<u32, Error> {

@@ -82,7 +82,8 @@ impl Default for XskConfig {
 }
 
 impl XskConfig {
-    fn validate(&self) -> Result<(), Error> {
+    /// Checks sizes are powers of two and fit together, before anything is opened.
+    pub fn validate(&self) -> Result<(), Error> {
         let pow2 = |v: u32| v != 0 && v.is_power_of_two();
         if !pow2(self.frame_count) || self.frame_count < 2 {
             return Err(Error::Config(format!(

@@ -1,0 +1,166 @@
+//! Brings the data path up around a set of applications: attaches the XDP
+//! program, opens one AF_XDP socket per queue, starts one pinned worker per
+//! queue, and sums their reports when they end. The XDP program is detached
+//! when the runtime is dropped, whichever way that happens.
+
+use super::worker::{self, App, Clock, WorkerOptions, WorkerReport};
+use super::{netdev, Error, XdpProgram, XskConfig, XskSocket};
+use crate::tcp::{Config, Engine, Stats};
+use crossbeam_channel::Receiver;
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// What to bring up.
+#[derive(Clone, Debug)]
+pub struct RuntimeOptions {
+    pub iface: String,
+    /// Workers, one per queue starting at queue 0.
+    pub workers: u32,
+    pub engine: Config,
+    pub xsk: XskConfig,
+    /// Workers keep running until their tables are empty once the application is done.
+    pub drain: bool,
+    /// Workers stop after this long at the latest.
+    pub duration: Option<Duration>,
+}
+
+/// Every worker's counters, added up.
+#[derive(Clone, Debug, Default)]
+pub struct Summary {
+    pub engine: Stats,
+    pub app: BTreeMap<&'static str, u64>,
+    pub tcbs_left: usize,
+    pub time_wait_left: usize,
+    pub tx_dropped: u64,
+    pub xdp: super::Counters,
+    /// Seconds the workers ran.
+    pub elapsed: f64,
+}
+
+impl Summary {
+    /// An application counter, 0 if absent.
+    pub fn get(&self, name: &str) -> u64 {
+        self.app.get(name).copied().unwrap_or(0)
+    }
+}
+
+/// A running data path.
+pub struct Runtime {
+    xdp: XdpProgram,
+    workers: Vec<JoinHandle<Result<WorkerReport, Error>>>,
+    reports: Receiver<WorkerReport>,
+    clock: Clock,
+}
+
+/// A fresh key for RFC 6528 ISNs, from the kernel's random pool.
+pub fn random_key() -> Result<[u8; 16], Error> {
+    let mut key = [0u8; 16];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut key))
+        .map_err(|err| Error::Os {
+            op: "reading /dev/urandom".into(),
+            err,
+        })?;
+    Ok(key)
+}
+
+impl Runtime {
+    /// Attaches to `opts.iface`, lets `steer` fill the XDP maps (which
+    /// addresses and ports are ours), and starts a worker per queue running
+    /// the application `make_app(queue, &mut engine)` builds. Everything is
+    /// checked before the program is attached where it can be.
+    pub fn start<A: App>(
+        opts: &RuntimeOptions,
+        steer: impl FnOnce(&mut XdpProgram) -> Result<(), Error>,
+        mut make_app: impl FnMut(u32, &mut Engine) -> Result<A, Error>,
+        stop: &'static AtomicBool,
+    ) -> Result<Self, Error> {
+        opts.engine.validate().map_err(|e| Error::Config(e.0))?;
+        opts.xsk.validate()?;
+        let mac = netdev::mac_addr(&opts.iface)?;
+        let queues = netdev::rx_queue_count(&opts.iface)?;
+        if opts.workers == 0 || opts.workers > queues {
+            return Err(Error::Config(format!(
+                "{} workers asked for, but {} has {queues} receive queue(s); one worker per queue",
+                opts.workers, opts.iface
+            )));
+        }
+        let key = random_key()?;
+        let mut xdp = XdpProgram::attach(&opts.iface)?;
+        steer(&mut xdp)?;
+        let clock = Clock::start();
+        let (tx, reports) = crossbeam_channel::bounded(1024);
+        let cores = core_affinity::get_core_ids().map_or(1, |c| c.len().max(1));
+        let mut workers = Vec::new();
+        for queue in 0..opts.workers {
+            let xsk = XskSocket::open(&opts.iface, queue, &opts.xsk)?;
+            xdp.register_xsk(&xsk)?;
+            let mut engine = Engine::new(opts.engine.clone(), mac, key, clock.now())
+                .map_err(|e| Error::Config(e.0))?;
+            let app = make_app(queue, &mut engine)?;
+            let wopts = WorkerOptions {
+                core: (opts.workers > 1).then_some(queue as usize % cores),
+                drain: opts.drain,
+                deadline: opts.duration.map(|d| clock.now() + d),
+                report_every: Duration::from_secs(1),
+            };
+            workers.push(worker::spawn(
+                xsk,
+                engine,
+                app,
+                clock,
+                wopts,
+                stop,
+                tx.clone(),
+            ));
+        }
+        Ok(Runtime {
+            xdp,
+            workers,
+            reports,
+            clock,
+        })
+    }
+
+    /// Live reports, one per worker per second and a last one as each ends.
+    pub fn reports(&self) -> &Receiver<WorkerReport> {
+        &self.reports
+    }
+
+    /// Waits for every worker to end — raising `stop` makes them end now —
+    /// and adds up their last reports. The first worker error wins.
+    pub fn wait(self) -> Result<Summary, Error> {
+        let mut sum = Summary::default();
+        let mut first_err = None;
+        for handle in self.workers {
+            match handle.join() {
+                Ok(Ok(r)) => {
+                    sum.engine.add(&r.engine);
+                    for (k, v) in r.app {
+                        *sum.app.entry(k).or_default() += v;
+                    }
+                    sum.tcbs_left += r.tcbs;
+                    sum.time_wait_left += r.time_waits;
+                    sum.tx_dropped += r.tx_dropped;
+                }
+                Ok(Err(e)) => {
+                    super::signal::stop_flag().store(true, Ordering::Relaxed);
+                    first_err.get_or_insert(e);
+                }
+                Err(_) => {
+                    first_err.get_or_insert(Error::Config("a worker thread panicked".into()));
+                }
+            }
+        }
+        sum.elapsed = self.clock.now().as_nanos() as f64 / 1e9;
+        sum.xdp = self.xdp.counters().unwrap_or_default();
+        self.xdp.detach()?;
+        match first_err {
+            Some(e) => Err(e),
+            None => Ok(sum),
+        }
+    }
+}

@@ -1,0 +1,172 @@
+//! A worker: one thread, one NIC queue, one AF_XDP socket, one engine — no
+//! locks on the hot path. The loop is the fixed order of the AF_XDP receive
+//! path: timers, receive a batch into the engine, let the application react,
+//! transmit what the engine owes, and sleep in poll(2) only when idle.
+
+use super::{Error, XskSocket};
+use crate::tcp::{Engine, Events, FrameBatch, Instant, Stats};
+use crossbeam_channel::Sender;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// What runs on top of an engine: the server, the connector, the load generator.
+pub trait App: Send + 'static {
+    /// Reacts to the events of one turn; may issue engine commands.
+    fn on_events(&mut self, engine: &mut Engine, events: &Events, now: Instant);
+    /// Called every turn before transmitting, e.g. to open connections.
+    fn poll(&mut self, _engine: &mut Engine, _now: Instant) {}
+    /// True once the application has nothing more to do.
+    fn finished(&self) -> bool {
+        false
+    }
+    /// The application's counters, by name.
+    fn counters(&self) -> Vec<(&'static str, u64)>;
+}
+
+/// How a worker runs.
+#[derive(Clone, Debug)]
+pub struct WorkerOptions {
+    /// Core to pin the thread to, if any.
+    pub core: Option<usize>,
+    /// Once the application is finished, keep running until the table —
+    /// TIME-WAIT included — is empty.
+    pub drain: bool,
+    /// Stop at this engine time at the latest.
+    pub deadline: Option<Instant>,
+    /// Send a [`WorkerReport`] this often while running.
+    pub report_every: Duration,
+}
+
+/// A worker's counters at one moment.
+#[derive(Clone, Debug)]
+pub struct WorkerReport {
+    pub queue: u32,
+    pub engine: Stats,
+    pub app: Vec<(&'static str, u64)>,
+    pub tcbs: usize,
+    pub time_waits: usize,
+    /// Frames the tx ring had no room for (TCP retransmits them).
+    pub tx_dropped: u64,
+    /// True on the last report, sent as the worker ends.
+    pub last: bool,
+}
+
+/// The clock workers share: engine time is nanoseconds since `epoch`.
+#[derive(Copy, Clone, Debug)]
+pub struct Clock {
+    epoch: std::time::Instant,
+}
+
+impl Clock {
+    /// A clock whose zero is now.
+    pub fn start() -> Self {
+        Clock {
+            epoch: std::time::Instant::now(),
+        }
+    }
+
+    /// Engine time now.
+    pub fn now(&self) -> Instant {
+        Instant::from_nanos(self.epoch.elapsed().as_nanos() as u64)
+    }
+}
+
+/// Starts a worker thread owning `xsk`, `engine` and `app`. It returns when
+/// `stop` is raised, the deadline passes, or the application is finished
+/// (and drained, if asked); its last report is also the thread's result.
+pub fn spawn<A: App>(
+    mut xsk: XskSocket,
+    mut engine: Engine,
+    mut app: A,
+    clock: Clock,
+    opts: WorkerOptions,
+    stop: &'static AtomicBool,
+    reports: Sender<WorkerReport>,
+) -> JoinHandle<Result<WorkerReport, Error>> {
+    std::thread::spawn(move || {
+        if let Some(core) = opts.core {
+            // Best effort: a core that does not exist only costs locality.
+            core_affinity::set_for_current(core_affinity::CoreId { id: core });
+        }
+        let queue = xsk.queue();
+        let mut tx = FrameBatch::with_capacity(256, 128);
+        let mut events = Events::new();
+        let mut tx_dropped = 0u64;
+        let mut idle_turns = 0u32;
+        let mut next_report = clock.now() + opts.report_every;
+        let report = |engine: &Engine, app: &A, tx_dropped, last| WorkerReport {
+            queue,
+            engine: engine.stats().clone(),
+            app: app.counters(),
+            tcbs: engine.tcb_count(),
+            time_waits: engine.time_wait_count(),
+            tx_dropped,
+            last,
+        };
+        loop {
+            let now = clock.now();
+            if stop.load(Ordering::Relaxed) || opts.deadline.is_some_and(|d| now >= d) {
+                break;
+            }
+            tx.clear();
+            if engine.poll_timeout().is_some_and(|t| t <= now) {
+                engine.handle_timeout(now, &mut tx);
+            }
+            let received = xsk.recv(|frame| engine.handle_frames(now, [frame], &mut tx))?;
+            engine.swap_events(&mut events);
+            if !events.is_empty() {
+                app.on_events(&mut engine, &events, now);
+            }
+            app.poll(&mut engine, now);
+            engine.poll_transmit(now, &mut tx);
+            tx_dropped += send_all(&mut xsk, &tx)?;
+
+            if app.finished() && (!opts.drain || engine.tcb_count() + engine.time_wait_count() == 0)
+            {
+                break;
+            }
+            if now >= next_report {
+                next_report = now + opts.report_every;
+                // A full channel means nobody reads live reports: skip one.
+                let _ = reports.try_send(report(&engine, &app, tx_dropped, false));
+            }
+            if received == 0 && tx.is_empty() {
+                idle_turns += 1;
+                if idle_turns > 64 {
+                    // Sleep until a frame arrives or the next timer, 1 ms at most.
+                    let wait = engine
+                        .poll_timeout()
+                        .map(|t| t.saturating_since(now).as_millis().min(1) as i32)
+                        .unwrap_or(1);
+                    xsk.poll_readable(wait)?;
+                }
+            } else {
+                idle_turns = 0;
+            }
+        }
+        let last = report(&engine, &app, tx_dropped, true);
+        let _ = reports.try_send(last.clone());
+        Ok(last)
+    })
+}
+
+/// Transmits the whole batch, retrying while the ring drains; returns how
+/// many frames found no room and were dropped.
+fn send_all(xsk: &mut XskSocket, tx: &FrameBatch) -> Result<u64, Error> {
+    let mut sent = 0;
+    let mut stalls = 0;
+    while sent < tx.len() {
+        let n = xsk.send(tx.iter().skip(sent))?;
+        sent += n;
+        if n == 0 {
+            stalls += 1;
+            if stalls > 100 {
+                break;
+            }
+            // `send` reaps completions itself; give the kernel a moment.
+            std::thread::yield_now();
+        }
+    }
+    Ok((tx.len() - sent) as u64)
+}
