@@ -2,6 +2,7 @@
 //! what `synwave serve` and `synwave connect` run on every worker.
 
 pub mod connect;
+pub mod kernel;
 pub mod server;
 
 pub use connect::{ConnectApp, ConnectOptions};
