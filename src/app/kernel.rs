@@ -33,7 +33,9 @@ impl KernelServer {
                 let (stop, served, response) = (stop.clone(), served.clone(), response.clone());
                 Ok(std::thread::spawn(move || {
                     while !stop.load(Ordering::Relaxed) {
-                        let Ok((conn, _)) = listener.accept() else { continue };
+                        let Ok((conn, _)) = listener.accept() else {
+                            continue;
+                        };
                         if serve_one(conn, &response).is_ok() {
                             served.fetch_add(1, Ordering::Relaxed);
                         }
@@ -97,7 +99,13 @@ impl KernelLoad {
 /// `count` connect / request / response / close cycles to `target` on
 /// `threads` threads of blocking sockets, closing client-first after the
 /// response — the same cycle `synwave connect --request` runs.
-pub fn kernel_load(target: SocketAddrV4, request: &[u8], response_len: usize, count: u64, threads: usize) -> KernelLoad {
+pub fn kernel_load(
+    target: SocketAddrV4,
+    request: &[u8],
+    response_len: usize,
+    count: u64,
+    threads: usize,
+) -> KernelLoad {
     let next = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
     let handles: Vec<_> = (0..threads.max(1))

@@ -3,7 +3,13 @@
 
 pub mod connect;
 pub mod kernel;
+pub mod load;
+pub mod metrics;
+pub mod ports;
+pub mod rate;
+pub mod report;
 pub mod server;
 
 pub use connect::{ConnectApp, ConnectOptions};
+pub use load::{LoadApp, LoadClose, LoadOptions, ResponseEnd};
 pub use server::{CloseMode, ServerApp};
