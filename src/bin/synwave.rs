@@ -42,9 +42,45 @@ enum Command {
     Load(Box<LoadArgs>),
     /// Handshake latency at a fixed, modest rate (optionally against the kernel's connect()).
     Latency(LatencyArgs),
+    /// The yardstick: a Linux-kernel-socket server (threads, blocking sockets).
+    KernelServe(KernelServeArgs),
+    /// The yardstick: Linux-kernel-socket clients doing what `load --concurrency` does.
+    KernelLoad(KernelLoadArgs),
     /// Build a veth testbed with a Linux kernel server as the peer, load it
     /// with synwave and with kernel sockets, print both, clean up.
     Demo(DemoArgs),
+}
+
+#[derive(Args)]
+struct KernelServeArgs {
+    #[arg(long)]
+    listen: SocketAddrV4,
+    /// Response bytes, inline (escapes as in `load --request`).
+    #[arg(long, default_value = "HTTP/1.1 200 OK\\r\\nContent-Length: 2\\r\\n\\r\\nok")]
+    response: String,
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
+    /// Stop after this many seconds.
+    #[arg(long, default_value_t = 60.0)]
+    duration: f64,
+}
+
+#[derive(Args)]
+struct KernelLoadArgs {
+    #[arg(long)]
+    target: SocketAddrV4,
+    #[arg(long, default_value_t = 10_000)]
+    connections: u64,
+    #[arg(long, default_value_t = 8)]
+    threads: usize,
+    /// Request bytes, inline (escapes as in `load --request`).
+    #[arg(long, default_value = "GET / HTTP/1.1\\r\\n\\r\\n")]
+    request: String,
+    /// Response bytes to read before closing.
+    #[arg(long, default_value_t = 40)]
+    response_bytes: usize,
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -251,6 +287,20 @@ fn main() -> ExitCode {
         Command::Connect(a) => connect(a),
         Command::Load(a) => load(*a),
         Command::Latency(a) => latency(a),
+        Command::KernelServe(a) => kernel_serve(a),
+        Command::KernelLoad(a) => {
+            let r = kernel_load(a.target, &template(&a.request, a.target), a.response_bytes, a.connections, a.threads);
+            if a.json {
+                println!(
+                    "{}",
+                    json!({"command": "kernel-load", "completed": r.completed, "failed": r.failed,
+                           "elapsed_s": r.elapsed.as_secs_f64(), "conn_per_s": r.rate()})
+                );
+            } else {
+                println!("kernel-load: {} completed, {} failed, {:.0} conn/s", r.completed, r.failed, r.rate());
+            }
+            Ok(())
+        }
         Command::Demo(a) => demo(a),
     };
     match result {
@@ -688,6 +738,22 @@ fn load(a: LoadArgs) -> Result<(), Error> {
     Ok(())
 }
 
+fn kernel_serve(a: KernelServeArgs) -> Result<(), Error> {
+    let stop = signal::install_stop_flag()?;
+    let duration = seconds(a.duration, "--duration")?;
+    let server = KernelServer::start(a.listen, template(&a.response, a.listen), a.threads)
+        .map_err(|err| Error::Os { op: format!("listening on {}", a.listen), err })?;
+    eprintln!("synwave kernel-serve: listening on {}", a.listen);
+    let start = std::time::Instant::now();
+    while start.elapsed() < duration && !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let served = server.served();
+    server.stop();
+    println!("kernel-serve: {served} connections served");
+    Ok(())
+}
+
 fn latency(a: LatencyArgs) -> Result<(), Error> {
     let stop = signal::install_stop_flag()?;
     let plan = plan_load(&a.common, &a.target, Some(a.rate), None)?;
@@ -809,108 +875,105 @@ const DEMO_RESPONSE: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnectio
 fn demo(a: DemoArgs) -> Result<(), Error> {
     let stop = signal::install_stop_flag()?;
     if !synwave::io::is_root() {
-        return Err(Error::PermissionDenied(
-            "the demo's network namespaces and XDP program",
-        ));
+        return Err(Error::PermissionDenied("the demo's network namespaces and XDP program"));
     }
-    eprintln!(
-        "synwave demo: building a veth testbed (namespaces A: synwave, B: Linux kernel server)"
-    );
+    eprintln!("synwave demo: building a veth testbed (namespace A: synwave, B: a Linux kernel server)");
     let bed = Testbed::up("swdemo")?;
     let target = SocketAddrV4::new(IP_B, 8080);
-    let server = Testbed::in_ns(bed.ns_b(), move || {
-        KernelServer::start(target, DEMO_RESPONSE.to_vec(), 2)
-    })?
-    .map_err(|err| Error::Os {
-        op: format!("kernel server on {target}"),
-        err,
-    })?;
-
-    eprintln!(
-        "synwave demo: {} connections from synwave (AF_XDP) to the kernel server on {target}",
-        a.connections
-    );
-    let (count, concurrency) = (a.connections, a.concurrency);
-    let sum = Testbed::in_ns(bed.ns_a(), move || -> Result<Summary, Error> {
-        let opts = RuntimeOptions {
+    let server = Testbed::in_ns(bed.ns_b(), move || KernelServer::start(target, DEMO_RESPONSE.to_vec(), 2))?
+        .map_err(|err| Error::Os { op: format!("kernel server on {target}"), err })?;
+    let plan = move || LoadPlan {
+        opts: RuntimeOptions {
             iface: IFACE_A.into(),
             workers: 1,
             engine: Config::default(),
             xsk: XskConfig::default(),
             drain: false,
             duration: Some(Duration::from_secs(120)),
-        };
-        let src = netdev::ipv4_addr(IFACE_A)?;
-        let next_hop = netdev::resolve_neighbour(IP_B, IFACE_A)?;
-        let rt = Runtime::start(
-            &opts,
-            |xdp| xdp.set_client_ports(src, 10_000, 59_999),
-            |_, _| {
-                Ok(ConnectApp::new(ConnectOptions {
-                    src,
-                    ports: (10_000, 59_999),
+        },
+        addresses: vec![synwave::io::testbed::IP_A],
+        ports: (10_000, 59_999),
+        target,
+    };
+    let ns_a = bed.ns_a().to_string();
+    let demo_load = |rate: Option<f64>, concurrency: Option<u64>, count: u64, request: bool| {
+        let plan = plan();
+        Testbed::in_ns(&ns_a, move || -> Result<Summary, Error> {
+            let rt = start_load(&plan, stop, |_, ports, s| {
+                LoadApp::new(LoadOptions {
                     target,
-                    next_hop,
-                    count,
+                    next_hop: s.next_hop,
+                    addresses: plan.addresses.clone(),
+                    ports,
+                    rate,
+                    ramp_up: Duration::ZERO,
                     concurrency,
-                    request: Some(DEMO_REQUEST.to_vec()),
-                }))
-            },
-            stop,
-        )?;
-        rt.wait()
-    })??;
+                    connections: Some(count),
+                    duration: None,
+                    warm_up: Duration::ZERO,
+                    request: request.then(|| DEMO_REQUEST.to_vec()),
+                    requests_per_connection: u32::from(request),
+                    response: ResponseEnd::Bytes(DEMO_RESPONSE.len()),
+                    close: LoadClose::Fin,
+                    response_timeout: Duration::from_secs(5),
+                    quarantine: 2 * plan.opts.engine.msl,
+                })
+            })?;
+            run_with_progress(rt, None)
+        })
+    };
 
-    eprintln!(
-        "synwave demo: the same {} connections from kernel sockets ({} threads)",
-        a.connections, a.kernel_threads
-    );
-    let threads = a.kernel_threads;
-    let kernel = Testbed::in_ns(bed.ns_a(), move || {
-        kernel_load(target, DEMO_REQUEST, DEMO_RESPONSE.len(), count, threads)
-    })?;
+    // Latency first, while neither side has TIME-WAIT state from the load.
+    let (count, threads) = (a.connections, a.kernel_threads);
+    let (lat_rate, lat_count) = (1000.0, 2000);
+    eprintln!("synwave demo: 1/4 latency: {lat_count} handshakes at {lat_rate}/s from synwave to {target}");
+    let lat = demo_load(Some(lat_rate), None, lat_count, false)??;
+    eprintln!("synwave demo: 2/4 latency: the same with the kernel's connect()");
+    let klat = Testbed::in_ns(&ns_a, move || kernel_connect_latency(target, lat_rate, lat_count))?;
+    eprintln!("synwave demo: 3/4 load: {count} connections (request, response, close) from synwave");
+    let ours = demo_load(None, Some(a.concurrency), count, true)??;
+    eprintln!("synwave demo: 4/4 load: the same from kernel sockets ({threads} threads)");
+    let kernel = Testbed::in_ns(&ns_a, move || kernel_load(target, DEMO_REQUEST, DEMO_RESPONSE.len(), count, threads))?;
     // Waking the accept threads takes connections from inside namespace B.
     Testbed::in_ns(bed.ns_b(), move || server.stop())?;
     drop(bed);
 
-    let ours = sum.get("closed") as f64 / sum.elapsed.max(1e-9);
-    let ratio = ours / kernel.rate().max(1e-9);
-    let failed = sum.get("refused") + sum.get("reset") + sum.get("timed_out");
+    let ours_rate = ours.get("completed") as f64 / ours.elapsed.max(1e-9);
+    let ratio = ours_rate / kernel.rate().max(1e-9);
+    let failed: u64 = report::ERROR_CLASSES.iter().map(|k| ours.get(k)).sum();
+    let synwave_connect = lat.histograms.get("connect");
     if a.json {
         println!(
             "{}",
             json!({
                 "connections": count,
-                "synwave": {"completed": sum.get("closed"), "failed": failed, "elapsed_s": sum.elapsed, "conn_per_s": ours,
-                            "retransmits": sum.engine.retransmits},
+                "synwave": {"completed": ours.get("completed"), "failed": failed, "elapsed_s": ours.elapsed,
+                            "conn_per_s": ours_rate, "retransmits": ours.engine.retransmits,
+                            "lifecycle_us": ours.histograms.get("lifecycle").map(report::latency_json)},
                 "kernel": {"completed": kernel.completed, "failed": kernel.failed,
                            "elapsed_s": kernel.elapsed.as_secs_f64(), "conn_per_s": kernel.rate()},
                 "ratio": ratio,
+                "handshake_latency_us": {"rate": lat_rate, "synwave": synwave_connect.map(report::latency_json),
+                                         "kernel": report::latency_json(&klat)},
             })
         );
-    } else {
-        println!("synwave demo: connect, request, response, close against a Linux kernel server over veth");
-        println!(
-            "  {:<30} {:>10} {:>8} {:>12}",
-            "client", "completed", "failed", "conn/s"
-        );
-        println!(
-            "  {:<30} {:>10} {:>8} {:>12.0}",
-            "synwave (AF_XDP, 1 worker)",
-            sum.get("closed"),
-            failed,
-            ours
-        );
-        println!(
-            "  {:<30} {:>10} {:>8} {:>12.0}",
-            format!("kernel sockets ({threads} threads)"),
-            kernel.completed,
-            kernel.failed,
-            kernel.rate()
-        );
-        println!("  synwave / kernel: {ratio:.2}x (both against the same kernel server, which bounds them;");
-        println!("  kernel connect() also slows as its own TIME-WAIT sockets fill the ephemeral port range)");
-        println!("  testbed removed; no XDP program left attached");
+        return Ok(());
     }
+    println!("synwave demo: connect, request, response, close against a Linux kernel server over veth");
+    println!("  {:<30} {:>10} {:>8} {:>12}", "client", "completed", "failed", "conn/s");
+    println!("  {:<30} {:>10} {:>8} {:>12.0}", "synwave (AF_XDP, 1 worker)", ours.get("completed"), failed, ours_rate);
+    println!(
+        "  {:<30} {:>10} {:>8} {:>12.0}",
+        format!("kernel sockets ({threads} threads)"),
+        kernel.completed,
+        kernel.failed,
+        kernel.rate()
+    );
+    println!("  synwave / kernel: {ratio:.2}x (both against the same kernel server, which bounds them;");
+    println!("  kernel connect() also slows as its own TIME-WAIT sockets fill the ephemeral port range)");
+    println!();
+    print_latency(&lat, synwave_connect, Some(&klat), false);
+    println!();
+    println!("  testbed removed; no XDP program left attached");
     Ok(())
 }
