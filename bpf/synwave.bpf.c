@@ -4,7 +4,9 @@
  *
  * Redirects to the AF_XDP socket of the receiving queue only the TCP/IPv4
  * frames that belong to synwave; everything else (ARP, ICMP, SSH, other
- * ports, IPv6) goes to the kernel untouched. Kept deliberately tiny so that
+ * ports, IPv6) goes to the kernel untouched. The one exception: ARP requests
+ * for addresses synwave owns but the kernel does not (arp_map, the extra
+ * source addresses of a load generator) are answered here with XDP_TX. Kept deliberately tiny so that
  * correctness can be checked by reading it: parse Ethernet -> IPv4 -> TCP,
  * two hash lookups, one redirect.
  *
@@ -42,7 +44,25 @@ enum {
 	CNT_PASSED = 1,     /* not ours: to the kernel stack */
 	CNT_NO_XSK = 2,     /* ours, but no socket on this queue: passed */
 	CNT_MALFORMED = 3,  /* IPv4 or TCP header truncated/invalid: passed */
-	CNT_MAX = 4,
+	CNT_ARP_REPLIED = 4, /* ARP requests for arp_map addresses answered */
+	CNT_MAX = 5,
+};
+
+/* ARP for IPv4 over Ethernet (RFC 826), the only kind we answer. */
+struct arp_eth_ipv4 {
+	__be16 htype;
+	__be16 ptype;
+	__u8 hlen;
+	__u8 plen;
+	__be16 op;
+	__u8 sha[ETH_ALEN];
+	__u8 spa[4];
+	__u8 tha[ETH_ALEN];
+	__u8 tpa[4];
+} __attribute__((packed));
+
+struct mac {
+	__u8 addr[ETH_ALEN];
 };
 
 struct {
@@ -67,6 +87,13 @@ struct {
 } client_map SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, __u32); /* IPv4 address we answer ARP for, network order */
+	__type(value, struct mac); /* the MAC to answer with */
+} arp_map SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, CNT_MAX);
 	__type(key, __u32);
@@ -88,6 +115,34 @@ static __always_inline int pass(__u32 slot)
 	return XDP_PASS;
 }
 
+/* Turns a request for an arp_map address into the reply, in place. */
+static __always_inline int arp_reply(struct ethhdr *eth, void *data_end)
+{
+	struct arp_eth_ipv4 *arp = (void *)(eth + 1);
+	struct mac *ours;
+	__u32 tpa;
+
+	if ((void *)(arp + 1) > data_end)
+		return pass(CNT_PASSED);
+	if (arp->htype != bpf_htons(1) || arp->ptype != bpf_htons(ETH_P_IP) || arp->hlen != ETH_ALEN ||
+	    arp->plen != 4 || arp->op != bpf_htons(1))
+		return pass(CNT_PASSED);
+	__builtin_memcpy(&tpa, arp->tpa, 4);
+	ours = bpf_map_lookup_elem(&arp_map, &tpa);
+	if (!ours)
+		return pass(CNT_PASSED);
+
+	arp->op = bpf_htons(2);
+	__builtin_memcpy(arp->tha, arp->sha, ETH_ALEN);
+	__builtin_memcpy(arp->tpa, arp->spa, 4);
+	__builtin_memcpy(arp->sha, ours->addr, ETH_ALEN);
+	__builtin_memcpy(arp->spa, &tpa, 4);
+	__builtin_memcpy(eth->h_dest, arp->tha, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, ours->addr, ETH_ALEN);
+	count(CNT_ARP_REPLIED);
+	return XDP_TX;
+}
+
 SEC("xdp")
 int synwave_xdp(struct xdp_md *ctx)
 {
@@ -100,6 +155,8 @@ int synwave_xdp(struct xdp_md *ctx)
 
 	if ((void *)(eth + 1) > data_end)
 		return pass(CNT_PASSED);
+	if (eth->h_proto == bpf_htons(ETH_P_ARP))
+		return arp_reply(eth, data_end);
 	if (eth->h_proto != bpf_htons(ETH_P_IP))
 		return pass(CNT_PASSED);
 

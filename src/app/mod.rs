@@ -2,7 +2,14 @@
 //! what `synwave serve` and `synwave connect` run on every worker.
 
 pub mod connect;
+pub mod kernel;
+pub mod load;
+pub mod metrics;
+pub mod ports;
+pub mod rate;
+pub mod report;
 pub mod server;
 
 pub use connect::{ConnectApp, ConnectOptions};
+pub use load::{LoadApp, LoadClose, LoadOptions, ResponseEnd};
 pub use server::{CloseMode, ServerApp};

@@ -2,13 +2,22 @@
 //! data path up around an application, and prints what happened.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
+use std::io::IsTerminal;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
-use synwave::app::{CloseMode, ConnectApp, ConnectOptions, ServerApp};
+use synwave::app::kernel::{kernel_load, KernelServer};
+use synwave::app::metrics::MetricsServer;
+use synwave::app::ports::PortAllocator;
+use synwave::app::report;
+use synwave::app::{
+    CloseMode, ConnectApp, ConnectOptions, LoadApp, LoadClose, LoadOptions, ResponseEnd, ServerApp,
+};
 use synwave::io::runtime::{Runtime, RuntimeOptions, Summary};
+use synwave::io::testbed::{Testbed, IFACE_A, IP_B};
+use synwave::io::worker::App;
 use synwave::io::{netdev, netns, signal, Error, XskConfig};
 use synwave::tcp::Config;
 
@@ -29,6 +38,29 @@ enum Command {
     Serve(ServeArgs),
     /// Open TCP connections to a target and close them.
     Connect(ConnectArgs),
+    /// Generate connection load: a rate, a concurrency, or both; latency in HDR histograms.
+    Load(Box<LoadArgs>),
+    /// Handshake latency at a fixed, modest rate (optionally against the kernel's connect()).
+    Latency(LatencyArgs),
+    /// Build a veth testbed with a Linux kernel server as the peer, load it
+    /// with synwave and with kernel sockets, print both, clean up.
+    Demo(DemoArgs),
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    /// Connections each side opens (request, response, close).
+    #[arg(long, default_value_t = 20_000)]
+    connections: u64,
+    /// Connections synwave keeps open at once.
+    #[arg(long, default_value_t = 128)]
+    concurrency: u64,
+    /// Kernel client threads (blocking sockets, one connection at a time each).
+    #[arg(long, default_value_t = 8)]
+    kernel_threads: usize,
+    /// Print the results as one JSON object.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -106,6 +138,100 @@ struct ConnectArgs {
     timeout: f64,
 }
 
+#[derive(Copy, Clone, ValueEnum, PartialEq, Eq)]
+enum LoadCloseArg {
+    /// We close first (FIN) and hold TIME-WAIT.
+    Fin,
+    /// We wait for the server's FIN, then close.
+    Wait,
+    /// We abort with RST.
+    Rst,
+}
+
+#[derive(Args)]
+struct Target {
+    /// Address to load (on the interface's subnet).
+    #[arg(long)]
+    target: SocketAddrV4,
+    /// Source address or range, e.g. 10.77.0.0/24 (default: the interface's
+    /// address). Addresses the kernel does not own are answered for in XDP.
+    #[arg(long)]
+    src: Option<String>,
+    /// Source ports per address, LO-HI (below Linux's ephemeral range by default).
+    #[arg(long, default_value = "10000-30000", value_parser = parse_ports)]
+    ports: (u16, u16),
+}
+
+#[derive(Args)]
+struct LoadArgs {
+    #[command(flatten)]
+    common: Common,
+    #[command(flatten)]
+    target: Target,
+    /// New connections per second (open loop); latency counts from each intended start.
+    #[arg(long)]
+    rate: Option<f64>,
+    /// Seconds over which the rate ramps up linearly from zero.
+    #[arg(long, default_value_t = 0.0)]
+    ramp_up: f64,
+    /// Connections open at once (closed loop alone, or a cap with --rate).
+    #[arg(long)]
+    concurrency: Option<u64>,
+    /// Seconds to keep opening connections (after the warm-up); default 10 unless --connections.
+    #[arg(long)]
+    duration: Option<f64>,
+    /// Connections to open (after the warm-up).
+    #[arg(long)]
+    connections: Option<u64>,
+    /// Seconds at the start whose connections are not counted.
+    #[arg(long, default_value_t = 0.0)]
+    warm_up: f64,
+    /// Request to send, inline; \r \n \t are unescaped and {host} becomes the target.
+    #[arg(long, conflicts_with = "request_file")]
+    request: Option<String>,
+    /// Request to send, from a file.
+    #[arg(long)]
+    request_file: Option<PathBuf>,
+    /// Requests (and responses) per connection.
+    #[arg(long, default_value_t = 1)]
+    requests_per_connection: u32,
+    /// A response is complete after this many bytes.
+    #[arg(long, conflicts_with_all = ["response_delimiter", "response_until_fin"])]
+    response_bytes: Option<usize>,
+    /// A response is complete when this string arrives (escapes as in --request).
+    #[arg(long, conflicts_with = "response_until_fin")]
+    response_delimiter: Option<String>,
+    /// A response is complete at the server's FIN.
+    #[arg(long)]
+    response_until_fin: bool,
+    /// How connections end after their responses.
+    #[arg(long, value_enum, default_value_t = LoadCloseArg::Fin)]
+    close: LoadCloseArg,
+    /// Seconds to wait for a response (or the server's FIN with --close wait).
+    #[arg(long, default_value_t = 5.0)]
+    response_timeout: f64,
+    /// Serve Prometheus metrics on this address while running (e.g. 127.0.0.1:9464).
+    #[arg(long)]
+    metrics: Option<std::net::SocketAddr>,
+}
+
+#[derive(Args)]
+struct LatencyArgs {
+    #[command(flatten)]
+    common: Common,
+    #[command(flatten)]
+    target: Target,
+    /// Handshakes per second: keep it modest so queueing does not dominate.
+    #[arg(long, default_value_t = 1000.0)]
+    rate: f64,
+    /// Handshakes to measure.
+    #[arg(long, default_value_t = 5000)]
+    connections: u64,
+    /// Also measure the kernel's connect() the same way, in the same run.
+    #[arg(long)]
+    compare_kernel: bool,
+}
+
 fn parse_ports(s: &str) -> Result<(u16, u16), String> {
     let (lo, hi) = s
         .split_once('-')
@@ -123,6 +249,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(a) => serve(a),
         Command::Connect(a) => connect(a),
+        Command::Load(a) => load(*a),
+        Command::Latency(a) => latency(a),
+        Command::Demo(a) => demo(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -270,28 +399,7 @@ fn connect(a: ConnectArgs) -> Result<(), Error> {
 
 fn print_summary(command: &str, sum: &Summary, as_json: bool, keys: &[&str]) {
     if as_json {
-        let mut o = Map::new();
-        o.insert("command".into(), json!(command));
-        for (k, v) in &sum.app {
-            o.insert((*k).into(), json!(v));
-        }
-        o.insert("tcbs_left".into(), json!(sum.tcbs_left));
-        o.insert("time_wait_left".into(), json!(sum.time_wait_left));
-        o.insert("tx_dropped".into(), json!(sum.tx_dropped));
-        o.insert("elapsed_s".into(), json!(sum.elapsed));
-        let engine: Map<String, Value> = sum
-            .engine
-            .fields()
-            .into_iter()
-            .map(|(k, v)| (k, json!(v)))
-            .collect();
-        o.insert("engine".into(), Value::Object(engine));
-        let x = &sum.xdp;
-        o.insert(
-            "xdp".into(),
-            json!({"redirected": x.redirected, "passed": x.passed, "no_xsk": x.no_xsk, "malformed": x.malformed}),
-        );
-        println!("{}", Value::Object(o));
+        println!("{}", report::flat_json(command, sum));
         return;
     }
     println!("synwave {command}: {:.2} s", sum.elapsed);
@@ -314,4 +422,495 @@ fn print_summary(command: &str, sum: &Summary, as_json: bool, keys: &[&str]) {
         "  xdp: redirected {}, passed to kernel {}",
         sum.xdp.redirected, sum.xdp.passed
     );
+}
+
+/// Unescapes \r \n \t \\ and fills in {host}.
+fn template(s: &str, target: SocketAddrV4) -> Vec<u8> {
+    let mut out = String::new();
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('r') => out.push('\r'),
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some(other) => out.push(other),
+            None => out.push('\\'),
+        }
+    }
+    out.replace("{host}", &target.to_string()).into_bytes()
+}
+
+/// Parses `a.b.c.d` or `a.b.c.d/n` into the host addresses of the range.
+fn source_addresses(spec: Option<&str>, iface: &str) -> Result<Vec<Ipv4Addr>, Error> {
+    let Some(spec) = spec else {
+        return Ok(vec![netdev::ipv4_addr(iface)?]);
+    };
+    let bad = || {
+        Error::Config(format!(
+            "--src {spec:?}: expected an IPv4 address or a.b.c.d/n with n >= 24"
+        ))
+    };
+    let (ip, len) = match spec.split_once('/') {
+        Some((ip, len)) => (ip, len.parse::<u8>().map_err(|_| bad())?),
+        None => (spec, 32),
+    };
+    let ip: Ipv4Addr = ip.parse().map_err(|_| bad())?;
+    if !(24..=32).contains(&len) {
+        return Err(bad());
+    }
+    if len >= 31 {
+        return Ok(vec![ip]);
+    }
+    let mask = u32::MAX << (32 - len);
+    let net = u32::from(ip) & mask;
+    // Hosts only: not the network nor the broadcast address.
+    Ok((net + 1..net | !mask).map(Ipv4Addr::from).collect())
+}
+
+/// Waits for the workers while printing a progress line each second (on a
+/// terminal) and feeding the metrics endpoint; returns the final summary.
+fn run_with_progress(rt: Runtime, metrics: Option<&MetricsServer>) -> Result<Summary, Error> {
+    let tty = std::io::stderr().is_terminal();
+    let mut latest: std::collections::BTreeMap<u32, synwave::io::worker::WorkerReport> =
+        Default::default();
+    let mut last_started = 0u64;
+    let mut last_tick = std::time::Instant::now();
+    while !rt.finished() {
+        if let Ok(r) = rt.reports().recv_timeout(Duration::from_millis(100)) {
+            latest.insert(r.queue, r);
+        }
+        if last_tick.elapsed() >= Duration::from_secs(1) && !latest.is_empty() {
+            let mut sum = Summary::default();
+            for r in latest.values() {
+                sum.engine.add(&r.engine);
+                sum.add_app(r);
+                sum.tcbs_left += r.tcbs;
+                sum.time_wait_left += r.time_waits;
+            }
+            let elapsed = last_tick.elapsed().as_secs_f64();
+            last_tick = std::time::Instant::now();
+            let started = sum.get("started");
+            let rate = started.saturating_sub(last_started) as f64 / elapsed;
+            last_started = started;
+            sum.elapsed = rt.elapsed();
+            if tty {
+                eprint!("\r{}", report::progress_line(&sum, rate));
+            }
+            if let Some(m) = metrics {
+                m.set(report::prometheus(&sum));
+            }
+        }
+    }
+    if tty {
+        eprintln!();
+    }
+    let sum = rt.wait()?;
+    if let Some(m) = metrics {
+        m.set(report::prometheus(&sum));
+    }
+    Ok(sum)
+}
+
+/// Everything a load or latency run needs, checked before anything is attached.
+struct LoadPlan {
+    opts: RuntimeOptions,
+    addresses: Vec<Ipv4Addr>,
+    ports: (u16, u16),
+    target: SocketAddrV4,
+}
+
+fn plan_load(
+    c: &Common,
+    t: &Target,
+    rate: Option<f64>,
+    duration: Option<Duration>,
+) -> Result<LoadPlan, Error> {
+    let opts = prepare(c, None, false)?;
+    let mut opts = opts;
+    // The workers stop by themselves; this is a safety net against a peer
+    // that never answers.
+    opts.duration = duration.map(|d| d + Duration::from_secs(120));
+    let addresses = source_addresses(t.src.as_deref(), &opts.iface)?;
+    if addresses.len() > 256 {
+        return Err(Error::Config("--src: at most 256 source addresses".into()));
+    }
+    let quarantine = 2 * opts.engine.msl;
+    if let Some(rate) = rate {
+        if !(rate > 0.0 && rate.is_finite()) {
+            return Err(Error::Config("--rate must be a positive number".into()));
+        }
+        PortAllocator::new(addresses.clone(), t.ports, quarantine)
+            .check_rate(rate)
+            .map_err(|e| Error::Config(e.to_string()))?;
+    }
+    let span = (u32::from(t.ports.1) - u32::from(t.ports.0) + 1) / opts.workers.max(1);
+    if span == 0 {
+        return Err(Error::Config("fewer source ports than workers".into()));
+    }
+    Ok(LoadPlan {
+        opts,
+        addresses,
+        ports: t.ports,
+        target: t.target,
+    })
+}
+
+/// Starts a runtime whose workers each run `make(queue, port slice, share)`.
+fn start_load<A: App>(
+    plan: &LoadPlan,
+    stop: &'static std::sync::atomic::AtomicBool,
+    mut make: impl FnMut(u32, (u16, u16), WorkerShare) -> A,
+) -> Result<Runtime, Error> {
+    let iface = plan.opts.iface.clone();
+    let own = netdev::ipv4_addr(&iface).ok();
+    let mac = netdev::mac_addr(&iface)?;
+    let next_hop = netdev::resolve_neighbour(*plan.target.ip(), &iface)?;
+    let workers = plan.opts.workers.max(1);
+    let span = (u32::from(plan.ports.1) - u32::from(plan.ports.0) + 1) / workers;
+    let (lo, hi) = plan.ports;
+    let addresses = plan.addresses.clone();
+    Runtime::start(
+        &plan.opts,
+        |xdp| {
+            for &a in &addresses {
+                xdp.set_client_ports(a, lo, hi)?;
+                if Some(a) != own {
+                    xdp.answer_arp(a, mac)?;
+                }
+            }
+            Ok(())
+        },
+        |queue, _| {
+            let first = u32::from(lo) + queue * span;
+            Ok(make(
+                queue,
+                (first as u16, (first + span - 1) as u16),
+                WorkerShare { next_hop, workers },
+            ))
+        },
+        stop,
+    )
+}
+
+/// What every worker of a load shares.
+struct WorkerShare {
+    next_hop: synwave::wire::MacAddr,
+    workers: u32,
+}
+
+fn share(total: u64, workers: u32, queue: u32) -> u64 {
+    total / u64::from(workers) + u64::from(u64::from(queue) < total % u64::from(workers))
+}
+
+fn load(a: LoadArgs) -> Result<(), Error> {
+    let stop = signal::install_stop_flag()?;
+    if a.rate.is_none() && a.concurrency.is_none() {
+        return Err(Error::Config("give --rate, --concurrency, or both".into()));
+    }
+    if a.concurrency == Some(0) {
+        return Err(Error::Config("--concurrency must be at least 1".into()));
+    }
+    let duration = match (a.duration, a.connections) {
+        (Some(d), _) => Some(seconds(d, "--duration")?),
+        (None, Some(_)) => None,
+        (None, None) => Some(Duration::from_secs(10)),
+    };
+    let warm_up = seconds(a.warm_up, "--warm-up")?;
+    let ramp_up = seconds(a.ramp_up, "--ramp-up")?;
+    let response_timeout = seconds(a.response_timeout, "--response-timeout")?;
+    let plan = plan_load(&a.common, &a.target, a.rate, duration.map(|d| d + warm_up))?;
+    let request = match (&a.request, &a.request_file) {
+        (Some(t), _) => Some(template(t, plan.target)),
+        (None, Some(_)) => read_file(&a.request_file)?,
+        (None, None) => None,
+    };
+    let response = if let Some(n) = a.response_bytes {
+        ResponseEnd::Bytes(n)
+    } else if let Some(d) = &a.response_delimiter {
+        ResponseEnd::Delimiter(template(d, plan.target))
+    } else if a.response_until_fin {
+        ResponseEnd::PeerFin
+    } else {
+        ResponseEnd::FirstBytes
+    };
+    let close = match a.close {
+        LoadCloseArg::Fin => LoadClose::Fin,
+        LoadCloseArg::Wait => LoadClose::Wait,
+        LoadCloseArg::Rst => LoadClose::Rst,
+    };
+    let metrics = a
+        .metrics
+        .map(|addr| {
+            MetricsServer::start(addr).map_err(|err| Error::Os {
+                op: format!("--metrics {addr}"),
+                err,
+            })
+        })
+        .transpose()?;
+    let quarantine = 2 * plan.opts.engine.msl;
+    let addresses = plan.addresses.clone();
+    let target = plan.target;
+    let rt = start_load(&plan, stop, |queue, ports, s| {
+        LoadApp::new(LoadOptions {
+            target,
+            next_hop: s.next_hop,
+            addresses: addresses.clone(),
+            ports,
+            rate: a.rate.map(|r| r / f64::from(s.workers)),
+            ramp_up,
+            concurrency: a.concurrency.map(|c| c.div_ceil(u64::from(s.workers))),
+            connections: a.connections.map(|n| share(n, s.workers, queue)),
+            duration,
+            warm_up,
+            request: request.clone(),
+            requests_per_connection: a.requests_per_connection,
+            response: response.clone(),
+            close,
+            response_timeout,
+            quarantine,
+        })
+    })?;
+    if let Some(m) = &metrics {
+        eprintln!("synwave: metrics on http://{}/metrics", m.addr());
+    }
+    let sum = run_with_progress(rt, metrics.as_ref())?;
+    let measured = (sum.elapsed - warm_up.as_secs_f64()).max(1e-9);
+    let measured = duration.map_or(measured, |d| d.as_secs_f64().min(measured));
+    if a.common.json {
+        println!("{}", report::load_json(&sum, measured, a.rate));
+    } else {
+        print!("{}", report::load_table(&sum, measured, a.rate));
+    }
+    Ok(())
+}
+
+fn latency(a: LatencyArgs) -> Result<(), Error> {
+    let stop = signal::install_stop_flag()?;
+    let plan = plan_load(&a.common, &a.target, Some(a.rate), None)?;
+    let (addresses, target, count, rate) =
+        (plan.addresses.clone(), plan.target, a.connections, a.rate);
+    let quarantine = 2 * plan.opts.engine.msl;
+    let rt = start_load(&plan, stop, |queue, ports, s| {
+        LoadApp::new(LoadOptions {
+            target,
+            next_hop: s.next_hop,
+            addresses: addresses.clone(),
+            ports,
+            rate: Some(rate / f64::from(s.workers)),
+            ramp_up: Duration::ZERO,
+            concurrency: None,
+            connections: Some(share(count, s.workers, queue)),
+            duration: None,
+            warm_up: Duration::ZERO,
+            request: None,
+            requests_per_connection: 0,
+            response: ResponseEnd::FirstBytes,
+            close: LoadClose::Fin,
+            response_timeout: Duration::from_secs(5),
+            quarantine,
+        })
+    })?;
+    let sum = run_with_progress(rt, None)?;
+    let ours = sum.histograms.get("connect").cloned();
+    let kernel = a
+        .compare_kernel
+        .then(|| kernel_connect_latency(target, rate, count));
+    print_latency(&sum, ours.as_ref(), kernel.as_ref(), a.common.json);
+    Ok(())
+}
+
+/// The kernel's connect() at the same rate, timed from each intended start
+/// exactly as synwave's handshakes are.
+fn kernel_connect_latency(
+    target: SocketAddrV4,
+    rate: f64,
+    count: u64,
+) -> hdrhistogram::Histogram<u64> {
+    let mut h = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 100_000_000, 3)
+        .expect("constant bounds");
+    let start = std::time::Instant::now();
+    for k in 0..count {
+        let intended = start + Duration::from_secs_f64(k as f64 / rate);
+        // Sleep most of the way and spin the rest, as synwave's worker does,
+        // so that timer slack is not charged to the kernel's handshake.
+        if let Some(wait) = intended.checked_duration_since(std::time::Instant::now()) {
+            std::thread::sleep(wait.saturating_sub(Duration::from_micros(200)));
+        }
+        while std::time::Instant::now() < intended {
+            std::hint::spin_loop();
+        }
+        if std::net::TcpStream::connect_timeout(&target.into(), Duration::from_secs(5)).is_ok() {
+            h.saturating_record((intended.elapsed().as_micros() as u64).max(1));
+        }
+    }
+    h
+}
+
+fn print_latency(
+    sum: &Summary,
+    ours: Option<&hdrhistogram::Histogram<u64>>,
+    kernel: Option<&hdrhistogram::Histogram<u64>>,
+    as_json: bool,
+) {
+    let errors: u64 = report::ERROR_CLASSES.iter().map(|k| sum.get(k)).sum();
+    if as_json {
+        let mut o = serde_json::Map::new();
+        o.insert("command".into(), json!("latency"));
+        o.insert("completed".into(), json!(sum.get("completed")));
+        o.insert("errors".into(), json!(errors));
+        if let Some(h) = ours {
+            o.insert("synwave_connect_us".into(), report::latency_json(h));
+            o.insert(
+                "synwave_histogram".into(),
+                json!(report::encode_histogram(h)),
+            );
+        }
+        if let Some(h) = kernel {
+            o.insert("kernel_connect_us".into(), report::latency_json(h));
+            o.insert(
+                "kernel_histogram".into(),
+                json!(report::encode_histogram(h)),
+            );
+        }
+        println!("{}", Value::Object(o));
+        return;
+    }
+    println!("handshake latency (SYN sent -> SYN-ACK received, from each intended start)");
+    println!(
+        "  {:<9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "", "p50", "p90", "p99", "p99.9", "max", "count"
+    );
+    for (name, h) in [("synwave", ours), ("kernel", kernel)] {
+        if let Some(h) = h {
+            println!(
+                "  {:<9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
+                name,
+                report::us(h.value_at_quantile(0.5)),
+                report::us(h.value_at_quantile(0.9)),
+                report::us(h.value_at_quantile(0.99)),
+                report::us(h.value_at_quantile(0.999)),
+                report::us(h.max()),
+                h.len()
+            );
+        }
+    }
+    if errors > 0 {
+        println!("  {errors} handshakes failed");
+    }
+}
+
+const DEMO_REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: synwave-demo\r\n\r\n";
+const DEMO_RESPONSE: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+
+fn demo(a: DemoArgs) -> Result<(), Error> {
+    let stop = signal::install_stop_flag()?;
+    if !synwave::io::is_root() {
+        return Err(Error::PermissionDenied(
+            "the demo's network namespaces and XDP program",
+        ));
+    }
+    eprintln!(
+        "synwave demo: building a veth testbed (namespaces A: synwave, B: Linux kernel server)"
+    );
+    let bed = Testbed::up("swdemo")?;
+    let target = SocketAddrV4::new(IP_B, 8080);
+    let server = Testbed::in_ns(bed.ns_b(), move || {
+        KernelServer::start(target, DEMO_RESPONSE.to_vec(), 2)
+    })?
+    .map_err(|err| Error::Os {
+        op: format!("kernel server on {target}"),
+        err,
+    })?;
+
+    eprintln!(
+        "synwave demo: {} connections from synwave (AF_XDP) to the kernel server on {target}",
+        a.connections
+    );
+    let (count, concurrency) = (a.connections, a.concurrency);
+    let sum = Testbed::in_ns(bed.ns_a(), move || -> Result<Summary, Error> {
+        let opts = RuntimeOptions {
+            iface: IFACE_A.into(),
+            workers: 1,
+            engine: Config::default(),
+            xsk: XskConfig::default(),
+            drain: false,
+            duration: Some(Duration::from_secs(120)),
+        };
+        let src = netdev::ipv4_addr(IFACE_A)?;
+        let next_hop = netdev::resolve_neighbour(IP_B, IFACE_A)?;
+        let rt = Runtime::start(
+            &opts,
+            |xdp| xdp.set_client_ports(src, 10_000, 59_999),
+            |_, _| {
+                Ok(ConnectApp::new(ConnectOptions {
+                    src,
+                    ports: (10_000, 59_999),
+                    target,
+                    next_hop,
+                    count,
+                    concurrency,
+                    request: Some(DEMO_REQUEST.to_vec()),
+                }))
+            },
+            stop,
+        )?;
+        rt.wait()
+    })??;
+
+    eprintln!(
+        "synwave demo: the same {} connections from kernel sockets ({} threads)",
+        a.connections, a.kernel_threads
+    );
+    let threads = a.kernel_threads;
+    let kernel = Testbed::in_ns(bed.ns_a(), move || {
+        kernel_load(target, DEMO_REQUEST, DEMO_RESPONSE.len(), count, threads)
+    })?;
+    // Waking the accept threads takes connections from inside namespace B.
+    Testbed::in_ns(bed.ns_b(), move || server.stop())?;
+    drop(bed);
+
+    let ours = sum.get("closed") as f64 / sum.elapsed.max(1e-9);
+    let ratio = ours / kernel.rate().max(1e-9);
+    let failed = sum.get("refused") + sum.get("reset") + sum.get("timed_out");
+    if a.json {
+        println!(
+            "{}",
+            json!({
+                "connections": count,
+                "synwave": {"completed": sum.get("closed"), "failed": failed, "elapsed_s": sum.elapsed, "conn_per_s": ours,
+                            "retransmits": sum.engine.retransmits},
+                "kernel": {"completed": kernel.completed, "failed": kernel.failed,
+                           "elapsed_s": kernel.elapsed.as_secs_f64(), "conn_per_s": kernel.rate()},
+                "ratio": ratio,
+            })
+        );
+    } else {
+        println!("synwave demo: connect, request, response, close against a Linux kernel server over veth");
+        println!(
+            "  {:<30} {:>10} {:>8} {:>12}",
+            "client", "completed", "failed", "conn/s"
+        );
+        println!(
+            "  {:<30} {:>10} {:>8} {:>12.0}",
+            "synwave (AF_XDP, 1 worker)",
+            sum.get("closed"),
+            failed,
+            ours
+        );
+        println!(
+            "  {:<30} {:>10} {:>8} {:>12.0}",
+            format!("kernel sockets ({threads} threads)"),
+            kernel.completed,
+            kernel.failed,
+            kernel.rate()
+        );
+        println!("  synwave / kernel: {ratio:.2}x (both against the same kernel server, which bounds them;");
+        println!("  kernel connect() also slows as its own TIME-WAIT sockets fill the ephemeral port range)");
+        println!("  testbed removed; no XDP program left attached");
+    }
+    Ok(())
 }

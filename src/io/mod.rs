@@ -24,6 +24,19 @@ pub use testbed::Testbed;
 pub use xdp::{AttachMode, Counters, XdpProgram};
 pub use xsk::{XskConfig, XskMode, XskSocket, XskStats};
 
+/// Whether the process runs with effective uid 0, which XDP, AF_XDP and
+/// network namespaces need (read from procfs: no `unsafe` outside `xsk`).
+pub fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .and_then(|l| l.split_whitespace().nth(2).map(|uid| uid == "0"))
+        })
+        .unwrap_or(false)
+}
+
 /// Everything that can go wrong in the I/O layer.
 ///
 /// Every variant displays as a single line meant for an operator: what failed,

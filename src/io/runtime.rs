@@ -7,6 +7,7 @@ use super::worker::{self, App, Clock, WorkerOptions, WorkerReport};
 use super::{netdev, Error, XdpProgram, XskConfig, XskSocket};
 use crate::tcp::{Config, Engine, Stats};
 use crossbeam_channel::Receiver;
+use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -32,6 +33,7 @@ pub struct RuntimeOptions {
 pub struct Summary {
     pub engine: Stats,
     pub app: BTreeMap<&'static str, u64>,
+    pub histograms: BTreeMap<&'static str, Histogram<u64>>,
     pub tcbs_left: usize,
     pub time_wait_left: usize,
     pub tx_dropped: u64,
@@ -41,6 +43,24 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// Adds one worker's application counters and histograms.
+    pub fn add_app(&mut self, r: &WorkerReport) {
+        for &(k, v) in &r.app {
+            *self.app.entry(k).or_default() += v;
+        }
+        for (k, h) in &r.histograms {
+            match self.histograms.get_mut(k) {
+                // Same bounds everywhere, so adding cannot fail.
+                Some(sum) => {
+                    let _ = sum.add(h);
+                }
+                None => {
+                    self.histograms.insert(k, h.clone());
+                }
+            }
+        }
+    }
+
     /// An application counter, 0 if absent.
     pub fn get(&self, name: &str) -> u64 {
         self.app.get(name).copied().unwrap_or(0)
@@ -125,9 +145,24 @@ impl Runtime {
         })
     }
 
-    /// Live reports, one per worker per second and a last one as each ends.
+    /// Live reports, one per worker per second.
     pub fn reports(&self) -> &Receiver<WorkerReport> {
         &self.reports
+    }
+
+    /// Seconds since the workers started.
+    pub fn elapsed(&self) -> f64 {
+        self.clock.now().as_nanos() as f64 / 1e9
+    }
+
+    /// True once every worker has ended.
+    pub fn finished(&self) -> bool {
+        self.workers.iter().all(|w| w.is_finished())
+    }
+
+    /// Number of workers.
+    pub fn workers(&self) -> usize {
+        self.workers.len()
     }
 
     /// Waits for every worker to end — raising `stop` makes them end now —
@@ -139,9 +174,7 @@ impl Runtime {
             match handle.join() {
                 Ok(Ok(r)) => {
                     sum.engine.add(&r.engine);
-                    for (k, v) in r.app {
-                        *sum.app.entry(k).or_default() += v;
-                    }
+                    sum.add_app(&r);
                     sum.tcbs_left += r.tcbs;
                     sum.time_wait_left += r.time_waits;
                     sum.tx_dropped += r.tx_dropped;

@@ -6,6 +6,7 @@
 use super::{Error, XskSocket};
 use crate::tcp::{Engine, Events, FrameBatch, Instant, Stats};
 use crossbeam_channel::Sender;
+use hdrhistogram::Histogram;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -16,12 +17,21 @@ pub trait App: Send + 'static {
     fn on_events(&mut self, engine: &mut Engine, events: &Events, now: Instant);
     /// Called every turn before transmitting, e.g. to open connections.
     fn poll(&mut self, _engine: &mut Engine, _now: Instant) {}
+    /// When the application next wants `poll` called (a connection due),
+    /// so an idle worker wakes in time.
+    fn next_wakeup(&self) -> Option<Instant> {
+        None
+    }
     /// True once the application has nothing more to do.
     fn finished(&self) -> bool {
         false
     }
     /// The application's counters, by name.
     fn counters(&self) -> Vec<(&'static str, u64)>;
+    /// The application's latency histograms (µs), by name.
+    fn histograms(&self) -> Vec<(&'static str, Histogram<u64>)> {
+        Vec::new()
+    }
 }
 
 /// How a worker runs.
@@ -44,11 +54,12 @@ pub struct WorkerReport {
     pub queue: u32,
     pub engine: Stats,
     pub app: Vec<(&'static str, u64)>,
+    pub histograms: Vec<(&'static str, Histogram<u64>)>,
     pub tcbs: usize,
     pub time_waits: usize,
     /// Frames the tx ring had no room for (TCP retransmits them).
     pub tx_dropped: u64,
-    /// True on the last report, sent as the worker ends.
+    /// True on the last report: the worker's result as it ends.
     pub last: bool,
 }
 
@@ -99,6 +110,7 @@ pub fn spawn<A: App>(
             queue,
             engine: engine.stats().clone(),
             app: app.counters(),
+            histograms: app.histograms(),
             tcbs: engine.tcb_count(),
             time_waits: engine.time_wait_count(),
             tx_dropped,
@@ -134,20 +146,24 @@ pub fn spawn<A: App>(
             if received == 0 && tx.is_empty() {
                 idle_turns += 1;
                 if idle_turns > 64 {
-                    // Sleep until a frame arrives or the next timer, 1 ms at most.
-                    let wait = engine
-                        .poll_timeout()
-                        .map(|t| t.saturating_since(now).as_millis().min(1) as i32)
-                        .unwrap_or(1);
-                    xsk.poll_readable(wait)?;
+                    // Sleep in poll(2) until a frame arrives, for 1 ms at
+                    // most; spin instead when a timer or the application is
+                    // due sooner, since poll's resolution is a millisecond.
+                    let due = [engine.poll_timeout(), app.next_wakeup()]
+                        .into_iter()
+                        .flatten()
+                        .min();
+                    if due.is_none_or(|t| t.saturating_since(now) >= Duration::from_millis(1)) {
+                        xsk.poll_readable(1)?;
+                    }
                 }
             } else {
                 idle_turns = 0;
             }
         }
-        let last = report(&engine, &app, tx_dropped, true);
-        let _ = reports.try_send(last.clone());
-        Ok(last)
+        // The last report is the thread's result, not a message: a blocking
+        // send could wait forever on a full channel nobody reads.
+        Ok(report(&engine, &app, tx_dropped, true))
     })
 }
 

@@ -19,7 +19,7 @@ use super::xsk::{sys, XskSocket};
 use super::{one_line, Error};
 
 /// Counter slots of the `counters` map; order matches the enum in the C file.
-const SLOTS: usize = 4;
+const SLOTS: usize = 5;
 
 /// Per-program packet counters, summed over CPUs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -33,6 +33,8 @@ pub struct Counters {
     pub no_xsk: u64,
     /// Truncated or invalid IPv4/TCP headers, passed to the kernel.
     pub malformed: u64,
+    /// ARP requests for synwave-only addresses answered in XDP.
+    pub arp_replied: u64,
 }
 
 /// How the program ended up attached.
@@ -192,6 +194,16 @@ impl XdpProgram {
         }
     }
 
+    /// Answers ARP requests for `addr` with `mac` in XDP: for source
+    /// addresses synwave uses that the kernel does not own.
+    pub fn answer_arp(&mut self, addr: Ipv4Addr, mac: crate::wire::MacAddr) -> Result<(), Error> {
+        self.skel
+            .maps
+            .arp_map
+            .update(&addr.octets(), &mac.0, MapFlags::ANY)
+            .map_err(|e| bpf_err("adding to arp_map", &e))
+    }
+
     /// Registers `xsk` as the receiver of steered frames arriving on its queue.
     pub fn register_xsk(&mut self, xsk: &XskSocket) -> Result<(), Error> {
         self.register_fd(xsk.queue(), xsk.fd())
@@ -242,6 +254,7 @@ impl XdpProgram {
             passed: sums[1],
             no_xsk: sums[2],
             malformed: sums[3],
+            arp_replied: sums[4],
         })
     }
 

@@ -1,0 +1,318 @@
+//! Results as people and programs read them: a summary table, one JSON
+//! object, Prometheus text, and a one-line progress report.
+
+use crate::io::runtime::Summary;
+use base64::Engine as _;
+use hdrhistogram::serialization::{Serializer, V2DeflateSerializer};
+use hdrhistogram::Histogram;
+use serde_json::{json, Map, Value};
+
+/// The error classes of a load run, in the order they are printed.
+pub const ERROR_CLASSES: [&str; 5] = [
+    "refused",
+    "reset",
+    "syn_timeout",
+    "response_timeout",
+    "retries_exhausted",
+];
+
+/// The latency histograms of a load run.
+pub const HISTOGRAMS: [&str; 3] = ["connect", "first_byte", "lifecycle"];
+
+/// Percentiles reported everywhere, as (label, quantile).
+const PERCENTILES: [(&str, f64); 6] = [
+    ("p50", 0.50),
+    ("p90", 0.90),
+    ("p99", 0.99),
+    ("p99.9", 0.999),
+    ("p99.99", 0.9999),
+    ("p100", 1.0),
+];
+
+/// A histogram's standard text form: base64 of the compressed V2 encoding,
+/// which HdrHistogram's tools in every language decode.
+pub fn encode_histogram(h: &Histogram<u64>) -> String {
+    let mut bytes = Vec::new();
+    match V2DeflateSerializer::new().serialize(h, &mut bytes) {
+        Ok(_) => base64::engine::general_purpose::STANDARD.encode(bytes),
+        Err(_) => String::new(),
+    }
+}
+
+/// count, min, mean, max and the percentile set of a µs histogram.
+pub fn latency_json(h: &Histogram<u64>) -> Value {
+    let mut o = Map::new();
+    o.insert("count".into(), json!(h.len()));
+    o.insert("min".into(), json!(if h.is_empty() { 0 } else { h.min() }));
+    o.insert("mean".into(), json!(h.mean()));
+    for (label, q) in PERCENTILES {
+        o.insert(label.into(), json!(h.value_at_quantile(q)));
+    }
+    o.insert("max".into(), json!(h.max()));
+    Value::Object(o)
+}
+
+/// Engine and XDP counters as JSON objects.
+fn counters_json(sum: &Summary, o: &mut Map<String, Value>) {
+    let engine: Map<String, Value> = sum
+        .engine
+        .fields()
+        .into_iter()
+        .map(|(k, v)| (k, json!(v)))
+        .collect();
+    o.insert("engine".into(), Value::Object(engine));
+    let x = &sum.xdp;
+    o.insert(
+        "xdp".into(),
+        json!({"redirected": x.redirected, "passed": x.passed, "no_xsk": x.no_xsk,
+               "malformed": x.malformed, "arp_replied": x.arp_replied}),
+    );
+    o.insert("tcbs_left".into(), json!(sum.tcbs_left));
+    o.insert("time_wait_left".into(), json!(sum.time_wait_left));
+    o.insert("tx_dropped".into(), json!(sum.tx_dropped));
+    o.insert("elapsed_s".into(), json!(sum.elapsed));
+}
+
+/// The JSON of `serve` and `connect`: every application counter at the top level.
+pub fn flat_json(command: &str, sum: &Summary) -> Value {
+    let mut o = Map::new();
+    o.insert("command".into(), json!(command));
+    for (k, v) in &sum.app {
+        o.insert((*k).into(), json!(v));
+    }
+    counters_json(sum, &mut o);
+    Value::Object(o)
+}
+
+/// The JSON of a load run. `measured_s` is the measured period (after the
+/// warm-up) for the achieved rate; `target_rate` the asked-for rate, if any.
+pub fn load_json(sum: &Summary, measured_s: f64, target_rate: Option<f64>) -> Value {
+    let mut o = Map::new();
+    o.insert("command".into(), json!("load"));
+    for k in [
+        "started",
+        "completed",
+        "requests",
+        "responses",
+        "bytes_received",
+        "warm_up",
+        "no_free_tuple",
+    ] {
+        o.insert(k.into(), json!(sum.get(k)));
+    }
+    let errors: Map<String, Value> = ERROR_CLASSES
+        .iter()
+        .map(|k| ((*k).into(), json!(sum.get(k))))
+        .collect();
+    o.insert("errors".into(), Value::Object(errors));
+    o.insert(
+        "rate".into(),
+        json!({"target": target_rate, "achieved": sum.get("started") as f64 / measured_s.max(1e-9)}),
+    );
+    let mut lat = Map::new();
+    let mut enc = Map::new();
+    for name in HISTOGRAMS {
+        if let Some(h) = sum.histograms.get(name) {
+            lat.insert(name.into(), latency_json(h));
+            enc.insert(name.into(), json!(encode_histogram(h)));
+        }
+    }
+    o.insert("latency_us".into(), Value::Object(lat));
+    o.insert("histograms".into(), Value::Object(enc));
+    counters_json(sum, &mut o);
+    Value::Object(o)
+}
+
+/// Prometheus text exposition of a (possibly partial) summary.
+pub fn prometheus(sum: &Summary) -> String {
+    let mut s = String::new();
+    for (k, v) in &sum.app {
+        s.push_str(&format!("# TYPE synwave_{k} gauge\nsynwave_{k} {v}\n"));
+    }
+    for (k, v) in sum.engine.fields() {
+        s.push_str(&format!(
+            "# TYPE synwave_engine_{k}_total counter\nsynwave_engine_{k}_total {v}\n"
+        ));
+    }
+    for (name, h) in &sum.histograms {
+        s.push_str(&format!("# TYPE synwave_{name}_latency_us summary\n"));
+        for (label, q) in PERCENTILES {
+            let _ = label;
+            s.push_str(&format!(
+                "synwave_{name}_latency_us{{quantile=\"{q}\"}} {}\n",
+                h.value_at_quantile(q)
+            ));
+        }
+        s.push_str(&format!("synwave_{name}_latency_us_count {}\n", h.len()));
+    }
+    s.push_str(&format!(
+        "# TYPE synwave_tcbs gauge\nsynwave_tcbs {}\n",
+        sum.tcbs_left
+    ));
+    s.push_str(&format!(
+        "# TYPE synwave_time_wait gauge\nsynwave_time_wait {}\n",
+        sum.time_wait_left
+    ));
+    s
+}
+
+/// Human units for a µs value.
+pub fn us(v: u64) -> String {
+    if v >= 1_000_000 {
+        format!("{:.2}s", v as f64 / 1e6)
+    } else if v >= 1_000 {
+        format!("{:.2}ms", v as f64 / 1e3)
+    } else {
+        format!("{v}µs")
+    }
+}
+
+/// The live line: rate since the last line, concurrency, errors, p50/p99 so far.
+pub fn progress_line(sum: &Summary, rate: f64) -> String {
+    let errors: u64 = ERROR_CLASSES.iter().map(|k| sum.get(k)).sum();
+    let (p50, p99) = sum.histograms.get("connect").map_or((0, 0), |h| {
+        (h.value_at_quantile(0.5), h.value_at_quantile(0.99))
+    });
+    format!(
+        "{:>6.1}s  {:>9.0} conn/s  active {:>6}  completed {:>10}  errors {:>6}  connect p50 {:>8} p99 {:>8}",
+        sum.elapsed,
+        rate,
+        sum.get("active"),
+        sum.get("completed"),
+        errors,
+        us(p50),
+        us(p99)
+    )
+}
+
+/// The summary table of a load run.
+pub fn load_table(sum: &Summary, measured_s: f64, target_rate: Option<f64>) -> String {
+    let mut s = String::new();
+    let achieved = sum.get("started") as f64 / measured_s.max(1e-9);
+    s.push_str(&format!("synwave load: {:.2} s measured", measured_s));
+    if let Some(r) = target_rate {
+        s.push_str(&format!(", target {r:.0} conn/s"));
+    }
+    s.push_str(&format!(", achieved {achieved:.0} conn/s\n"));
+    s.push_str(&format!(
+        "  started {}  completed {}  (warm-up {} not counted)\n",
+        sum.get("started"),
+        sum.get("completed"),
+        sum.get("warm_up")
+    ));
+    s.push_str("  errors:");
+    for k in ERROR_CLASSES {
+        s.push_str(&format!(" {k} {}", sum.get(k)));
+    }
+    s.push('\n');
+    s.push_str(&format!(
+        "  {:<11} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}\n",
+        "latency", "p50", "p90", "p99", "p99.9", "max", "count"
+    ));
+    for name in HISTOGRAMS {
+        if let Some(h) = sum.histograms.get(name) {
+            if h.is_empty() {
+                continue;
+            }
+            s.push_str(&format!(
+                "  {:<11} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}\n",
+                name,
+                us(h.value_at_quantile(0.5)),
+                us(h.value_at_quantile(0.9)),
+                us(h.value_at_quantile(0.99)),
+                us(h.value_at_quantile(0.999)),
+                us(h.max()),
+                h.len()
+            ));
+        }
+    }
+    s.push_str(&format!(
+        "  frames in/out {} / {}, retransmits {}, tx dropped {}, TCBs left {}, TIME-WAIT left {}\n",
+        sum.engine.frames_in,
+        sum.engine.frames_out,
+        sum.engine.retransmits,
+        sum.tx_dropped,
+        sum.tcbs_left,
+        sum.time_wait_left
+    ));
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hdrhistogram::serialization::Deserializer;
+
+    #[test]
+    fn load_json_schema_has_every_field_and_histograms_decode() {
+        let mut sum = Summary::default();
+        for (k, v) in [
+            ("started", 10u64),
+            ("completed", 7),
+            ("refused", 1),
+            ("reset", 1),
+            ("syn_timeout", 1),
+        ] {
+            sum.app.insert(k, v);
+        }
+        let mut h = Histogram::<u64>::new_with_bounds(1, 100_000_000, 3).unwrap();
+        for v in [100u64, 200, 300, 4000] {
+            h.record(v).unwrap();
+        }
+        sum.histograms.insert("connect", h.clone());
+        let v = load_json(&sum, 2.0, Some(5.0));
+        for key in [
+            "command",
+            "started",
+            "completed",
+            "errors",
+            "rate",
+            "latency_us",
+            "histograms",
+            "engine",
+            "xdp",
+            "tcbs_left",
+            "time_wait_left",
+        ] {
+            assert!(v.get(key).is_some(), "missing {key}");
+        }
+        for class in ERROR_CLASSES {
+            assert!(v["errors"][class].is_u64(), "missing error class {class}");
+        }
+        assert_eq!(v["rate"]["achieved"], json!(5.0));
+        let lat = &v["latency_us"]["connect"];
+        for key in [
+            "count", "min", "mean", "p50", "p90", "p99", "p99.9", "p99.99", "max",
+        ] {
+            assert!(lat.get(key).is_some(), "missing latency field {key}");
+        }
+        assert_eq!(lat["count"], json!(4));
+        let text = v["histograms"]["connect"].as_str().unwrap();
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .unwrap();
+        let back: Histogram<u64> = Deserializer::new().deserialize(&mut &bytes[..]).unwrap();
+        assert_eq!(back, h);
+        // Started = completed + every error class.
+        let errors: u64 = ERROR_CLASSES
+            .iter()
+            .map(|k| v["errors"][k].as_u64().unwrap())
+            .sum();
+        assert_eq!(
+            v["started"].as_u64().unwrap(),
+            v["completed"].as_u64().unwrap() + errors
+        );
+    }
+
+    #[test]
+    fn prometheus_text_has_types_and_quantiles() {
+        let mut sum = Summary::default();
+        sum.app.insert("completed", 3);
+        let mut h = Histogram::<u64>::new_with_bounds(1, 100_000_000, 3).unwrap();
+        h.record(50).unwrap();
+        sum.histograms.insert("connect", h);
+        let t = prometheus(&sum);
+        assert!(t.contains("# TYPE synwave_completed gauge\nsynwave_completed 3\n"));
+        assert!(t.contains("synwave_connect_latency_us{quantile=\"0.5\"} 50"));
+    }
+}
