@@ -1,0 +1,1375 @@
+//! End-to-end interop tests: the `synwave` binary against the Linux TCP
+//! stack, over a veth testbed.
+//!
+//! synwave runs in namespace A (`ip netns exec A synwave ...` on `sw0`), the
+//! kernel peer in namespace B (`sw1`). Each test builds its own [`Testbed`]
+//! and removes it on the way out, panicking or not. Every child process is
+//! held by a [`Proc`] guard that SIGKILLs it on drop, and every wait has a
+//! deadline. The tests take a file-wide lock: on a small machine, several of
+//! them at once only make each other's timing worse.
+
+mod common;
+
+use std::fs;
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::unix::io::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Mutex, MutexGuard};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use common::require_root_or_skip;
+use serde_json::Value;
+use synwave::io::testbed::{run_cmd, IFACE_A, IFACE_B, IP_A, IP_B};
+use synwave::io::{netns, Testbed};
+
+const BIN: &str = env!("CARGO_BIN_EXE_synwave");
+
+/// MSL given to synwave: TIME-WAIT lasts 2 × 200 ms.
+const MSL_MS: u64 = 200;
+/// How long after the last connection everything must have drained:
+/// 2 MSL plus a generous margin.
+const AFTER_2MSL: Duration = Duration::from_millis(2 * MSL_MS + 600);
+/// Per socket operation of the kernel peers.
+const IO_TIMEOUT: Duration = Duration::from_secs(5);
+/// For a synwave process to come up, or to exit once asked to.
+const PROC_TIMEOUT: Duration = Duration::from_secs(15);
+/// For a whole `synwave connect` run (its own --timeout is shorter).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(90);
+const CONNECT_TIMEOUT_ARG: &str = "60";
+
+const REQUEST: &[u8] = b"GET / HTTP/1.0\r\nHost: 10.77.0.1\r\n\r\n";
+const RESPONSE: &[u8] = b"HTTP/1.0 200 OK\r\nContent-Length: 12\r\n\r\nhello world\n";
+
+/// Serializes the tests of this file (see the module docs).
+fn serial() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn testbed(prefix: &str) -> Testbed {
+    Testbed::up(prefix).unwrap_or_else(|e| panic!("testbed: {e}"))
+}
+
+// ---------------------------------------------------------------------------
+// Scratch files and child processes
+// ---------------------------------------------------------------------------
+
+/// A private temporary directory, removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(tag: &str) -> Self {
+        static N: AtomicU64 = AtomicU64::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let dir =
+            std::env::temp_dir().join(format!("synwave-interop-{}-{tag}-{n}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
+        Scratch(dir)
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+
+    fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let p = self.path(name);
+        fs::write(&p, bytes).unwrap_or_else(|e| panic!("write {}: {e}", p.display()));
+        p
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("non-UTF-8 path")
+}
+
+/// A child process whose stdout and stderr go to files; SIGKILLed on drop if
+/// still running, so no failure path leaves it behind.
+struct Proc {
+    what: String,
+    child: Child,
+    stdout: PathBuf,
+    stderr: PathBuf,
+    status: Option<ExitStatus>,
+}
+
+impl Proc {
+    fn spawn(what: &str, mut cmd: Command, scratch: &Scratch, tag: &str) -> Proc {
+        let stdout = scratch.path(&format!("{tag}.stdout"));
+        let stderr = scratch.path(&format!("{tag}.stderr"));
+        let out = fs::File::create(&stdout).expect("create stdout file");
+        let err = fs::File::create(&stderr).expect("create stderr file");
+        cmd.stdin(Stdio::null()).stdout(out).stderr(err);
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawning {what}: {e}"));
+        Proc {
+            what: what.to_string(),
+            child,
+            stdout,
+            stderr,
+            status: None,
+        }
+    }
+
+    fn stdout(&self) -> String {
+        fs::read_to_string(&self.stdout).unwrap_or_default()
+    }
+
+    fn stderr(&self) -> String {
+        fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    fn try_wait(&mut self) -> Option<ExitStatus> {
+        if self.status.is_none() {
+            self.status = self.child.try_wait().expect("try_wait");
+        }
+        self.status
+    }
+
+    /// Waits up to `limit` for the process to exit.
+    fn wait_timeout(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(st) = self.try_wait() {
+                return Some(st);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Waits for exit, panicking (and so killing it) after `limit`.
+    fn wait_or_panic(&mut self, limit: Duration) -> ExitStatus {
+        match self.wait_timeout(limit) {
+            Some(st) => st,
+            None => panic!(
+                "{} still running after {limit:?}\n--- stdout:\n{}\n--- stderr:\n{}",
+                self.what,
+                self.stdout(),
+                self.stderr()
+            ),
+        }
+    }
+
+    fn signal(&self, sig: i32) {
+        // `ip netns exec` execs its command, so this pid is the program itself.
+        let pid = self.child.id() as libc::pid_t;
+        // SAFETY: plain kill(2) on our own child, which has not been reaped
+        // (we only reap through try_wait, and check `status` first).
+        if self.status.is_none() {
+            unsafe {
+                libc::kill(pid, sig);
+            }
+        }
+    }
+
+    /// Waits until stderr contains `needle`; panics if the process exits
+    /// first or `limit` passes.
+    fn wait_for_stderr(&mut self, needle: &str, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        loop {
+            if self.stderr().contains(needle) {
+                return;
+            }
+            if let Some(st) = self.try_wait() {
+                panic!(
+                    "{} exited ({st}) before printing {needle:?}\n--- stdout:\n{}\n--- stderr:\n{}",
+                    self.what,
+                    self.stdout(),
+                    self.stderr()
+                );
+            }
+            if Instant::now() >= deadline {
+                panic!(
+                    "{} did not print {needle:?} within {limit:?}\n--- stderr:\n{}",
+                    self.what,
+                    self.stderr()
+                );
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Sends SIGINT and waits for a clean exit; returns stdout.
+    fn interrupt_and_collect(&mut self) -> String {
+        self.signal(libc::SIGINT);
+        let st = self.wait_or_panic(PROC_TIMEOUT);
+        assert!(
+            st.success(),
+            "{} exited with {st} after SIGINT\n--- stdout:\n{}\n--- stderr:\n{}",
+            self.what,
+            self.stdout(),
+            self.stderr()
+        );
+        self.stdout()
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if self.try_wait().is_none() {
+            let _ = self.child.kill(); // SIGKILL
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// `ip netns exec NS PROG`, to be completed with arguments.
+fn ns_cmd(ns: &str, prog: &str) -> Command {
+    let mut c = Command::new("ip");
+    c.args(["netns", "exec", ns, prog]);
+    c
+}
+
+/// Finished run of a short-lived command.
+struct Finished {
+    status: ExitStatus,
+    stdout: String,
+    stderr: String,
+}
+
+impl Finished {
+    fn describe(&self) -> String {
+        format!(
+            "exit {}\n--- stdout:\n{}\n--- stderr:\n{}",
+            self.status, self.stdout, self.stderr
+        )
+    }
+}
+
+/// Runs `cmd` to completion within `limit` (killed and panicking otherwise).
+fn run_to_end(what: &str, cmd: Command, scratch: &Scratch, tag: &str, limit: Duration) -> Finished {
+    let mut p = Proc::spawn(what, cmd, scratch, tag);
+    let status = p.wait_or_panic(limit);
+    Finished {
+        status,
+        stdout: p.stdout(),
+        stderr: p.stderr(),
+    }
+}
+
+/// Starts `synwave serve --iface sw0 ARGS` in namespace A and waits until it
+/// says it is serving (XDP attached, workers running).
+fn start_serve(tb: &Testbed, scratch: &Scratch, tag: &str, args: &[&str]) -> Proc {
+    let mut cmd = ns_cmd(tb.ns_a(), BIN);
+    cmd.args(["serve", "--iface", IFACE_A]).args(args);
+    let what = format!("synwave serve {}", args.join(" "));
+    let mut p = Proc::spawn(&what, cmd, scratch, tag);
+    p.wait_for_stderr("synwave: serving", PROC_TIMEOUT);
+    p
+}
+
+/// Runs `synwave connect --iface sw0 ARGS --json` in namespace A to the end;
+/// asserts exit 0 and returns the JSON summary.
+fn run_connect(tb: &Testbed, scratch: &Scratch, tag: &str, args: &[&str]) -> Value {
+    let mut cmd = ns_cmd(tb.ns_a(), BIN);
+    cmd.args(["connect", "--iface", IFACE_A]).args(args).args([
+        "--timeout",
+        CONNECT_TIMEOUT_ARG,
+        "--json",
+    ]);
+    let what = format!("synwave connect {}", args.join(" "));
+    let f = run_to_end(&what, cmd, scratch, tag, CONNECT_TIMEOUT);
+    assert!(f.status.success(), "{what}: {}", f.describe());
+    parse_json(&what, &f.stdout)
+}
+
+// ---------------------------------------------------------------------------
+// JSON summaries
+// ---------------------------------------------------------------------------
+
+/// The JSON object synwave printed with --json (its last `{...}` line).
+fn parse_json(what: &str, stdout: &str) -> Value {
+    let line = stdout
+        .lines()
+        .rev()
+        .find(|l| l.trim_start().starts_with('{'))
+        .unwrap_or_else(|| panic!("{what}: no JSON object on stdout:\n{stdout}"));
+    let v: Value =
+        serde_json::from_str(line).unwrap_or_else(|e| panic!("{what}: bad JSON ({e}):\n{line}"));
+    assert!(v.is_object(), "{what}: JSON is not an object: {line}");
+    v
+}
+
+fn count(v: &Value, key: &str) -> u64 {
+    v.get(key)
+        .and_then(Value::as_u64)
+        .unwrap_or_else(|| panic!("key {key:?} missing or not a count in {v}"))
+}
+
+/// Asserts every `(key, expected)`, reporting all mismatches at once.
+fn assert_counts(what: &str, v: &Value, expected: &[(&str, u64)]) {
+    let bad: Vec<String> = expected
+        .iter()
+        .filter_map(|&(k, want)| {
+            let got = v.get(k).and_then(Value::as_u64);
+            (got != Some(want)).then(|| format!("{k}: expected {want}, got {got:?}"))
+        })
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "{what}: counters differ:\n  {}\nfull summary: {v}",
+        bad.join("\n  ")
+    );
+}
+
+// ---------------------------------------------------------------------------
+// The kernel side: socket states, clients, servers
+// ---------------------------------------------------------------------------
+
+/// `ss -tan` lines (state first) in `ns` with local or peer port `port`.
+fn ss_lines(ns: &str, port: u16) -> Vec<String> {
+    let out = run_cmd("ip", &["netns", "exec", ns, "ss", "-tan"]).unwrap_or_else(|e| panic!("{e}"));
+    let suffix = format!(":{port}");
+    out.lines()
+        .skip(1)
+        .filter(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            f.len() >= 5 && (f[3].ends_with(&suffix) || f[4].ends_with(&suffix))
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+fn state_of(line: &str) -> &str {
+    line.split_whitespace().next().unwrap_or("")
+}
+
+/// Waits (up to 3 s, for the last FIN/ACKs in flight) until every socket on
+/// `port` in `ns` is in one of `allowed`; panics listing the others.
+fn assert_ss_clean(ns: &str, port: u16, allowed: &[&str]) {
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        let bad: Vec<String> = ss_lines(ns, port)
+            .into_iter()
+            .filter(|l| !allowed.contains(&state_of(l)))
+            .collect();
+        if bad.is_empty() {
+            return;
+        }
+        if Instant::now() >= deadline {
+            panic!(
+                "kernel sockets on port {port} in {ns} left in unexpected states \
+                 (allowed: {allowed:?}); {} of them, first ones:\n{}",
+                bad.len(),
+                bad.iter().take(20).cloned().collect::<Vec<_>>().join("\n")
+            );
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn ss_count(ns: &str, port: u16, state: &str) -> usize {
+    ss_lines(ns, port)
+        .iter()
+        .filter(|l| state_of(l) == state)
+        .count()
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum ClientClose {
+    /// Read exactly the response, then close: the client sends the first FIN.
+    First,
+    /// Read to EOF (the server's FIN), then close.
+    AfterEof,
+}
+
+/// One request/response cycle of a kernel client.
+fn client_cycle(addr: SocketAddr, close: ClientClose) -> io::Result<()> {
+    let mut s = TcpStream::connect_timeout(&addr, IO_TIMEOUT)?;
+    s.set_read_timeout(Some(IO_TIMEOUT))?;
+    s.set_write_timeout(Some(IO_TIMEOUT))?;
+    s.write_all(REQUEST)?;
+    let got = match close {
+        ClientClose::First => {
+            let mut buf = vec![0u8; RESPONSE.len()];
+            s.read_exact(&mut buf)?;
+            buf
+        }
+        ClientClose::AfterEof => {
+            let mut buf = Vec::new();
+            s.read_to_end(&mut buf)?;
+            buf
+        }
+    };
+    if got != RESPONSE {
+        return Err(io::Error::other(format!(
+            "response differs: got {:?}",
+            String::from_utf8_lossy(&got)
+        )));
+    }
+    Ok(())
+}
+
+/// Runs `total` cycles from `threads` kernel clients in `ns`; returns the
+/// failures (count, first messages).
+fn kernel_clients(
+    ns: &str,
+    addr: SocketAddr,
+    threads: usize,
+    total: usize,
+    close: ClientClose,
+) -> (usize, Vec<String>) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let handles: Vec<JoinHandle<(usize, Vec<String>)>> = (0..threads)
+        .map(|t| {
+            let ns = ns.to_string();
+            let n = total / threads + usize::from(t < total % threads);
+            thread::spawn(move || {
+                netns::enter(&ns).unwrap_or_else(|e| panic!("{e}"));
+                let mut failed = 0;
+                let mut msgs = Vec::new();
+                for i in 0..n {
+                    if Instant::now() >= deadline {
+                        failed += n - i;
+                        msgs.push(format!("client {t}: overall deadline hit at cycle {i}"));
+                        break;
+                    }
+                    if let Err(e) = client_cycle(addr, close) {
+                        failed += 1;
+                        if msgs.len() < 5 {
+                            msgs.push(format!("client {t} cycle {i}: {e}"));
+                        }
+                    }
+                }
+                (failed, msgs)
+            })
+        })
+        .collect();
+    let mut failed = 0;
+    let mut msgs = Vec::new();
+    for h in handles {
+        let (f, m) = h.join().expect("client thread panicked");
+        failed += f;
+        msgs.extend(m);
+    }
+    (failed, msgs)
+}
+
+/// What the kernel server does with each connection.
+#[derive(Clone)]
+enum Behaviour {
+    /// Read the request, write the response, read until EOF, close.
+    Respond,
+    /// Read the request, then close with SO_LINGER 0: an RST.
+    Abort,
+}
+
+/// A kernel TCP server in namespace B, with `workers` accept loops.
+struct KernelServer {
+    stop: Arc<AtomicBool>,
+    handles: Vec<JoinHandle<()>>,
+    served: Arc<AtomicU64>,
+    errors: Arc<Mutex<Vec<String>>>,
+}
+
+impl KernelServer {
+    fn start(ns: &str, port: u16, behaviour: Behaviour, workers: usize) -> KernelServer {
+        let ns = ns.to_string();
+        let (tx, rx) = mpsc::channel();
+        // Bind on a thread inside B; the accept loops only use the socket,
+        // which works from any namespace.
+        thread::spawn(move || {
+            let r = netns::enter(&ns)
+                .map_err(|e| e.to_string())
+                .and_then(|()| {
+                    TcpListener::bind((IP_B, port)).map_err(|e| format!("bind {IP_B}:{port}: {e}"))
+                })
+                .and_then(|l| {
+                    l.set_nonblocking(true).map_err(|e| e.to_string())?;
+                    Ok(l)
+                });
+            let _ = tx.send(r);
+        });
+        let listener = Arc::new(
+            rx.recv_timeout(PROC_TIMEOUT)
+                .expect("listener thread never answered")
+                .unwrap_or_else(|e| panic!("kernel listener: {e}")),
+        );
+        let stop = Arc::new(AtomicBool::new(false));
+        let served = Arc::new(AtomicU64::new(0));
+        let errors = Arc::new(Mutex::new(Vec::new()));
+        let handles = (0..workers)
+            .map(|_| {
+                let (listener, stop, served, errors, behaviour) = (
+                    listener.clone(),
+                    stop.clone(),
+                    served.clone(),
+                    errors.clone(),
+                    behaviour.clone(),
+                );
+                thread::spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        match listener.accept() {
+                            Ok((conn, peer)) => match serve_one(conn, &behaviour) {
+                                Ok(()) => {
+                                    served.fetch_add(1, Ordering::Relaxed);
+                                }
+                                Err(e) => {
+                                    let mut errs = errors.lock().unwrap();
+                                    if errs.len() < 10 {
+                                        errs.push(format!("{peer}: {e}"));
+                                    }
+                                }
+                            },
+                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                                thread::sleep(Duration::from_millis(1));
+                            }
+                            Err(e) => {
+                                errors.lock().unwrap().push(format!("accept: {e}"));
+                                thread::sleep(Duration::from_millis(10));
+                            }
+                        }
+                    }
+                })
+            })
+            .collect();
+        KernelServer {
+            stop,
+            handles,
+            served,
+            errors,
+        }
+    }
+
+    /// Stops the accept loops; returns (connections served, errors).
+    fn finish(mut self) -> (u64, Vec<String>) {
+        self.stop.store(true, Ordering::Relaxed);
+        for h in self.handles.drain(..) {
+            h.join().expect("kernel server thread panicked");
+        }
+        let errs = self.errors.lock().unwrap().clone();
+        (self.served.load(Ordering::Relaxed), errs)
+    }
+}
+
+impl Drop for KernelServer {
+    fn drop(&mut self) {
+        // On panic paths: stop the loops (bounded by IO_TIMEOUT) and let
+        // the threads go.
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn serve_one(mut conn: TcpStream, behaviour: &Behaviour) -> io::Result<()> {
+    conn.set_nonblocking(false)?;
+    conn.set_read_timeout(Some(IO_TIMEOUT))?;
+    conn.set_write_timeout(Some(IO_TIMEOUT))?;
+    let mut req = vec![0u8; REQUEST.len()];
+    conn.read_exact(&mut req)?;
+    if req != REQUEST {
+        return Err(io::Error::other(format!(
+            "request differs: {:?}",
+            String::from_utf8_lossy(&req)
+        )));
+    }
+    match behaviour {
+        Behaviour::Respond => {
+            conn.write_all(RESPONSE)?;
+            let mut rest = Vec::new();
+            conn.read_to_end(&mut rest)?;
+            if !rest.is_empty() {
+                return Err(io::Error::other(format!(
+                    "{} unexpected bytes after the request",
+                    rest.len()
+                )));
+            }
+            Ok(())
+        }
+        Behaviour::Abort => {
+            let linger = libc::linger {
+                l_onoff: 1,
+                l_linger: 0,
+            };
+            // SAFETY: setsockopt on a valid, open socket with a correctly
+            // sized `linger`.
+            let rc = unsafe {
+                libc::setsockopt(
+                    conn.as_raw_fd(),
+                    libc::SOL_SOCKET,
+                    libc::SO_LINGER,
+                    (&linger as *const libc::linger).cast(),
+                    std::mem::size_of::<libc::linger>() as libc::socklen_t,
+                )
+            };
+            if rc != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            drop(conn); // close with linger 0: RST
+            Ok(())
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// XDP attachment and error lines
+// ---------------------------------------------------------------------------
+
+fn link_details(tb: &Testbed) -> String {
+    tb.ip_a(&["-d", "link", "show", IFACE_A])
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn assert_no_xdp(tb: &Testbed, when: &str) {
+    let d = link_details(tb);
+    assert!(
+        !d.contains("xdp"),
+        "{when}: an XDP program is still attached to {IFACE_A}:\n{d}"
+    );
+}
+
+/// Asserts a failed run: nonzero exit, stderr exactly one line starting with
+/// `synwave: error:`. Returns that line.
+fn assert_one_line_error(what: &str, f: &Finished) -> String {
+    one_line_error(what, f).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Checks a failed run: nonzero exit, stderr exactly one line starting with
+/// `synwave: error:`; returns that line, or what is wrong.
+fn one_line_error(what: &str, f: &Finished) -> Result<String, String> {
+    if f.status.success() {
+        return Err(format!("{what}: expected failure, {}", f.describe()));
+    }
+    let lines: Vec<&str> = f.stderr.lines().collect();
+    if lines.len() == 1 && lines[0].starts_with("synwave: error:") {
+        Ok(lines[0].to_string())
+    } else {
+        Err(format!(
+            "{what}: expected exactly one stderr line `synwave: error: ...`, got {} line(s); {}",
+            lines.len(),
+            f.describe()
+        ))
+    }
+}
+
+/// Panics with every problem found, if any.
+fn assert_no_problems(problems: &[String]) {
+    assert!(
+        problems.is_empty(),
+        "{} problem(s):\n\n{}",
+        problems.len(),
+        problems.join("\n\n")
+    );
+}
+
+// ---------------------------------------------------------------------------
+// 1. synwave serve, kernel clients
+// ---------------------------------------------------------------------------
+
+const SERVE_PORT: u16 = 8080;
+const CYCLES: usize = 2000;
+const CLIENT_THREADS: usize = 4;
+
+fn serve_kernel_clients(name: &str, close: &str, client: ClientClose) {
+    if !require_root_or_skip(name) {
+        return;
+    }
+    let _serial = serial();
+    let tb = testbed("swi-srv");
+    let scratch = Scratch::new(name);
+    let response = scratch.write("response", RESPONSE);
+    let msl = MSL_MS.to_string();
+    let listen = format!("{IP_A}:{SERVE_PORT}");
+    let mut serve = start_serve(
+        &tb,
+        &scratch,
+        "serve",
+        &[
+            "--listen",
+            &listen,
+            "--response",
+            s(&response),
+            "--close",
+            close,
+            "--msl-ms",
+            &msl,
+            "--json",
+        ],
+    );
+
+    let t0 = Instant::now();
+    let (failed, msgs) = kernel_clients(
+        tb.ns_b(),
+        SocketAddr::from((IP_A, SERVE_PORT)),
+        CLIENT_THREADS,
+        CYCLES,
+        client,
+    );
+    let took = t0.elapsed();
+    assert!(
+        failed == 0,
+        "{failed} of {CYCLES} kernel client cycles failed (in {took:?}):\n{}\n--- serve stderr:\n{}",
+        msgs.join("\n"),
+        serve.stderr()
+    );
+
+    // The kernel clients' sockets must all have finished their closing
+    // handshake; only the active closer's TIME-WAIT may remain.
+    match client {
+        ClientClose::First => {
+            assert_ss_clean(tb.ns_b(), SERVE_PORT, &["TIME-WAIT"]);
+            let tw = ss_count(tb.ns_b(), SERVE_PORT, "TIME-WAIT");
+            assert_eq!(
+                tw, CYCLES,
+                "client-first: every kernel client should hold TIME-WAIT"
+            );
+        }
+        // The kernel is the passive closer: no TIME-WAIT, nothing at all.
+        ClientClose::AfterEof => assert_ss_clean(tb.ns_b(), SERVE_PORT, &[]),
+    }
+
+    thread::sleep(AFTER_2MSL);
+    let out = serve.interrupt_and_collect();
+    let v = parse_json("synwave serve", &out);
+    let n = CYCLES as u64;
+    assert_counts(
+        "synwave serve",
+        &v,
+        &[
+            ("accepted", n),
+            ("closed", n),
+            ("requests", n),
+            ("responses", n),
+            ("reset", 0),
+            ("timed_out", 0),
+            ("tcbs_left", 0),
+            ("time_wait_left", 0),
+        ],
+    );
+    assert!(v["engine"].is_object(), "no engine object: {v}");
+    assert!(v["xdp"].is_object(), "no xdp object: {v}");
+    assert!(
+        v["xdp"]["redirected"].as_u64().unwrap_or(0) >= 4 * n,
+        "fewer frames redirected than the handshakes alone need: {v}"
+    );
+    assert_no_xdp(&tb, "after serve exited");
+}
+
+#[test]
+fn serve_accepts_kernel_clients_client_first_close() {
+    serve_kernel_clients(
+        "serve_accepts_kernel_clients_client_first_close",
+        "wait-client",
+        ClientClose::First,
+    );
+}
+
+#[test]
+fn serve_accepts_kernel_clients_server_first_close() {
+    serve_kernel_clients(
+        "serve_accepts_kernel_clients_server_first_close",
+        "server-first",
+        ClientClose::AfterEof,
+    );
+}
+
+// ---------------------------------------------------------------------------
+// 2. synwave connect, kernel listener
+// ---------------------------------------------------------------------------
+
+const KERNEL_PORT: u16 = 9090;
+
+#[test]
+fn connect_to_kernel_listener() {
+    if !require_root_or_skip("connect_to_kernel_listener") {
+        return;
+    }
+    let _serial = serial();
+    let tb = testbed("swi-con");
+    let scratch = Scratch::new("connect");
+    let request = scratch.write("request", REQUEST);
+    let server = KernelServer::start(tb.ns_b(), KERNEL_PORT, Behaviour::Respond, 4);
+
+    let target = format!("{IP_B}:{KERNEL_PORT}");
+    let msl = MSL_MS.to_string();
+    let count = CYCLES.to_string();
+    let v = run_connect(
+        &tb,
+        &scratch,
+        "connect",
+        &[
+            "--target",
+            &target,
+            "--count",
+            &count,
+            "--concurrency",
+            "64",
+            "--request",
+            s(&request),
+            "--msl-ms",
+            &msl,
+            "--drain",
+        ],
+    );
+    let n = CYCLES as u64;
+    assert_counts(
+        "synwave connect",
+        &v,
+        &[
+            ("opened", n),
+            ("connected", n),
+            ("closed", n),
+            ("refused", 0),
+            ("reset", 0),
+            ("timed_out", 0),
+            ("bytes_received", n * RESPONSE.len() as u64),
+            ("tcbs_left", 0),
+            ("time_wait_left", 0),
+        ],
+    );
+    // synwave closed first: the kernel went CLOSE-WAIT → LAST-ACK → CLOSED
+    // and holds nothing, TIME-WAIT included.
+    assert_ss_clean(tb.ns_b(), KERNEL_PORT, &["LISTEN"]);
+    let (served, errors) = server.finish();
+    assert!(errors.is_empty(), "kernel server errors: {errors:?}");
+    assert_eq!(
+        served, n,
+        "kernel server completed {served} of {n} connections"
+    );
+    assert_no_xdp(&tb, "after connect exited");
+}
+
+// ---------------------------------------------------------------------------
+// 3. RSTs
+// ---------------------------------------------------------------------------
+
+#[test]
+fn connect_to_closed_port_is_refused() {
+    if !require_root_or_skip("connect_to_closed_port_is_refused") {
+        return;
+    }
+    let _serial = serial();
+    let tb = testbed("swi-ref");
+    let scratch = Scratch::new("refused");
+    let target = format!("{IP_B}:9999");
+    let msl = MSL_MS.to_string();
+    let v = run_connect(
+        &tb,
+        &scratch,
+        "connect",
+        &[
+            "--target",
+            &target,
+            "--count",
+            "50",
+            "--concurrency",
+            "16",
+            "--msl-ms",
+            &msl,
+            "--drain",
+        ],
+    );
+    assert_counts(
+        "synwave connect (closed port)",
+        &v,
+        &[
+            ("opened", 50),
+            ("refused", 50),
+            ("connected", 0),
+            ("reset", 0),
+            ("timed_out", 0),
+            ("closed", 0),
+            ("tcbs_left", 0),
+            ("time_wait_left", 0),
+        ],
+    );
+    assert_no_xdp(&tb, "after connect exited");
+}
+
+#[test]
+fn kernel_abort_resets_our_connection() {
+    if !require_root_or_skip("kernel_abort_resets_our_connection") {
+        return;
+    }
+    let _serial = serial();
+    let tb = testbed("swi-rst");
+    let scratch = Scratch::new("abort");
+    let request = scratch.write("request", REQUEST);
+    let server = KernelServer::start(tb.ns_b(), KERNEL_PORT, Behaviour::Abort, 2);
+    let target = format!("{IP_B}:{KERNEL_PORT}");
+    let msl = MSL_MS.to_string();
+    let v = run_connect(
+        &tb,
+        &scratch,
+        "connect",
+        &[
+            "--target",
+            &target,
+            "--count",
+            "50",
+            "--concurrency",
+            "16",
+            "--request",
+            s(&request),
+            "--msl-ms",
+            &msl,
+            "--drain",
+        ],
+    );
+    assert_counts(
+        "synwave connect (kernel aborts)",
+        &v,
+        &[
+            ("opened", 50),
+            ("connected", 50),
+            ("reset", 50),
+            ("refused", 0),
+            ("timed_out", 0),
+            ("closed", 0),
+            ("bytes_received", 0),
+            ("tcbs_left", 0),
+            ("time_wait_left", 0),
+        ],
+    );
+    let (served, errors) = server.finish();
+    assert!(errors.is_empty(), "kernel server errors: {errors:?}");
+    assert_eq!(served, 50);
+    assert_ss_clean(tb.ns_b(), KERNEL_PORT, &[]);
+}
+
+// ---------------------------------------------------------------------------
+// 4. Sequence arithmetic on the wire
+// ---------------------------------------------------------------------------
+
+/// Frames of a classic pcap file (either byte order of timestamps is fine:
+/// microsecond 0xa1b2c3d4 or nanosecond 0xa1b23c4d magic, little-endian).
+fn read_pcap(path: &Path) -> Vec<Vec<u8>> {
+    let d = fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    assert!(d.len() >= 24, "pcap shorter than its global header");
+    let le32 = |o: usize| u32::from_le_bytes(d[o..o + 4].try_into().unwrap());
+    let magic = le32(0);
+    assert!(
+        magic == 0xa1b2_c3d4 || magic == 0xa1b2_3c4d,
+        "not a little-endian pcap: magic {magic:#x}"
+    );
+    assert_eq!(le32(20), 1, "link type is not Ethernet");
+    let mut frames = Vec::new();
+    let mut off = 24;
+    while off + 16 <= d.len() {
+        let incl = le32(off + 8) as usize;
+        let orig = le32(off + 12) as usize;
+        off += 16;
+        assert!(off + incl <= d.len(), "truncated pcap record");
+        assert_eq!(incl, orig, "frame truncated by the snap length");
+        frames.push(d[off..off + incl].to_vec());
+        off += incl;
+    }
+    frames
+}
+
+/// A captured segment, from synwave (`ours`) or from the kernel.
+#[derive(Debug)]
+struct Seg {
+    ours: bool,
+    seq: u32,
+    ack: u32,
+    syn: bool,
+    ack_set: bool,
+    fin: bool,
+    rst: bool,
+    payload: Vec<u8>,
+}
+
+fn describe(segs: &[Seg]) -> String {
+    segs.iter()
+        .map(|g| {
+            format!(
+                "{} {}{}{}{} seq={} ack={} len={}",
+                if g.ours {
+                    "synwave->kernel"
+                } else {
+                    "kernel->synwave"
+                },
+                if g.syn { "S" } else { "" },
+                if g.fin { "F" } else { "" },
+                if g.rst { "R" } else { "" },
+                if g.ack_set { "." } else { "" },
+                g.seq,
+                g.ack,
+                g.payload.len()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn handshake_and_teardown_seq_ack_arithmetic() {
+    if !require_root_or_skip("handshake_and_teardown_seq_ack_arithmetic") {
+        return;
+    }
+    let _serial = serial();
+    let tb = testbed("swi-seq");
+    let scratch = Scratch::new("seq");
+    let request = scratch.write("request", REQUEST);
+    let pcap = scratch.path("capture.pcap");
+    let server = KernelServer::start(tb.ns_b(), KERNEL_PORT, Behaviour::Respond, 1);
+
+    let mut dump_cmd = ns_cmd(tb.ns_b(), "tcpdump");
+    let port = KERNEL_PORT.to_string();
+    // --immediate-mode: hand each packet over at once; otherwise packets
+    // still sitting in the capture ring's current block (up to a second)
+    // are lost when SIGINT ends tcpdump. -Z root: write the file without
+    // dropping to the tcpdump user.
+    dump_cmd.args([
+        "-i",
+        IFACE_B,
+        "-n",
+        "-s",
+        "0",
+        "-U",
+        "--immediate-mode",
+        "-Z",
+        "root",
+        "-w",
+        s(&pcap),
+        "tcp",
+        "port",
+        &port,
+    ]);
+    let mut dump = Proc::spawn("tcpdump", dump_cmd, &scratch, "tcpdump");
+    dump.wait_for_stderr("listening on", PROC_TIMEOUT);
+
+    let target = format!("{IP_B}:{KERNEL_PORT}");
+    let msl = MSL_MS.to_string();
+    let v = run_connect(
+        &tb,
+        &scratch,
+        "connect",
+        &[
+            "--target",
+            &target,
+            "--count",
+            "1",
+            "--request",
+            s(&request),
+            "--msl-ms",
+            &msl,
+            "--drain",
+        ],
+    );
+    assert_counts(
+        "synwave connect",
+        &v,
+        &[
+            ("connected", 1),
+            ("closed", 1),
+            ("reset", 0),
+            ("timed_out", 0),
+        ],
+    );
+    thread::sleep(Duration::from_millis(100));
+    dump.signal(libc::SIGINT);
+    let st = dump.wait_or_panic(PROC_TIMEOUT);
+    assert!(st.success(), "tcpdump: {st}\n{}", dump.stderr());
+    let (served, errors) = server.finish();
+    assert!(errors.is_empty(), "kernel server errors: {errors:?}");
+    assert_eq!(served, 1);
+
+    let segs: Vec<Seg> = read_pcap(&pcap)
+        .iter()
+        .filter_map(|f| {
+            let t = synwave::wire::parse_tcp_frame(f, false).ok()?;
+            let ours = t.ip.src == IP_A && t.tcp.dst_port == KERNEL_PORT;
+            let theirs = t.ip.src == IP_B && t.tcp.src_port == KERNEL_PORT;
+            (ours || theirs).then(|| Seg {
+                ours,
+                seq: t.tcp.seq.0,
+                ack: t.tcp.ack.0,
+                syn: t.tcp.flags.syn(),
+                ack_set: t.tcp.flags.ack(),
+                fin: t.tcp.flags.fin(),
+                rst: t.tcp.flags.rst(),
+                payload: t.tcp.payload.to_vec(),
+            })
+        })
+        .collect();
+    let trace = describe(&segs);
+    let find = |pred: &dyn Fn(&Seg) -> bool, what: &str| -> usize {
+        segs.iter()
+            .position(pred)
+            .unwrap_or_else(|| panic!("no {what} in the capture:\n{trace}"))
+    };
+
+    assert!(!segs.iter().any(|g| g.rst), "RST on the wire:\n{trace}");
+
+    // SYN: seq = x.
+    let i_syn = find(&|g| g.ours && g.syn && !g.ack_set, "SYN from synwave");
+    let x = segs[i_syn].seq;
+    // SYN-ACK: seq = y, ack = x + 1.
+    let i_synack = find(
+        &|g| !g.ours && g.syn && g.ack_set,
+        "SYN-ACK from the kernel",
+    );
+    assert!(i_synack > i_syn, "SYN-ACK before SYN:\n{trace}");
+    let y = segs[i_synack].seq;
+    assert_eq!(
+        segs[i_synack].ack,
+        x.wrapping_add(1),
+        "SYN-ACK ack != x+1:\n{trace}"
+    );
+    // Third segment: seq = x + 1, ack = y + 1.
+    let third = segs[i_synack + 1..]
+        .iter()
+        .find(|g| g.ours)
+        .unwrap_or_else(|| panic!("no third segment:\n{trace}"));
+    assert!(third.ack_set && !third.syn, "third segment flags:\n{trace}");
+    assert_eq!(
+        third.seq,
+        x.wrapping_add(1),
+        "third segment seq != x+1:\n{trace}"
+    );
+    assert_eq!(
+        third.ack,
+        y.wrapping_add(1),
+        "third segment ack != y+1:\n{trace}"
+    );
+
+    // The request and the response, whole and in order.
+    let sent: Vec<u8> = segs
+        .iter()
+        .filter(|g| g.ours)
+        .flat_map(|g| g.payload.clone())
+        .collect();
+    let got: Vec<u8> = segs
+        .iter()
+        .filter(|g| !g.ours)
+        .flat_map(|g| g.payload.clone())
+        .collect();
+    assert_eq!(sent, REQUEST, "request bytes on the wire:\n{trace}");
+    assert_eq!(got, RESPONSE, "response bytes on the wire:\n{trace}");
+
+    // synwave's FIN sits right after its request: u = x + 1 + len(request),
+    // and the kernel acknowledges it with u + 1.
+    let i_fin = find(&|g| g.ours && g.fin, "FIN from synwave");
+    let fin = &segs[i_fin];
+    let u = fin.seq.wrapping_add(fin.payload.len() as u32);
+    assert_eq!(
+        u,
+        x.wrapping_add(1).wrapping_add(REQUEST.len() as u32),
+        "synwave's FIN is not right after its request:\n{trace}"
+    );
+    find(
+        &|g| !g.ours && g.ack_set && g.ack == u.wrapping_add(1),
+        "kernel ACK of synwave's FIN (ack = u+1)",
+    );
+    // The kernel's FIN: w = y + 1 + len(response), acknowledged with w + 1.
+    let i_kfin = find(&|g| !g.ours && g.fin, "FIN from the kernel");
+    let kfin = &segs[i_kfin];
+    let w = kfin.seq.wrapping_add(kfin.payload.len() as u32);
+    assert_eq!(
+        w,
+        y.wrapping_add(1).wrapping_add(RESPONSE.len() as u32),
+        "kernel's FIN is not right after its response:\n{trace}"
+    );
+    let i_last = find(
+        &|g| g.ours && g.ack_set && g.ack == w.wrapping_add(1),
+        "synwave's ACK of the kernel's FIN (ack = w+1)",
+    );
+    assert!(
+        i_last > i_kfin,
+        "FIN acknowledged before it was sent:\n{trace}"
+    );
+    // Nothing from synwave ever claims more than the kernel sent.
+    for g in segs.iter().filter(|g| g.ours && g.ack_set) {
+        let beyond = g.ack.wrapping_sub(w.wrapping_add(1)) as i32;
+        assert!(
+            beyond <= 0,
+            "synwave acknowledged beyond the kernel's FIN:\n{trace}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 5. Error paths
+// ---------------------------------------------------------------------------
+
+#[test]
+fn second_instance_on_same_interface_fails_cleanly() {
+    if !require_root_or_skip("second_instance_on_same_interface_fails_cleanly") {
+        return;
+    }
+    let _serial = serial();
+    let tb = testbed("swi-two");
+    let scratch = Scratch::new("two");
+    let response = scratch.write("response", RESPONSE);
+    let listen = format!("{IP_A}:{SERVE_PORT}");
+    let mut first = start_serve(
+        &tb,
+        &scratch,
+        "first",
+        &["--listen", &listen, "--response", s(&response), "--json"],
+    );
+
+    let mut cmd = ns_cmd(tb.ns_a(), BIN);
+    let listen2 = format!("{IP_A}:8081");
+    cmd.args(["serve", "--iface", IFACE_A, "--listen", &listen2]);
+    let second = run_to_end(
+        "second synwave serve",
+        cmd,
+        &scratch,
+        "second",
+        PROC_TIMEOUT,
+    );
+    assert_one_line_error("second synwave serve on the same interface", &second);
+    assert!(
+        link_details(&tb).contains("prog/xdp"),
+        "the failed second instance took the first one's XDP program away:\n{}",
+        link_details(&tb)
+    );
+
+    // The first instance still works.
+    let client = {
+        let ns = tb.ns_b().to_string();
+        thread::spawn(move || {
+            netns::enter(&ns).unwrap_or_else(|e| panic!("{e}"));
+            client_cycle(SocketAddr::from((IP_A, SERVE_PORT)), ClientClose::AfterEof)
+        })
+    };
+    let r = client.join().expect("client thread panicked");
+    assert!(
+        r.is_ok(),
+        "kernel client could not use the first instance after the second failed: {r:?}\n{}",
+        first.stderr()
+    );
+
+    let out = first.interrupt_and_collect();
+    let v = parse_json("first synwave serve", &out);
+    assert_eq!(count(&v, "accepted"), 1, "{v}");
+    assert_no_xdp(&tb, "after the first instance exited");
+}
+
+#[test]
+fn missing_interface_is_one_line_error() {
+    if !require_root_or_skip("missing_interface_is_one_line_error") {
+        return;
+    }
+    let _serial = serial();
+    let tb = testbed("swi-nif");
+    let scratch = Scratch::new("nif");
+    let listen = format!("{IP_A}:{SERVE_PORT}");
+    let target = format!("{IP_B}:{KERNEL_PORT}");
+    for (tag, args) in [
+        (
+            "serve",
+            vec!["serve", "--iface", "nope0", "--listen", &listen],
+        ),
+        (
+            "connect",
+            vec!["connect", "--iface", "nope0", "--target", &target],
+        ),
+    ] {
+        let mut cmd = ns_cmd(tb.ns_a(), BIN);
+        cmd.args(&args);
+        let what = format!("synwave {}", args.join(" "));
+        let f = run_to_end(&what, cmd, &scratch, tag, PROC_TIMEOUT);
+        let line = assert_one_line_error(&what, &f);
+        assert!(
+            line.contains("nope0"),
+            "{what}: error does not name the interface: {line}"
+        );
+        assert!(
+            f.stdout.is_empty(),
+            "{what}: wrote to stdout: {}",
+            f.describe()
+        );
+    }
+    assert_no_xdp(&tb, "after the failed runs");
+}
+
+#[test]
+fn no_privileges_is_one_line_error() {
+    if !require_root_or_skip("no_privileges_is_one_line_error") {
+        return;
+    }
+    let _serial = serial();
+    let tb = testbed("swi-nop");
+    let scratch = Scratch::new("nop");
+    let mut problems = Vec::new();
+    let listen = format!("{IP_A}:{SERVE_PORT}");
+    let target = format!("{IP_B}:{KERNEL_PORT}");
+    for (tag, args) in [
+        (
+            "serve",
+            vec!["serve", "--iface", IFACE_A, "--listen", &listen],
+        ),
+        (
+            "connect",
+            vec!["connect", "--iface", IFACE_A, "--target", &target],
+        ),
+    ] {
+        // Enter A as root, then drop to nobody: setuid away from 0 clears
+        // every capability.
+        let mut cmd = ns_cmd(tb.ns_a(), "setpriv");
+        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", BIN])
+            .args(&args);
+        let what = format!("synwave {} (as nobody)", args.join(" "));
+        let f = run_to_end(&what, cmd, &scratch, tag, PROC_TIMEOUT);
+        problems.extend(one_line_error(&what, &f).err());
+        assert_no_xdp(&tb, &what);
+    }
+    assert_no_problems(&problems);
+}
+
+#[test]
+fn bad_arguments_are_one_line_errors() {
+    if !require_root_or_skip("bad_arguments_are_one_line_errors") {
+        return;
+    }
+    let _serial = serial();
+    let tb = testbed("swi-arg");
+    let scratch = Scratch::new("arg");
+    let mut problems = Vec::new();
+    for (tag, args) in [
+        (
+            "bad-addr",
+            vec!["serve", "--iface", IFACE_A, "--listen", "nope"],
+        ),
+        ("missing", vec!["serve", "--iface", IFACE_A]),
+        (
+            "bad-close",
+            vec![
+                "serve",
+                "--iface",
+                IFACE_A,
+                "--listen",
+                "10.77.0.1:8080",
+                "--close",
+                "never",
+            ],
+        ),
+        (
+            "bad-count",
+            vec![
+                "connect",
+                "--iface",
+                IFACE_A,
+                "--target",
+                "10.77.0.2:9090",
+                "--count",
+                "-3",
+            ],
+        ),
+    ] {
+        let mut cmd = ns_cmd(tb.ns_a(), BIN);
+        cmd.args(&args);
+        let what = format!("synwave {}", args.join(" "));
+        let f = run_to_end(&what, cmd, &scratch, tag, PROC_TIMEOUT);
+        problems.extend(one_line_error(&what, &f).err());
+    }
+    assert_no_xdp(&tb, "after bad arguments");
+    assert_no_problems(&problems);
+}
