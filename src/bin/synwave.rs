@@ -56,7 +56,10 @@ struct KernelServeArgs {
     #[arg(long)]
     listen: SocketAddrV4,
     /// Response bytes, inline (escapes as in `load --request`).
-    #[arg(long, default_value = "HTTP/1.1 200 OK\\r\\nContent-Length: 2\\r\\n\\r\\nok")]
+    #[arg(
+        long,
+        default_value = "HTTP/1.1 200 OK\\r\\nContent-Length: 2\\r\\n\\r\\nok"
+    )]
     response: String,
     #[arg(long, default_value_t = 2)]
     threads: usize,
@@ -281,7 +284,21 @@ fn parse_ports(s: &str) -> Result<(u16, u16), String> {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            // --help and --version.
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!(
+                "synwave: error: {} (see --help)",
+                one_line(&e.render().to_string())
+            );
+            return ExitCode::from(2);
+        }
+    };
     let result = match cli.command {
         Command::Serve(a) => serve(a),
         Command::Connect(a) => connect(a),
@@ -289,7 +306,13 @@ fn main() -> ExitCode {
         Command::Latency(a) => latency(a),
         Command::KernelServe(a) => kernel_serve(a),
         Command::KernelLoad(a) => {
-            let r = kernel_load(a.target, &template(&a.request, a.target), a.response_bytes, a.connections, a.threads);
+            let r = kernel_load(
+                a.target,
+                &template(&a.request, a.target),
+                a.response_bytes,
+                a.connections,
+                a.threads,
+            );
             if a.json {
                 println!(
                     "{}",
@@ -297,7 +320,12 @@ fn main() -> ExitCode {
                            "elapsed_s": r.elapsed.as_secs_f64(), "conn_per_s": r.rate()})
                 );
             } else {
-                println!("kernel-load: {} completed, {} failed, {:.0} conn/s", r.completed, r.failed, r.rate());
+                println!(
+                    "kernel-load: {} completed, {} failed, {:.0} conn/s",
+                    r.completed,
+                    r.failed,
+                    r.rate()
+                );
             }
             Ok(())
         }
@@ -310,6 +338,13 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The parser's message without its usage block, on one line.
+fn one_line(rendered: &str) -> String {
+    let msg = rendered.split("\n\n").next().unwrap_or(rendered);
+    let msg = msg.strip_prefix("error: ").unwrap_or(msg);
+    msg.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn read_file(path: &Option<PathBuf>) -> Result<Option<Vec<u8>>, Error> {
@@ -742,7 +777,10 @@ fn kernel_serve(a: KernelServeArgs) -> Result<(), Error> {
     let stop = signal::install_stop_flag()?;
     let duration = seconds(a.duration, "--duration")?;
     let server = KernelServer::start(a.listen, template(&a.response, a.listen), a.threads)
-        .map_err(|err| Error::Os { op: format!("listening on {}", a.listen), err })?;
+        .map_err(|err| Error::Os {
+            op: format!("listening on {}", a.listen),
+            err,
+        })?;
     eprintln!("synwave kernel-serve: listening on {}", a.listen);
     let start = std::time::Instant::now();
     while start.elapsed() < duration && !stop.load(std::sync::atomic::Ordering::Relaxed) {
@@ -875,13 +913,22 @@ const DEMO_RESPONSE: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnectio
 fn demo(a: DemoArgs) -> Result<(), Error> {
     let stop = signal::install_stop_flag()?;
     if !synwave::io::is_root() {
-        return Err(Error::PermissionDenied("the demo's network namespaces and XDP program"));
+        return Err(Error::PermissionDenied(
+            "the demo's network namespaces and XDP program",
+        ));
     }
-    eprintln!("synwave demo: building a veth testbed (namespace A: synwave, B: a Linux kernel server)");
+    eprintln!(
+        "synwave demo: building a veth testbed (namespace A: synwave, B: a Linux kernel server)"
+    );
     let bed = Testbed::up("swdemo")?;
     let target = SocketAddrV4::new(IP_B, 8080);
-    let server = Testbed::in_ns(bed.ns_b(), move || KernelServer::start(target, DEMO_RESPONSE.to_vec(), 2))?
-        .map_err(|err| Error::Os { op: format!("kernel server on {target}"), err })?;
+    let server = Testbed::in_ns(bed.ns_b(), move || {
+        KernelServer::start(target, DEMO_RESPONSE.to_vec(), 2)
+    })?
+    .map_err(|err| Error::Os {
+        op: format!("kernel server on {target}"),
+        err,
+    })?;
     let plan = move || LoadPlan {
         opts: RuntimeOptions {
             iface: IFACE_A.into(),
@@ -929,11 +976,17 @@ fn demo(a: DemoArgs) -> Result<(), Error> {
     eprintln!("synwave demo: 1/4 latency: {lat_count} handshakes at {lat_rate}/s from synwave to {target}");
     let lat = demo_load(Some(lat_rate), None, lat_count, false)??;
     eprintln!("synwave demo: 2/4 latency: the same with the kernel's connect()");
-    let klat = Testbed::in_ns(&ns_a, move || kernel_connect_latency(target, lat_rate, lat_count))?;
-    eprintln!("synwave demo: 3/4 load: {count} connections (request, response, close) from synwave");
+    let klat = Testbed::in_ns(&ns_a, move || {
+        kernel_connect_latency(target, lat_rate, lat_count)
+    })?;
+    eprintln!(
+        "synwave demo: 3/4 load: {count} connections (request, response, close) from synwave"
+    );
     let ours = demo_load(None, Some(a.concurrency), count, true)??;
     eprintln!("synwave demo: 4/4 load: the same from kernel sockets ({threads} threads)");
-    let kernel = Testbed::in_ns(&ns_a, move || kernel_load(target, DEMO_REQUEST, DEMO_RESPONSE.len(), count, threads))?;
+    let kernel = Testbed::in_ns(&ns_a, move || {
+        kernel_load(target, DEMO_REQUEST, DEMO_RESPONSE.len(), count, threads)
+    })?;
     // Waking the accept threads takes connections from inside namespace B.
     Testbed::in_ns(bed.ns_b(), move || server.stop())?;
     drop(bed);
@@ -959,9 +1012,20 @@ fn demo(a: DemoArgs) -> Result<(), Error> {
         );
         return Ok(());
     }
-    println!("synwave demo: connect, request, response, close against a Linux kernel server over veth");
-    println!("  {:<30} {:>10} {:>8} {:>12}", "client", "completed", "failed", "conn/s");
-    println!("  {:<30} {:>10} {:>8} {:>12.0}", "synwave (AF_XDP, 1 worker)", ours.get("completed"), failed, ours_rate);
+    println!(
+        "synwave demo: connect, request, response, close against a Linux kernel server over veth"
+    );
+    println!(
+        "  {:<30} {:>10} {:>8} {:>12}",
+        "client", "completed", "failed", "conn/s"
+    );
+    println!(
+        "  {:<30} {:>10} {:>8} {:>12.0}",
+        "synwave (AF_XDP, 1 worker)",
+        ours.get("completed"),
+        failed,
+        ours_rate
+    );
     println!(
         "  {:<30} {:>10} {:>8} {:>12.0}",
         format!("kernel sockets ({threads} threads)"),
@@ -969,8 +1033,12 @@ fn demo(a: DemoArgs) -> Result<(), Error> {
         kernel.failed,
         kernel.rate()
     );
-    println!("  synwave / kernel: {ratio:.2}x (both against the same kernel server, which bounds them;");
-    println!("  kernel connect() also slows as its own TIME-WAIT sockets fill the ephemeral port range)");
+    println!(
+        "  synwave / kernel: {ratio:.2}x (both against the same kernel server, which bounds them;"
+    );
+    println!(
+        "  kernel connect() also slows as its own TIME-WAIT sockets fill the ephemeral port range)"
+    );
     println!();
     print_latency(&lat, synwave_connect, Some(&klat), false);
     println!();

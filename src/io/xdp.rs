@@ -80,6 +80,20 @@ fn bpf_err(op: &'static str, e: &libbpf_rs::Error) -> Error {
     }
 }
 
+/// libbpf prints its own multi-line diagnostics to stderr; our errors already
+/// say what failed in one line. `SYNWAVE_DEBUG=1` brings libbpf's back (a
+/// verifier log, say).
+fn quiet_libbpf() {
+    fn to_stderr(_level: libbpf_rs::PrintLevel, msg: String) {
+        eprint!("libbpf: {msg}");
+    }
+    if std::env::var_os("SYNWAVE_DEBUG").is_some() {
+        libbpf_rs::set_print(Some((libbpf_rs::PrintLevel::Debug, to_stderr)));
+    } else {
+        libbpf_rs::set_print(None);
+    }
+}
+
 impl XdpProgram {
     /// Loads the program and attaches it to `iface` (in the calling thread's
     /// network namespace), in native mode where the driver supports it.
@@ -87,6 +101,7 @@ impl XdpProgram {
     /// Fails with [`Error::AlreadyAttached`] if any XDP program is already
     /// attached, leaving that program untouched.
     pub fn attach(iface: &str) -> Result<Self, Error> {
+        quiet_libbpf();
         let ifindex = sys::if_nametoindex(iface)?;
         let ifindex_i32 = i32::try_from(ifindex)
             .map_err(|_| Error::Config(format!("ifindex {ifindex} of {iface} out of range")))?;
