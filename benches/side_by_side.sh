@@ -29,7 +29,7 @@ req='GET / HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n'
 ratio() { python3 -c "print(f'{$1/$2:.2f}x')"; }
 
 echo "== 1. client side: against synwave serve on $NS_B (10.77.0.2:8080)"
-B "$sw" serve --iface sw1 --listen 10.77.0.2:8080 --response <(printf 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok') \
+ip netns exec "$NS_B" "$sw" serve --iface sw1 --listen 10.77.0.2:8080 --response <(printf 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok') \
     --msl-ms 1000 >/dev/null 2>&1 & pids+=($!)
 sleep 1
 ours=$(A "$sw" load --iface sw0 --target 10.77.0.2:8080 --concurrency 256 --duration "$secs" --request "$req" \
@@ -45,13 +45,13 @@ printf '  synwave load           %10.0f conn/s\n  kernel (%s) %10.0f conn/s\n  r
 kill -INT "${pids[-1]}"; wait "${pids[-1]}" || true; unset 'pids[-1]'
 
 echo "== 2. server side: loaded by synwave load from $NS_A"
-B "$sw" serve --iface sw1 --listen 10.77.0.2:8080 --response <(printf 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok') \
+ip netns exec "$NS_B" "$sw" serve --iface sw1 --listen 10.77.0.2:8080 --response <(printf 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok') \
     --close wait-client --msl-ms 1000 >/dev/null 2>&1 & pids+=($!)
 sleep 1
 ours=$(A "$sw" load --iface sw0 --target 10.77.0.2:8080 --concurrency 256 --duration "$secs" --request "$req" \
     --response-bytes 40 --msl-ms 1000 --ports 10000-60000 --json | json 'd["rate"]["achieved"]')
 kill -INT "${pids[-1]}"; wait "${pids[-1]}" || true; unset 'pids[-1]'
-B "$sw" kernel-serve --listen 10.77.0.2:8081 --threads 2 --duration 600 >/dev/null 2>&1 & pids+=($!)
+ip netns exec "$NS_B" "$sw" kernel-serve --listen 10.77.0.2:8081 --threads 2 --duration 600 >/dev/null 2>&1 & pids+=($!)
 sleep 1
 theirs=$(A "$sw" load --iface sw0 --target 10.77.0.2:8081 --concurrency 256 --duration "$secs" --request "$req" \
     --response-bytes 40 --msl-ms 1000 --ports 10000-60000 --json | json 'd["rate"]["achieved"]')

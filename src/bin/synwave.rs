@@ -619,7 +619,14 @@ fn plan_load(
     // The workers stop by themselves; this is a safety net against a peer
     // that never answers.
     opts.duration = duration.map(|d| d + Duration::from_secs(120));
-    let addresses = source_addresses(t.src.as_deref(), &opts.iface)?;
+    let mut addresses = source_addresses(t.src.as_deref(), &opts.iface)?;
+    // The target's own address is never a usable source.
+    addresses.retain(|a| a != t.target.ip());
+    if addresses.is_empty() {
+        return Err(Error::Config(
+            "--src leaves no source address besides the target's".into(),
+        ));
+    }
     if addresses.len() > 256 {
         return Err(Error::Config("--src: at most 256 source addresses".into()));
     }
