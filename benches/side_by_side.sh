@@ -25,6 +25,18 @@ trap cleanup EXIT
 A() { ip netns exec "$NS_A" "$@"; }
 B() { ip netns exec "$NS_B" "$@"; }
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))" "$1"; }
+# A load run's rate of completed connections; failures are reported on stderr.
+achieved() {
+    python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+errors = sum(d["errors"].values())
+if d["completed"] + errors != d["started"]:
+    sys.exit("load run did not reconcile: started %d completed %d errors %s" % (d["started"], d["completed"], d["errors"]))
+if errors:
+    print("  (%d of %d connections failed: %s)" % (errors, d["started"], {k: v for k, v in d["errors"].items() if v}), file=sys.stderr)
+print(d["rate"]["achieved"] * d["completed"] / max(d["started"], 1))'
+}
 req='GET / HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n'
 ratio() { python3 -c "print(f'{$1/$2:.2f}x')"; }
 
@@ -33,7 +45,7 @@ ip netns exec "$NS_B" "$sw" serve --iface sw1 --listen 10.77.0.2:8080 --response
     --msl-ms 1000 >/dev/null 2>&1 & pids+=($!)
 sleep 1
 ours=$(A "$sw" load --iface sw0 --target 10.77.0.2:8080 --concurrency 256 --duration "$secs" --request "$req" \
-    --response-until-fin --msl-ms 1000 --ports 10000-60000 --json | json 'd["rate"]["achieved"]')
+    --response-until-fin --msl-ms 1000 --src 10.77.0.0/27 --ports 10000-60000 --json | achieved)
 if command -v wrk >/dev/null; then
     theirs=$(A wrk -t2 -c256 -d"${secs}s" -H 'Connection: close' http://10.77.0.2:8080/ | awk '/Requests\/sec/ {print $2}')
     gen="wrk -t2 -c256 (epoll), one connection per request"
@@ -49,12 +61,12 @@ ip netns exec "$NS_B" "$sw" serve --iface sw1 --listen 10.77.0.2:8080 --response
     --close wait-client --msl-ms 1000 >/dev/null 2>&1 & pids+=($!)
 sleep 1
 ours=$(A "$sw" load --iface sw0 --target 10.77.0.2:8080 --concurrency 256 --duration "$secs" --request "$req" \
-    --response-bytes 40 --msl-ms 1000 --ports 10000-60000 --json | json 'd["rate"]["achieved"]')
+    --response-bytes 40 --msl-ms 1000 --src 10.77.0.0/27 --ports 10000-60000 --json | achieved)
 kill -INT "${pids[-1]}"; wait "${pids[-1]}" || true; unset 'pids[-1]'
 ip netns exec "$NS_B" "$sw" kernel-serve --listen 10.77.0.2:8081 --threads 2 --duration 600 >/dev/null 2>&1 & pids+=($!)
 sleep 1
 theirs=$(A "$sw" load --iface sw0 --target 10.77.0.2:8081 --concurrency 256 --duration "$secs" --request "$req" \
-    --response-bytes 40 --msl-ms 1000 --ports 10000-60000 --json | json 'd["rate"]["achieved"]')
+    --response-bytes 40 --msl-ms 1000 --src 10.77.0.0/27 --ports 10000-60000 --json | achieved)
 printf '  synwave serve          %10.0f conn/s\n  kernel server (2 threads) %7.0f conn/s\n  ratio %s\n' "$ours" "$theirs" "$(ratio "$ours" "$theirs")"
 
 echo "== 3. handshake latency against the kernel listener, 1000/s"
