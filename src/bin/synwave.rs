@@ -17,7 +17,6 @@ use synwave::app::{
 };
 use synwave::io::runtime::{Runtime, RuntimeOptions, Summary};
 use synwave::io::testbed::{Testbed, IFACE_A, IP_B};
-use synwave::io::worker::App;
 use synwave::io::{netdev, netns, signal, Error, XskConfig};
 use synwave::tcp::Config;
 
@@ -651,11 +650,36 @@ fn plan_load(
     })
 }
 
-/// Starts a runtime whose workers each run `make(queue, port slice, share)`.
-fn start_load<A: App>(
+/// The load every worker shares before it is split: target, sources and
+/// 2MSL from the plan, nothing else set. `start_load` fills in each worker's
+/// ports, next hop and share of rate, concurrency and count.
+fn load_options(plan: &LoadPlan) -> LoadOptions {
+    LoadOptions {
+        target: plan.target,
+        next_hop: synwave::wire::MacAddr::default(),
+        addresses: plan.addresses.clone(),
+        ports: plan.ports,
+        rate: None,
+        ramp_up: Duration::ZERO,
+        concurrency: None,
+        connections: None,
+        duration: None,
+        warm_up: Duration::ZERO,
+        request: None,
+        requests_per_connection: 0,
+        response: ResponseEnd::FirstBytes,
+        close: LoadClose::Fin,
+        response_timeout: Duration::from_secs(5),
+        quarantine: 2 * plan.opts.engine.msl,
+    }
+}
+
+/// Starts a runtime whose workers split `whole` between them: each gets a
+/// slice of the port range and its share of rate, concurrency and count.
+fn start_load(
     plan: &LoadPlan,
     stop: &'static std::sync::atomic::AtomicBool,
-    mut make: impl FnMut(u32, (u16, u16), WorkerShare) -> A,
+    whole: LoadOptions,
 ) -> Result<Runtime, Error> {
     let iface = plan.opts.iface.clone();
     let own = netdev::ipv4_addr(&iface).ok();
@@ -664,11 +688,13 @@ fn start_load<A: App>(
     let workers = plan.opts.workers.max(1);
     let span = (u32::from(plan.ports.1) - u32::from(plan.ports.0) + 1) / workers;
     let (lo, hi) = plan.ports;
-    let addresses = plan.addresses.clone();
+    let share = |total: u64, queue: u32| {
+        total / u64::from(workers) + u64::from(u64::from(queue) < total % u64::from(workers))
+    };
     Runtime::start(
         &plan.opts,
         |xdp| {
-            for &a in &addresses {
+            for &a in &whole.addresses {
                 xdp.set_client_ports(a, lo, hi)?;
                 if Some(a) != own {
                     xdp.answer_arp(a, mac)?;
@@ -678,24 +704,17 @@ fn start_load<A: App>(
         },
         |queue, _| {
             let first = u32::from(lo) + queue * span;
-            Ok(make(
-                queue,
-                (first as u16, (first + span - 1) as u16),
-                WorkerShare { next_hop, workers },
-            ))
+            Ok(LoadApp::new(LoadOptions {
+                next_hop,
+                ports: (first as u16, (first + span - 1) as u16),
+                rate: whole.rate.map(|r| r / f64::from(workers)),
+                concurrency: whole.concurrency.map(|c| c.div_ceil(u64::from(workers))),
+                connections: whole.connections.map(|n| share(n, queue)),
+                ..whole.clone()
+            }))
         },
         stop,
     )
-}
-
-/// What every worker of a load shares.
-struct WorkerShare {
-    next_hop: synwave::wire::MacAddr,
-    workers: u32,
-}
-
-fn share(total: u64, workers: u32, queue: u32) -> u64 {
-    total / u64::from(workers) + u64::from(u64::from(queue) < total % u64::from(workers))
 }
 
 fn load(a: LoadArgs) -> Result<(), Error> {
@@ -743,29 +762,21 @@ fn load(a: LoadArgs) -> Result<(), Error> {
             })
         })
         .transpose()?;
-    let quarantine = 2 * plan.opts.engine.msl;
-    let addresses = plan.addresses.clone();
-    let target = plan.target;
-    let rt = start_load(&plan, stop, |queue, ports, s| {
-        LoadApp::new(LoadOptions {
-            target,
-            next_hop: s.next_hop,
-            addresses: addresses.clone(),
-            ports,
-            rate: a.rate.map(|r| r / f64::from(s.workers)),
-            ramp_up,
-            concurrency: a.concurrency.map(|c| c.div_ceil(u64::from(s.workers))),
-            connections: a.connections.map(|n| share(n, s.workers, queue)),
-            duration,
-            warm_up,
-            request: request.clone(),
-            requests_per_connection: a.requests_per_connection,
-            response: response.clone(),
-            close,
-            response_timeout,
-            quarantine,
-        })
-    })?;
+    let whole = LoadOptions {
+        rate: a.rate,
+        ramp_up,
+        concurrency: a.concurrency,
+        connections: a.connections,
+        duration,
+        warm_up,
+        request,
+        requests_per_connection: a.requests_per_connection,
+        response,
+        close,
+        response_timeout,
+        ..load_options(&plan)
+    };
+    let rt = start_load(&plan, stop, whole)?;
     if let Some(m) = &metrics {
         eprintln!("synwave: metrics on http://{}/metrics", m.addr());
     }
@@ -802,29 +813,13 @@ fn kernel_serve(a: KernelServeArgs) -> Result<(), Error> {
 fn latency(a: LatencyArgs) -> Result<(), Error> {
     let stop = signal::install_stop_flag()?;
     let plan = plan_load(&a.common, &a.target, Some(a.rate), None)?;
-    let (addresses, target, count, rate) =
-        (plan.addresses.clone(), plan.target, a.connections, a.rate);
-    let quarantine = 2 * plan.opts.engine.msl;
-    let rt = start_load(&plan, stop, |queue, ports, s| {
-        LoadApp::new(LoadOptions {
-            target,
-            next_hop: s.next_hop,
-            addresses: addresses.clone(),
-            ports,
-            rate: Some(rate / f64::from(s.workers)),
-            ramp_up: Duration::ZERO,
-            concurrency: None,
-            connections: Some(share(count, s.workers, queue)),
-            duration: None,
-            warm_up: Duration::ZERO,
-            request: None,
-            requests_per_connection: 0,
-            response: ResponseEnd::FirstBytes,
-            close: LoadClose::Fin,
-            response_timeout: Duration::from_secs(5),
-            quarantine,
-        })
-    })?;
+    let (target, count, rate) = (plan.target, a.connections, a.rate);
+    let whole = LoadOptions {
+        rate: Some(rate),
+        connections: Some(count),
+        ..load_options(&plan)
+    };
+    let rt = start_load(&plan, stop, whole)?;
     let sum = run_with_progress(rt, None)?;
     let ours = sum.histograms.get("connect").cloned();
     let kernel = a
@@ -953,26 +948,16 @@ fn demo(a: DemoArgs) -> Result<(), Error> {
     let demo_load = |rate: Option<f64>, concurrency: Option<u64>, count: u64, request: bool| {
         let plan = plan();
         Testbed::in_ns(&ns_a, move || -> Result<Summary, Error> {
-            let rt = start_load(&plan, stop, |_, ports, s| {
-                LoadApp::new(LoadOptions {
-                    target,
-                    next_hop: s.next_hop,
-                    addresses: plan.addresses.clone(),
-                    ports,
-                    rate,
-                    ramp_up: Duration::ZERO,
-                    concurrency,
-                    connections: Some(count),
-                    duration: None,
-                    warm_up: Duration::ZERO,
-                    request: request.then(|| DEMO_REQUEST.to_vec()),
-                    requests_per_connection: u32::from(request),
-                    response: ResponseEnd::Bytes(DEMO_RESPONSE.len()),
-                    close: LoadClose::Fin,
-                    response_timeout: Duration::from_secs(5),
-                    quarantine: 2 * plan.opts.engine.msl,
-                })
-            })?;
+            let whole = LoadOptions {
+                rate,
+                concurrency,
+                connections: Some(count),
+                request: request.then(|| DEMO_REQUEST.to_vec()),
+                requests_per_connection: u32::from(request),
+                response: ResponseEnd::Bytes(DEMO_RESPONSE.len()),
+                ..load_options(&plan)
+            };
+            let rt = start_load(&plan, stop, whole)?;
             run_with_progress(rt, None)
         })
     };
