@@ -36,6 +36,13 @@ pub struct Config {
     pub challenge_ack_limit: u32,
     /// Full TCBs at most; SYNs and connects beyond are refused and counted.
     pub max_tcbs: usize,
+    /// Half-open passive connections (SYN-RECEIVED) at most, per worker;
+    /// beyond, SYNs get SYN cookies or, with those off, are dropped.
+    pub syn_backlog: usize,
+    /// Answer SYNs with SYN cookies (RFC 4987 §3.6) once the backlog is full.
+    pub syn_cookies: bool,
+    /// TIME-WAIT records at most; entering one beyond recycles the oldest.
+    pub max_time_wait: usize,
     /// Bytes the application may queue per connection.
     pub send_buffer: usize,
     /// Verify IPv4 and TCP checksums of received frames.
@@ -61,6 +68,9 @@ impl Default for Config {
             fin_wait2_timeout: Duration::from_secs(60),
             challenge_ack_limit: 1000,
             max_tcbs: 1 << 20,
+            syn_backlog: 4096,
+            syn_cookies: true,
+            max_time_wait: 1 << 20,
             send_buffer: 1 << 20,
             verify_checksums: true,
             rfc1337: false,
@@ -104,6 +114,12 @@ impl Config {
         }
         if self.max_tcbs == 0 || self.max_tcbs > (1 << 30) {
             return err("max_tcbs must be within 1..=2^30");
+        }
+        if self.syn_backlog == 0 {
+            return err("syn_backlog must be at least 1");
+        }
+        if self.max_time_wait == 0 || self.max_time_wait > (1 << 30) {
+            return err("max_time_wait must be within 1..=2^30");
         }
         Ok(())
     }

@@ -16,6 +16,7 @@ use super::isn::IsnGenerator;
 use super::output::{ts_val, Bare};
 use super::rtt::RttEstimator;
 use super::stats::Stats;
+use super::syn_cookie::SynCookies;
 use super::table::{Slot, Table};
 use super::tcb::{flag, Tcb};
 use super::time_wait::TimeWait;
@@ -73,6 +74,15 @@ pub(crate) struct Core {
     pub aborts: Vec<Bare>,
     pub events: Events,
     pub stats: Stats,
+    pub cookies: SynCookies,
+    /// Passive connections in SYN-RECEIVED, against `syn_backlog`.
+    pub half_open: usize,
+    /// When the last cookie was sent: only then are ACKs to a listener
+    /// checked as cookies (Linux does the same).
+    pub last_cookie: Option<Instant>,
+    /// TIME-WAIT records by age (index, stamp); stale pairs are skipped.
+    pub time_wait_order: std::collections::VecDeque<(u32, u32)>,
+    pub time_wait_stamp: u32,
     /// RFC 5961 §7 rate limit: the current second and how many were sent in it.
     challenge_second: u64,
     challenge_count: u32,
@@ -108,6 +118,12 @@ impl Engine {
                 aborts: Vec::new(),
                 events: Events::new(),
                 stats: Stats::default(),
+                // A second key for cookies, derived so it never equals the ISN key.
+                cookies: SynCookies::new(isn_key.map(|b| b ^ 0x5c)),
+                half_open: 0,
+                last_cookie: None,
+                time_wait_order: std::collections::VecDeque::new(),
+                time_wait_stamp: 0,
                 challenge_second: 0,
                 challenge_count: 0,
                 cfg,
@@ -202,6 +218,7 @@ impl Engine {
         }
         expired.clear();
         self.expired = expired;
+        self.trim_time_wait_order();
     }
 
     // ---- commands ----
@@ -306,6 +323,7 @@ impl Engine {
                 ack: tcb.rcv_nxt,
                 flags: TcpFlags::RST | TcpFlags::ACK,
                 window: 0,
+                mss: None,
                 timestamps: None,
             };
             self.core.aborts.push(rst);
@@ -376,6 +394,7 @@ impl Engine {
         tcb.snd_nxt = iss;
         tcb.snd_max = iss;
         tcb.snd_wnd = 0;
+        tcb.max_snd_wnd = 0;
         tcb.snd_wl1 = SeqNumber(0);
         tcb.snd_wl2 = iss;
         tcb.cwnd = 10 * u32::from(tcb.snd_mss);
@@ -394,6 +413,7 @@ impl Engine {
     /// knows the connection, and the slot is freed.
     pub(crate) fn finish(&mut self, index: u32, event: Option<EventKind>, now: Instant) {
         let tcb = &mut self.table.tcbs[index as usize];
+        self.core.leave_half_open(tcb);
         self.core.disarm(tcb);
         if let Some(kind) = event {
             if tcb.has(flag::APP_KNOWN) {
@@ -414,6 +434,8 @@ impl Engine {
         }
         self.core.stats.closed += 1;
         self.core.stats.time_wait_entered += 1;
+        let stamp = self.core.time_wait_stamp;
+        self.core.time_wait_stamp = stamp.wrapping_add(1);
         let tw = TimeWait {
             tuple: tcb.tuple,
             peer_mac: tcb.peer_mac,
@@ -422,11 +444,46 @@ impl Engine {
             snd_nxt: tcb.snd_nxt,
             rcv_nxt: tcb.rcv_nxt,
             ts_recent: tcb.ts_recent,
+            stamp,
             timer: None,
         };
+        // Counted before the TCB's own key changes over to TIME-WAIT.
+        if self.table.time_wait_count() >= self.core.cfg.max_time_wait {
+            self.recycle_oldest_time_wait();
+        }
         self.table.remove_tcb(index, true);
         let tw_index = self.table.insert_time_wait(tw);
+        self.core.time_wait_order.push_back((tw_index, stamp));
         self.restart_time_wait(tw_index, now);
+    }
+
+    /// Whether `(index, stamp)` still names a live TIME-WAIT record.
+    fn time_wait_live(&self, index: u32, stamp: u32) -> bool {
+        let tw = &self.table.time_waits[index as usize];
+        tw.timer.is_some() && tw.stamp == stamp
+    }
+
+    /// Ends the oldest TIME-WAIT record to make room (counted), skipping
+    /// entries of records that already ended.
+    fn recycle_oldest_time_wait(&mut self) {
+        while let Some((index, stamp)) = self.core.time_wait_order.pop_front() {
+            if self.time_wait_live(index, stamp) {
+                self.drop_time_wait(index);
+                self.core.stats.time_wait_recycled += 1;
+                return;
+            }
+        }
+    }
+
+    /// Forgets age entries of records that already ended, from the front, so
+    /// the queue stays about as long as the table.
+    pub(crate) fn trim_time_wait_order(&mut self) {
+        while let Some(&(index, stamp)) = self.core.time_wait_order.front() {
+            if self.time_wait_live(index, stamp) {
+                break;
+            }
+            self.core.time_wait_order.pop_front();
+        }
     }
 
     /// (Re)starts the 2MSL timer of a TIME-WAIT record.
@@ -511,6 +568,14 @@ pub(crate) fn deadline_ms(now: Instant, after: Duration) -> u64 {
 }
 
 impl Core {
+    /// A passive connection leaves SYN-RECEIVED: one backlog slot frees.
+    #[inline]
+    pub(crate) fn leave_half_open(&mut self, tcb: &Tcb) {
+        if tcb.state == State::SynReceived && tcb.has(flag::PASSIVE) {
+            self.half_open -= 1;
+        }
+    }
+
     /// Queues the TCB for `poll_transmit`.
     #[inline]
     pub(crate) fn mark_dirty(&mut self, tcb: &mut Tcb, index: u32) {
@@ -590,6 +655,7 @@ impl Core {
             ack: tw.rcv_nxt,
             flags: TcpFlags::ACK,
             window: self.cfg.window_field(tw.rcv_wscale),
+            mss: None,
             timestamps: tw.ts_ok.then(|| (ts_val(now), tw.ts_recent)),
         };
         self.emit_bare(tx, &bare);

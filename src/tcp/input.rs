@@ -95,11 +95,22 @@ impl Engine {
             return;
         }
         if seg.flags.ack() {
+            if !seg.flags.syn() && self.cookie_ack(tuple, seg, now, tx) {
+                return;
+            }
             self.core.emit_bare(tx, &reset_for(tuple, seg));
             return;
         }
         if !seg.flags.syn() {
             self.core.stats.ignored += 1;
+            return;
+        }
+        if self.core.half_open >= self.core.cfg.syn_backlog {
+            if self.core.cfg.syn_cookies {
+                self.send_cookie(tuple, seg, now, tx);
+            } else {
+                self.core.stats.backlog_full += 1;
+            }
             return;
         }
         if self.table.tcb_count() >= self.core.cfg.max_tcbs {
@@ -122,8 +133,82 @@ impl Engine {
         tcb.rcv_nxt = seg.seq + 1;
         // The window of a SYN is never scaled (RFC 7323 §2.2).
         tcb.snd_wnd = u32::from(seg.wnd);
+        tcb.max_snd_wnd = tcb.max_snd_wnd.max(tcb.snd_wnd);
         tcb.snd_wl1 = seg.seq;
+        self.core.half_open += 1;
         self.core.mark_dirty(tcb, index);
+    }
+
+    /// Answers a SYN statelessly with a SYN cookie as its ISS (RFC 4987
+    /// §3.6). Window scale and timestamps are not offered: nothing would
+    /// remember them.
+    fn send_cookie(&mut self, tuple: FourTuple, seg: &Segment, now: Instant, tx: &mut FrameBatch) {
+        let peer_mss = seg.options.mss.unwrap_or(536);
+        let cookie = self.core.cookies.encode(&tuple, seg.seq, peer_mss, now);
+        self.core.stats.syn_cookies_sent += 1;
+        self.core.last_cookie = Some(now);
+        let synack = Bare {
+            tuple,
+            peer_mac: seg.src_mac,
+            seq: cookie,
+            ack: seg.seq + 1,
+            flags: TcpFlags::SYN | TcpFlags::ACK,
+            window: self.core.cfg.rcv_wnd.min(65535) as u16,
+            mss: Some(self.core.cfg.mss),
+            timestamps: None,
+        };
+        self.core.emit_bare(tx, &synack);
+    }
+
+    /// An ACK to a listener may complete a cookie handshake: if SEG.ACK − 1
+    /// is a fresh cookie for this tuple and SEG.SEQ − 1, the connection is
+    /// established now, and the rest of the segment is processed on it.
+    /// Only checked while cookies have been sent lately.
+    fn cookie_ack(
+        &mut self,
+        tuple: FourTuple,
+        seg: &Segment,
+        now: Instant,
+        tx: &mut FrameBatch,
+    ) -> bool {
+        let recent = self
+            .core
+            .last_cookie
+            .is_some_and(|t| now.saturating_since(t) < core::time::Duration::from_secs(128));
+        if !self.core.cfg.syn_cookies || !recent || seg.flags.rst() {
+            return false;
+        }
+        let (iss, irs) = (seg.ack - 1, seg.seq - 1);
+        let Some(mss) = self.core.cookies.decode(&tuple, irs, iss, now) else {
+            self.core.stats.syn_cookies_rejected += 1;
+            return false;
+        };
+        if self.table.tcb_count() >= self.core.cfg.max_tcbs {
+            self.core.stats.table_full += 1;
+            return true;
+        }
+        self.core.stats.syn_cookies_accepted += 1;
+        let index = self.new_tcb(
+            tuple,
+            seg.src_mac,
+            State::SynReceived,
+            flag::PASSIVE,
+            iss,
+            now,
+        );
+        let tcb = &mut self.table.tcbs[index as usize];
+        tcb.snd_nxt = iss + 1;
+        tcb.snd_max = iss + 1;
+        tcb.irs = irs;
+        tcb.rcv_nxt = seg.seq;
+        tcb.snd_mss = mss.min(self.core.cfg.mss);
+        tcb.cwnd = 10 * u32::from(tcb.snd_mss);
+        tcb.snd_wl1 = seg.seq;
+        // Counted as half-open for the instant until this very segment
+        // establishes it below.
+        self.core.half_open += 1;
+        self.on_connection(index, seg, now, tx);
+        true
     }
 
     /// RFC 9293 §3.10.7.3: SYN-SENT.
@@ -155,6 +240,7 @@ impl Engine {
         let mss = self.core.cfg.mss;
         take_syn_options(tcb, seg, mss);
         tcb.snd_wnd = u32::from(seg.wnd);
+        tcb.max_snd_wnd = tcb.max_snd_wnd.max(tcb.snd_wnd);
         tcb.snd_wl1 = seg.seq;
         if seg.flags.ack() {
             tcb.snd_wl2 = seg.ack;
@@ -174,6 +260,7 @@ impl Engine {
     /// Our SYN is acknowledged: ESTABLISHED, and the application hears of it.
     fn establish(&mut self, index: u32, ack: SeqNumber, now: Instant) {
         let tcb = &mut self.table.tcbs[index as usize];
+        self.core.leave_half_open(tcb);
         tcb.snd_una = ack;
         if tcb.snd_nxt < ack {
             tcb.snd_nxt = ack;
@@ -216,6 +303,7 @@ impl Engine {
                 } else if tcb.ack_acceptable(seg.ack) {
                     // Simultaneous open: the peer's SYN-ACK completes it.
                     tcb.snd_wnd = u32::from(seg.wnd);
+                    tcb.max_snd_wnd = tcb.max_snd_wnd.max(tcb.snd_wnd);
                     tcb.snd_wl1 = seg.seq;
                     tcb.snd_wl2 = seg.ack;
                     self.establish(index, seg.ack, now);
@@ -298,6 +386,7 @@ impl Engine {
                 return;
             }
             tcb.snd_wnd = u32::from(seg.wnd) << tcb.snd_wscale;
+            tcb.max_snd_wnd = tcb.max_snd_wnd.max(tcb.snd_wnd);
             tcb.snd_wl1 = seg.seq;
             tcb.snd_wl2 = seg.ack;
             self.establish(index, seg.ack, now);
@@ -306,6 +395,13 @@ impl Engine {
         if seg.ack > tcb.snd_max {
             // RFC 9293 §3.10.7.4 / RFC 5961 §5.2: ACKs something never sent.
             self.core.stats.ack_beyond_sent += 1;
+            self.core.ack_now(tx, tcb, now);
+            return;
+        }
+        if seg.ack - tcb.snd_una < -(tcb.max_snd_wnd.max(1) as i32) {
+            // RFC 5961 §5.2: older than anything the peer could still be
+            // acknowledging — blind data injection, most likely.
+            self.core.stats.ack_too_old += 1;
             self.core.ack_now(tx, tcb, now);
             return;
         }
@@ -320,6 +416,7 @@ impl Engine {
                 self.core.mark_dirty(tcb, index);
             }
             tcb.snd_wnd = wnd;
+            tcb.max_snd_wnd = tcb.max_snd_wnd.max(wnd);
             tcb.snd_wl1 = seg.seq;
             tcb.snd_wl2 = seg.ack;
         }
@@ -515,6 +612,7 @@ fn reset_for(tuple: FourTuple, seg: &Segment) -> Bare {
         ack,
         flags,
         window: 0,
+        mss: None,
         timestamps: None,
     }
 }

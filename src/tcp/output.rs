@@ -20,6 +20,8 @@ pub(crate) struct Bare {
     pub ack: SeqNumber,
     pub flags: TcpFlags,
     pub window: u16,
+    /// MSS option: only a SYN cookie's SYN-ACK carries one.
+    pub mss: Option<u16>,
     pub timestamps: Option<(u32, u32)>,
 }
 
@@ -45,6 +47,7 @@ impl Core {
             window: b.window,
             urgent: 0,
             options: TcpOptions {
+                mss: b.mss,
                 timestamps: b.timestamps,
                 ..TcpOptions::default()
             },

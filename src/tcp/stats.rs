@@ -92,6 +92,18 @@ counters! {
     time_wait_reset,
     /// Segments to no connection and no listener.
     no_connection,
+    /// SYN-ACKs sent as SYN cookies because the backlog was full (RFC 4987).
+    syn_cookies_sent,
+    /// Connections opened by a valid returning cookie.
+    syn_cookies_accepted,
+    /// ACKs to a listener whose cookie was invalid or stale.
+    syn_cookies_rejected,
+    /// SYNs dropped because the backlog was full and cookies are off.
+    backlog_full,
+    /// TIME-WAIT records recycled early because `max_time_wait` was reached.
+    time_wait_recycled,
+    /// ACKs older than SND.UNA − MAX.SND.WND (RFC 5961 §5.2), dropped.
+    ack_too_old,
     /// Segments without ACK or otherwise ignored in their state.
     ignored,
 }

@@ -46,6 +46,8 @@ pub(crate) struct Tcb {
     /// `snd_una` on RTO (go-back-N) while ACKs up to `snd_max` stay valid.
     pub snd_max: SeqNumber,
     pub snd_wnd: u32,
+    /// Largest window the peer has offered (MAX.SND.WND of RFC 5961 §5.2).
+    pub max_snd_wnd: u32,
     pub snd_wl1: SeqNumber,
     pub snd_wl2: SeqNumber,
     /// Congestion window: IW10 (RFC 6928), slow start, back to one MSS on RTO.
@@ -88,6 +90,7 @@ impl Tcb {
             snd_nxt: SeqNumber(0),
             snd_max: SeqNumber(0),
             snd_wnd: 0,
+            max_snd_wnd: 0,
             snd_wl1: SeqNumber(0),
             snd_wl2: SeqNumber(0),
             cwnd: 0,

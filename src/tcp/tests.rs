@@ -713,3 +713,184 @@ fn memory_per_connection_is_compact() {
     assert!(tcb <= 256, "TCB costs {tcb} bytes");
     assert!(tw <= 128, "TIME-WAIT entry costs {tw} bytes");
 }
+
+/// A listener whose backlog holds one half-open connection.
+fn tiny_backlog(cookies: bool) -> Harness {
+    let mut h = Harness::new(Config {
+        syn_backlog: 1,
+        syn_cookies: cookies,
+        ..config()
+    });
+    h.engine.listen(LOCAL).unwrap();
+    // Another peer's SYN fills the backlog.
+    let other = TcpRepr {
+        src_port: 1,
+        dst_port: LOCAL.port(),
+        seq: SeqNumber(9),
+        ack: SeqNumber(0),
+        flags: SYN,
+        window: 1000,
+        urgent: 0,
+        options: TcpOptions::default(),
+        payload: &[],
+    };
+    let mut buf = vec![0; 128];
+    let n = wire::emit_tcp_frame(&mut buf, PEER, US, *REMOTE.ip(), *LOCAL.ip(), &other);
+    h.engine.handle_frames(h.now, [&buf[..n]], &mut h.tx);
+    h.engine.poll_transmit(h.now, &mut h.tx);
+    h.tx.clear();
+    h
+}
+
+#[test]
+fn rfc4987_3_6_full_backlog_answers_with_a_cookie_and_its_ack_opens_the_connection() {
+    let mut h = tiny_backlog(true);
+    h.send(seg(PEER_ISS, 0, SYN).options(TcpOptions {
+        mss: Some(1300),
+        window_scale: Some(7),
+        ..Default::default()
+    }));
+    let sa = h.recv_one();
+    assert_eq!((sa.ack, sa.flags), (PEER_ISS + 1, syn_ack()));
+    assert_eq!(
+        sa.options.window_scale, None,
+        "a cookie cannot remember window scale"
+    );
+    assert_eq!(h.engine.tcb_count(), 1, "the cookie SYN made state");
+    assert_eq!(h.engine.stats().syn_cookies_sent, 1);
+    // The returning ACK, carrying the request, opens the connection.
+    h.send(seg(PEER_ISS + 1, sa.seq + 1, ACK).data(b"GET /"));
+    let kinds = h.kinds();
+    assert!(
+        matches!(kinds[..], [EventKind::Accepted, EventKind::Data { .. }]),
+        "{kinds:?}"
+    );
+    assert_eq!(h.engine.stats().syn_cookies_accepted, 1);
+    let a = h.recv_one();
+    assert_eq!((a.seq, a.ack), (sa.seq + 1, PEER_ISS + 6));
+}
+
+#[test]
+fn rfc4987_3_6_forged_cookie_ack_gets_rst_and_no_state() {
+    let mut h = tiny_backlog(true);
+    h.send(seg(PEER_ISS, 0, SYN));
+    let sa = h.recv_one();
+    h.send(seg(PEER_ISS + 1, sa.seq + 2, ACK));
+    let r = h.recv_one();
+    assert_eq!((r.seq, r.flags), (sa.seq + 2, RST));
+    assert_eq!(h.engine.tcb_count(), 1);
+    assert_eq!(h.engine.stats().syn_cookies_rejected, 1);
+    assert!(h.kinds().is_empty());
+}
+
+#[test]
+fn rfc4987_3_6_replayed_cookie_ack_is_rejected_after_two_epochs() {
+    let mut h = tiny_backlog(true);
+    h.send(seg(PEER_ISS, 0, SYN));
+    let sa = h.recv_one();
+    h.advance(Duration::from_secs(127));
+    // Keep cookies "recently sent" so the ACK is checked as one.
+    h.send(seg(PEER_ISS + 50, 0, SYN));
+    h.recv();
+    h.advance(Duration::from_secs(64));
+    h.send(seg(PEER_ISS + 1, sa.seq + 1, ACK));
+    assert!(h.kinds().is_empty(), "a stale cookie opened a connection");
+    assert_eq!(h.engine.stats().syn_cookies_rejected, 1);
+}
+
+#[test]
+fn full_backlog_without_cookies_drops_syn_and_counts_it() {
+    let mut h = tiny_backlog(false);
+    h.send(seg(PEER_ISS, 0, SYN));
+    assert!(h.recv().is_empty());
+    assert_eq!(h.engine.stats().backlog_full, 1);
+    assert_eq!(h.engine.tcb_count(), 1);
+}
+
+#[test]
+fn backlog_frees_when_half_open_connections_complete() {
+    let mut h = Harness::new(Config {
+        syn_backlog: 1,
+        syn_cookies: false,
+        ..config()
+    });
+    h.engine.listen(LOCAL).unwrap();
+    h.send(seg(PEER_ISS, 0, SYN));
+    let sa = h.recv_one();
+    h.send(seg(PEER_ISS + 1, sa.seq + 1, ACK));
+    assert_eq!(h.kinds(), vec![EventKind::Accepted]);
+    let other = SocketAddrV4::new(*REMOTE.ip(), 2);
+    // A second peer now fits in the backlog again.
+    let repr = TcpRepr {
+        src_port: other.port(),
+        dst_port: LOCAL.port(),
+        seq: SeqNumber(1),
+        ack: SeqNumber(0),
+        flags: SYN,
+        window: 1000,
+        urgent: 0,
+        options: TcpOptions::default(),
+        payload: &[],
+    };
+    let mut buf = vec![0; 128];
+    let n = wire::emit_tcp_frame(&mut buf, PEER, US, *REMOTE.ip(), *LOCAL.ip(), &repr);
+    h.engine.handle_frames(h.now, [&buf[..n]], &mut h.tx);
+    assert_eq!(h.engine.tcb_count(), 2);
+    assert_eq!(h.engine.stats().backlog_full, 0);
+}
+
+#[test]
+fn time_wait_beyond_its_limit_recycles_the_oldest() {
+    let mut h = Harness::new(Config {
+        max_time_wait: 2,
+        ..config()
+    });
+    h.engine.listen(LOCAL).unwrap();
+    // Three server-first closes on three client ports: three TIME-WAITs.
+    for port in 1..=3u16 {
+        let r = |seq: u32, ack: u32, flags: TcpFlags| TcpRepr {
+            src_port: port,
+            dst_port: LOCAL.port(),
+            seq: SeqNumber(seq),
+            ack: SeqNumber(ack),
+            flags,
+            window: 1000,
+            urgent: 0,
+            options: TcpOptions::default(),
+            payload: &[],
+        };
+        let mut buf = vec![0; 128];
+        let mut feed = |h: &mut Harness, repr: TcpRepr| {
+            let n = wire::emit_tcp_frame(&mut buf, PEER, US, *REMOTE.ip(), *LOCAL.ip(), &repr);
+            h.engine.handle_frames(h.now, [&buf[..n]], &mut h.tx);
+            h.collect_events();
+        };
+        feed(&mut h, r(100, 0, SYN));
+        let sa = h.recv_one();
+        feed(&mut h, r(101, sa.seq + 1, ACK));
+        let conn = h.events.iter().last().unwrap().conn;
+        h.engine.close(conn, h.now).unwrap();
+        h.recv_one();
+        feed(&mut h, r(101, sa.seq + 2, FIN | ACK));
+        h.recv_one();
+        h.advance(Duration::from_millis(1));
+    }
+    assert_eq!(h.engine.time_wait_count(), 2);
+    assert_eq!(h.engine.stats().time_wait_recycled, 1);
+    assert_eq!(h.engine.stats().time_wait_entered, 3);
+}
+
+#[test]
+fn rfc5961_5_2_ack_older_than_the_window_is_acked_and_dropped() {
+    let (mut h, iss1, _) = Harness::accepted();
+    // Window 65535: an ACK 100000 below SND.UNA cannot be a real one.
+    h.send(seg(PEER_ISS + 1, iss1.wrapping_sub(100_000), ACK).data(b"inject"));
+    let a = h.recv_one();
+    assert_eq!(
+        (a.seq, a.ack),
+        (iss1, PEER_ISS + 1),
+        "the injected data was taken"
+    );
+    assert!(h.kinds().is_empty());
+    assert_eq!(h.engine.stats().ack_too_old, 1);
+}
