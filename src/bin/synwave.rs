@@ -115,6 +115,21 @@ struct Common {
     /// Enter this network namespace (from `ip netns`) first.
     #[arg(long)]
     netns: Option<String>,
+    /// Connections (full TCBs) per worker at most.
+    #[arg(long, default_value_t = 1 << 20)]
+    max_tcbs: usize,
+    /// Half-open passive connections per worker before SYN cookies take over.
+    #[arg(long, default_value_t = 4096)]
+    syn_backlog: usize,
+    /// Drop SYNs beyond the backlog instead of answering with SYN cookies.
+    #[arg(long)]
+    no_syn_cookies: bool,
+    /// TIME-WAIT records per worker at most; beyond, the oldest is recycled.
+    #[arg(long, default_value_t = 1 << 20)]
+    max_time_wait: usize,
+    /// Ignore RST in TIME-WAIT (RFC 1337 TIME-WAIT assassination protection).
+    #[arg(long)]
+    rfc1337: bool,
     /// Print the counters as one JSON object.
     #[arg(long)]
     json: bool,
@@ -366,6 +381,11 @@ fn prepare(c: &Common, duration: Option<Duration>, drain: bool) -> Result<Runtim
     }
     let engine = Config {
         msl: Duration::from_millis(c.msl_ms),
+        max_tcbs: c.max_tcbs,
+        syn_backlog: c.syn_backlog,
+        syn_cookies: !c.no_syn_cookies,
+        max_time_wait: c.max_time_wait,
+        rfc1337: c.rfc1337,
         ..Config::default()
     };
     engine.validate().map_err(|e| Error::Config(e.0))?;
