@@ -154,9 +154,13 @@ impl Engine {
         self.table.time_wait_count()
     }
 
-    /// Bytes per established TCB and per TIME-WAIT entry (slot, map entry, timer).
+    /// Bytes per established TCB and per TIME-WAIT entry (slot, map entry,
+    /// timer, and for TIME-WAIT its place in the age queue).
     pub fn bytes_per_entry() -> (usize, usize) {
-        (Table::bytes_per_tcb(), Table::bytes_per_time_wait())
+        (
+            Table::bytes_per_tcb(),
+            Table::bytes_per_time_wait() + core::mem::size_of::<(u32, u32)>(),
+        )
     }
 
     /// The state of a live connection.
