@@ -266,6 +266,9 @@ struct LoadArgs {
     /// Serve Prometheus metrics on this address while running (e.g. 127.0.0.1:9464).
     #[arg(long)]
     metrics: Option<std::net::SocketAddr>,
+    /// After the last connection, wait until TIME-WAIT has drained too.
+    #[arg(long)]
+    drain: bool,
 }
 
 #[derive(Args)]
@@ -456,7 +459,8 @@ fn connect(a: ConnectArgs) -> Result<(), Error> {
     if a.concurrency == 0 {
         return Err(Error::Config("--concurrency must be at least 1".into()));
     }
-    let next_hop = netdev::resolve_neighbour(*a.target.ip(), &opts.iface)?;
+    let next_hop =
+        netdev::resolve_neighbour(netdev::next_hop(*a.target.ip(), &opts.iface)?, &opts.iface)?;
     // Each worker gets its own slice of the port range and of the count.
     let (lo, hi) = a.ports;
     let workers = u32::max(opts.workers, 1);
@@ -704,7 +708,7 @@ fn start_load(
     let iface = plan.opts.iface.clone();
     let own = netdev::ipv4_addr(&iface).ok();
     let mac = netdev::mac_addr(&iface)?;
-    let next_hop = netdev::resolve_neighbour(*plan.target.ip(), &iface)?;
+    let next_hop = netdev::resolve_neighbour(netdev::next_hop(*plan.target.ip(), &iface)?, &iface)?;
     let workers = plan.opts.workers.max(1);
     let span = (u32::from(plan.ports.1) - u32::from(plan.ports.0) + 1) / workers;
     let (lo, hi) = plan.ports;
@@ -753,7 +757,8 @@ fn load(a: LoadArgs) -> Result<(), Error> {
     let warm_up = seconds(a.warm_up, "--warm-up")?;
     let ramp_up = seconds(a.ramp_up, "--ramp-up")?;
     let response_timeout = seconds(a.response_timeout, "--response-timeout")?;
-    let plan = plan_load(&a.common, &a.target, a.rate, duration.map(|d| d + warm_up))?;
+    let mut plan = plan_load(&a.common, &a.target, a.rate, duration.map(|d| d + warm_up))?;
+    plan.opts.drain = a.drain;
     let request = match (&a.request, &a.request_file) {
         (Some(t), _) => Some(template(t, plan.target)),
         (None, Some(_)) => read_file(&a.request_file)?,

@@ -80,6 +80,44 @@ fn parse_arp_table(table: &str, ip: Ipv4Addr, iface: &str) -> Option<MacAddr> {
     })
 }
 
+/// The next hop towards `dst` out of `iface`: the gateway of the most
+/// specific route through `iface` that covers `dst`, or `dst` itself when it
+/// is on-link (or no route says otherwise). Read from the calling thread's
+/// namespace (`/proc/thread-self/net/route`).
+pub fn next_hop(dst: Ipv4Addr, iface: &str) -> Result<Ipv4Addr, Error> {
+    let table = std::fs::read_to_string("/proc/thread-self/net/route")
+        .map_err(|e| Error::os("reading /proc/thread-self/net/route", e))?;
+    Ok(parse_route_table(&table, dst, iface).unwrap_or(dst))
+}
+
+/// Parses `/proc/net/route` (Iface Destination Gateway Flags RefCnt Use
+/// Metric Mask ...; addresses as host-order hex of network-order bytes).
+fn parse_route_table(table: &str, dst: Ipv4Addr, iface: &str) -> Option<Ipv4Addr> {
+    let hex = |s: &str| {
+        u32::from_str_radix(s, 16)
+            .ok()
+            .map(|v| Ipv4Addr::from(v.swap_bytes()))
+    };
+    let mut best: Option<(u32, Ipv4Addr)> = None;
+    for line in table.lines().skip(1) {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        let [dev, dest, gw, _flags, _ref, _use, _metric, mask, ..] = cols.as_slice() else {
+            continue;
+        };
+        let (Some(dest), Some(gw), Some(mask)) = (hex(dest), hex(gw), hex(mask)) else {
+            continue;
+        };
+        let m = u32::from(mask);
+        if *dev != iface || u32::from(dst) & m != u32::from(dest) & m {
+            continue;
+        }
+        if best.is_none_or(|(bm, _)| m.count_ones() > bm) {
+            best = Some((m.count_ones(), if gw.is_unspecified() { dst } else { gw }));
+        }
+    }
+    best.map(|(_, hop)| hop)
+}
+
 /// MAC address of next hop `ip` on `iface`: from the neighbour table, or, if
 /// missing, after prodding the kernel to resolve it (one UDP datagram to the
 /// discard port makes it ARP), retrying for up to about a second.
@@ -119,6 +157,28 @@ fn prod_kernel(ip: Ipv4Addr, iface: &str) {
         // Port 9 (discard): harmless if someone is listening, and an ICMP
         // port unreachable back is fine too; we only want the ARP.
         let _ = sock.send_to(b"synwave-arp", (ip, 9));
+    }
+}
+
+#[cfg(test)]
+mod route_tests {
+    use super::*;
+
+    const TABLE: &str =
+        "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT
+sw0\t00000000\t01014E0A\t0003\t0\t0\t0\t00000000\t0\t0\t0
+sw0\t00014E0A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0
+";
+
+    #[test]
+    fn on_link_destination_is_its_own_next_hop_and_others_go_via_the_gateway() {
+        let on_link = Ipv4Addr::new(10, 78, 1, 7);
+        assert_eq!(parse_route_table(TABLE, on_link, "sw0"), Some(on_link));
+        assert_eq!(
+            parse_route_table(TABLE, Ipv4Addr::new(10, 78, 2, 2), "sw0"),
+            Some(Ipv4Addr::new(10, 78, 1, 1))
+        );
+        assert_eq!(parse_route_table(TABLE, on_link, "other"), None);
     }
 }
 
