@@ -29,15 +29,24 @@ impl IsnGenerator {
         )
     }
 
-    /// The keyed hash F alone; also the base of SYN cookies.
+    /// The keyed hash F alone.
     pub fn hash(&self, tuple: &FourTuple) -> u32 {
-        let mut h = SipHasher24::new_with_key(&self.key);
-        h.write_u32(u32::from(tuple.local_ip));
-        h.write_u32(u32::from(tuple.remote_ip));
-        h.write_u16(tuple.local_port);
-        h.write_u16(tuple.remote_port);
-        h.finish() as u32
+        keyed_hash(&self.key, tuple, &[]) as u32
     }
+}
+
+/// SipHash-2-4 under `key` of a 4-tuple and some extra words: the keyed
+/// function behind ISNs (RFC 6528) and SYN cookies (RFC 4987).
+pub(crate) fn keyed_hash(key: &[u8; 16], tuple: &FourTuple, extra: &[u32]) -> u64 {
+    let mut h = SipHasher24::new_with_key(key);
+    h.write_u32(u32::from(tuple.local_ip));
+    h.write_u32(u32::from(tuple.remote_ip));
+    h.write_u16(tuple.local_port);
+    h.write_u16(tuple.remote_port);
+    for &w in extra {
+        h.write_u32(w);
+    }
+    h.finish()
 }
 
 #[cfg(test)]

@@ -2,10 +2,9 @@
 //! SYN-ACK's sequence number carries the connection's state, so a SYN flood
 //! costs no memory and the returning ACK can still open the connection.
 
+use super::isn::keyed_hash;
 use super::{FourTuple, Instant};
 use crate::wire::SeqNumber;
-use core::hash::Hasher;
-use siphasher::sip::SipHasher24;
 
 /// MSS values a cookie can carry in its 3 bits: the common ones, rounded
 /// down (RFC 4987 §3.6 suggests a small table).
@@ -34,14 +33,7 @@ impl SynCookies {
     /// 24 bits of keyed hash over the 4-tuple, the peer's ISN and the epoch:
     /// forging it takes the key, replaying it stops working after an epoch.
     fn mac(&self, tuple: &FourTuple, peer_isn: SeqNumber, epoch: u32) -> u32 {
-        let mut h = SipHasher24::new_with_key(&self.key);
-        h.write_u32(u32::from(tuple.local_ip));
-        h.write_u32(u32::from(tuple.remote_ip));
-        h.write_u16(tuple.local_port);
-        h.write_u16(tuple.remote_port);
-        h.write_u32(peer_isn.0);
-        h.write_u32(epoch);
-        (h.finish() as u32) & 0x00ff_ffff
+        (keyed_hash(&self.key, tuple, &[peer_isn.0, epoch]) as u32) & 0x00ff_ffff
     }
 
     /// The ISS for a SYN-ACK answering a SYN with sequence number

@@ -714,6 +714,25 @@ fn memory_per_connection_is_compact() {
     assert!(tw <= 128, "TIME-WAIT entry costs {tw} bytes");
 }
 
+/// Feeds a segment from REMOTE's address but another port `port`.
+fn send_from_port(h: &mut Harness, port: u16, seq: u32, ack: u32, flags: TcpFlags) {
+    let repr = TcpRepr {
+        src_port: port,
+        dst_port: LOCAL.port(),
+        seq: SeqNumber(seq),
+        ack: SeqNumber(ack),
+        flags,
+        window: 1000,
+        urgent: 0,
+        options: TcpOptions::default(),
+        payload: &[],
+    };
+    let mut buf = vec![0; 128];
+    let n = wire::emit_tcp_frame(&mut buf, PEER, US, *REMOTE.ip(), *LOCAL.ip(), &repr);
+    h.engine.handle_frames(h.now, [&buf[..n]], &mut h.tx);
+    h.collect_events();
+}
+
 /// A listener whose backlog holds one half-open connection.
 fn tiny_backlog(cookies: bool) -> Harness {
     let mut h = Harness::new(Config {
@@ -723,20 +742,7 @@ fn tiny_backlog(cookies: bool) -> Harness {
     });
     h.engine.listen(LOCAL).unwrap();
     // Another peer's SYN fills the backlog.
-    let other = TcpRepr {
-        src_port: 1,
-        dst_port: LOCAL.port(),
-        seq: SeqNumber(9),
-        ack: SeqNumber(0),
-        flags: SYN,
-        window: 1000,
-        urgent: 0,
-        options: TcpOptions::default(),
-        payload: &[],
-    };
-    let mut buf = vec![0; 128];
-    let n = wire::emit_tcp_frame(&mut buf, PEER, US, *REMOTE.ip(), *LOCAL.ip(), &other);
-    h.engine.handle_frames(h.now, [&buf[..n]], &mut h.tx);
+    send_from_port(&mut h, 1, 9, 0, SYN);
     h.engine.poll_transmit(h.now, &mut h.tx);
     h.tx.clear();
     h
@@ -819,22 +825,8 @@ fn backlog_frees_when_half_open_connections_complete() {
     let sa = h.recv_one();
     h.send(seg(PEER_ISS + 1, sa.seq + 1, ACK));
     assert_eq!(h.kinds(), vec![EventKind::Accepted]);
-    let other = SocketAddrV4::new(*REMOTE.ip(), 2);
     // A second peer now fits in the backlog again.
-    let repr = TcpRepr {
-        src_port: other.port(),
-        dst_port: LOCAL.port(),
-        seq: SeqNumber(1),
-        ack: SeqNumber(0),
-        flags: SYN,
-        window: 1000,
-        urgent: 0,
-        options: TcpOptions::default(),
-        payload: &[],
-    };
-    let mut buf = vec![0; 128];
-    let n = wire::emit_tcp_frame(&mut buf, PEER, US, *REMOTE.ip(), *LOCAL.ip(), &repr);
-    h.engine.handle_frames(h.now, [&buf[..n]], &mut h.tx);
+    send_from_port(&mut h, 2, 1, 0, SYN);
     assert_eq!(h.engine.tcb_count(), 2);
     assert_eq!(h.engine.stats().backlog_full, 0);
 }
@@ -848,30 +840,13 @@ fn time_wait_beyond_its_limit_recycles_the_oldest() {
     h.engine.listen(LOCAL).unwrap();
     // Three server-first closes on three client ports: three TIME-WAITs.
     for port in 1..=3u16 {
-        let r = |seq: u32, ack: u32, flags: TcpFlags| TcpRepr {
-            src_port: port,
-            dst_port: LOCAL.port(),
-            seq: SeqNumber(seq),
-            ack: SeqNumber(ack),
-            flags,
-            window: 1000,
-            urgent: 0,
-            options: TcpOptions::default(),
-            payload: &[],
-        };
-        let mut buf = vec![0; 128];
-        let mut feed = |h: &mut Harness, repr: TcpRepr| {
-            let n = wire::emit_tcp_frame(&mut buf, PEER, US, *REMOTE.ip(), *LOCAL.ip(), &repr);
-            h.engine.handle_frames(h.now, [&buf[..n]], &mut h.tx);
-            h.collect_events();
-        };
-        feed(&mut h, r(100, 0, SYN));
+        send_from_port(&mut h, port, 100, 0, SYN);
         let sa = h.recv_one();
-        feed(&mut h, r(101, sa.seq + 1, ACK));
+        send_from_port(&mut h, port, 101, sa.seq + 1, ACK);
         let conn = h.events.iter().last().unwrap().conn;
         h.engine.close(conn, h.now).unwrap();
         h.recv_one();
-        feed(&mut h, r(101, sa.seq + 2, FIN | ACK));
+        send_from_port(&mut h, port, 101, sa.seq + 2, FIN | ACK);
         h.recv_one();
         h.advance(Duration::from_millis(1));
     }
