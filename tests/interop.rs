@@ -1746,3 +1746,33 @@ fn syn_flood_from_spoofed_sources_does_not_stop_legitimate_clients() {
     );
     assert_no_xdp(&tb, "after serve exited");
 }
+
+#[test]
+fn bad_configuration_is_refused_before_anything_is_attached() {
+    if !require_root_or_skip("bad_configuration_is_refused_before_anything_is_attached") {
+        return;
+    }
+    let _serial = serial();
+    let tb = testbed("swi-cfg");
+    let scratch = Scratch::new("badcfg");
+    let listen = format!("{IP_A}:{SERVE_PORT}");
+    for (args, needle) in [
+        (vec!["--max-tcbs", "100000000"], "exceed the memory limit"),
+        (
+            vec!["--umem-frames", "1048576", "--memory-per-worker", "64"],
+            "MB of UMEM",
+        ),
+        (vec!["--syn-backlog", "0"], "syn_backlog"),
+        (vec!["--msl-ms", "0"], "msl"),
+        (vec!["--workers", "4"], "receive queue"),
+    ] {
+        let mut cmd = ns_cmd(tb.ns_a(), BIN);
+        cmd.args(["serve", "--iface", IFACE_A, "--listen", &listen])
+            .args(&args);
+        let what = format!("serve {}", args.join(" "));
+        let f = run_to_end(&what, cmd, &scratch, "cfg", PROC_TIMEOUT);
+        let line = assert_one_line_error(&what, &f);
+        assert!(line.contains(needle), "{what}: {line}");
+        assert_no_xdp(&tb, &what);
+    }
+}

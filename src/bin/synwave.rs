@@ -130,6 +130,12 @@ struct Common {
     /// Ignore RST in TIME-WAIT (RFC 1337 TIME-WAIT assassination protection).
     #[arg(long)]
     rfc1337: bool,
+    /// UMEM frames per worker (2 KiB each; a power of two).
+    #[arg(long, default_value_t = 4096)]
+    umem_frames: u32,
+    /// Memory one worker may use for its tables at their limits and its UMEM, in MB.
+    #[arg(long, default_value_t = 1024)]
+    memory_per_worker: usize,
     /// Print the counters as one JSON object.
     #[arg(long)]
     json: bool,
@@ -392,14 +398,23 @@ fn prepare(c: &Common, duration: Option<Duration>, drain: bool) -> Result<Runtim
         ..Config::default()
     };
     engine.validate().map_err(|e| Error::Config(e.0))?;
-    Ok(RuntimeOptions {
+    let opts = RuntimeOptions {
         iface: c.iface.clone(),
         workers: c.workers,
         engine,
-        xsk: XskConfig::default(),
+        xsk: XskConfig {
+            frame_count: c.umem_frames,
+            // The rings must be able to hold half the frames each.
+            ring_size: (c.umem_frames / 2).max(XskConfig::default().ring_size),
+            ..XskConfig::default()
+        },
         drain,
         duration,
-    })
+        memory_per_worker: c.memory_per_worker.saturating_mul(1 << 20),
+    };
+    opts.check_memory()?;
+    opts.xsk.validate()?;
+    Ok(opts)
 }
 
 fn serve(a: ServeArgs) -> Result<(), Error> {
@@ -964,6 +979,7 @@ fn demo(a: DemoArgs) -> Result<(), Error> {
             xsk: XskConfig::default(),
             drain: false,
             duration: Some(Duration::from_secs(120)),
+            memory_per_worker: 1 << 30,
         },
         addresses: vec![synwave::io::testbed::IP_A],
         ports: (10_000, 59_999),

@@ -26,6 +26,30 @@ pub struct RuntimeOptions {
     pub drain: bool,
     /// Workers stop after this long at the latest.
     pub duration: Option<Duration>,
+    /// Bytes one worker may use at most for its tables (at their limits) and UMEM.
+    pub memory_per_worker: usize,
+}
+
+impl RuntimeOptions {
+    /// Checks that one worker's tables, full to `max_tcbs` and
+    /// `max_time_wait`, and its UMEM fit `memory_per_worker`.
+    pub fn check_memory(&self) -> Result<(), Error> {
+        let (per_tcb, per_tw) = Engine::bytes_per_entry();
+        let tables = self.engine.max_tcbs * per_tcb + self.engine.max_time_wait * per_tw;
+        let umem = self.xsk.frame_count as usize * self.xsk.frame_size as usize;
+        if tables + umem > self.memory_per_worker {
+            let mb = |b: usize| b.div_ceil(1 << 20);
+            return Err(Error::Config(format!(
+                "{} TCBs x {per_tcb} B + {} TIME-WAIT x {per_tw} B = {} MB of tables and {} MB of UMEM per worker exceed the memory limit of {} MB; lower --max-tcbs, --max-time-wait or --umem-frames, or raise --memory-per-worker",
+                self.engine.max_tcbs,
+                self.engine.max_time_wait,
+                mb(tables),
+                mb(umem),
+                mb(self.memory_per_worker)
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// Every worker's counters, added up.
@@ -100,6 +124,7 @@ impl Runtime {
     ) -> Result<Self, Error> {
         opts.engine.validate().map_err(|e| Error::Config(e.0))?;
         opts.xsk.validate()?;
+        opts.check_memory()?;
         let mac = netdev::mac_addr(&opts.iface)?;
         let queues = netdev::rx_queue_count(&opts.iface)?;
         if opts.workers == 0 || opts.workers > queues {

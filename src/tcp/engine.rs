@@ -328,6 +328,7 @@ impl Engine {
                 flags: TcpFlags::RST | TcpFlags::ACK,
                 window: 0,
                 mss: None,
+                window_scale: None,
                 timestamps: None,
             };
             self.core.aborts.push(rst);
@@ -660,6 +661,7 @@ impl Core {
             flags: TcpFlags::ACK,
             window: self.cfg.window_field(tw.rcv_wscale),
             mss: None,
+            window_scale: None,
             timestamps: tw.ts_ok.then(|| (ts_val(now), tw.ts_recent)),
         };
         self.emit_bare(tx, &bare);

@@ -4,7 +4,7 @@
 
 use super::engine::Engine;
 use super::event::EventKind;
-use super::output::Bare;
+use super::output::{ts_val, Bare};
 use super::table::Slot;
 use super::tcb::{flag, Tcb};
 use super::{FourTuple, FrameBatch, Instant, State};
@@ -140,11 +140,23 @@ impl Engine {
     }
 
     /// Answers a SYN statelessly with a SYN cookie as its ISS (RFC 4987
-    /// §3.6). Window scale and timestamps are not offered: nothing would
-    /// remember them.
+    /// §3.6). When the peer offered timestamps, the options the cookie has no
+    /// room for ride in our TSval's low 5 bits, which the peer echoes back in
+    /// TSecr (as Linux does): bit 4 says it offered window scaling, bits 0–3
+    /// its shift. Without timestamps only the MSS survives.
     fn send_cookie(&mut self, tuple: FourTuple, seg: &Segment, now: Instant, tx: &mut FrameBatch) {
+        let cfg = &self.core.cfg;
         let peer_mss = seg.options.mss.unwrap_or(536);
         let cookie = self.core.cookies.encode(&tuple, seg.seq, peer_mss, now);
+        let (mut window_scale, mut timestamps) = (None, None);
+        if let (true, Some(tsval)) = (cfg.timestamps, seg.tsval()) {
+            let mut bits = 0;
+            if let (Some(ws), true) = (seg.options.window_scale, cfg.window_scale > 0) {
+                bits = 0x10 | u32::from(ws.min(14));
+                window_scale = Some(cfg.window_scale);
+            }
+            timestamps = Some(((ts_val(now) & !0x1f) | bits, tsval));
+        }
         self.core.stats.syn_cookies_sent += 1;
         self.core.last_cookie = Some(now);
         let synack = Bare {
@@ -153,9 +165,10 @@ impl Engine {
             seq: cookie,
             ack: seg.seq + 1,
             flags: TcpFlags::SYN | TcpFlags::ACK,
-            window: self.core.cfg.rcv_wnd.min(65535) as u16,
-            mss: Some(self.core.cfg.mss),
-            timestamps: None,
+            window: cfg.rcv_wnd.min(65535) as u16,
+            mss: Some(cfg.mss),
+            window_scale,
+            timestamps,
         };
         self.core.emit_bare(tx, &synack);
     }
@@ -188,20 +201,28 @@ impl Engine {
             return true;
         }
         self.core.stats.syn_cookies_accepted += 1;
-        let index = self.new_tcb(
-            tuple,
-            seg.src_mac,
-            State::SynReceived,
-            flag::PASSIVE,
-            iss,
-            now,
-        );
+        // Options the SYN-ACK's TSval carried come back in TSecr.
+        let mut flags = flag::PASSIVE;
+        let mut peer_wscale = 0;
+        if let (true, Some((_, tsecr))) = (self.core.cfg.timestamps, seg.options.timestamps) {
+            flags |= flag::TS_OK;
+            if tsecr & 0x10 != 0 && self.core.cfg.window_scale > 0 {
+                flags |= flag::WS_OK;
+                peer_wscale = (tsecr & 0x0f) as u8;
+            }
+        }
+        let index = self.new_tcb(tuple, seg.src_mac, State::SynReceived, flags, iss, now);
         let tcb = &mut self.table.tcbs[index as usize];
         tcb.snd_nxt = iss + 1;
         tcb.snd_max = iss + 1;
         tcb.irs = irs;
         tcb.rcv_nxt = seg.seq;
-        tcb.snd_mss = mss.min(self.core.cfg.mss);
+        tcb.snd_wscale = peer_wscale.min(14);
+        if let Some((tsval, _)) = seg.options.timestamps {
+            tcb.ts_recent = tsval;
+        }
+        let overhead = if tcb.has(flag::TS_OK) { 12 } else { 0 };
+        tcb.snd_mss = mss.min(self.core.cfg.mss) - overhead;
         tcb.cwnd = 10 * u32::from(tcb.snd_mss);
         tcb.snd_wl1 = seg.seq;
         // Counted as half-open for the instant until this very segment
@@ -613,6 +634,7 @@ fn reset_for(tuple: FourTuple, seg: &Segment) -> Bare {
         flags,
         window: 0,
         mss: None,
+        window_scale: None,
         timestamps: None,
     }
 }

@@ -20,8 +20,9 @@ pub(crate) struct Bare {
     pub ack: SeqNumber,
     pub flags: TcpFlags,
     pub window: u16,
-    /// MSS option: only a SYN cookie's SYN-ACK carries one.
+    /// MSS and window scale options: only a SYN cookie's SYN-ACK carries them.
     pub mss: Option<u16>,
+    pub window_scale: Option<u8>,
     pub timestamps: Option<(u32, u32)>,
 }
 
@@ -48,6 +49,7 @@ impl Core {
             urgent: 0,
             options: TcpOptions {
                 mss: b.mss,
+                window_scale: b.window_scale,
                 timestamps: b.timestamps,
                 ..TcpOptions::default()
             },

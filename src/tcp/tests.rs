@@ -869,3 +869,53 @@ fn rfc5961_5_2_ack_older_than_the_window_is_acked_and_dropped() {
     assert!(h.kinds().is_empty());
     assert_eq!(h.engine.stats().ack_too_old, 1);
 }
+
+#[test]
+fn rfc4987_3_6_cookie_keeps_window_scale_and_timestamps_through_tsval() {
+    let mut h = Harness::new(Config {
+        syn_backlog: 1,
+        ..Config::default()
+    });
+    h.engine.listen(LOCAL).unwrap();
+    send_from_port(&mut h, 1, 9, 0, SYN);
+    h.recv();
+    let ts = |v: u32, e: u32| TcpOptions {
+        timestamps: Some((v, e)),
+        ..Default::default()
+    };
+    h.send(seg(PEER_ISS, 0, SYN).options(TcpOptions {
+        mss: Some(1460),
+        window_scale: Some(5),
+        sack_permitted: false,
+        timestamps: Some((1000, 0)),
+    }));
+    let sa = h.recv_one();
+    assert_eq!(h.engine.stats().syn_cookies_sent, 1);
+    assert_eq!(sa.options.window_scale, Some(7));
+    let (tsval, tsecr) = sa
+        .options
+        .timestamps
+        .expect("cookie SYN-ACK without timestamps");
+    assert_eq!((tsval & 0x1f, tsecr), (0x10 | 5, 1000));
+    // Window 100 << 5 = 3200 bytes once the cookie is back.
+    let mut ack = seg(PEER_ISS + 1, sa.seq + 1, ACK).options(ts(1001, tsval));
+    ack.window = 100;
+    h.send(ack);
+    let c = h
+        .events
+        .iter()
+        .next()
+        .expect("cookie ACK did not open the connection")
+        .conn;
+    h.engine.send(c, &[1u8; 5000]).unwrap();
+    let sizes: Vec<usize> = h.recv().iter().map(|s| s.payload.len()).collect();
+    assert_eq!(
+        sizes.iter().sum::<usize>(),
+        3200,
+        "window scale lost: {sizes:?}"
+    );
+    assert!(
+        sizes.iter().all(|&n| n <= 1448),
+        "timestamps lost from the MSS: {sizes:?}"
+    );
+}
