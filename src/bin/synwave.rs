@@ -363,6 +363,13 @@ fn main() -> ExitCode {
     }
 }
 
+/// Says so when the driver has no native XDP: it works, but slowly.
+fn warn_if_generic(rt: &Runtime, iface: &str) {
+    if rt.attach_mode() == synwave::io::AttachMode::Generic {
+        eprintln!("synwave: warning: {iface} has no native XDP; running in generic (skb) mode, far slower");
+    }
+}
+
 /// The parser's message without its usage block, on one line.
 fn one_line(rendered: &str) -> String {
     let msg = rendered.split("\n\n").next().unwrap_or(rendered);
@@ -441,6 +448,7 @@ fn serve(a: ServeArgs) -> Result<(), Error> {
         },
         stop,
     )?;
+    warn_if_generic(&rt, &opts.iface);
     eprintln!(
         "synwave: serving {listen} on {} with {} worker(s); Ctrl-C to stop",
         opts.iface, opts.workers
@@ -502,6 +510,7 @@ fn connect(a: ConnectArgs) -> Result<(), Error> {
         },
         stop,
     )?;
+    warn_if_generic(&rt, &opts.iface);
     let sum = rt.wait()?;
     print_summary(
         "connect",
@@ -730,7 +739,7 @@ fn start_load(
     let share = |total: u64, queue: u32| {
         total / u64::from(workers) + u64::from(u64::from(queue) < total % u64::from(workers))
     };
-    Runtime::start(
+    let rt = Runtime::start(
         &plan.opts,
         |xdp| {
             for &a in &whole.addresses {
@@ -753,7 +762,9 @@ fn start_load(
             }))
         },
         stop,
-    )
+    )?;
+    warn_if_generic(&rt, &iface);
+    Ok(rt)
 }
 
 fn load(a: LoadArgs) -> Result<(), Error> {

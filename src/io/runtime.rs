@@ -175,6 +175,12 @@ impl Runtime {
         &self.reports
     }
 
+    /// How the XDP program ended up attached: `Generic` means the driver has
+    /// no native XDP and every frame pays for an skb first.
+    pub fn attach_mode(&self) -> super::AttachMode {
+        self.xdp.mode()
+    }
+
     /// Seconds since the workers started.
     pub fn elapsed(&self) -> f64 {
         self.clock.now().as_nanos() as f64 / 1e9
