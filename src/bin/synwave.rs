@@ -118,7 +118,7 @@ struct Common {
     /// Connections (full TCBs) per worker at most.
     #[arg(long, default_value_t = 1 << 20)]
     max_tcbs: usize,
-    /// Half-open passive connections per worker before SYN cookies take over.
+    /// Half-open passive connections per listener (per worker) before SYN cookies take over.
     #[arg(long, default_value_t = 4096)]
     syn_backlog: usize,
     /// Drop SYNs beyond the backlog instead of answering with SYN cookies.

@@ -36,8 +36,8 @@ pub struct Config {
     pub challenge_ack_limit: u32,
     /// Full TCBs at most; SYNs and connects beyond are refused and counted.
     pub max_tcbs: usize,
-    /// Half-open passive connections (SYN-RECEIVED) at most, per worker;
-    /// beyond, SYNs get SYN cookies or, with those off, are dropped.
+    /// Half-open passive connections (SYN-RECEIVED) at most, per listener of
+    /// each worker; beyond, SYNs get SYN cookies or, with those off, are dropped.
     pub syn_backlog: usize,
     /// Answer SYNs with SYN cookies (RFC 4987 §3.6) once the backlog is full.
     pub syn_cookies: bool,

@@ -62,21 +62,26 @@ impl fmt::Display for EngineError {
 
 impl std::error::Error for EngineError {}
 
+/// A listening address and its half-open connections, against `syn_backlog`.
+#[derive(Clone, Debug)]
+pub(crate) struct Listener {
+    pub addr: SocketAddrV4,
+    pub half_open: usize,
+}
+
 /// Everything but the table, so that a TCB borrowed from the table and the
 /// rest of the engine can be used together.
 pub(crate) struct Core {
     pub cfg: Config,
     pub mac: MacAddr,
     pub isn: IsnGenerator,
-    pub listeners: Vec<SocketAddrV4>,
+    pub listeners: Vec<Listener>,
     pub timers: TimerWheel<u32>,
     pub dirty: Vec<u32>,
     pub aborts: Vec<Bare>,
     pub events: Events,
     pub stats: Stats,
     pub cookies: SynCookies,
-    /// Passive connections in SYN-RECEIVED, against `syn_backlog`.
-    pub half_open: usize,
     /// When the last cookie was sent: only then are ACKs to a listener
     /// checked as cookies (Linux does the same).
     pub last_cookie: Option<Instant>,
@@ -120,7 +125,6 @@ impl Engine {
                 stats: Stats::default(),
                 // A second key for cookies, derived so it never equals the ISN key.
                 cookies: SynCookies::new(isn_key.map(|b| b ^ 0x5c)),
-                half_open: 0,
                 last_cookie: None,
                 time_wait_order: std::collections::VecDeque::new(),
                 time_wait_stamp: 0,
@@ -229,10 +233,10 @@ impl Engine {
 
     /// Accepts connections to `addr` (0.0.0.0 for any local address).
     pub fn listen(&mut self, addr: SocketAddrV4) -> Result<(), EngineError> {
-        if self.core.listeners.contains(&addr) {
+        if self.core.listeners.iter().any(|l| l.addr == addr) {
             return Err(EngineError::AlreadyListening);
         }
-        self.core.listeners.push(addr);
+        self.core.listeners.push(Listener { addr, half_open: 0 });
         Ok(())
     }
 
@@ -573,11 +577,14 @@ pub(crate) fn deadline_ms(now: Instant, after: Duration) -> u64 {
 }
 
 impl Core {
-    /// A passive connection leaves SYN-RECEIVED: one backlog slot frees.
+    /// A passive connection leaves SYN-RECEIVED: one slot of its
+    /// listener's backlog frees.
     #[inline]
     pub(crate) fn leave_half_open(&mut self, tcb: &Tcb) {
         if tcb.state == State::SynReceived && tcb.has(flag::PASSIVE) {
-            self.half_open -= 1;
+            if let Some(l) = self.listeners.get_mut(usize::from(tcb.listener)) {
+                l.half_open -= 1;
+            }
         }
     }
 
@@ -643,12 +650,15 @@ impl Core {
         }
     }
 
-    /// Whether a listener takes connections to `addr`.
+    /// The listener that takes connections to `ip:port`, if any.
     #[inline]
-    pub(crate) fn listening(&self, ip: std::net::Ipv4Addr, port: u16) -> bool {
+    pub(crate) fn listening(&self, ip: std::net::Ipv4Addr, port: u16) -> Option<u16> {
         self.listeners
             .iter()
-            .any(|l| l.port() == port && (l.ip().is_unspecified() || *l.ip() == ip))
+            .position(|l| {
+                l.addr.port() == port && (l.addr.ip().is_unspecified() || *l.addr.ip() == ip)
+            })
+            .map(|i| i as u16)
     }
 
     /// The TIME-WAIT record's ACK <SEQ=SND.NXT><ACK=RCV.NXT>.

@@ -63,10 +63,10 @@ impl Engine {
         match self.table.get(&tuple) {
             Some(Slot::Tcb(index)) => self.on_connection(index, &seg, now, tx),
             Some(Slot::TimeWait(index)) => self.on_time_wait(index, tuple, &seg, now, tx),
-            None if self.core.listening(tuple.local_ip, tuple.local_port) => {
-                self.on_listen(tuple, &seg, None, now, tx)
-            }
-            None => self.on_closed(tuple, &seg, tx),
+            None => match self.core.listening(tuple.local_ip, tuple.local_port) {
+                Some(listener) => self.on_listen(listener, tuple, &seg, None, now, tx),
+                None => self.on_closed(tuple, &seg, tx),
+            },
         }
     }
 
@@ -84,6 +84,7 @@ impl Engine {
     /// when a SYN reopens a tuple in TIME-WAIT.
     fn on_listen(
         &mut self,
+        listener: u16,
         tuple: FourTuple,
         seg: &Segment,
         iss: Option<SeqNumber>,
@@ -95,7 +96,7 @@ impl Engine {
             return;
         }
         if seg.flags.ack() {
-            if !seg.flags.syn() && self.cookie_ack(tuple, seg, now, tx) {
+            if !seg.flags.syn() && self.cookie_ack(listener, tuple, seg, now, tx) {
                 return;
             }
             self.core.emit_bare(tx, &reset_for(tuple, seg));
@@ -105,7 +106,7 @@ impl Engine {
             self.core.stats.ignored += 1;
             return;
         }
-        if self.core.half_open >= self.core.cfg.syn_backlog {
+        if self.core.listeners[usize::from(listener)].half_open >= self.core.cfg.syn_backlog {
             if self.core.cfg.syn_cookies {
                 self.send_cookie(tuple, seg, now, tx);
             } else {
@@ -135,7 +136,8 @@ impl Engine {
         tcb.snd_wnd = u32::from(seg.wnd);
         tcb.max_snd_wnd = tcb.max_snd_wnd.max(tcb.snd_wnd);
         tcb.snd_wl1 = seg.seq;
-        self.core.half_open += 1;
+        tcb.listener = listener;
+        self.core.listeners[usize::from(listener)].half_open += 1;
         self.core.mark_dirty(tcb, index);
     }
 
@@ -179,6 +181,7 @@ impl Engine {
     /// Only checked while cookies have been sent lately.
     fn cookie_ack(
         &mut self,
+        listener: u16,
         tuple: FourTuple,
         seg: &Segment,
         now: Instant,
@@ -227,7 +230,8 @@ impl Engine {
         tcb.snd_wl1 = seg.seq;
         // Counted as half-open for the instant until this very segment
         // establishes it below.
-        self.core.half_open += 1;
+        tcb.listener = listener;
+        self.core.listeners[usize::from(listener)].half_open += 1;
         self.on_connection(index, seg, now, tx);
         true
     }
@@ -565,13 +569,12 @@ impl Engine {
             return;
         }
         if seg.flags.syn() && !seg.flags.ack() {
-            if tw.accepts_new_syn(seg.seq, seg.tsval())
-                && self.core.listening(tuple.local_ip, tuple.local_port)
-            {
+            let listener = self.core.listening(tuple.local_ip, tuple.local_port);
+            if let (true, Some(listener)) = (tw.accepts_new_syn(seg.seq, seg.tsval()), listener) {
                 let iss = tw.next_iss();
                 self.core.stats.time_wait_reused += 1;
                 self.drop_time_wait(tw_index);
-                return self.on_listen(tuple, seg, Some(iss), now, tx);
+                return self.on_listen(listener, tuple, seg, Some(iss), now, tx);
             }
             if self.core.challenge_ack_allowed(now) {
                 self.core.time_wait_ack(tx, tw, now);

@@ -36,6 +36,8 @@ pub(crate) struct Tcb {
     pub rcv_wscale: u8,
     /// Consecutive retransmissions of the oldest unacknowledged segment.
     pub retries: u8,
+    /// Index of the listener a passive connection came from.
+    pub listener: u16,
     /// Our MSS for sending: the peer's limit less our option overhead.
     pub snd_mss: u16,
     pub generation: u32,
@@ -83,6 +85,7 @@ impl Tcb {
             snd_wscale: 0,
             rcv_wscale: 0,
             retries: 0,
+            listener: 0,
             snd_mss: 536,
             generation: 0,
             iss: SeqNumber(0),

@@ -919,3 +919,28 @@ fn rfc4987_3_6_cookie_keeps_window_scale_and_timestamps_through_tsval() {
         "timestamps lost from the MSS: {sizes:?}"
     );
 }
+
+#[test]
+fn backlog_is_per_listener() {
+    let mut h = tiny_backlog(false);
+    // LOCAL's backlog is full; another listening port still takes a SYN.
+    let other = SocketAddrV4::new(*LOCAL.ip(), 81);
+    h.engine.listen(other).unwrap();
+    let repr = TcpRepr {
+        src_port: REMOTE.port(),
+        dst_port: other.port(),
+        seq: SeqNumber(1),
+        ack: SeqNumber(0),
+        flags: SYN,
+        window: 1000,
+        urgent: 0,
+        options: TcpOptions::default(),
+        payload: &[],
+    };
+    let mut buf = vec![0; 128];
+    let n = wire::emit_tcp_frame(&mut buf, PEER, US, *REMOTE.ip(), *LOCAL.ip(), &repr);
+    h.engine.handle_frames(h.now, [&buf[..n]], &mut h.tx);
+    assert_eq!(h.engine.tcb_count(), 2);
+    h.send(seg(PEER_ISS, 0, SYN));
+    assert_eq!(h.engine.stats().backlog_full, 1);
+}
