@@ -56,14 +56,19 @@ impl KernelServer {
         self.served.load(Ordering::Relaxed)
     }
 
-    /// Stops accepting and joins the threads (each is woken by a connection).
+    /// Stops accepting: each thread, blocked in accept(2) so that it costs
+    /// nothing while idle, is woken by a connection. Call it from the
+    /// listener's namespace. A thread that cannot be woken (its namespace is
+    /// gone) is left behind rather than waited for; it ends with the process.
     pub fn stop(self) {
         self.stop.store(true, Ordering::Relaxed);
-        for _ in &self.threads {
-            let _ = TcpStream::connect_timeout(&self.addr.into(), Duration::from_millis(200));
-        }
-        for t in self.threads {
-            let _ = t.join();
+        let woken = self.threads.iter().all(|_| {
+            TcpStream::connect_timeout(&self.addr.into(), Duration::from_millis(200)).is_ok()
+        });
+        if woken {
+            for t in self.threads {
+                let _ = t.join();
+            }
         }
     }
 }
