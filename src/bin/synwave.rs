@@ -363,6 +363,27 @@ fn main() -> ExitCode {
     }
 }
 
+/// How many source ports each worker gets: the range split evenly; an error
+/// when there are fewer ports than workers.
+fn ports_per_worker(ports: (u16, u16), workers: u32) -> Result<u32, Error> {
+    match (u32::from(ports.1) - u32::from(ports.0) + 1) / workers.max(1) {
+        0 => Err(Error::Config("fewer source ports than workers".into())),
+        span => Ok(span),
+    }
+}
+
+/// Worker `queue`'s slice of the source port range, `span` ports long.
+fn port_slice(ports: (u16, u16), span: u32, queue: u32) -> (u16, u16) {
+    let first = u32::from(ports.0) + queue * span;
+    (first as u16, (first + span - 1) as u16)
+}
+
+/// Worker `queue`'s share of `total`: even, the remainder to the first ones.
+fn share(total: u64, workers: u32, queue: u32) -> u64 {
+    let workers = u64::from(workers.max(1));
+    total / workers + u64::from(u64::from(queue) < total % workers)
+}
+
 /// Says so when the driver has no native XDP: it works, but slowly.
 fn warn_if_generic(rt: &Runtime, iface: &str) {
     if rt.attach_mode() == synwave::io::AttachMode::Generic {
@@ -487,23 +508,17 @@ fn connect(a: ConnectArgs) -> Result<(), Error> {
     // Each worker gets its own slice of the port range and of the count.
     let (lo, hi) = a.ports;
     let workers = u32::max(opts.workers, 1);
-    let span = (u32::from(hi) - u32::from(lo) + 1) / workers;
-    if span == 0 {
-        return Err(Error::Config("fewer source ports than workers".into()));
-    }
+    let span = ports_per_worker(a.ports, workers)?;
     let rt = Runtime::start(
         &opts,
         |xdp| xdp.set_client_ports(src, lo, hi),
         |queue, _| {
-            let first = u32::from(lo) + queue * span;
-            let count = a.count / u64::from(workers)
-                + u64::from(u64::from(queue) < a.count % u64::from(workers));
             Ok(ConnectApp::new(ConnectOptions {
                 src,
-                ports: (first as u16, (first + span - 1) as u16),
+                ports: port_slice(a.ports, span, queue),
                 target: a.target,
                 next_hop,
-                count,
+                count: share(a.count, workers, queue),
                 concurrency: a.concurrency.div_ceil(u64::from(workers)),
                 request: request.clone(),
             }))
@@ -686,10 +701,7 @@ fn plan_load(
             .check_rate(rate)
             .map_err(|e| Error::Config(e.to_string()))?;
     }
-    let span = (u32::from(t.ports.1) - u32::from(t.ports.0) + 1) / opts.workers.max(1);
-    if span == 0 {
-        return Err(Error::Config("fewer source ports than workers".into()));
-    }
+    ports_per_worker(t.ports, opts.workers)?;
     Ok(LoadPlan {
         opts,
         addresses,
@@ -734,11 +746,8 @@ fn start_load(
     let mac = netdev::mac_addr(&iface)?;
     let next_hop = netdev::resolve_neighbour(netdev::next_hop(*plan.target.ip(), &iface)?, &iface)?;
     let workers = plan.opts.workers.max(1);
-    let span = (u32::from(plan.ports.1) - u32::from(plan.ports.0) + 1) / workers;
+    let span = ports_per_worker(plan.ports, workers)?;
     let (lo, hi) = plan.ports;
-    let share = |total: u64, queue: u32| {
-        total / u64::from(workers) + u64::from(u64::from(queue) < total % u64::from(workers))
-    };
     let rt = Runtime::start(
         &plan.opts,
         |xdp| {
@@ -751,13 +760,12 @@ fn start_load(
             Ok(())
         },
         |queue, _| {
-            let first = u32::from(lo) + queue * span;
             Ok(LoadApp::new(LoadOptions {
                 next_hop,
-                ports: (first as u16, (first + span - 1) as u16),
+                ports: port_slice(plan.ports, span, queue),
                 rate: whole.rate.map(|r| r / f64::from(workers)),
                 concurrency: whole.concurrency.map(|c| c.div_ceil(u64::from(workers))),
-                connections: whole.connections.map(|n| share(n, queue)),
+                connections: whole.connections.map(|n| share(n, workers, queue)),
                 ..whole.clone()
             }))
         },

@@ -318,20 +318,14 @@ impl<T: Copy> TimerWheel<T> {
         }
         self.heads[list] = next;
         if next == NIL {
-            if list < READY {
-                self.occupied[list / SLOTS] &= !(1 << (list % SLOTS));
-            } else if list == READY {
-                self.ready_min = u64::MAX;
-            } else {
-                self.overflow_min = u64::MAX;
-            }
+            self.mark_empty(list);
         }
     }
 
-    /// Detaches a whole list, leaving it (and its occupancy bit) empty.
+    /// Records that `list` holds nothing: its occupancy bit, or the cached
+    /// minimum of the ready or overflow list.
     #[inline]
-    fn take(&mut self, list: usize) -> u32 {
-        let head = core::mem::replace(&mut self.heads[list], NIL);
+    fn mark_empty(&mut self, list: usize) {
         if list < READY {
             self.occupied[list / SLOTS] &= !(1 << (list % SLOTS));
         } else if list == READY {
@@ -339,6 +333,13 @@ impl<T: Copy> TimerWheel<T> {
         } else {
             self.overflow_min = u64::MAX;
         }
+    }
+
+    /// Detaches a whole list, leaving it (and its occupancy bit) empty.
+    #[inline]
+    fn take(&mut self, list: usize) -> u32 {
+        let head = core::mem::replace(&mut self.heads[list], NIL);
+        self.mark_empty(list);
         head
     }
 
