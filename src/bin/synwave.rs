@@ -633,10 +633,7 @@ fn run_with_progress(rt: Runtime, metrics: Option<&MetricsServer>) -> Result<Sum
         if last_tick.elapsed() >= Duration::from_secs(1) && !latest.is_empty() {
             let mut sum = Summary::default();
             for r in latest.values() {
-                sum.engine.add(&r.engine);
-                sum.add_app(r);
-                sum.tcbs_left += r.tcbs;
-                sum.time_wait_left += r.time_waits;
+                sum.add(r);
             }
             let elapsed = last_tick.elapsed().as_secs_f64();
             last_tick = std::time::Instant::now();

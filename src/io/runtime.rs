@@ -67,8 +67,17 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// Adds one worker's report: engine, application, table sizes, drops.
+    pub fn add(&mut self, r: &WorkerReport) {
+        self.engine.add(&r.engine);
+        self.add_app(r);
+        self.tcbs_left += r.tcbs;
+        self.time_wait_left += r.time_waits;
+        self.tx_dropped += r.tx_dropped;
+    }
+
     /// Adds one worker's application counters and histograms.
-    pub fn add_app(&mut self, r: &WorkerReport) {
+    fn add_app(&mut self, r: &WorkerReport) {
         for &(k, v) in &r.app {
             *self.app.entry(k).or_default() += v;
         }
@@ -204,11 +213,7 @@ impl Runtime {
         for handle in self.workers {
             match handle.join() {
                 Ok(Ok(r)) => {
-                    sum.engine.add(&r.engine);
-                    sum.add_app(&r);
-                    sum.tcbs_left += r.tcbs;
-                    sum.time_wait_left += r.time_waits;
-                    sum.tx_dropped += r.tx_dropped;
+                    sum.add(&r);
                 }
                 Ok(Err(e)) => {
                     super::signal::stop_flag().store(true, Ordering::Relaxed);
