@@ -6,7 +6,10 @@
  * frames that belong to synwave; everything else (ARP, ICMP, SSH, other
  * ports, IPv6) goes to the kernel untouched. The one exception: ARP requests
  * for addresses synwave owns but the kernel does not (arp_map, the extra
- * source addresses of a load generator) are answered here with XDP_TX. Kept deliberately tiny so that
+ * source addresses of a load generator) go to the AF_XDP socket too, whose
+ * worker answers them on its transmit ring (an XDP_TX reply into a veth is
+ * dropped unless the peer veth has XDP or GRO on); only on a queue with no
+ * socket are they answered here with XDP_TX. Kept deliberately tiny so that
  * correctness can be checked by reading it: parse Ethernet -> IPv4 -> TCP,
  * two hash lookups, one redirect.
  *
@@ -26,6 +29,8 @@
 
 /* Enough for one queue per core on any NIC we expect; the key is the queue. */
 #define MAX_QUEUES 256
+/* Source addresses of a load generator at most: a /20. */
+#define MAX_ADDRESSES 4096
 
 struct listen_key {
 	__u32 addr; /* IPv4 destination, network order */
@@ -44,7 +49,7 @@ enum {
 	CNT_PASSED = 1,     /* not ours: to the kernel stack */
 	CNT_NO_XSK = 2,     /* ours, but no socket on this queue: passed */
 	CNT_MALFORMED = 3,  /* IPv4 or TCP header truncated/invalid: passed */
-	CNT_ARP_REPLIED = 4, /* ARP requests for arp_map addresses answered */
+	CNT_ARP = 4,        /* ARP requests for arp_map addresses taken */
 	CNT_MAX = 5,
 };
 
@@ -81,14 +86,14 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 256);
+	__uint(max_entries, MAX_ADDRESSES);
 	__type(key, __u32); /* local IPv4 address, network order */
 	__type(value, struct port_range);
 } client_map SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 256);
+	__uint(max_entries, MAX_ADDRESSES);
 	__type(key, __u32); /* IPv4 address we answer ARP for, network order */
 	__type(value, struct mac); /* the MAC to answer with */
 } arp_map SEC(".maps");
@@ -115,8 +120,9 @@ static __always_inline int pass(__u32 slot)
 	return XDP_PASS;
 }
 
-/* Turns a request for an arp_map address into the reply, in place. */
-static __always_inline int arp_reply(struct ethhdr *eth, void *data_end)
+/* Hands a request for an arp_map address to the queue's AF_XDP socket;
+ * where there is none, turns it into the reply in place. */
+static __always_inline int arp_reply(struct xdp_md *ctx, struct ethhdr *eth, void *data_end)
 {
 	struct arp_eth_ipv4 *arp = (void *)(eth + 1);
 	struct mac *ours;
@@ -131,6 +137,9 @@ static __always_inline int arp_reply(struct ethhdr *eth, void *data_end)
 	ours = bpf_map_lookup_elem(&arp_map, &tpa);
 	if (!ours)
 		return pass(CNT_PASSED);
+	count(CNT_ARP);
+	if (bpf_redirect_map(&xsks_map, ctx->rx_queue_index, XDP_PASS) == XDP_REDIRECT)
+		return XDP_REDIRECT;
 
 	arp->op = bpf_htons(2);
 	__builtin_memcpy(arp->tha, arp->sha, ETH_ALEN);
@@ -139,7 +148,6 @@ static __always_inline int arp_reply(struct ethhdr *eth, void *data_end)
 	__builtin_memcpy(arp->spa, &tpa, 4);
 	__builtin_memcpy(eth->h_dest, arp->tha, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, ours->addr, ETH_ALEN);
-	count(CNT_ARP_REPLIED);
 	return XDP_TX;
 }
 
@@ -156,7 +164,7 @@ int synwave_xdp(struct xdp_md *ctx)
 	if ((void *)(eth + 1) > data_end)
 		return pass(CNT_PASSED);
 	if (eth->h_proto == bpf_htons(ETH_P_ARP))
-		return arp_reply(eth, data_end);
+		return arp_reply(ctx, eth, data_end);
 	if (eth->h_proto != bpf_htons(ETH_P_IP))
 		return pass(CNT_PASSED);
 

@@ -58,9 +58,7 @@ up() {
         ip netns exec "$ns" ethtool -K "$ifc" tx off >/dev/null
         ip -n "$ns" link set "$ifc" up
     done
-    # GRO gives the peer veth NAPI, which veth requires before frames can be
-    # XDP_TX'd or redirected into it.
-    ip netns exec "$NS_B" ethtool -K "$IF_B" gro on >/dev/null
+    # The peer's veth stays as a user's is: GRO off, no XDP program.
     status
 }
 

@@ -2,10 +2,10 @@
 //! connection load, request/response per connection, a chosen way to close,
 //! and latency on the engine's own clock in HDR histograms.
 
-use super::ports::PortAllocator;
 use super::rate::RateSchedule;
+use super::tuples::{Tuple, TupleAllocator};
 use crate::io::worker::App;
-use crate::tcp::{ConnId, Engine, EventKind, Events, Instant, TimeoutReason};
+use crate::tcp::{ConnId, Engine, Event, EventKind, Events, FourTuple, Instant, TimeoutReason};
 use crate::wire::MacAddr;
 use core::time::Duration;
 use hashbrown::HashMap;
@@ -61,20 +61,36 @@ pub struct LoadOptions {
     /// A response (or, with `Wait`, the server's FIN) later than this aborts
     /// the connection as a response timeout.
     pub response_timeout: Duration,
-    /// How long a source tuple rests after its connection: 2MSL.
-    pub quarantine: Duration,
+    /// A handshake not done this long after its SYN is aborted as a connect
+    /// timeout (the RFC's long SYN retransmission suits servers, not a
+    /// measured run).
+    pub connect_timeout: Duration,
+    /// After `duration`, connections still open get this long to finish;
+    /// then they are aborted and counted as unfinished.
+    pub grace: Duration,
+    /// Where in the port range never-used tuples start (modulo its size).
+    pub first_port: u32,
+}
+
+/// Why the application gave up on a connection (the engine did not end it).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum GaveUp {
+    Connect,
+    Response,
+    Unfinished,
 }
 
 struct Conn {
     intended: Instant,
-    src: (Ipv4Addr, u16),
+    src: Tuple,
     measured: bool,
+    connected: bool,
     got_first_byte: bool,
     responses: u32,
     received: usize,
     tail: Vec<u8>,
+    /// The handshake, a response or the server's FIN is due by then.
     deadline: Option<Instant>,
-    timed_out: bool,
     closing: bool,
 }
 
@@ -85,14 +101,17 @@ struct Counters {
     completed: u64,
     refused: u64,
     reset: u64,
+    connect_timeout: u64,
     syn_timeout: u64,
     response_timeout: u64,
     retries_exhausted: u64,
+    unfinished: u64,
     requests: u64,
     responses: u64,
     bytes_received: u64,
     warm_up: u64,
     no_free_tuple: u64,
+    interrupted: u64,
 }
 
 /// Microsecond histograms, 1 µs to 100 s at 3 significant digits.
@@ -107,7 +126,7 @@ fn record(h: &mut Histogram<u64>, d: Duration) {
 /// The load generator of one worker.
 pub struct LoadApp {
     o: LoadOptions,
-    ports: PortAllocator,
+    tuples: TupleAllocator,
     schedule: Option<RateSchedule>,
     start: Option<Instant>,
     conns: HashMap<ConnId, Conn>,
@@ -124,7 +143,7 @@ impl LoadApp {
     /// A load generator per `o`.
     pub fn new(o: LoadOptions) -> Self {
         LoadApp {
-            ports: PortAllocator::new(o.addresses.clone(), o.ports, o.quarantine),
+            tuples: TupleAllocator::new(o.addresses.clone(), o.ports, o.first_port),
             o,
             schedule: None,
             start: None,
@@ -136,11 +155,6 @@ impl LoadApp {
             first_byte: histogram(),
             lifecycle: histogram(),
         }
-    }
-
-    /// The tuple space check for this worker's rate.
-    pub fn check(&self) -> Result<(), super::ports::TupleSpaceError> {
-        self.ports.check_rate(self.o.rate.unwrap_or(0.0))
     }
 
     fn measuring_from(&self) -> Option<Instant> {
@@ -158,17 +172,25 @@ impl LoadApp {
             || (self.o.connections.is_none() && self.o.duration.is_none())
     }
 
+    /// After `duration` and the grace period, whatever is still open ends.
+    fn grace_over(&self, now: Instant) -> bool {
+        match (self.measuring_from(), self.o.duration) {
+            (Some(from), Some(d)) => now >= from + d + self.o.grace,
+            _ => false,
+        }
+    }
+
     fn open(&mut self, engine: &mut Engine, intended: Instant, now: Instant) -> bool {
-        let Some((ip, port)) = self.ports.take(now) else {
+        let Some(src) = self.tuples.take(now) else {
             self.c.no_free_tuple += 1;
             return false;
         };
-        match engine.connect(
-            now,
-            SocketAddrV4::new(ip, port),
-            self.o.target,
-            self.o.next_hop,
-        ) {
+        let local = SocketAddrV4::new(src.addr, src.port);
+        let opened = match src.last_snd_nxt {
+            Some(last) => engine.reconnect(now, local, self.o.target, self.o.next_hop, last),
+            None => engine.connect(now, local, self.o.target, self.o.next_hop),
+        };
+        match opened {
             Ok(conn) => {
                 let measured = self.measuring_from().is_some_and(|m| intended >= m);
                 if measured {
@@ -180,23 +202,28 @@ impl LoadApp {
                     conn,
                     Conn {
                         intended,
-                        src: (ip, port),
+                        src,
                         measured,
+                        connected: false,
                         got_first_byte: false,
                         responses: 0,
                         received: 0,
                         tail: Vec::new(),
-                        deadline: None,
-                        timed_out: false,
+                        deadline: Some(now + self.o.connect_timeout),
                         closing: false,
                     },
                 );
                 true
             }
             Err(_) => {
-                // In use or in TIME-WAIT after all (e.g. the engine's MSL is
-                // longer than ours): rest the tuple again.
-                self.ports.give_back(ip, port, now);
+                // Still in our TIME-WAIT (the peer did not use timestamps,
+                // or the engine's rules are stricter than we knew): rest it
+                // until the engine lets it go.
+                let tuple = FourTuple::new(local, self.o.target);
+                let free_at = engine.reusable_at(&tuple, now);
+                let last = src.last_snd_nxt.unwrap_or_default();
+                self.tuples
+                    .give_back(src.addr, src.port, last, now, free_at);
                 self.c.no_free_tuple += 1;
                 false
             }
@@ -286,19 +313,20 @@ impl LoadApp {
         }
     }
 
-    fn on_end(&mut self, conn: ConnId, kind: EventKind, at: Instant) {
-        let Some(c) = self.conns.remove(&conn) else {
+    fn on_end(&mut self, engine: &Engine, ev: &Event) {
+        let Some(c) = self.conns.remove(&ev.conn) else {
             return;
         };
-        self.ports.give_back(c.src.0, c.src.1, at);
+        let free_at = engine.reusable_at(&ev.tuple, ev.at);
+        self.tuples
+            .give_back(c.src.addr, c.src.port, ev.snd_nxt, ev.at, free_at);
         if !c.measured {
             return;
         }
-        match kind {
-            EventKind::Closed if c.timed_out => self.c.response_timeout += 1,
+        match ev.kind {
             EventKind::Closed => {
                 self.c.completed += 1;
-                record(&mut self.lifecycle, at - c.intended);
+                record(&mut self.lifecycle, ev.at - c.intended);
             }
             EventKind::Refused => self.c.refused += 1,
             EventKind::Reset => self.c.reset += 1,
@@ -307,17 +335,55 @@ impl LoadApp {
         }
     }
 
+    /// Aborts a connection the application gives up on, and counts it.
+    fn give_up(&mut self, engine: &mut Engine, conn: ConnId, why: GaveUp, now: Instant) {
+        let Some(c) = self.conns.remove(&conn) else {
+            return;
+        };
+        let _ = engine.abort(conn, now);
+        // After our RST nobody holds the tuple.
+        let last = c.src.last_snd_nxt.unwrap_or_default();
+        self.tuples
+            .give_back(c.src.addr, c.src.port, last, now, now);
+        if !c.measured {
+            return;
+        }
+        match why {
+            GaveUp::Connect => self.c.connect_timeout += 1,
+            GaveUp::Response => self.c.response_timeout += 1,
+            GaveUp::Unfinished => self.c.unfinished += 1,
+        }
+    }
+
+    /// Ends every open connection as unfinished (the grace period is over,
+    /// or the run was stopped).
+    fn give_up_all(&mut self, engine: &mut Engine, now: Instant) {
+        let open: Vec<ConnId> = self.conns.keys().copied().collect();
+        for conn in open {
+            self.give_up(engine, conn, GaveUp::Unfinished, now);
+        }
+    }
+
     fn scan_timeouts(&mut self, engine: &mut Engine, now: Instant) {
         if now < self.next_timeout_scan {
             return;
         }
         self.next_timeout_scan = now + Duration::from_millis(10);
-        for (&conn, c) in self.conns.iter_mut() {
-            if c.deadline.is_some_and(|d| now >= d) {
-                c.deadline = None;
-                c.timed_out = true;
-                let _ = engine.abort(conn, now);
-            }
+        let due: Vec<(ConnId, GaveUp)> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.deadline.is_some_and(|d| now >= d))
+            .map(|(&conn, c)| {
+                let why = if c.connected {
+                    GaveUp::Response
+                } else {
+                    GaveUp::Connect
+                };
+                (conn, why)
+            })
+            .collect();
+        for (conn, why) in due {
+            self.give_up(engine, conn, why, now);
         }
     }
 }
@@ -331,6 +397,11 @@ impl App for LoadApp {
             }
         }
         self.scan_timeouts(engine, now);
+        if self.grace_over(now) {
+            self.opening_done = true;
+            self.give_up_all(engine, now);
+            return;
+        }
         self.opening_done = self.done_opening(now);
         let cap = self.o.concurrency.unwrap_or(u64::MAX);
         while !self.opening_done && (self.conns.len() as u64) < cap {
@@ -358,9 +429,11 @@ impl App for LoadApp {
         for ev in events {
             match ev.kind {
                 EventKind::Connected => {
-                    let Some(c) = self.conns.get(&ev.conn) else {
+                    let Some(c) = self.conns.get_mut(&ev.conn) else {
                         continue;
                     };
+                    c.connected = true;
+                    c.deadline = None;
                     if c.measured {
                         record(&mut self.connect, ev.at - c.intended);
                     }
@@ -391,10 +464,18 @@ impl App for LoadApp {
                         let _ = engine.close(ev.conn, ev.at);
                     }
                 }
-                kind if kind.is_terminal() => self.on_end(ev.conn, kind, ev.at),
+                kind if kind.is_terminal() => self.on_end(engine, ev),
                 _ => {}
             }
         }
+    }
+
+    fn shutdown(&mut self, engine: &mut Engine, now: Instant) {
+        if !self.conns.is_empty() || !self.opening_done {
+            self.c.interrupted = 1;
+        }
+        self.opening_done = true;
+        self.give_up_all(engine, now);
     }
 
     fn next_wakeup(&self) -> Option<Instant> {
@@ -413,14 +494,17 @@ impl App for LoadApp {
             ("completed", c.completed),
             ("refused", c.refused),
             ("reset", c.reset),
+            ("connect_timeout", c.connect_timeout),
             ("syn_timeout", c.syn_timeout),
             ("response_timeout", c.response_timeout),
             ("retries_exhausted", c.retries_exhausted),
+            ("unfinished", c.unfinished),
             ("requests", c.requests),
             ("responses", c.responses),
             ("bytes_received", c.bytes_received),
             ("warm_up", c.warm_up),
             ("no_free_tuple", c.no_free_tuple),
+            ("interrupted", c.interrupted),
             ("active", self.conns.len() as u64),
         ]
     }

@@ -5,10 +5,10 @@ pub mod connect;
 pub mod kernel;
 pub mod load;
 pub mod metrics;
-pub mod ports;
 pub mod rate;
 pub mod report;
 pub mod server;
+pub mod tuples;
 
 pub use connect::{ConnectApp, ConnectOptions};
 pub use load::{LoadApp, LoadClose, LoadOptions, ResponseEnd};

@@ -8,13 +8,19 @@ use hdrhistogram::Histogram;
 use serde_json::{json, Map, Value};
 
 /// The error classes of a load run, in the order they are printed.
-pub const ERROR_CLASSES: [&str; 5] = [
+pub const ERROR_CLASSES: [&str; 7] = [
     "refused",
     "reset",
+    "connect_timeout",
     "syn_timeout",
     "response_timeout",
     "retries_exhausted",
+    "unfinished",
 ];
+
+/// The version of the JSON result format; raised whenever a key changes
+/// meaning or goes away (new keys may appear without it).
+pub const FORMAT_VERSION: u32 = 2;
 
 /// The latency histograms of a load run.
 pub const HISTOGRAMS: [&str; 3] = ["connect", "first_byte", "lifecycle"];
@@ -65,7 +71,7 @@ fn counters_json(sum: &Summary, o: &mut Map<String, Value>) {
     o.insert(
         "xdp".into(),
         json!({"redirected": x.redirected, "passed": x.passed, "no_xsk": x.no_xsk,
-               "malformed": x.malformed, "arp_replied": x.arp_replied}),
+               "malformed": x.malformed, "arp_requests": x.arp_requests}),
     );
     o.insert("tcbs_left".into(), json!(sum.tcbs_left));
     o.insert("time_wait_left".into(), json!(sum.time_wait_left));
@@ -89,6 +95,8 @@ pub fn flat_json(command: &str, sum: &Summary) -> Value {
 pub fn load_json(sum: &Summary, measured_s: f64, target_rate: Option<f64>) -> Value {
     let mut o = Map::new();
     o.insert("command".into(), json!("load"));
+    o.insert("format_version".into(), json!(FORMAT_VERSION));
+    o.insert("interrupted".into(), json!(sum.get("interrupted") > 0));
     for k in [
         "started",
         "completed",
@@ -167,22 +175,36 @@ pub fn us(v: u64) -> String {
     }
 }
 
-/// The live line: rate since the last line, concurrency, errors, p50/p99 so far.
-pub fn progress_line(sum: &Summary, rate: f64) -> String {
+/// The live line: rate since the last line, concurrency, errors, p50/p99
+/// so far, and a warning while the load waits for free source tuples.
+pub fn progress_line(sum: &Summary, rate: f64, out_of_tuples: bool) -> String {
     let errors: u64 = ERROR_CLASSES.iter().map(|k| sum.get(k)).sum();
     let (p50, p99) = sum.histograms.get("connect").map_or((0, 0), |h| {
         (h.value_at_quantile(0.5), h.value_at_quantile(0.99))
     });
     format!(
-        "{:>6.1}s  {:>9.0} conn/s  active {:>6}  completed {:>10}  errors {:>6}  connect p50 {:>8} p99 {:>8}",
+        "{:>6.1}s  {:>9.0} conn/s  active {:>6}  completed {:>10}  errors {:>6}  connect p50 {:>8} p99 {:>8}{}",
         sum.elapsed,
         rate,
         sum.get("active"),
         sum.get("completed"),
         errors,
         us(p50),
-        us(p99)
+        us(p99),
+        if out_of_tuples { "  OUT OF SOURCE TUPLES" } else { "" }
     )
+}
+
+/// The line that says a run was held back by its tuple space, if it was.
+pub fn tuple_shortage(sum: &Summary) -> Option<String> {
+    let n = sum.get("no_free_tuple");
+    (n > 0).then(|| {
+        format!(
+            "  ran out of source tuples {n} times: connections waited for a free (address, port); \
+             the rate shows the tuple space, not the server (add --src addresses or --ports, \
+             or let the server close first)\n"
+        )
+    })
 }
 
 /// The summary table of a load run.
@@ -200,6 +222,9 @@ pub fn load_table(sum: &Summary, measured_s: f64, target_rate: Option<f64>) -> S
         sum.get("completed"),
         sum.get("warm_up")
     ));
+    if sum.get("interrupted") > 0 {
+        s.push_str("  interrupted: connections still open were aborted and count as unfinished\n");
+    }
     s.push_str("  errors:");
     for k in ERROR_CLASSES {
         s.push_str(&format!(" {k} {}", sum.get(k)));
@@ -225,6 +250,9 @@ pub fn load_table(sum: &Summary, measured_s: f64, target_rate: Option<f64>) -> S
                 h.len()
             ));
         }
+    }
+    if let Some(line) = tuple_shortage(sum) {
+        s.push_str(&line);
     }
     s.push_str(&format!(
         "  frames in/out {} / {}, retransmits {}, tx dropped {}, TCBs left {}, TIME-WAIT left {}\n",

@@ -10,8 +10,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 use synwave::app::kernel::{kernel_load, KernelServer};
 use synwave::app::metrics::MetricsServer;
-use synwave::app::ports::PortAllocator;
 use synwave::app::report;
+use synwave::app::tuples::{check_demand, Demand};
 use synwave::app::{
     CloseMode, ConnectApp, ConnectOptions, LoadApp, LoadClose, LoadOptions, ResponseEnd, ServerApp,
 };
@@ -130,6 +130,11 @@ struct Common {
     /// Ignore RST in TIME-WAIT (RFC 1337 TIME-WAIT assassination protection).
     #[arg(long)]
     rfc1337: bool,
+    /// Keep a tuple we closed first in TIME-WAIT the full 2MSL before a new
+    /// connection may use it (default: reuse after 1 s when timestamps were
+    /// in use, as Linux's tcp_tw_reuse).
+    #[arg(long)]
+    strict_time_wait: bool,
     /// UMEM frames per worker (2 KiB each; a power of two).
     #[arg(long, default_value_t = 4096)]
     umem_frames: u32,
@@ -219,6 +224,18 @@ struct Target {
     /// Source ports per address, LO-HI (below Linux's ephemeral range by default).
     #[arg(long, default_value = "10000-30000", value_parser = parse_ports)]
     ports: (u16, u16),
+    /// Seconds a handshake may take before it is aborted and counted as
+    /// connect_timeout (default: the response timeout, 5 s).
+    #[arg(long)]
+    connect_timeout: Option<f64>,
+    /// Seconds connections still open after --duration get to finish; then
+    /// they are aborted and counted as unfinished (default: the response timeout).
+    #[arg(long)]
+    grace: Option<f64>,
+    /// Exit with status 3 when more than this fraction of the connections
+    /// failed (default: only when every one failed).
+    #[arg(long)]
+    max_error_rate: Option<f64>,
 }
 
 #[derive(Args)]
@@ -323,11 +340,11 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Serve(a) => serve(a),
+        Command::Serve(a) => serve(a).map(|()| Outcome::Done),
         Command::Connect(a) => connect(a),
         Command::Load(a) => load(*a),
         Command::Latency(a) => latency(a),
-        Command::KernelServe(a) => kernel_serve(a),
+        Command::KernelServe(a) => kernel_serve(a).map(|()| Outcome::Done),
         Command::KernelLoad(a) => {
             let r = kernel_load(
                 a.target,
@@ -350,16 +367,59 @@ fn main() -> ExitCode {
                     r.rate()
                 );
             }
-            Ok(())
+            Ok(judge(r.completed + r.failed, r.failed, None))
         }
-        Command::Demo(a) => demo(a),
+        Command::Demo(a) => demo(a).map(|()| Outcome::Done),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(Outcome::Done) => ExitCode::SUCCESS,
+        Ok(Outcome::Failed(why)) => {
+            eprintln!("synwave: failed: {why}");
+            ExitCode::from(EXIT_FAILED)
+        }
+        Ok(Outcome::Interrupted(sig)) => {
+            eprintln!("synwave: interrupted by signal {sig}; the results above are partial");
+            ExitCode::from((128 + sig).clamp(0, 255) as u8)
+        }
         Err(e) => {
             eprintln!("synwave: error: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Exit status of a run that went through but did not do what was asked:
+/// every connection failed, or more than `--max-error-rate` of them.
+const EXIT_FAILED: u8 = 3;
+
+/// How a run ended, for the exit status (0, 3, or 128 + the signal).
+enum Outcome {
+    Done,
+    Failed(String),
+    Interrupted(i32),
+}
+
+/// Done, unless every connection failed or more than `max_error_rate` did,
+/// or a signal cut the run short.
+fn judge(started: u64, failed: u64, max_error_rate: Option<f64>) -> Outcome {
+    if let Some(sig) = signal::received() {
+        return Outcome::Interrupted(sig);
+    }
+    if started == 0 {
+        return Outcome::Failed("no connection was started".into());
+    }
+    let rate = failed as f64 / started as f64;
+    let too_many = match max_error_rate {
+        Some(max) => rate > max,
+        None => failed == started,
+    };
+    if too_many {
+        Outcome::Failed(format!(
+            "{failed} of {started} connections failed ({:.1}%)",
+            100.0 * rate
+        ))
+    } else {
+        Outcome::Done
     }
 }
 
@@ -411,6 +471,14 @@ fn seconds(s: f64, what: &str) -> Result<Duration, Error> {
         .map_err(|_| Error::Config(format!("{what} must be a positive number of seconds")))
 }
 
+/// Like [`seconds`], but zero is refused too: a run of no time does nothing.
+fn positive_seconds(s: f64, what: &str) -> Result<Duration, Error> {
+    match seconds(s, what)? {
+        d if d.is_zero() => Err(Error::Config(format!("{what} must be more than 0 seconds"))),
+        d => Ok(d),
+    }
+}
+
 /// Everything common to both commands, checked before anything is attached.
 fn prepare(c: &Common, duration: Option<Duration>, drain: bool) -> Result<RuntimeOptions, Error> {
     if let Some(ns) = &c.netns {
@@ -423,6 +491,11 @@ fn prepare(c: &Common, duration: Option<Duration>, drain: bool) -> Result<Runtim
         syn_cookies: !c.no_syn_cookies,
         max_time_wait: c.max_time_wait,
         rfc1337: c.rfc1337,
+        time_wait_reuse: if c.strict_time_wait {
+            None
+        } else {
+            Config::default().time_wait_reuse
+        },
         ..Config::default()
     };
     engine.validate().map_err(|e| Error::Config(e.0))?;
@@ -447,12 +520,31 @@ fn prepare(c: &Common, duration: Option<Duration>, drain: bool) -> Result<Runtim
 
 fn serve(a: ServeArgs) -> Result<(), Error> {
     let stop = signal::install_stop_flag()?;
-    let duration = a.duration.map(|d| seconds(d, "--duration")).transpose()?;
+    let duration = a
+        .duration
+        .map(|d| positive_seconds(d, "--duration"))
+        .transpose()?;
     let opts = prepare(&a.common, duration, false)?;
     let response = read_file(&a.response)?;
     let mut listen = a.listen;
+    if listen.port() == 0 {
+        return Err(Error::Config(format!(
+            "--listen {listen}: give a nonzero port"
+        )));
+    }
+    let own = netdev::ipv4_addrs(&opts.iface)?;
     if listen.ip().is_unspecified() {
-        listen.set_ip(netdev::ipv4_addr(&opts.iface)?);
+        listen.set_ip(
+            *own.first()
+                .ok_or_else(|| Error::NoIpv4(opts.iface.clone()))?,
+        );
+    } else if !own.contains(listen.ip()) {
+        return Err(Error::Config(format!(
+            "--listen {listen}: {} is not an address of {} (it has {}); no peer could reach it",
+            listen.ip(),
+            opts.iface,
+            list(&own)
+        )));
     }
     let close = match a.close {
         Close::ServerFirst => CloseMode::ServerFirst,
@@ -491,9 +583,10 @@ fn serve(a: ServeArgs) -> Result<(), Error> {
     Ok(())
 }
 
-fn connect(a: ConnectArgs) -> Result<(), Error> {
+fn connect(a: ConnectArgs) -> Result<Outcome, Error> {
     let stop = signal::install_stop_flag()?;
-    let timeout = seconds(a.timeout, "--timeout")?;
+    let timeout = positive_seconds(a.timeout, "--timeout")?;
+    check_target(a.target)?;
     let opts = prepare(&a.common, Some(timeout), a.drain)?;
     let request = read_file(&a.request)?;
     let src = match a.src {
@@ -541,6 +634,20 @@ fn connect(a: ConnectArgs) -> Result<(), Error> {
             "bytes_received",
         ],
     );
+    let failed = ["refused", "reset", "timed_out"]
+        .iter()
+        .map(|k| sum.get(k))
+        .sum();
+    Ok(judge(sum.get("opened"), failed, None))
+}
+
+/// A target must name a port: port 0 is no service.
+fn check_target(target: SocketAddrV4) -> Result<(), Error> {
+    if target.port() == 0 || target.ip().is_unspecified() || target.ip().is_broadcast() {
+        return Err(Error::Config(format!(
+            "--target {target}: give a host address and a nonzero port"
+        )));
+    }
     Ok(())
 }
 
@@ -571,6 +678,18 @@ fn print_summary(command: &str, sum: &Summary, as_json: bool, keys: &[&str]) {
     );
 }
 
+/// Addresses as `a, b, c`, or `none`.
+fn list(addrs: &[Ipv4Addr]) -> String {
+    if addrs.is_empty() {
+        return "none".into();
+    }
+    addrs
+        .iter()
+        .map(|a| a.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Unescapes \r \n \t \\ and fills in {host}.
 fn template(s: &str, target: SocketAddrV4) -> Vec<u8> {
     let mut out = String::new();
@@ -591,6 +710,12 @@ fn template(s: &str, target: SocketAddrV4) -> Vec<u8> {
     out.replace("{host}", &target.to_string()).into_bytes()
 }
 
+/// Source addresses at most: the size of the XDP program's address maps.
+const MAX_SOURCES: usize = 4096;
+
+/// Neighbours a Linux host keeps at most by default (gc_thresh3).
+const LINUX_NEIGHBOURS: usize = 1024;
+
 /// Parses `a.b.c.d` or `a.b.c.d/n` into the host addresses of the range.
 fn source_addresses(spec: Option<&str>, iface: &str) -> Result<Vec<Ipv4Addr>, Error> {
     let Some(spec) = spec else {
@@ -598,7 +723,7 @@ fn source_addresses(spec: Option<&str>, iface: &str) -> Result<Vec<Ipv4Addr>, Er
     };
     let bad = || {
         Error::Config(format!(
-            "--src {spec:?}: expected an IPv4 address or a.b.c.d/n with n >= 24"
+            "--src {spec:?}: expected an IPv4 address or a.b.c.d/n with n >= 20"
         ))
     };
     let (ip, len) = match spec.split_once('/') {
@@ -606,7 +731,7 @@ fn source_addresses(spec: Option<&str>, iface: &str) -> Result<Vec<Ipv4Addr>, Er
         None => (spec, 32),
     };
     let ip: Ipv4Addr = ip.parse().map_err(|_| bad())?;
-    if !(24..=32).contains(&len) {
+    if !(20..=32).contains(&len) {
         return Err(bad());
     }
     if len >= 31 {
@@ -625,6 +750,7 @@ fn run_with_progress(rt: Runtime, metrics: Option<&MetricsServer>) -> Result<Sum
     let mut latest: std::collections::BTreeMap<u32, synwave::io::worker::WorkerReport> =
         Default::default();
     let mut last_started = 0u64;
+    let mut last_no_tuple = 0u64;
     let mut last_tick = std::time::Instant::now();
     while !rt.finished() {
         if let Ok(r) = rt.reports().recv_timeout(Duration::from_millis(100)) {
@@ -641,8 +767,11 @@ fn run_with_progress(rt: Runtime, metrics: Option<&MetricsServer>) -> Result<Sum
             let rate = started.saturating_sub(last_started) as f64 / elapsed;
             last_started = started;
             sum.elapsed = rt.elapsed();
+            let no_tuple = sum.get("no_free_tuple");
+            let short = no_tuple > last_no_tuple;
+            last_no_tuple = no_tuple;
             if tty {
-                eprint!("\r{}", report::progress_line(&sum, rate));
+                eprint!("\r{}", report::progress_line(&sum, rate, short));
             }
             if let Some(m) = metrics {
                 m.set(report::prometheus(&sum));
@@ -667,17 +796,9 @@ struct LoadPlan {
     target: SocketAddrV4,
 }
 
-fn plan_load(
-    c: &Common,
-    t: &Target,
-    rate: Option<f64>,
-    duration: Option<Duration>,
-) -> Result<LoadPlan, Error> {
+fn plan_load(c: &Common, t: &Target) -> Result<LoadPlan, Error> {
+    check_target(t.target)?;
     let opts = prepare(c, None, false)?;
-    let mut opts = opts;
-    // The workers stop by themselves; this is a safety net against a peer
-    // that never answers.
-    opts.duration = duration.map(|d| d + Duration::from_secs(120));
     let mut addresses = source_addresses(t.src.as_deref(), &opts.iface)?;
     // The target's own address is never a usable source.
     addresses.retain(|a| a != t.target.ip());
@@ -686,17 +807,10 @@ fn plan_load(
             "--src leaves no source address besides the target's".into(),
         ));
     }
-    if addresses.len() > 256 {
-        return Err(Error::Config("--src: at most 256 source addresses".into()));
-    }
-    let quarantine = 2 * opts.engine.msl;
-    if let Some(rate) = rate {
-        if !(rate > 0.0 && rate.is_finite()) {
-            return Err(Error::Config("--rate must be a positive number".into()));
-        }
-        PortAllocator::new(addresses.clone(), t.ports, quarantine)
-            .check_rate(rate)
-            .map_err(|e| Error::Config(e.to_string()))?;
+    if addresses.len() > MAX_SOURCES {
+        return Err(Error::Config(format!(
+            "--src: at most {MAX_SOURCES} source addresses (the XDP program's maps)"
+        )));
     }
     ports_per_worker(t.ports, opts.workers)?;
     Ok(LoadPlan {
@@ -707,8 +821,39 @@ fn plan_load(
     })
 }
 
-/// The load every worker shares before it is split: target, sources and
-/// 2MSL from the plan, nothing else set. `start_load` fills in each worker's
+/// Refuses a run the tuple space cannot carry (with the arithmetic), and
+/// bounds the workers' lifetime as a safety net behind the application's
+/// own end (duration, grace period, per-connection timeouts).
+fn check_load(plan: &mut LoadPlan, whole: &LoadOptions) -> Result<(), Error> {
+    if let Some(rate) = whole.rate {
+        if !(rate > 0.0 && rate.is_finite()) {
+            return Err(Error::Config("--rate must be a positive number".into()));
+        }
+    }
+    let engine = &plan.opts.engine;
+    // Who closes first holds TIME-WAIT; only ours keeps a tuple from us.
+    let rest = match (whole.close, engine.time_wait_reuse) {
+        (LoadClose::Fin, Some(reuse)) => reuse,
+        (LoadClose::Fin, None) => 2 * engine.msl,
+        (LoadClose::Wait | LoadClose::Rst, _) => Duration::ZERO,
+    };
+    let demand = Demand {
+        rate: whole.rate,
+        duration: whole.duration,
+        connections: whole.connections,
+        concurrency: whole.concurrency,
+        rest,
+    };
+    let ports = usize::from(plan.ports.1 - plan.ports.0) + 1;
+    check_demand(&demand, plan.addresses.len(), ports).map_err(|e| Error::Config(e.to_string()))?;
+    plan.opts.duration = whole
+        .duration
+        .map(|d| whole.warm_up + d + whole.grace + Duration::from_secs(5));
+    Ok(())
+}
+
+/// The load every worker shares before it is split: target and sources
+/// from the plan, defaults elsewhere. `start_load` fills in each worker's
 /// ports, next hop and share of rate, concurrency and count.
 fn load_options(plan: &LoadPlan) -> LoadOptions {
     LoadOptions {
@@ -727,7 +872,9 @@ fn load_options(plan: &LoadPlan) -> LoadOptions {
         response: ResponseEnd::FirstBytes,
         close: LoadClose::Fin,
         response_timeout: Duration::from_secs(5),
-        quarantine: 2 * plan.opts.engine.msl,
+        connect_timeout: Duration::from_secs(5),
+        grace: Duration::from_secs(5),
+        first_port: 0,
     }
 }
 
@@ -739,18 +886,40 @@ fn start_load(
     whole: LoadOptions,
 ) -> Result<Runtime, Error> {
     let iface = plan.opts.iface.clone();
-    let own = netdev::ipv4_addr(&iface).ok();
+    let own = netdev::ipv4_addrs(&iface)?;
     let mac = netdev::mac_addr(&iface)?;
+    let extra: Vec<Ipv4Addr> = whole
+        .addresses
+        .iter()
+        .copied()
+        .filter(|a| !own.contains(a))
+        .collect();
+    let taken = netdev::probe_addresses(&iface, mac, &extra)?;
+    if !taken.is_empty() {
+        return Err(Error::Config(format!(
+            "--src: {} in use by another host on {iface} (answered an RFC 5227 probe); leave it out of --src",
+            list(&taken)
+        )));
+    }
+    if extra.len() > LINUX_NEIGHBOURS {
+        eprintln!(
+            "synwave: warning: {} source addresses exceed the {LINUX_NEIGHBOURS} neighbours a Linux peer keeps by default \
+             (net.ipv4.neigh.default.gc_thresh3); raise it on the peer, or its ARP entries for some of them are evicted",
+            extra.len()
+        );
+    }
     let next_hop = netdev::resolve_neighbour(netdev::next_hop(*plan.target.ip(), &iface)?, &iface)?;
     let workers = plan.opts.workers.max(1);
     let span = ports_per_worker(plan.ports, workers)?;
     let (lo, hi) = plan.ports;
+    // Runs need not begin on the same tuples each time.
+    let first_port = synwave::io::keys::random_u32()?;
     let rt = Runtime::start(
         &plan.opts,
         |xdp| {
             for &a in &whole.addresses {
                 xdp.set_client_ports(a, lo, hi)?;
-                if Some(a) != own {
+                if !own.contains(&a) {
                     xdp.answer_arp(a, mac)?;
                 }
             }
@@ -763,6 +932,7 @@ fn start_load(
                 rate: whole.rate.map(|r| r / f64::from(workers)),
                 concurrency: whole.concurrency.map(|c| c.div_ceil(u64::from(workers))),
                 connections: whole.connections.map(|n| share(n, workers, queue)),
+                first_port,
                 ..whole.clone()
             }))
         },
@@ -772,7 +942,35 @@ fn start_load(
     Ok(rt)
 }
 
-fn load(a: LoadArgs) -> Result<(), Error> {
+/// The per-connection timeouts and grace period of `load` and `latency`:
+/// each defaults to `fallback` (the response timeout).
+fn timeouts(t: &Target, fallback: Duration) -> Result<(Duration, Duration), Error> {
+    let connect = t
+        .connect_timeout
+        .map(|s| positive_seconds(s, "--connect-timeout"))
+        .transpose()?
+        .unwrap_or(fallback);
+    let grace = t
+        .grace
+        .map(|s| seconds(s, "--grace"))
+        .transpose()?
+        .unwrap_or(fallback);
+    if let Some(r) = t.max_error_rate {
+        if !(0.0..=1.0).contains(&r) {
+            return Err(Error::Config(
+                "--max-error-rate must be a fraction within 0..=1".into(),
+            ));
+        }
+    }
+    Ok((connect, grace))
+}
+
+/// Failed connections of a load run: every error class.
+fn load_errors(sum: &Summary) -> u64 {
+    report::ERROR_CLASSES.iter().map(|k| sum.get(k)).sum()
+}
+
+fn load(a: LoadArgs) -> Result<Outcome, Error> {
     let stop = signal::install_stop_flag()?;
     if a.rate.is_none() && a.concurrency.is_none() {
         return Err(Error::Config("give --rate, --concurrency, or both".into()));
@@ -780,15 +978,19 @@ fn load(a: LoadArgs) -> Result<(), Error> {
     if a.concurrency == Some(0) {
         return Err(Error::Config("--concurrency must be at least 1".into()));
     }
+    if a.connections == Some(0) {
+        return Err(Error::Config("--connections must be at least 1".into()));
+    }
     let duration = match (a.duration, a.connections) {
-        (Some(d), _) => Some(seconds(d, "--duration")?),
+        (Some(d), _) => Some(positive_seconds(d, "--duration")?),
         (None, Some(_)) => None,
         (None, None) => Some(Duration::from_secs(10)),
     };
     let warm_up = seconds(a.warm_up, "--warm-up")?;
     let ramp_up = seconds(a.ramp_up, "--ramp-up")?;
-    let response_timeout = seconds(a.response_timeout, "--response-timeout")?;
-    let mut plan = plan_load(&a.common, &a.target, a.rate, duration.map(|d| d + warm_up))?;
+    let response_timeout = positive_seconds(a.response_timeout, "--response-timeout")?;
+    let (connect_timeout, grace) = timeouts(&a.target, response_timeout)?;
+    let mut plan = plan_load(&a.common, &a.target)?;
     plan.opts.drain = a.drain;
     let request = match (&a.request, &a.request_file) {
         (Some(t), _) => Some(template(t, plan.target)),
@@ -809,15 +1011,6 @@ fn load(a: LoadArgs) -> Result<(), Error> {
         LoadCloseArg::Wait => LoadClose::Wait,
         LoadCloseArg::Rst => LoadClose::Rst,
     };
-    let metrics = a
-        .metrics
-        .map(|addr| {
-            MetricsServer::start(addr).map_err(|err| Error::Os {
-                op: format!("--metrics {addr}"),
-                err,
-            })
-        })
-        .transpose()?;
     let whole = LoadOptions {
         rate: a.rate,
         ramp_up,
@@ -830,8 +1023,20 @@ fn load(a: LoadArgs) -> Result<(), Error> {
         response,
         close,
         response_timeout,
+        connect_timeout,
+        grace,
         ..load_options(&plan)
     };
+    check_load(&mut plan, &whole)?;
+    let metrics = a
+        .metrics
+        .map(|addr| {
+            MetricsServer::start(addr).map_err(|err| Error::Os {
+                op: format!("--metrics {addr}"),
+                err,
+            })
+        })
+        .transpose()?;
     let rt = start_load(&plan, stop, whole)?;
     if let Some(m) = &metrics {
         eprintln!("synwave: metrics on http://{}/metrics", m.addr());
@@ -844,7 +1049,11 @@ fn load(a: LoadArgs) -> Result<(), Error> {
     } else {
         print!("{}", report::load_table(&sum, measured, a.rate));
     }
-    Ok(())
+    Ok(judge(
+        sum.get("started"),
+        load_errors(&sum),
+        a.target.max_error_rate,
+    ))
 }
 
 fn kernel_serve(a: KernelServeArgs) -> Result<(), Error> {
@@ -866,23 +1075,33 @@ fn kernel_serve(a: KernelServeArgs) -> Result<(), Error> {
     Ok(())
 }
 
-fn latency(a: LatencyArgs) -> Result<(), Error> {
+fn latency(a: LatencyArgs) -> Result<Outcome, Error> {
     let stop = signal::install_stop_flag()?;
-    let plan = plan_load(&a.common, &a.target, Some(a.rate), None)?;
+    if a.connections == 0 {
+        return Err(Error::Config("--connections must be at least 1".into()));
+    }
+    let (connect_timeout, grace) = timeouts(&a.target, Duration::from_secs(5))?;
+    let mut plan = plan_load(&a.common, &a.target)?;
     let (target, count, rate) = (plan.target, a.connections, a.rate);
     let whole = LoadOptions {
         rate: Some(rate),
         connections: Some(count),
+        connect_timeout,
+        grace,
         ..load_options(&plan)
     };
+    check_load(&mut plan, &whole)?;
     let rt = start_load(&plan, stop, whole)?;
     let sum = run_with_progress(rt, None)?;
     let ours = sum.histograms.get("connect").cloned();
-    let kernel = a
-        .compare_kernel
+    let kernel = (a.compare_kernel && signal::received().is_none())
         .then(|| kernel_connect_latency(target, rate, count));
     print_latency(&sum, ours.as_ref(), kernel.as_ref(), a.common.json);
-    Ok(())
+    Ok(judge(
+        sum.get("started"),
+        load_errors(&sum),
+        a.target.max_error_rate,
+    ))
 }
 
 /// The kernel's connect() at the same rate, timed from each intended start

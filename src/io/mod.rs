@@ -5,12 +5,15 @@
 //! AF_XDP socket (and the only module allowed `unsafe`); [`netdev`] answers
 //! "what is this interface" and "what MAC is the next hop"; [`netns`] moves
 //! the calling thread into a named network namespace; [`signal`] turns
-//! Ctrl-C into a flag so loops stop and `Drop` guards run; [`testbed`] builds
+//! Ctrl-C into a flag so loops stop and `Drop` guards run; [`keys`] keeps
+//! the engine's secrets for the life of the boot; [`testbed`] builds
 //! veth pairs between throw-away namespaces for tests.
 
 use std::fmt;
 use std::net::Ipv4Addr;
 
+pub mod arp;
+pub mod keys;
 pub mod netdev;
 pub mod netns;
 pub mod runtime;

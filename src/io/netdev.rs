@@ -28,6 +28,69 @@ pub fn ipv4_addr(iface: &str) -> Result<Ipv4Addr, Error> {
     sys::ipv4(iface)?.ok_or_else(|| Error::NoIpv4(iface.to_string()))
 }
 
+/// Every IPv4 address of `iface`, primary first (from `ip -4 -o addr`,
+/// which runs in the calling thread's namespace).
+pub fn ipv4_addrs(iface: &str) -> Result<Vec<Ipv4Addr>, Error> {
+    sys::if_nametoindex(iface)?;
+    let out = std::process::Command::new("ip")
+        .args(["-4", "-o", "addr", "show", "dev", iface])
+        .output()
+        .map_err(|e| Error::os("running `ip -4 -o addr`", e))?;
+    if !out.status.success() {
+        return Err(Error::Command {
+            cmd: format!("ip -4 -o addr show dev {iface}"),
+            msg: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        });
+    }
+    Ok(parse_ip_addr(&String::from_utf8_lossy(&out.stdout)))
+}
+
+/// The addresses in `ip -o addr` lines: the word after each `inet`.
+fn parse_ip_addr(text: &str) -> Vec<Ipv4Addr> {
+    text.lines()
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            words.find(|&w| w == "inet")?;
+            words.next()?.split('/').next()?.parse().ok()
+        })
+        .collect()
+}
+
+/// Probes for each of `addrs` on `iface` (RFC 5227 §2.1.1) and returns those
+/// another host answers for or probes for too. Abbreviated for a tool that
+/// starts in a second rather than in RFC 5227's seven: two probes 100 ms
+/// apart, then 200 ms of listening; a host on the link that has the
+/// address answers within that.
+pub fn probe_addresses(
+    iface: &str,
+    mac: MacAddr,
+    addrs: &[Ipv4Addr],
+) -> Result<Vec<Ipv4Addr>, Error> {
+    if addrs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let fd = sys::arp_socket(sys::if_nametoindex(iface)?)?;
+    let candidates: std::collections::HashSet<Ipv4Addr> = addrs.iter().copied().collect();
+    let mut taken = std::collections::BTreeSet::new();
+    let mut buf = vec![0u8; 2048];
+    for round in 0..2 {
+        for &a in addrs {
+            sys::packet_send(&fd, &super::arp::probe(mac, a))?;
+        }
+        let listen = Duration::from_millis(if round == 0 { 100 } else { 200 });
+        let until = Instant::now() + listen;
+        while let Some(left) = until.checked_duration_since(Instant::now()) {
+            let wait = left.as_millis().max(1) as i32;
+            if let Some(n) = sys::packet_recv(&fd, &mut buf, wait)? {
+                if let Some(a) = super::arp::conflict(&buf[..n], mac, &candidates) {
+                    taken.insert(a);
+                }
+            }
+        }
+    }
+    Ok(taken.into_iter().collect())
+}
+
 /// Number of RX queues of `iface`: each needs its own AF_XDP socket.
 ///
 /// Asks the driver (ETHTOOL_GCHANNELS: rx-only plus combined channels); for
@@ -213,6 +276,17 @@ mod tests {
             parse_arp_table("garbage", Ipv4Addr::new(10, 77, 0, 2), "sw0"),
             None
         );
+    }
+
+    #[test]
+    fn ip_addr_lines_give_every_address() {
+        let text = "2: sw0    inet 10.77.0.1/24 scope global sw0\\       valid_lft forever\n\
+                    2: sw0    inet 10.77.0.9/32 scope global sw0\\       valid_lft forever\n";
+        assert_eq!(
+            parse_ip_addr(text),
+            vec![Ipv4Addr::new(10, 77, 0, 1), Ipv4Addr::new(10, 77, 0, 9)]
+        );
+        assert!(parse_ip_addr("garbage inet").is_empty());
     }
 
     #[test]

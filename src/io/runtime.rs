@@ -9,7 +9,6 @@ use crate::tcp::{Config, Engine, Stats};
 use crossbeam_channel::Receiver;
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -108,18 +107,6 @@ pub struct Runtime {
     clock: Clock,
 }
 
-/// A fresh key for RFC 6528 ISNs, from the kernel's random pool.
-pub fn random_key() -> Result<[u8; 16], Error> {
-    let mut key = [0u8; 16];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut key))
-        .map_err(|err| Error::Os {
-            op: "reading /dev/urandom".into(),
-            err,
-        })?;
-    Ok(key)
-}
-
 impl Runtime {
     /// Attaches to `opts.iface`, lets `steer` fill the XDP maps (which
     /// addresses and ports are ours), and starts a worker per queue running
@@ -142,17 +129,17 @@ impl Runtime {
                 opts.workers, opts.iface
             )));
         }
-        let key = random_key()?;
+        let keys = super::keys::boot_keys()?;
         let mut xdp = XdpProgram::attach(&opts.iface)?;
         steer(&mut xdp)?;
-        let clock = Clock::start();
+        let clock = Clock::start()?;
         let (tx, reports) = crossbeam_channel::bounded(1024);
         let cores = core_affinity::get_core_ids().map_or(1, |c| c.len().max(1));
         let mut workers = Vec::new();
         for queue in 0..opts.workers {
             let xsk = XskSocket::open(&opts.iface, queue, &opts.xsk)?;
             xdp.register_xsk(&xsk)?;
-            let mut engine = Engine::new(opts.engine.clone(), mac, key, clock.now())
+            let mut engine = Engine::new(opts.engine.clone(), mac, keys.clone(), clock.now())
                 .map_err(|e| Error::Config(e.0))?;
             let app = make_app(queue, &mut engine)?;
             let wopts = WorkerOptions {
@@ -160,6 +147,7 @@ impl Runtime {
                 drain: opts.drain,
                 deadline: opts.duration.map(|d| clock.now() + d),
                 report_every: Duration::from_secs(1),
+                arp: xdp.arp_responder(),
             };
             workers.push(worker::spawn(
                 xsk,
@@ -192,7 +180,7 @@ impl Runtime {
 
     /// Seconds since the workers started.
     pub fn elapsed(&self) -> f64 {
-        self.clock.now().as_nanos() as f64 / 1e9
+        self.clock.elapsed().as_secs_f64()
     }
 
     /// True once every worker has ended.
@@ -224,7 +212,7 @@ impl Runtime {
                 }
             }
         }
-        sum.elapsed = self.clock.now().as_nanos() as f64 / 1e9;
+        sum.elapsed = self.clock.elapsed().as_secs_f64();
         sum.xdp = self.xdp.counters().unwrap_or_default();
         self.xdp.detach()?;
         match first_err {

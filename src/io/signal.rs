@@ -7,16 +7,18 @@
 //! keeps the dependency tree small. SA_RESETHAND makes a second Ctrl-C kill
 //! the process the usual way if a loop fails to notice the first.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::Once;
 
 use super::xsk::sys;
 use super::Error;
 
 static STOP: AtomicBool = AtomicBool::new(false);
+static RECEIVED: AtomicI32 = AtomicI32::new(0);
 static INSTALL: Once = Once::new();
 
-extern "C" fn on_signal(_sig: libc::c_int) {
+extern "C" fn on_signal(sig: libc::c_int) {
+    RECEIVED.store(sig, Ordering::SeqCst);
     STOP.store(true, Ordering::SeqCst);
 }
 
@@ -34,4 +36,13 @@ pub fn install_stop_flag() -> Result<&'static AtomicBool, Error> {
 /// programmatically).
 pub fn stop_flag() -> &'static AtomicBool {
     &STOP
+}
+
+/// The signal that raised the flag (SIGINT or SIGTERM), if one did: a run
+/// it cut short reports itself as interrupted and exits 128 + its number.
+pub fn received() -> Option<i32> {
+    match RECEIVED.load(Ordering::SeqCst) {
+        0 => None,
+        sig => Some(sig),
+    }
 }

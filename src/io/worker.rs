@@ -3,6 +3,7 @@
 //! path: timers, receive a batch into the engine, let the application react,
 //! transmit what the engine owes, and sleep in poll(2) only when idle.
 
+use super::arp::ArpResponder;
 use super::{Error, XskSocket};
 use crate::tcp::{Engine, Events, FrameBatch, Instant, Stats};
 use crossbeam_channel::Sender;
@@ -17,6 +18,10 @@ pub trait App: Send + 'static {
     fn on_events(&mut self, engine: &mut Engine, events: &Events, now: Instant);
     /// Called every turn before transmitting, e.g. to open connections.
     fn poll(&mut self, _engine: &mut Engine, _now: Instant) {}
+    /// The run is being stopped (a signal, or the worker's deadline): end
+    /// what is still open so that every connection is accounted for; the
+    /// worker sends what the engine owes (the RSTs) before it reports.
+    fn shutdown(&mut self, _engine: &mut Engine, _now: Instant) {}
     /// When the application next wants `poll` called (a connection due),
     /// so an idle worker wakes in time.
     fn next_wakeup(&self) -> Option<Instant> {
@@ -46,6 +51,8 @@ pub struct WorkerOptions {
     pub deadline: Option<Instant>,
     /// Send a [`WorkerReport`] this often while running.
     pub report_every: Duration,
+    /// Answers the ARP requests the XDP program hands to this queue.
+    pub arp: ArpResponder,
 }
 
 /// A worker's counters at one moment.
@@ -63,23 +70,34 @@ pub struct WorkerReport {
     pub last: bool,
 }
 
-/// The clock workers share: engine time is nanoseconds since `epoch`.
+/// The clock workers share. Engine time is nanoseconds since boot
+/// (CLOCK_BOOTTIME), so TSvals and ISNs, which the engine derives from it,
+/// keep growing from one run to the next, as a peer still holding our
+/// tuples in TIME-WAIT requires (RFC 6191); read through the monotonic clock
+/// in between, which is cheaper.
 #[derive(Copy, Clone, Debug)]
 pub struct Clock {
     epoch: std::time::Instant,
+    boot_at_epoch: Duration,
 }
 
 impl Clock {
-    /// A clock whose zero is now.
-    pub fn start() -> Self {
-        Clock {
+    /// A clock whose start is now.
+    pub fn start() -> Result<Self, Error> {
+        Ok(Clock {
             epoch: std::time::Instant::now(),
-        }
+            boot_at_epoch: super::xsk::sys::boottime()?,
+        })
     }
 
     /// Engine time now.
     pub fn now(&self) -> Instant {
-        Instant::from_nanos(self.epoch.elapsed().as_nanos() as u64)
+        Instant::from_nanos((self.boot_at_epoch + self.epoch.elapsed()).as_nanos() as u64)
+    }
+
+    /// Time since [`Clock::start`].
+    pub fn elapsed(&self) -> Duration {
+        self.epoch.elapsed()
     }
 }
 
@@ -119,13 +137,21 @@ pub fn spawn<A: App>(
         loop {
             let now = clock.now();
             if stop.load(Ordering::Relaxed) || opts.deadline.is_some_and(|d| now >= d) {
+                tx.clear();
+                app.shutdown(&mut engine, now);
+                engine.poll_transmit(now, &mut tx);
+                tx_dropped += send_all(&mut xsk, &tx)?;
                 break;
             }
             tx.clear();
             if engine.poll_timeout().is_some_and(|t| t <= now) {
                 engine.handle_timeout(now, &mut tx);
             }
-            let received = xsk.recv(|frame| engine.handle_frames(now, [frame], &mut tx))?;
+            let received = xsk.recv(|frame| {
+                if !opts.arp.handle(frame, &mut tx) {
+                    engine.handle_frames(now, [frame], &mut tx);
+                }
+            })?;
             engine.swap_events(&mut events);
             if !events.is_empty() {
                 app.on_events(&mut engine, &events, now);

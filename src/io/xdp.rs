@@ -14,6 +14,7 @@ use std::os::fd::AsFd as _;
 use libbpf_rs::skel::{OpenSkel as _, SkelBuilder as _};
 use libbpf_rs::{ErrorKind, Link, MapCore as _, MapFlags, OpenObject, Xdp, XdpFlags};
 
+use super::arp::ArpResponder;
 use super::xsk::skel::{SynwaveSkel, SynwaveSkelBuilder};
 use super::xsk::{sys, XskSocket};
 use super::{one_line, Error};
@@ -33,8 +34,8 @@ pub struct Counters {
     pub no_xsk: u64,
     /// Truncated or invalid IPv4/TCP headers, passed to the kernel.
     pub malformed: u64,
-    /// ARP requests for synwave-only addresses answered in XDP.
-    pub arp_replied: u64,
+    /// ARP requests for synwave-only addresses, handed to the workers to answer.
+    pub arp_requests: u64,
 }
 
 /// How the program ended up attached.
@@ -57,6 +58,8 @@ pub struct XdpProgram {
     ifindex: u32,
     prog_id: u32,
     mode: AttachMode,
+    /// The addresses in `arp_map`, with the MAC each is answered with.
+    arp_addrs: Vec<(Ipv4Addr, crate::wire::MacAddr)>,
 }
 
 impl std::fmt::Debug for XdpProgram {
@@ -159,6 +162,7 @@ impl XdpProgram {
             ifindex,
             prog_id,
             mode,
+            arp_addrs: Vec::new(),
         })
     }
 
@@ -209,14 +213,22 @@ impl XdpProgram {
         }
     }
 
-    /// Answers ARP requests for `addr` with `mac` in XDP: for source
-    /// addresses synwave uses that the kernel does not own.
+    /// Answers ARP requests for `addr` with `mac`: for source addresses
+    /// synwave uses that the kernel does not own. The workers answer them
+    /// (see [`XdpProgram::arp_responder`]).
     pub fn answer_arp(&mut self, addr: Ipv4Addr, mac: crate::wire::MacAddr) -> Result<(), Error> {
         self.skel
             .maps
             .arp_map
             .update(&addr.octets(), &mac.0, MapFlags::ANY)
-            .map_err(|e| bpf_err("adding to arp_map", &e))
+            .map_err(|e| bpf_err("adding to arp_map", &e))?;
+        self.arp_addrs.push((addr, mac));
+        Ok(())
+    }
+
+    /// What a worker needs to answer the ARP requests the program hands it.
+    pub fn arp_responder(&self) -> ArpResponder {
+        ArpResponder::new(&self.arp_addrs)
     }
 
     /// Registers `xsk` as the receiver of steered frames arriving on its queue.
@@ -269,7 +281,7 @@ impl XdpProgram {
             passed: sums[1],
             no_xsk: sums[2],
             malformed: sums[3],
-            arp_replied: sums[4],
+            arp_requests: sums[4],
         })
     }
 

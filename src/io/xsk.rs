@@ -625,6 +625,112 @@ pub(crate) mod sys {
         Ok(())
     }
 
+    /// A raw AF_PACKET socket for ARP frames on interface `ifindex`,
+    /// non-blocking: for RFC 5227 probes before the XDP program is attached.
+    pub(crate) fn arp_socket(ifindex: u32) -> Result<OwnedFd, Error> {
+        let proto = (libc::ETH_P_ARP as u16).to_be();
+        // SAFETY: plain socket(2) call; the result is checked below.
+        let fd = unsafe {
+            libc::socket(
+                libc::AF_PACKET,
+                libc::SOCK_RAW | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+                i32::from(proto),
+            )
+        };
+        if fd < 0 {
+            let err = std::io::Error::last_os_error();
+            if err.raw_os_error() == Some(libc::EPERM) {
+                return Err(Error::PermissionDenied(
+                    "probing source addresses (AF_PACKET)",
+                ));
+            }
+            return Err(Error::os("socket(AF_PACKET)", err));
+        }
+        // SAFETY: `fd` is a fresh descriptor that nothing else owns.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        // SAFETY: sockaddr_ll is plain old data; all-zero is a valid value.
+        let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+        sll.sll_family = libc::AF_PACKET as u16;
+        sll.sll_protocol = proto;
+        sll.sll_ifindex = ifindex as i32;
+        // SAFETY: `sll` is a valid sockaddr_ll and the length matches it.
+        let rc = unsafe {
+            libc::bind(
+                fd.as_raw_fd(),
+                (&sll as *const libc::sockaddr_ll).cast(),
+                std::mem::size_of::<libc::sockaddr_ll>() as u32,
+            )
+        };
+        if rc < 0 {
+            return Err(Error::last_os("binding the AF_PACKET socket"));
+        }
+        Ok(fd)
+    }
+
+    /// Sends one whole Ethernet frame on a bound AF_PACKET socket.
+    pub(crate) fn packet_send(fd: &OwnedFd, frame: &[u8]) -> Result<(), Error> {
+        // SAFETY: `frame` is a valid buffer of `frame.len()` bytes.
+        let n = unsafe { libc::send(fd.as_raw_fd(), frame.as_ptr().cast(), frame.len(), 0) };
+        if n < 0 {
+            return Err(Error::last_os("sending an ARP probe"));
+        }
+        Ok(())
+    }
+
+    /// Receives one frame into `buf`, waiting up to `timeout_ms`; `None`
+    /// when none came.
+    pub(crate) fn packet_recv(
+        fd: &OwnedFd,
+        buf: &mut [u8],
+        timeout_ms: i32,
+    ) -> Result<Option<usize>, Error> {
+        let mut pfd = libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: `pfd` is one valid pollfd.
+        let rc = unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
+        if rc < 0 {
+            let err = std::io::Error::last_os_error();
+            if err.kind() == std::io::ErrorKind::Interrupted {
+                return Ok(None);
+            }
+            return Err(Error::os("poll on the AF_PACKET socket", err));
+        }
+        if rc == 0 {
+            return Ok(None);
+        }
+        // SAFETY: `buf` is a valid writable buffer of `buf.len()` bytes.
+        let n = unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+        if n < 0 {
+            let err = std::io::Error::last_os_error();
+            if err.kind() == std::io::ErrorKind::WouldBlock {
+                return Ok(None);
+            }
+            return Err(Error::os("receiving on the AF_PACKET socket", err));
+        }
+        Ok(Some(n as usize))
+    }
+
+    /// Time since boot, suspend included (CLOCK_BOOTTIME): a clock that
+    /// only grows for as long as the host is up, across processes.
+    pub(crate) fn boottime() -> Result<std::time::Duration, Error> {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `ts` is a valid, writable timespec owned by us.
+        let rc = unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut ts) };
+        if rc < 0 {
+            return Err(Error::last_os("clock_gettime(CLOCK_BOOTTIME)"));
+        }
+        Ok(std::time::Duration::new(
+            ts.tv_sec as u64,
+            ts.tv_nsec as u32,
+        ))
+    }
+
     /// Installs `handler` for `signals` with SA_RESETHAND, so a second
     /// signal gets the default action (kills a stuck process).
     pub(crate) fn on_signals(

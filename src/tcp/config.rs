@@ -30,6 +30,11 @@ pub struct Config {
     pub syn_retries: u8,
     /// Retransmissions of data or FIN before the connection fails.
     pub max_retries: u8,
+    /// An active open may take over a tuple we hold in TIME-WAIT this long
+    /// after it entered TIME-WAIT, when the old connection used timestamps
+    /// (Linux `tcp_tw_reuse`: 1 s; PAWS then keeps old duplicates out).
+    /// `None` keeps the full 2MSL.
+    pub time_wait_reuse: Option<Duration>,
     /// How long FIN-WAIT-2 waits for the peer's FIN (Linux `tcp_fin_timeout`).
     pub fin_wait2_timeout: Duration,
     /// Challenge ACKs sent per second at most (RFC 5961 §7).
@@ -65,6 +70,7 @@ impl Default for Config {
             rto_max: Duration::from_secs(120),
             syn_retries: 6,
             max_retries: 15,
+            time_wait_reuse: Some(Duration::from_secs(1)),
             fin_wait2_timeout: Duration::from_secs(60),
             challenge_ack_limit: 1000,
             max_tcbs: 1 << 20,

@@ -13,6 +13,7 @@
 use super::config::{Config, ConfigError};
 use super::event::{ConnId, Event, EventKind, Events, TimeoutReason};
 use super::isn::IsnGenerator;
+use super::keys::Keys;
 use super::output::{ts_val, Bare};
 use super::rtt::RttEstimator;
 use super::stats::Stats;
@@ -75,6 +76,7 @@ pub(crate) struct Core {
     pub cfg: Config,
     pub mac: MacAddr,
     pub isn: IsnGenerator,
+    pub keys: Keys,
     pub listeners: Vec<Listener>,
     pub timers: TimerWheel<u32>,
     pub dirty: Vec<u32>,
@@ -102,29 +104,30 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// An engine whose frames leave from `mac`. `isn_key` keys RFC 6528's
-    /// hash; give every process a fresh random one.
+    /// An engine whose frames leave from `mac`, its ISNs, SYN cookies and
+    /// TSval offsets keyed by `keys`.
     pub fn new(
         cfg: Config,
         mac: MacAddr,
-        isn_key: [u8; 16],
+        keys: impl Into<Keys>,
         now: Instant,
     ) -> Result<Self, ConfigError> {
         cfg.validate()?;
+        let keys = keys.into();
         let capacity = cfg.max_tcbs.min(1 << 16);
         Ok(Engine {
             table: Table::with_capacity(capacity),
             core: Core {
                 mac,
-                isn: IsnGenerator::new(isn_key),
+                isn: IsnGenerator::new(keys.isn),
                 listeners: Vec::new(),
                 timers: TimerWheel::with_capacity(now.as_millis(), capacity),
                 dirty: Vec::new(),
                 aborts: Vec::new(),
                 events: Events::new(),
                 stats: Stats::default(),
-                // A second key for cookies, derived so it never equals the ISN key.
-                cookies: SynCookies::new(isn_key.map(|b| b ^ 0x5c)),
+                cookies: SynCookies::new(keys.syn_cookie),
+                keys,
                 last_cookie: None,
                 time_wait_order: std::collections::VecDeque::new(),
                 time_wait_stamp: 0,
@@ -242,6 +245,8 @@ impl Engine {
 
     /// Opens a connection from `local` to `remote`, whose next hop is
     /// `peer_mac`. The SYN leaves on the next [`Engine::poll_transmit`].
+    /// A tuple we hold in TIME-WAIT is taken over once
+    /// [`Config::time_wait_reuse`] allows it (see [`Engine::reusable_at`]).
     pub fn connect(
         &mut self,
         now: Instant,
@@ -249,16 +254,77 @@ impl Engine {
         remote: SocketAddrV4,
         peer_mac: MacAddr,
     ) -> Result<ConnId, EngineError> {
-        let tuple = FourTuple::new(local, remote);
+        self.open(now, FourTuple::new(local, remote), peer_mac, None)
+    }
+
+    /// Opens a tuple again whose last connection had sent up to
+    /// `last_snd_nxt`, where the peer may hold it in TIME-WAIT: the ISS lies
+    /// beyond `last_snd_nxt`, so that the peer takes the SYN as a new
+    /// connection (RFC 9293 §3.4.1, RFC 6191 §2) whatever our clock says.
+    pub fn reconnect(
+        &mut self,
+        now: Instant,
+        local: SocketAddrV4,
+        remote: SocketAddrV4,
+        peer_mac: MacAddr,
+        last_snd_nxt: SeqNumber,
+    ) -> Result<ConnId, EngineError> {
+        self.open(
+            now,
+            FourTuple::new(local, remote),
+            peer_mac,
+            Some(last_snd_nxt),
+        )
+    }
+
+    /// When [`Engine::connect`] will take `tuple` again: now, unless we
+    /// hold it in TIME-WAIT — then a reuse delay after entering it when
+    /// timestamps were in use and reuse is on, else when TIME-WAIT ends.
+    pub fn reusable_at(&self, tuple: &FourTuple, now: Instant) -> Instant {
+        match self.table.get(tuple) {
+            Some(Slot::TimeWait(index)) => {
+                let tw = &self.table.time_waits[index as usize];
+                match self.core.cfg.time_wait_reuse {
+                    Some(delay) if tw.ts_ok => tw.entered + delay,
+                    _ => tw.entered + 2 * self.core.cfg.msl,
+                }
+            }
+            _ => now,
+        }
+    }
+
+    fn open(
+        &mut self,
+        now: Instant,
+        tuple: FourTuple,
+        peer_mac: MacAddr,
+        last_snd_nxt: Option<SeqNumber>,
+    ) -> Result<ConnId, EngineError> {
+        let mut iss = self.core.isn.isn(&tuple, now);
         match self.table.get(&tuple) {
             Some(Slot::Tcb(_)) => return Err(EngineError::TupleInUse),
-            Some(Slot::TimeWait(_)) => return Err(EngineError::TupleInTimeWait),
+            Some(Slot::TimeWait(tw_index)) => {
+                if self.reusable_at(&tuple, now) > now {
+                    return Err(EngineError::TupleInTimeWait);
+                }
+                // Linux `tcp_twsk_unique`: our TSval has moved on since the
+                // peer last heard from this tuple, so its PAWS keeps old
+                // duplicates out; the ISS jumps past anything it may still
+                // accept from the old connection.
+                iss = self.table.time_waits[tw_index as usize].next_iss();
+                self.drop_time_wait(tw_index);
+                self.core.stats.time_wait_reopened += 1;
+            }
             None => {}
+        }
+        if let Some(last) = last_snd_nxt {
+            if iss <= last {
+                iss = last + 65535 + 2;
+            }
         }
         if self.table.tcb_count() >= self.core.cfg.max_tcbs {
             return Err(EngineError::TableFull);
         }
-        let iss = self.core.isn.isn(&tuple, now);
         let mut flags = flag::APP_KNOWN;
         if self.core.cfg.timestamps {
             flags |= flag::TS_OK;
@@ -410,6 +476,13 @@ impl Engine {
         tcb.irs = SeqNumber(0);
         tcb.rcv_nxt = SeqNumber(0);
         tcb.ts_recent = 0;
+        // Hashed only where timestamps may go out.
+        tcb.ts_offset = if cfg.timestamps {
+            self.core.keys.ts_offset(&tuple)
+        } else {
+            0
+        };
+        tcb.collisions = 0;
         tcb.rtt_seq = None;
         tcb.rtt = RttEstimator::new(cfg.rto_initial);
         tcb.timer = None;
@@ -453,6 +526,8 @@ impl Engine {
             snd_nxt: tcb.snd_nxt,
             rcv_nxt: tcb.rcv_nxt,
             ts_recent: tcb.ts_recent,
+            ts_offset: tcb.ts_offset,
+            entered: now,
             stamp,
             timer: None,
         };
@@ -501,6 +576,7 @@ impl Engine {
         if let Some(h) = tw.timer.take() {
             self.core.timers.cancel(h);
         }
+        tw.entered = now;
         let deadline = deadline_ms(now, 2 * self.core.cfg.msl);
         tw.timer = Some(
             self.core
@@ -623,6 +699,7 @@ impl Core {
             tuple: tcb.tuple,
             kind,
             at: now,
+            snd_nxt: tcb.snd_max,
         });
     }
 
@@ -672,7 +749,7 @@ impl Core {
             window: self.cfg.window_field(tw.rcv_wscale),
             mss: None,
             window_scale: None,
-            timestamps: tw.ts_ok.then(|| (ts_val(now), tw.ts_recent)),
+            timestamps: tw.ts_ok.then(|| (ts_val(now, tw.ts_offset), tw.ts_recent)),
         };
         self.emit_bare(tx, &bare);
     }

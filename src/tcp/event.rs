@@ -1,6 +1,7 @@
 //! What the engine tells the application.
 
 use super::{FourTuple, Instant};
+use crate::wire::SeqNumber;
 use core::fmt;
 
 /// A handle to one connection, stable for its life and never reused for
@@ -62,6 +63,10 @@ pub struct Event {
     pub tuple: FourTuple,
     pub kind: EventKind,
     pub at: Instant,
+    /// The highest sequence number we had sent, plus one, when it happened.
+    /// A new connection on the same tuple must start beyond it for the
+    /// peer's TIME-WAIT to take its SYN as new (RFC 9293 §3.4.1, RFC 6191).
+    pub snd_nxt: SeqNumber,
 }
 
 impl fmt::Display for Event {

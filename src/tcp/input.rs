@@ -10,6 +10,10 @@ use super::tcb::{flag, Tcb};
 use super::{FourTuple, FrameBatch, Instant, State};
 use crate::wire::{self, MacAddr, SeqNumber, TcpFlags, TcpOptions};
 
+/// SYNs repeated at once per connection when the peer answers with an ACK
+/// of an older connection; beyond, the RTO paces them.
+const MAX_COLLISION_RETRIES: u8 = 3;
+
 /// The fields of an arriving segment that processing needs (SEG.* in RFC 9293).
 pub(crate) struct Segment<'a> {
     pub seq: SeqNumber,
@@ -157,7 +161,8 @@ impl Engine {
                 bits = 0x10 | u32::from(ws.min(14));
                 window_scale = Some(cfg.window_scale);
             }
-            timestamps = Some(((ts_val(now) & !0x1f) | bits, tsval));
+            let clock = ts_val(now, self.core.keys.ts_offset(&tuple));
+            timestamps = Some(((clock & !0x1f) | bits, tsval));
         }
         self.core.stats.syn_cookies_sent += 1;
         self.core.last_cookie = Some(now);
@@ -240,10 +245,23 @@ impl Engine {
     fn on_syn_sent(&mut self, index: u32, seg: &Segment, now: Instant, tx: &mut FrameBatch) {
         let tcb = &mut self.table.tcbs[index as usize];
         if seg.flags.ack() && !(seg.ack > tcb.iss && seg.ack <= tcb.snd_max) {
-            // A stale or forged SYN-ACK: not our connection.
+            // Not an answer to our SYN (RFC 9293 §3.10.7.3): a stale SYN-ACK,
+            // or the peer's TIME-WAIT of an older connection on this tuple
+            // re-ACKing instead of taking our SYN. The RST ends that
+            // TIME-WAIT (unless the peer follows RFC 1337, in which case the
+            // RTO retransmits as usual); repeating the SYN at once, a few
+            // times at most, saves the user a whole RTO.
             self.core.stats.bad_syn_acks += 1;
             if !seg.flags.rst() {
                 self.core.emit_bare(tx, &reset_for(tcb.tuple, seg));
+                if tcb.collisions < MAX_COLLISION_RETRIES && !seg.flags.syn() {
+                    tcb.collisions += 1;
+                    self.core.stats.tw_collisions += 1;
+                    tcb.snd_nxt = tcb.iss;
+                    // The repeated SYN is timed afresh: the first got no SYN-ACK.
+                    tcb.rtt_seq = None;
+                    self.core.mark_dirty(tcb, index);
+                }
             }
             return;
         }

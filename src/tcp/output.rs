@@ -5,10 +5,13 @@ use super::tcb::{flag, Tcb};
 use super::{FourTuple, FrameBatch, Instant, State};
 use crate::wire::{self, MacAddr, SeqNumber, TcpFlags, TcpOptions, TcpRepr};
 
-/// Our TSval: a 1 ms clock, within RFC 7323 §5.4's 1 ms–1 s per tick.
+/// Our TSval towards one peer address: a 1 ms clock (within RFC 7323 §5.4's
+/// 1 ms–1 s per tick) plus that address pair's offset. With a clock that
+/// counts from boot, it keeps growing across runs, so a peer's TIME-WAIT
+/// takes our next SYN on a tuple as new (RFC 6191) and PAWS never rejects us.
 #[inline]
-pub(crate) fn ts_val(now: Instant) -> u32 {
-    now.as_millis() as u32
+pub(crate) fn ts_val(now: Instant, offset: u32) -> u32 {
+    (now.as_millis() as u32).wrapping_add(offset)
 }
 
 /// Header fields of a segment that has no TCB behind it (RST to no
@@ -94,7 +97,9 @@ impl Core {
                 mss: syn.then_some(self.cfg.mss),
                 window_scale: (syn && tcb.has(flag::WS_OK)).then_some(tcb.rcv_wscale),
                 sack_permitted: false,
-                timestamps: tcb.has(flag::TS_OK).then(|| (ts_val(now), tcb.ts_recent)),
+                timestamps: tcb
+                    .has(flag::TS_OK)
+                    .then(|| (ts_val(now, tcb.ts_offset), tcb.ts_recent)),
             },
             payload,
         };

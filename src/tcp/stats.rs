@@ -88,6 +88,10 @@ counters! {
     time_wait_expired,
     /// TIME-WAIT records ended early by an acceptable new SYN (RFC 6191).
     time_wait_reused,
+    /// TIME-WAIT records we held that an active open took over (Linux `tcp_tw_reuse`).
+    time_wait_reopened,
+    /// SYNs answered with an ACK of an older connection (the peer's TIME-WAIT): RST sent, SYN repeated at once.
+    tw_collisions,
     /// TIME-WAIT records ended by an RST (the RFC 1337 hazard).
     time_wait_reset,
     /// Segments to no connection and no listener.

@@ -58,6 +58,11 @@ pub(crate) struct Tcb {
     pub rcv_nxt: SeqNumber,
     /// Last TSval received (RFC 7323 §4.3).
     pub ts_recent: u32,
+    /// Added to our TSval clock towards this peer address (see `Keys::ts_offset`).
+    pub ts_offset: u32,
+    /// SYNs resent at once because the peer answered with an ACK of an
+    /// older connection on this tuple (its TIME-WAIT).
+    pub collisions: u8,
     /// The segment being timed for an RTT sample (Karn: never a retransmission).
     pub rtt_seq: Option<(SeqNumber, Instant)>,
     pub rtt: RttEstimator,
@@ -100,6 +105,8 @@ impl Tcb {
             irs: SeqNumber(0),
             rcv_nxt: SeqNumber(0),
             ts_recent: 0,
+            ts_offset: 0,
+            collisions: 0,
             rtt_seq: None,
             rtt: RttEstimator::new(core::time::Duration::from_secs(1)),
             timer: None,

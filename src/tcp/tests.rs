@@ -944,3 +944,149 @@ fn backlog_is_per_listener() {
     h.send(seg(PEER_ISS, 0, SYN));
     assert_eq!(h.engine.stats().backlog_full, 1);
 }
+
+/// An active open with timestamps, closed by us first: we hold TIME-WAIT.
+/// Returns the harness and the SND.NXT the connection ended with.
+fn client_in_time_wait(cfg: Config) -> (Harness, u32) {
+    let mut h = Harness::new(cfg);
+    let ts = |v| TcpOptions {
+        timestamps: Some((v, 0)),
+        ..Default::default()
+    };
+    let c = h.engine.connect(h.now, LOCAL, REMOTE, PEER).unwrap();
+    let s = h.recv_one();
+    h.send(seg(PEER_ISS, s.seq + 1, syn_ack()).options(ts(100)));
+    h.recv_one();
+    h.engine.close(c, h.now).unwrap();
+    let f = h.recv_one();
+    h.send(seg(PEER_ISS + 1, f.seq + 1, fin_ack()).options(ts(101)));
+    h.recv_one();
+    assert_eq!(h.engine.time_wait_count(), 1);
+    h.kinds();
+    (h, f.seq + 1)
+}
+
+#[test]
+fn rfc6191_connect_takes_over_our_time_wait_after_the_reuse_delay_with_timestamps() {
+    let (mut h, snd_nxt) = client_in_time_wait(Config {
+        timestamps: true,
+        ..config()
+    });
+    let tuple = FourTuple::new(LOCAL, REMOTE);
+    assert_eq!(
+        h.engine.reusable_at(&tuple, h.now),
+        h.now + Duration::from_secs(1)
+    );
+    assert_eq!(
+        h.engine.connect(h.now, LOCAL, REMOTE, PEER),
+        Err(EngineError::TupleInTimeWait)
+    );
+    h.advance(Duration::from_secs(1));
+    h.engine.connect(h.now, LOCAL, REMOTE, PEER).unwrap();
+    let syn = h.recv_one();
+    // Linux tcp_twsk_unique: the new ISS is past the old SND.NXT by a window.
+    assert_eq!((syn.seq, syn.flags), (snd_nxt.wrapping_add(65537), SYN));
+    assert_eq!(h.engine.time_wait_count(), 0);
+    assert_eq!(h.engine.stats().time_wait_reopened, 1);
+}
+
+#[test]
+fn rfc9293_3_4_2_without_timestamps_our_time_wait_holds_the_tuple_2msl() {
+    let (h, _) = client_in_time_wait(config());
+    let tuple = FourTuple::new(LOCAL, REMOTE);
+    assert_eq!(
+        h.engine.reusable_at(&tuple, h.now),
+        h.now + Duration::from_secs(60)
+    );
+}
+
+#[test]
+fn rfc9293_3_4_2_strict_time_wait_holds_the_tuple_2msl_even_with_timestamps() {
+    let (h, _) = client_in_time_wait(Config {
+        timestamps: true,
+        time_wait_reuse: None,
+        ..config()
+    });
+    let tuple = FourTuple::new(LOCAL, REMOTE);
+    assert_eq!(
+        h.engine.reusable_at(&tuple, h.now),
+        h.now + Duration::from_secs(60)
+    );
+}
+
+#[test]
+fn rfc6191_reconnect_starts_beyond_the_last_snd_nxt() {
+    let mut h = Harness::new(config());
+    let tuple = FourTuple::new(LOCAL, REMOTE);
+    let clock_isn = h.engine.core.isn.isn(&tuple, h.now);
+    // The peer's TIME-WAIT remembers an older connection that sent past
+    // where our clock stands now.
+    let last = clock_isn + 1_000_000;
+    h.engine
+        .reconnect(h.now, LOCAL, REMOTE, PEER, last)
+        .unwrap();
+    let syn = h.recv_one();
+    assert!(
+        SeqNumber(syn.seq) > last,
+        "ISS {} not above {}",
+        syn.seq,
+        last.0
+    );
+    // A last SND.NXT already behind the clock leaves the clock's ISN alone.
+    let mut h = Harness::new(config());
+    h.engine
+        .reconnect(h.now, LOCAL, REMOTE, PEER, clock_isn - 10)
+        .unwrap();
+    assert_eq!(h.recv_one().seq, clock_isn.0);
+}
+
+#[test]
+fn rfc9293_3_10_7_3_ack_of_an_old_connection_gets_rst_and_the_syn_again_at_once() {
+    let mut h = Harness::new(config());
+    let c = h.engine.connect(h.now, LOCAL, REMOTE, PEER).unwrap();
+    let s = h.recv_one();
+    // The peer's TIME-WAIT re-ACKs its old connection instead of taking the SYN.
+    for round in 1..=3 {
+        h.send(seg(PEER_ISS, s.seq.wrapping_sub(5000), ACK));
+        let out = h.recv();
+        assert_eq!(out.len(), 2, "round {round}: {out:?}");
+        assert_eq!((out[0].seq, out[0].flags), (s.seq.wrapping_sub(5000), RST));
+        assert_eq!((out[1].seq, out[1].flags), (s.seq, SYN));
+    }
+    assert_eq!(h.engine.stats().tw_collisions, 3);
+    // Bounded: after a few, only the RST; the RTO paces the SYN.
+    h.send(seg(PEER_ISS, s.seq.wrapping_sub(5000), ACK));
+    let out = h.recv_one();
+    assert_eq!(out.flags, RST);
+    h.send(seg(PEER_ISS, s.seq + 1, syn_ack()));
+    assert_eq!(h.kinds(), vec![EventKind::Connected]);
+    assert_eq!(h.engine.state(c), Some(State::Established));
+}
+
+#[test]
+fn rfc7323_5_4_tsval_grows_across_engines_sharing_keys_and_a_boot_clock() {
+    // Two runs on one host: the second engine starts later on the same
+    // clock with the same keys, so its TSval towards the peer is larger.
+    let ts_of = |at: Instant| {
+        let mut e = Engine::new(Config::default(), US, [3; 16], at).unwrap();
+        e.connect(at, LOCAL, REMOTE, PEER).unwrap();
+        let mut tx = FrameBatch::new();
+        e.poll_transmit(at, &mut tx);
+        let f = wire::parse_tcp_frame(tx.iter().next().unwrap(), true).unwrap();
+        (f.tcp.options.timestamps.unwrap().0, f.tcp.seq)
+    };
+    let (ts1, isn1) = ts_of(Instant::from_millis(5_000));
+    let (ts2, isn2) = ts_of(Instant::from_millis(5_010));
+    assert_eq!(ts2.wrapping_sub(ts1), 10);
+    assert!(isn2 > isn1);
+    // The offset is per address pair: another peer sees another clock.
+    let k = Keys::from([3; 16]);
+    let other = FourTuple {
+        remote_ip: Ipv4Addr::new(10, 0, 0, 3),
+        ..FourTuple::new(LOCAL, REMOTE)
+    };
+    assert_ne!(
+        k.ts_offset(&FourTuple::new(LOCAL, REMOTE)),
+        k.ts_offset(&other)
+    );
+}

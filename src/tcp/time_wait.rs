@@ -1,7 +1,7 @@
 //! TIME-WAIT as a compact record, not a TCB (as Linux's inet_timewait_sock):
 //! only what is needed to re-ACK a retransmitted FIN and to judge a new SYN.
 
-use super::{timer::TimerHandle, FourTuple};
+use super::{timer::TimerHandle, FourTuple, Instant};
 use crate::wire::{MacAddr, SeqNumber};
 
 /// One connection in TIME-WAIT (RFC 9293 §3.6.1, RFC 6191).
@@ -15,6 +15,10 @@ pub(crate) struct TimeWait {
     pub snd_nxt: SeqNumber,
     pub rcv_nxt: SeqNumber,
     pub ts_recent: u32,
+    pub ts_offset: u32,
+    /// When it entered TIME-WAIT, or last re-ACKed a retransmitted FIN: an
+    /// active open may reuse the tuple a while after (Linux `tcp_tw_reuse`).
+    pub entered: Instant,
     /// Order of entry, to find the oldest record when the table is full.
     pub stamp: u32,
     pub timer: Option<TimerHandle>,
