@@ -14,19 +14,19 @@ use std::fs;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::io::AsRawFd;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use common::require_root_or_skip;
+use common::{
+    assert_no_xdp, assert_one_line_error, count, link_details, ns_cmd, one_line_error, parse_json,
+    require_root_or_skip, run_to_end, s, Proc, Scratch, BIN, PROC_TIMEOUT,
+};
 use serde_json::Value;
 use synwave::io::testbed::{run_cmd, IFACE_A, IFACE_B, IP_A, IP_B};
 use synwave::io::{netns, Testbed};
-
-const BIN: &str = env!("CARGO_BIN_EXE_synwave");
 
 /// MSL given to synwave: TIME-WAIT lasts 2 × 200 ms.
 const MSL_MS: u64 = 200;
@@ -35,8 +35,6 @@ const MSL_MS: u64 = 200;
 const AFTER_2MSL: Duration = Duration::from_millis(2 * MSL_MS + 600);
 /// Per socket operation of the kernel peers.
 const IO_TIMEOUT: Duration = Duration::from_secs(5);
-/// For a synwave process to come up, or to exit once asked to.
-const PROC_TIMEOUT: Duration = Duration::from_secs(15);
 /// For a whole `synwave connect` run (its own --timeout is shorter).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(90);
 const CONNECT_TIMEOUT_ARG: &str = "60";
@@ -58,209 +56,6 @@ fn testbed(prefix: &str) -> Testbed {
 // Scratch files and child processes
 // ---------------------------------------------------------------------------
 
-/// A private temporary directory, removed on drop.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(tag: &str) -> Self {
-        static N: AtomicU64 = AtomicU64::new(0);
-        let n = N.fetch_add(1, Ordering::Relaxed);
-        let dir =
-            std::env::temp_dir().join(format!("synwave-interop-{}-{tag}-{n}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
-        Scratch(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-
-    fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
-        let p = self.path(name);
-        fs::write(&p, bytes).unwrap_or_else(|e| panic!("write {}: {e}", p.display()));
-        p
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("non-UTF-8 path")
-}
-
-/// A child process whose stdout and stderr go to files; SIGKILLed on drop if
-/// still running, so no failure path leaves it behind.
-struct Proc {
-    what: String,
-    child: Child,
-    stdout: PathBuf,
-    stderr: PathBuf,
-    status: Option<ExitStatus>,
-}
-
-impl Proc {
-    fn spawn(what: &str, mut cmd: Command, scratch: &Scratch, tag: &str) -> Proc {
-        let stdout = scratch.path(&format!("{tag}.stdout"));
-        let stderr = scratch.path(&format!("{tag}.stderr"));
-        let out = fs::File::create(&stdout).expect("create stdout file");
-        let err = fs::File::create(&stderr).expect("create stderr file");
-        cmd.stdin(Stdio::null()).stdout(out).stderr(err);
-        let child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("spawning {what}: {e}"));
-        Proc {
-            what: what.to_string(),
-            child,
-            stdout,
-            stderr,
-            status: None,
-        }
-    }
-
-    fn stdout(&self) -> String {
-        fs::read_to_string(&self.stdout).unwrap_or_default()
-    }
-
-    fn stderr(&self) -> String {
-        fs::read_to_string(&self.stderr).unwrap_or_default()
-    }
-
-    fn try_wait(&mut self) -> Option<ExitStatus> {
-        if self.status.is_none() {
-            self.status = self.child.try_wait().expect("try_wait");
-        }
-        self.status
-    }
-
-    /// Waits up to `limit` for the process to exit.
-    fn wait_timeout(&mut self, limit: Duration) -> Option<ExitStatus> {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(st) = self.try_wait() {
-                return Some(st);
-            }
-            if Instant::now() >= deadline {
-                return None;
-            }
-            thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    /// Waits for exit, panicking (and so killing it) after `limit`.
-    fn wait_or_panic(&mut self, limit: Duration) -> ExitStatus {
-        match self.wait_timeout(limit) {
-            Some(st) => st,
-            None => panic!(
-                "{} still running after {limit:?}\n--- stdout:\n{}\n--- stderr:\n{}",
-                self.what,
-                self.stdout(),
-                self.stderr()
-            ),
-        }
-    }
-
-    fn signal(&self, sig: i32) {
-        // `ip netns exec` execs its command, so this pid is the program itself.
-        let pid = self.child.id() as libc::pid_t;
-        // SAFETY: plain kill(2) on our own child, which has not been reaped
-        // (we only reap through try_wait, and check `status` first).
-        if self.status.is_none() {
-            unsafe {
-                libc::kill(pid, sig);
-            }
-        }
-    }
-
-    /// Waits until stderr contains `needle`; panics if the process exits
-    /// first or `limit` passes.
-    fn wait_for_stderr(&mut self, needle: &str, limit: Duration) {
-        let deadline = Instant::now() + limit;
-        loop {
-            if self.stderr().contains(needle) {
-                return;
-            }
-            if let Some(st) = self.try_wait() {
-                panic!(
-                    "{} exited ({st}) before printing {needle:?}\n--- stdout:\n{}\n--- stderr:\n{}",
-                    self.what,
-                    self.stdout(),
-                    self.stderr()
-                );
-            }
-            if Instant::now() >= deadline {
-                panic!(
-                    "{} did not print {needle:?} within {limit:?}\n--- stderr:\n{}",
-                    self.what,
-                    self.stderr()
-                );
-            }
-            thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    /// Sends SIGINT and waits for a clean exit; returns stdout.
-    fn interrupt_and_collect(&mut self) -> String {
-        self.signal(libc::SIGINT);
-        let st = self.wait_or_panic(PROC_TIMEOUT);
-        assert!(
-            st.success(),
-            "{} exited with {st} after SIGINT\n--- stdout:\n{}\n--- stderr:\n{}",
-            self.what,
-            self.stdout(),
-            self.stderr()
-        );
-        self.stdout()
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        if self.try_wait().is_none() {
-            let _ = self.child.kill(); // SIGKILL
-            let _ = self.child.wait();
-        }
-    }
-}
-
-/// `ip netns exec NS PROG`, to be completed with arguments.
-fn ns_cmd(ns: &str, prog: &str) -> Command {
-    let mut c = Command::new("ip");
-    c.args(["netns", "exec", ns, prog]);
-    c
-}
-
-/// Finished run of a short-lived command.
-struct Finished {
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
-}
-
-impl Finished {
-    fn describe(&self) -> String {
-        format!(
-            "exit {}\n--- stdout:\n{}\n--- stderr:\n{}",
-            self.status, self.stdout, self.stderr
-        )
-    }
-}
-
-/// Runs `cmd` to completion within `limit` (killed and panicking otherwise).
-fn run_to_end(what: &str, cmd: Command, scratch: &Scratch, tag: &str, limit: Duration) -> Finished {
-    let mut p = Proc::spawn(what, cmd, scratch, tag);
-    let status = p.wait_or_panic(limit);
-    Finished {
-        status,
-        stdout: p.stdout(),
-        stderr: p.stderr(),
-    }
-}
-
 /// Starts `synwave serve --iface sw0 ARGS` in namespace A and waits until it
 /// says it is serving (XDP attached, workers running).
 fn start_serve(tb: &Testbed, scratch: &Scratch, tag: &str, args: &[&str]) -> Proc {
@@ -275,6 +70,17 @@ fn start_serve(tb: &Testbed, scratch: &Scratch, tag: &str, args: &[&str]) -> Pro
 /// Runs `synwave connect --iface sw0 ARGS --json` in namespace A to the end;
 /// asserts exit 0 and returns the JSON summary.
 fn run_connect(tb: &Testbed, scratch: &Scratch, tag: &str, args: &[&str]) -> Value {
+    run_connect_exiting(tb, scratch, tag, args, 0)
+}
+
+/// Like [`run_connect`], expecting exit status `code` (3: every connection failed).
+fn run_connect_exiting(
+    tb: &Testbed,
+    scratch: &Scratch,
+    tag: &str,
+    args: &[&str],
+    code: i32,
+) -> Value {
     let mut cmd = ns_cmd(tb.ns_a(), BIN);
     cmd.args(["connect", "--iface", IFACE_A]).args(args).args([
         "--timeout",
@@ -283,32 +89,13 @@ fn run_connect(tb: &Testbed, scratch: &Scratch, tag: &str, args: &[&str]) -> Val
     ]);
     let what = format!("synwave connect {}", args.join(" "));
     let f = run_to_end(&what, cmd, scratch, tag, CONNECT_TIMEOUT);
-    assert!(f.status.success(), "{what}: {}", f.describe());
+    assert_eq!(f.status.code(), Some(code), "{what}: {}", f.describe());
     parse_json(&what, &f.stdout)
 }
 
 // ---------------------------------------------------------------------------
 // JSON summaries
 // ---------------------------------------------------------------------------
-
-/// The JSON object synwave printed with --json (its last `{...}` line).
-fn parse_json(what: &str, stdout: &str) -> Value {
-    let line = stdout
-        .lines()
-        .rev()
-        .find(|l| l.trim_start().starts_with('{'))
-        .unwrap_or_else(|| panic!("{what}: no JSON object on stdout:\n{stdout}"));
-    let v: Value =
-        serde_json::from_str(line).unwrap_or_else(|e| panic!("{what}: bad JSON ({e}):\n{line}"));
-    assert!(v.is_object(), "{what}: JSON is not an object: {line}");
-    v
-}
-
-fn count(v: &Value, key: &str) -> u64 {
-    v.get(key)
-        .and_then(Value::as_u64)
-        .unwrap_or_else(|| panic!("key {key:?} missing or not a count in {v}"))
-}
 
 /// Asserts every `(key, expected)`, reporting all mismatches at once.
 fn assert_counts(what: &str, v: &Value, expected: &[(&str, u64)]) {
@@ -618,43 +405,6 @@ fn serve_one(mut conn: TcpStream, behaviour: &Behaviour) -> io::Result<()> {
 // XDP attachment and error lines
 // ---------------------------------------------------------------------------
 
-fn link_details(tb: &Testbed) -> String {
-    tb.ip_a(&["-d", "link", "show", IFACE_A])
-        .unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn assert_no_xdp(tb: &Testbed, when: &str) {
-    let d = link_details(tb);
-    assert!(
-        !d.contains("xdp"),
-        "{when}: an XDP program is still attached to {IFACE_A}:\n{d}"
-    );
-}
-
-/// Asserts a failed run: nonzero exit, stderr exactly one line starting with
-/// `synwave: error:`. Returns that line.
-fn assert_one_line_error(what: &str, f: &Finished) -> String {
-    one_line_error(what, f).unwrap_or_else(|e| panic!("{e}"))
-}
-
-/// Checks a failed run: nonzero exit, stderr exactly one line starting with
-/// `synwave: error:`; returns that line, or what is wrong.
-fn one_line_error(what: &str, f: &Finished) -> Result<String, String> {
-    if f.status.success() {
-        return Err(format!("{what}: expected failure, {}", f.describe()));
-    }
-    let lines: Vec<&str> = f.stderr.lines().collect();
-    if lines.len() == 1 && lines[0].starts_with("synwave: error:") {
-        Ok(lines[0].to_string())
-    } else {
-        Err(format!(
-            "{what}: expected exactly one stderr line `synwave: error: ...`, got {} line(s); {}",
-            lines.len(),
-            f.describe()
-        ))
-    }
-}
-
 /// Panics with every problem found, if any.
 fn assert_no_problems(problems: &[String]) {
     assert!(
@@ -856,7 +606,7 @@ fn connect_to_closed_port_is_refused() {
     let scratch = Scratch::new("refused");
     let target = format!("{IP_B}:9999");
     let msl = MSL_MS.to_string();
-    let v = run_connect(
+    let v = run_connect_exiting(
         &tb,
         &scratch,
         "connect",
@@ -871,6 +621,7 @@ fn connect_to_closed_port_is_refused() {
             &msl,
             "--drain",
         ],
+        3,
     );
     assert_counts(
         "synwave connect (closed port)",
@@ -901,7 +652,7 @@ fn kernel_abort_resets_our_connection() {
     let server = KernelServer::start(tb.ns_b(), KERNEL_PORT, Behaviour::Abort, 2);
     let target = format!("{IP_B}:{KERNEL_PORT}");
     let msl = MSL_MS.to_string();
-    let v = run_connect(
+    let v = run_connect_exiting(
         &tb,
         &scratch,
         "connect",
@@ -918,6 +669,7 @@ fn kernel_abort_resets_our_connection() {
             &msl,
             "--drain",
         ],
+        3,
     );
     assert_counts(
         "synwave connect (kernel aborts)",
@@ -1382,13 +1134,18 @@ const LOAD_PORT: u16 = 9191;
 
 /// Runs `synwave load --iface sw0 ARGS --json` in namespace A to the end.
 fn run_load(tb: &Testbed, scratch: &Scratch, tag: &str, args: &[&str]) -> Value {
+    run_load_exiting(tb, scratch, tag, args, 0)
+}
+
+/// Like [`run_load`], expecting exit status `code` (3: the run failed).
+fn run_load_exiting(tb: &Testbed, scratch: &Scratch, tag: &str, args: &[&str], code: i32) -> Value {
     let mut cmd = ns_cmd(tb.ns_a(), BIN);
     cmd.args(["load", "--iface", IFACE_A])
         .args(args)
         .arg("--json");
     let what = format!("synwave load {}", args.join(" "));
     let f = run_to_end(&what, cmd, scratch, tag, CONNECT_TIMEOUT);
-    assert!(f.status.success(), "{what}: {}", f.describe());
+    assert_eq!(f.status.code(), Some(code), "{what}: {}", f.describe());
     parse_json(&what, &f.stdout)
 }
 
@@ -1397,9 +1154,11 @@ fn assert_reconciled(what: &str, v: &Value) -> u64 {
     let errors: u64 = [
         "refused",
         "reset",
+        "connect_timeout",
         "syn_timeout",
         "response_timeout",
         "retries_exhausted",
+        "unfinished",
     ]
     .iter()
     .map(|k| {
@@ -1546,7 +1305,11 @@ fn load_rate_beyond_the_tuple_space_is_refused_with_the_arithmetic() {
         PROC_TIMEOUT,
     );
     let line = assert_one_line_error("load beyond tuple space", &f);
-    assert!(line.contains("6000000 tuples in TIME-WAIT"), "{line}");
+    // 100,000/s for the default 10 s, each tuple resting the 1 s reuse delay.
+    assert!(
+        line.contains("needs 100000 source tuples at once"),
+        "{line}"
+    );
     assert!(
         line.contains("1 source address(es) x 1000 ports = 1000 tuples"),
         "{line}"
@@ -1565,7 +1328,7 @@ fn load_counts_a_silent_server_as_response_timeouts() {
     // The kernel server waits for the whole REQUEST; half of it gets no answer.
     let server = KernelServer::start(tb.ns_b(), LOAD_PORT, Behaviour::Respond, 4);
     let target = format!("{IP_B}:{LOAD_PORT}");
-    let v = run_load(
+    let v = run_load_exiting(
         &tb,
         &scratch,
         "load-silent",
@@ -1581,6 +1344,7 @@ fn load_counts_a_silent_server_as_response_timeouts() {
             "--response-timeout",
             "0.5",
         ],
+        3,
     );
     assert_reconciled("load against a silent server", &v);
     assert_eq!(v["errors"]["response_timeout"].as_u64(), Some(20), "{v}");

@@ -1,7 +1,20 @@
 //! Shared helpers for the privileged integration tests.
 #![allow(dead_code)]
 
-use std::process::Command;
+use serde_json::Value;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+use synwave::io::testbed::IFACE_A;
+use synwave::io::Testbed;
+
+/// The synwave binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_synwave");
+/// For a synwave process to come up, or to exit once asked to.
+pub const PROC_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Whether the process runs with effective uid 0 (read from procfs so the
 /// tests need no `unsafe`).
@@ -164,4 +177,270 @@ pub fn rst_for_syn(syn: &TcpFrame) -> Vec<u8> {
         tcp[16..18].copy_from_slice(&c.to_be_bytes());
     }
     f
+}
+
+/// A private temporary directory, removed on drop.
+pub struct Scratch(pub PathBuf);
+
+impl Scratch {
+    pub fn new(tag: &str) -> Self {
+        static N: AtomicU64 = AtomicU64::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let dir =
+            std::env::temp_dir().join(format!("synwave-interop-{}-{tag}-{n}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
+        Scratch(dir)
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+
+    pub fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let p = self.path(name);
+        fs::write(&p, bytes).unwrap_or_else(|e| panic!("write {}: {e}", p.display()));
+        p
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+pub fn s(p: &Path) -> &str {
+    p.to_str().expect("non-UTF-8 path")
+}
+
+/// A child process whose stdout and stderr go to files; SIGKILLed on drop if
+/// still running, so no failure path leaves it behind.
+pub struct Proc {
+    what: String,
+    child: Child,
+    stdout: PathBuf,
+    stderr: PathBuf,
+    status: Option<ExitStatus>,
+}
+
+impl Proc {
+    pub fn spawn(what: &str, mut cmd: Command, scratch: &Scratch, tag: &str) -> Proc {
+        let stdout = scratch.path(&format!("{tag}.stdout"));
+        let stderr = scratch.path(&format!("{tag}.stderr"));
+        let out = fs::File::create(&stdout).expect("create stdout file");
+        let err = fs::File::create(&stderr).expect("create stderr file");
+        cmd.stdin(Stdio::null()).stdout(out).stderr(err);
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawning {what}: {e}"));
+        Proc {
+            what: what.to_string(),
+            child,
+            stdout,
+            stderr,
+            status: None,
+        }
+    }
+
+    pub fn stdout(&self) -> String {
+        fs::read_to_string(&self.stdout).unwrap_or_default()
+    }
+
+    pub fn stderr(&self) -> String {
+        fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    pub fn try_wait(&mut self) -> Option<ExitStatus> {
+        if self.status.is_none() {
+            self.status = self.child.try_wait().expect("try_wait");
+        }
+        self.status
+    }
+
+    /// Waits up to `limit` for the process to exit.
+    pub fn wait_timeout(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(st) = self.try_wait() {
+                return Some(st);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Waits for exit, panicking (and so killing it) after `limit`.
+    pub fn wait_or_panic(&mut self, limit: Duration) -> ExitStatus {
+        match self.wait_timeout(limit) {
+            Some(st) => st,
+            None => panic!(
+                "{} still running after {limit:?}\n--- stdout:\n{}\n--- stderr:\n{}",
+                self.what,
+                self.stdout(),
+                self.stderr()
+            ),
+        }
+    }
+
+    pub fn signal(&self, sig: i32) {
+        // `ip netns exec` execs its command, so this pid is the program itself.
+        let pid = self.child.id() as libc::pid_t;
+        // SAFETY: plain kill(2) on our own child, which has not been reaped
+        // (we only reap through try_wait, and check `status` first).
+        if self.status.is_none() {
+            unsafe {
+                libc::kill(pid, sig);
+            }
+        }
+    }
+
+    /// Waits until stderr contains `needle`; panics if the process exits
+    /// first or `limit` passes.
+    pub fn wait_for_stderr(&mut self, needle: &str, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        loop {
+            if self.stderr().contains(needle) {
+                return;
+            }
+            if let Some(st) = self.try_wait() {
+                panic!(
+                    "{} exited ({st}) before printing {needle:?}\n--- stdout:\n{}\n--- stderr:\n{}",
+                    self.what,
+                    self.stdout(),
+                    self.stderr()
+                );
+            }
+            if Instant::now() >= deadline {
+                panic!(
+                    "{} did not print {needle:?} within {limit:?}\n--- stderr:\n{}",
+                    self.what,
+                    self.stderr()
+                );
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Sends SIGINT and waits for a clean exit; returns stdout.
+    pub fn interrupt_and_collect(&mut self) -> String {
+        self.signal(libc::SIGINT);
+        let st = self.wait_or_panic(PROC_TIMEOUT);
+        assert!(
+            st.success(),
+            "{} exited with {st} after SIGINT\n--- stdout:\n{}\n--- stderr:\n{}",
+            self.what,
+            self.stdout(),
+            self.stderr()
+        );
+        self.stdout()
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if self.try_wait().is_none() {
+            let _ = self.child.kill(); // SIGKILL
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// `ip netns exec NS PROG`, to be completed with arguments.
+pub fn ns_cmd(ns: &str, prog: &str) -> Command {
+    let mut c = Command::new("ip");
+    c.args(["netns", "exec", ns, prog]);
+    c
+}
+
+/// Finished run of a short-lived command.
+pub struct Finished {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Finished {
+    pub fn describe(&self) -> String {
+        format!(
+            "exit {}\n--- stdout:\n{}\n--- stderr:\n{}",
+            self.status, self.stdout, self.stderr
+        )
+    }
+}
+
+/// Runs `cmd` to completion within `limit` (killed and panicking otherwise).
+pub fn run_to_end(
+    what: &str,
+    cmd: Command,
+    scratch: &Scratch,
+    tag: &str,
+    limit: Duration,
+) -> Finished {
+    let mut p = Proc::spawn(what, cmd, scratch, tag);
+    let status = p.wait_or_panic(limit);
+    Finished {
+        status,
+        stdout: p.stdout(),
+        stderr: p.stderr(),
+    }
+}
+
+/// The JSON object synwave printed with --json (its last `{...}` line).
+pub fn parse_json(what: &str, stdout: &str) -> Value {
+    let line = stdout
+        .lines()
+        .rev()
+        .find(|l| l.trim_start().starts_with('{'))
+        .unwrap_or_else(|| panic!("{what}: no JSON object on stdout:\n{stdout}"));
+    let v: Value =
+        serde_json::from_str(line).unwrap_or_else(|e| panic!("{what}: bad JSON ({e}):\n{line}"));
+    assert!(v.is_object(), "{what}: JSON is not an object: {line}");
+    v
+}
+
+pub fn count(v: &Value, key: &str) -> u64 {
+    v.get(key)
+        .and_then(Value::as_u64)
+        .unwrap_or_else(|| panic!("key {key:?} missing or not a count in {v}"))
+}
+
+/// `ip -d link show sw0` in namespace A: shows an attached XDP program.
+pub fn link_details(tb: &Testbed) -> String {
+    tb.ip_a(&["-d", "link", "show", IFACE_A])
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+pub fn assert_no_xdp(tb: &Testbed, when: &str) {
+    let d = link_details(tb);
+    assert!(
+        !d.contains("xdp"),
+        "{when}: an XDP program is still attached to {IFACE_A}:\n{d}"
+    );
+}
+
+/// Asserts a failed run: nonzero exit, stderr exactly one line starting with
+/// `synwave: error:`. Returns that line.
+pub fn assert_one_line_error(what: &str, f: &Finished) -> String {
+    one_line_error(what, f).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Checks a failed run: nonzero exit, stderr exactly one line starting with
+/// `synwave: error:`; returns that line, or what is wrong.
+pub fn one_line_error(what: &str, f: &Finished) -> Result<String, String> {
+    if f.status.success() {
+        return Err(format!("{what}: expected failure, {}", f.describe()));
+    }
+    let lines: Vec<&str> = f.stderr.lines().collect();
+    if lines.len() == 1 && lines[0].starts_with("synwave: error:") {
+        Ok(lines[0].to_string())
+    } else {
+        Err(format!(
+            "{what}: expected exactly one stderr line `synwave: error: ...`, got {} line(s); {}",
+            lines.len(),
+            f.describe()
+        ))
+    }
 }
