@@ -8,7 +8,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
-use synwave::io::testbed::IFACE_A;
+use synwave::io::testbed::{run_cmd, IFACE_A, IP_B};
 use synwave::io::Testbed;
 
 /// The synwave binary under test.
@@ -442,5 +442,53 @@ pub fn one_line_error(what: &str, f: &Finished) -> Result<String, String> {
             lines.len(),
             f.describe()
         ))
+    }
+}
+
+/// nginx in namespace B on 10.77.0.2:80, as an expert runs it for
+/// connection rate (reuseport, a long backlog, two workers); stopped on drop.
+pub struct Nginx {
+    proc: Proc,
+    _scratch: Scratch,
+}
+
+impl Nginx {
+    pub fn start(tb: &Testbed) -> Nginx {
+        let scratch = Scratch::new("nginx");
+        let dir = scratch.0.display().to_string();
+        let conf = format!(
+            "worker_processes 2;\npid {dir}/nginx.pid;\nerror_log {dir}/error.log;\ndaemon off;\n\
+             events {{ worker_connections 65536; }}\n\
+             http {{ access_log off; server {{ listen {IP_B}:80 reuseport backlog=65535; \
+             location / {{ return 200 \"ok\"; }} }} }}\n"
+        );
+        let path = scratch.write("nginx.conf", conf.as_bytes());
+        let mut cmd = ns_cmd(tb.ns_b(), "nginx");
+        cmd.args(["-c", s(&path)]);
+        let proc = Proc::spawn("nginx", cmd, &scratch, "nginx");
+        let deadline = Instant::now() + PROC_TIMEOUT;
+        while !run_cmd("ip", &["netns", "exec", tb.ns_b(), "ss", "-ltn"])
+            .unwrap_or_default()
+            .contains(&format!("{IP_B}:80"))
+        {
+            assert!(
+                Instant::now() < deadline,
+                "nginx did not start: {}",
+                proc.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Nginx {
+            proc,
+            _scratch: scratch,
+        }
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        // SIGTERM: the master stops its workers (a SIGKILL would orphan them).
+        self.proc.signal(libc::SIGTERM);
+        let _ = self.proc.wait_timeout(PROC_TIMEOUT);
     }
 }

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# The main job on defaults, one source address, in one run (on demand, not in
+# CI; needs root; installs nothing beyond deploy/setup.sh's packages):
+#   1. against synwave serve (which closes first): synwave load vs wrk, both
+#      one connection per request with `Connection: close`;
+#   2. against nginx (reuseport, 2 workers): the same two.
+# synwave runs with default flags from the interface's one address; wrk runs
+# on a kernel tuned as an expert would for connection rate (tcp_tw_reuse,
+# the widest ephemeral range); both sides' settings are printed.
+# Usage: benches/one_source.sh [SECONDS]   (default 30 per measurement)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+secs=${1:-30}
+deploy/setup.sh
+cargo build --release --quiet
+sw=$PWD/target/release/synwave
+export NS_A=swone-a NS_B=swone-b STATE=/run/synwave-one.state
+deploy/testbed.sh up >/dev/null
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    deploy/testbed.sh down >/dev/null
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+A() { ip netns exec "$NS_A" "$@"; }
+B() { ip netns exec "$NS_B" "$@"; }
+# Completed connections per second of a load run, with its failures on stderr.
+rate() {
+    python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+errors = {k: v for k, v in d["errors"].items() if v}
+if errors:
+    print("  (%d of %d failed: %s)" % (sum(errors.values()), d["started"], errors), file=sys.stderr)
+print(d["completed"] / float(sys.argv[1]))' "$secs"
+}
+wrk_rate() { A wrk -t2 -c"$1" -d"${secs}s" -H 'Connection: close' "$2" | awk '/Requests\/sec/ {print $2}'; }
+ratio() { python3 -c "print(f'{$1/$2:.2f}x')"; }
+
+for ns in "$NS_A" "$NS_B"; do
+    ip netns exec "$ns" sysctl -qw net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_range="1024 65535" net.core.somaxconn=65535
+done
+echo "kernel settings (both namespaces): $(A sysctl -n net.ipv4.tcp_tw_reuse) tcp_tw_reuse," \
+    "ip_local_port_range $(A sysctl -n net.ipv4.ip_local_port_range | tr '\t' ' '), somaxconn $(B sysctl -n net.core.somaxconn);" \
+    "veth GRO $(B ethtool -k sw1 | awk '/generic-receive-offload/ {print $2}')"
+echo "synwave: default flags, source address 10.77.0.1 only, ports 10000-30000"
+
+printf 'GET / HTTP/1.1\r\nHost: 10.77.0.2\r\nConnection: close\r\n\r\n' >"$tmp/req"
+printf 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok' >"$tmp/resp"
+cat >"$tmp/nginx.conf" <<NGINX
+worker_processes 2;
+pid $tmp/nginx.pid;
+error_log $tmp/error.log;
+daemon off;
+events { worker_connections 65536; }
+http { access_log off; server { listen 10.77.0.2:80 reuseport backlog=65535; location / { return 200 "ok"; } } }
+NGINX
+
+echo "== 1. against synwave serve (10.77.0.2:8080, closes first), ${secs} s each"
+B "$sw" serve --iface sw1 --listen 10.77.0.2:8080 --response "$tmp/resp" >/dev/null 2>&1 & pids+=($!)
+sleep 1
+ours=$(A "$sw" load --iface sw0 --target 10.77.0.2:8080 --concurrency 256 --duration "$secs" --request-file "$tmp/req" --json | rate)
+theirs=$(wrk_rate 64 http://10.77.0.2:8080/)
+printf '  synwave load --concurrency 256   %9.0f conn/s\n  wrk -t2 -c64                     %9.0f conn/s\n  ratio %s\n' \
+    "$ours" "$theirs" "$(ratio "$ours" "$theirs")"
+kill -INT "${pids[-1]}"; wait "${pids[-1]}" || true; unset 'pids[-1]'
+
+echo "== 2. against nginx (10.77.0.2:80: 2 workers, reuseport), ${secs} s each"
+B nginx -c "$tmp/nginx.conf" & pids+=($!)
+sleep 1
+ours=$(A "$sw" load --iface sw0 --target 10.77.0.2:80 --concurrency 256 --duration "$secs" --request-file "$tmp/req" --json | rate)
+theirs=$(wrk_rate 64 http://10.77.0.2:80/)
+printf '  synwave load --concurrency 256   %9.0f conn/s\n  wrk -t2 -c64                     %9.0f conn/s\n  ratio %s\n' \
+    "$ours" "$theirs" "$(ratio "$ours" "$theirs")"
