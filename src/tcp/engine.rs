@@ -433,10 +433,19 @@ impl Engine {
     }
 
     /// Turns a TCB into a TIME-WAIT record for 2MSL (RFC 9293 §3.10.7.4
-    /// eighth), sending the ACK of the peer's FIN first.
-    pub(crate) fn enter_time_wait(&mut self, index: u32, now: Instant, tx: &mut FrameBatch) {
+    /// eighth). `ack_fin`: the peer's FIN arrived just now and is ACKed
+    /// first; from CLOSING it was ACKed already, so nothing is sent.
+    pub(crate) fn enter_time_wait(
+        &mut self,
+        index: u32,
+        now: Instant,
+        tx: &mut FrameBatch,
+        ack_fin: bool,
+    ) {
         let tcb = &mut self.table.tcbs[index as usize];
-        self.core.ack_now(tx, tcb, now);
+        if ack_fin {
+            self.core.ack_now(tx, tcb, now);
+        }
         self.core.disarm(tcb);
         if tcb.has(flag::APP_KNOWN) {
             self.core.event(tcb, index, EventKind::Closed, now);

@@ -452,7 +452,7 @@ impl Engine {
                     let timeout = self.core.cfg.fin_wait2_timeout;
                     self.core.arm(tcb, index, timeout, now);
                 }
-                State::Closing => return self.enter_time_wait(index, now, tx),
+                State::Closing => return self.enter_time_wait(index, now, tx, false),
                 State::LastAck => {
                     self.core.stats.closed += 1;
                     return self.finish(index, Some(EventKind::Closed), now);
@@ -503,7 +503,7 @@ impl Engine {
                 }
                 State::FinWait2 => {
                     self.core.event(tcb, index, EventKind::PeerClosed, now);
-                    return self.enter_time_wait(index, now, tx);
+                    return self.enter_time_wait(index, now, tx, true);
                 }
                 _ => {}
             }

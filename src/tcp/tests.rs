@@ -944,3 +944,18 @@ fn backlog_is_per_listener() {
     h.send(seg(PEER_ISS, 0, SYN));
     assert_eq!(h.engine.stats().backlog_full, 1);
 }
+
+#[test]
+fn rfc9293_3_10_7_4_closing_enters_time_wait_without_sending() {
+    let (mut h, iss1, c) = Harness::accepted();
+    h.engine.close(c, h.now).unwrap();
+    h.recv_one();
+    h.send(seg(PEER_ISS + 1, iss1, fin_ack()));
+    assert_eq!(h.engine.state(c), Some(State::Closing));
+    h.recv_one();
+    // The ACK of our FIN moves CLOSING to TIME-WAIT; the peer's FIN was
+    // acknowledged already, so nothing more is owed.
+    h.send(seg(PEER_ISS + 2, iss1 + 1, ACK));
+    assert_eq!(h.engine.time_wait_count(), 1);
+    assert!(h.recv().is_empty(), "CLOSING sent a segment entering TIME-WAIT");
+}
