@@ -157,7 +157,16 @@ impl Engine {
                 bits = 0x10 | u32::from(ws.min(14));
                 window_scale = Some(cfg.window_scale);
             }
-            timestamps = Some(((ts_val(now) & !0x1f) | bits, tsval));
+            // The bits may exceed the clock's own low 5 bits, which would put
+            // the TSval up to 31 ms ahead: the peer would keep it as
+            // TS.Recent and PAWS-reject our next segments until our clock
+            // caught up. One period back, as Linux's cookie_init_timestamp.
+            let clock = ts_val(now);
+            let mut ours = (clock & !0x1f) | bits;
+            if (ours.wrapping_sub(clock) as i32) > 0 {
+                ours = ours.wrapping_sub(0x20);
+            }
+            timestamps = Some((ours, tsval));
         }
         self.core.stats.syn_cookies_sent += 1;
         self.core.last_cookie = Some(now);

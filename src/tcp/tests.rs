@@ -959,3 +959,31 @@ fn rfc9293_3_10_7_4_closing_enters_time_wait_without_sending() {
     assert_eq!(h.engine.time_wait_count(), 1);
     assert!(h.recv().is_empty(), "CLOSING sent a segment entering TIME-WAIT");
 }
+
+#[test]
+fn rfc7323_5_4_cookie_syn_ack_tsval_is_never_ahead_of_the_clock() {
+    let mut h = Harness::new(Config {
+        syn_backlog: 1,
+        ..Config::default()
+    });
+    h.engine.listen(LOCAL).unwrap();
+    send_from_port(&mut h, 1, 9, 0, SYN);
+    h.recv();
+    // 10 000 ms & 31 = 16, below the option bits 0x10 | 5 = 21.
+    assert!(h.now.as_millis() & 31 < 21);
+    h.send(seg(PEER_ISS, 0, SYN).options(TcpOptions {
+        mss: Some(1460),
+        window_scale: Some(5),
+        sack_permitted: false,
+        timestamps: Some((1000, 0)),
+    }));
+    let sa = h.recv_one();
+    let (tsval, _) = sa.options.timestamps.unwrap();
+    assert_eq!(tsval & 0x1f, 0x10 | 5);
+    let clock = h.now.as_millis() as u32;
+    assert!(
+        (clock.wrapping_sub(tsval) as i32) >= 0,
+        "TSval {tsval} ahead of the clock {clock}"
+    );
+    assert!(clock.wrapping_sub(tsval) < 64);
+}
