@@ -371,12 +371,6 @@ impl Engine {
             }
             return;
         }
-        // RFC 7323 §4.3: remember TSval of a segment that is not beyond RCV.NXT.
-        if let Some(tsval) = seg.tsval() {
-            if tcb.has(flag::TS_OK) && seg.seq <= tcb.rcv_nxt {
-                tcb.ts_recent = tsval;
-            }
-        }
 
         // Second: RST, by RFC 5961 §3.2 — only an exact RCV.NXT resets.
         if seg.flags.rst() {
@@ -438,6 +432,16 @@ impl Engine {
             self.core.stats.ack_too_old += 1;
             self.core.ack_now(tx, tcb, now);
             return;
+        }
+        // RFC 7323 §4.3: remember the TSval of a segment not beyond RCV.NXT.
+        // RFC 7323 §5.3 (R3) does so before the RST, SYN and ACK checks;
+        // like Linux, only a segment that passed them may move TS.Recent,
+        // else one forged in-window segment with a far-future TSval (and a
+        // bad ACK, or none) would make PAWS reject every genuine one after it.
+        if let Some(tsval) = seg.tsval() {
+            if tcb.has(flag::TS_OK) && seg.seq <= tcb.rcv_nxt {
+                tcb.ts_recent = tsval;
+            }
         }
         if seg.ack > tcb.snd_una {
             self.on_new_ack(index, seg.ack, now);

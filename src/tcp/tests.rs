@@ -987,3 +987,47 @@ fn rfc7323_5_4_cookie_syn_ack_tsval_is_never_ahead_of_the_clock() {
     );
     assert!(clock.wrapping_sub(tsval) < 64);
 }
+
+fn ts(v: u32) -> TcpOptions {
+    TcpOptions {
+        timestamps: Some((v, 0)),
+        ..Default::default()
+    }
+}
+
+/// Passive open with timestamps; the peer's TSval so far is 1001.
+fn accepted_with_timestamps(cfg: Config) -> (Harness, u32, ConnId) {
+    let mut h = Harness::new(cfg);
+    h.engine.listen(LOCAL).unwrap();
+    h.send(seg(PEER_ISS, 0, SYN).options(ts(1000)));
+    let sa = h.recv_one();
+    h.send(seg(PEER_ISS + 1, sa.seq + 1, ACK).options(ts(1001)));
+    let ev = h.events.iter().next().copied().unwrap();
+    assert_eq!(ev.kind, EventKind::Accepted);
+    h.events.clear();
+    (h, sa.seq + 1, ev.conn)
+}
+
+#[test]
+fn rfc7323_5_3_ts_recent_moves_only_after_the_ack_checks() {
+    let cfg = Config {
+        window_scale: 0,
+        rcv_wnd: 65535,
+        ..Config::default()
+    };
+    let (mut h, iss1, c) = accepted_with_timestamps(cfg);
+    let future = 1001 + (1 << 30);
+    // A forged segment at RCV.NXT with a far-future TSval: its ACK is beyond
+    // anything we sent, and the other has no ACK at all. Both are dropped.
+    h.send(seg(PEER_ISS + 1, iss1 + 5000, ACK).options(ts(future)));
+    h.send(seg(PEER_ISS + 1, 0, TcpFlags::PSH).options(ts(future)).data(b"x"));
+    h.recv();
+    // The genuine peer goes on with its own clock and is not PAWS-rejected.
+    h.send(seg(PEER_ISS + 1, iss1, ACK).options(ts(1002)).data(b"hello"));
+    assert!(
+        matches!(h.kinds()[..], [EventKind::Data { .. }]),
+        "genuine data dropped after a rejected segment moved TS.Recent"
+    );
+    assert_eq!(h.engine.stats().paws_rejected, 0);
+    assert_eq!(h.engine.state(c), Some(State::Established));
+}
