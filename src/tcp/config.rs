@@ -128,4 +128,16 @@ impl Config {
     pub(crate) fn window_field(&self, rcv_wscale: u8) -> u16 {
         (self.rcv_wnd >> rcv_wscale).min(65535) as u16
     }
+
+    /// The receive window a non-SYN segment of ours advertises, in bytes:
+    /// what the peer may send and so all we may accept (without window
+    /// scaling, 65535 however large `rcv_wnd` is).
+    pub(crate) fn advertised_window(&self, rcv_wscale: u8) -> u32 {
+        u32::from(self.window_field(rcv_wscale)) << rcv_wscale
+    }
+
+    /// The window of our SYN or SYN-ACK, never scaled (RFC 7323 §2.2).
+    pub(crate) fn syn_window(&self) -> u16 {
+        self.rcv_wnd.min(65535) as u16
+    }
 }

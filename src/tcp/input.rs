@@ -176,7 +176,7 @@ impl Engine {
             seq: cookie,
             ack: seg.seq + 1,
             flags: TcpFlags::SYN | TcpFlags::ACK,
-            window: cfg.rcv_wnd.min(65535) as u16,
+            window: cfg.syn_window(),
             mss: Some(cfg.mss),
             window_scale,
             timestamps,
@@ -362,8 +362,13 @@ impl Engine {
             }
         }
 
-        // First: sequence number.
-        let rcv_wnd = self.core.cfg.rcv_wnd;
+        // First: sequence number, against the window the peer was told of:
+        // the SYN-ACK's unscaled one until our first scaled ACK.
+        let rcv_wnd = if tcb.state == State::SynReceived {
+            u32::from(self.core.cfg.syn_window())
+        } else {
+            self.core.cfg.advertised_window(tcb.rcv_wscale)
+        };
         if !tcb.acceptable(seg.seq, seg.len(), rcv_wnd) {
             self.core.stats.out_of_window += 1;
             if !seg.flags.rst() {
@@ -569,7 +574,8 @@ impl Engine {
     ) {
         let tw = &self.table.time_waits[tw_index as usize];
         let offset = seg.seq - tw.rcv_nxt;
-        let in_window = offset >= 0 && (offset as u32) < self.core.cfg.rcv_wnd;
+        let wnd = self.core.cfg.advertised_window(tw.rcv_wscale);
+        let in_window = offset >= 0 && (offset as u32) < wnd;
         if seg.flags.rst() {
             if self.core.cfg.rfc1337 {
                 self.core.stats.ignored += 1;

@@ -74,7 +74,7 @@ impl Core {
     ) {
         let syn = flags.syn();
         let window = if syn {
-            self.cfg.rcv_wnd.min(65535) as u16
+            self.cfg.syn_window()
         } else {
             self.cfg.window_field(tcb.rcv_wscale)
         };

@@ -159,6 +159,11 @@ impl Harness {
         self.collect_events();
     }
 
+    /// The connection of the last event.
+    fn events_conn(&self) -> ConnId {
+        self.events.iter().last().expect("no event").conn
+    }
+
     fn kinds(&mut self) -> Vec<EventKind> {
         let v = self.events.iter().map(|e| e.kind).collect();
         self.events.clear();
@@ -1030,4 +1035,44 @@ fn rfc7323_5_3_ts_recent_moves_only_after_the_ack_checks() {
     );
     assert_eq!(h.engine.stats().paws_rejected, 0);
     assert_eq!(h.engine.state(c), Some(State::Established));
+}
+
+#[test]
+fn rfc9293_3_10_7_4_acceptance_window_is_the_advertised_window() {
+    // 256 KiB configured, but the peer offered no window scaling: we
+    // advertise 65535, and nothing beyond it is acceptable.
+    let mut h = Harness::new(Config {
+        timestamps: false,
+        ..Config::default()
+    });
+    h.engine.listen(LOCAL).unwrap();
+    h.send(seg(PEER_ISS, 0, SYN));
+    let sa = h.recv_one();
+    assert_eq!(sa.window, 65535);
+    h.send(seg(PEER_ISS + 1, sa.seq + 1, ACK));
+    let c = h.events_conn();
+    h.kinds();
+    h.engine.send(c, b"x").unwrap();
+    let a = h.recv_one();
+    assert_eq!(a.window, 65535);
+    h.send(seg(PEER_ISS + 1 + 100_000, 0, RST));
+    assert!(h.recv().is_empty(), "RST beyond the advertised window was challenged");
+    assert_eq!(h.engine.stats().challenge_acks, 0);
+    h.send(seg(PEER_ISS + 1 + 100_000, sa.seq + 1, SYN));
+    assert_eq!(h.engine.stats().challenge_acks, 0, "SYN beyond the window challenged");
+    assert_eq!(h.engine.stats().out_of_window, 2);
+}
+
+#[test]
+fn rfc9293_3_10_7_4_time_wait_acceptance_window_is_the_advertised_window() {
+    let (mut h, _) = server_in_time_wait(Config {
+        timestamps: false,
+        rcv_wnd: 256 * 1024,
+        window_scale: 7,
+        ..config()
+    });
+    // Out of the 65535 we advertised (no scaling): not a challenge ACK.
+    h.send(seg(PEER_ISS + 2 + 100_000, 0, RST));
+    assert!(h.recv().is_empty());
+    assert_eq!(h.engine.time_wait_count(), 1);
 }
