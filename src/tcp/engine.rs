@@ -397,6 +397,7 @@ impl Engine {
             0
         };
         tcb.retries = 0;
+        tcb.syn_resent = false;
         tcb.snd_mss = cfg.mss - if flags & flag::TS_OK != 0 { 12 } else { 0 };
         tcb.iss = iss;
         tcb.snd_una = iss;
@@ -553,6 +554,7 @@ impl Engine {
             // RFC 6298 §5.4–5.6: retransmit the earliest unacknowledged
             // segment, back off, and time no retransmission (Karn).
             tcb.retries += 1;
+            tcb.syn_resent |= handshake;
             tcb.rtt.back_off(self.core.cfg.rto_max);
             tcb.rtt_seq = None;
             tcb.cwnd = u32::from(tcb.snd_mss);

@@ -5,10 +5,14 @@
 use super::engine::Engine;
 use super::event::EventKind;
 use super::output::{ts_val, Bare};
+use super::rtt::RttEstimator;
 use super::table::Slot;
 use super::tcb::{flag, Tcb};
 use super::{FourTuple, FrameBatch, Instant, State};
 use crate::wire::{self, MacAddr, SeqNumber, TcpFlags, TcpOptions};
+
+/// RTO once a handshake whose SYN timed out completes (RFC 6298 §5.7).
+const SYN_FALLBACK_RTO: core::time::Duration = core::time::Duration::from_secs(3);
 
 /// The fields of an arriving segment that processing needs (SEG.* in RFC 9293).
 pub(crate) struct Segment<'a> {
@@ -299,11 +303,16 @@ impl Engine {
         if tcb.snd_nxt < ack {
             tcb.snd_nxt = ack;
         }
-        tcb.retries = 0;
+        let cfg = &self.core.cfg;
         if let Some((_, sent)) = tcb.rtt_seq.take() {
-            let cfg = &self.core.cfg;
             tcb.rtt.sample(now - sent, cfg.rto_min, cfg.rto_max);
+        } else if tcb.retries > 0 {
+            // RFC 6298 §5.7: the RTO expired on the SYN and no sample came
+            // of it; the backed-off RTO says nothing of the path either.
+            let rto = SYN_FALLBACK_RTO.clamp(cfg.rto_min, cfg.rto_max);
+            tcb.rtt = RttEstimator::new(rto);
         }
+        tcb.retries = 0;
         self.core.disarm(tcb);
         tcb.state = if tcb.has(flag::FIN_QUEUED) {
             State::FinWait1
@@ -333,6 +342,8 @@ impl Engine {
                     // repeat the SYN-ACK rather than wait for our RTO.
                     self.core.stats.syn_duplicates += 1;
                     tcb.snd_nxt = tcb.iss;
+                    tcb.syn_resent = true;
+                    tcb.rtt_seq = None;
                     self.core.mark_dirty(tcb, index);
                 } else if tcb.ack_acceptable(seg.ack) {
                     // Simultaneous open: the peer's SYN-ACK completes it.

@@ -120,7 +120,7 @@ impl Core {
                 self.emit(tx, tcb, now, tcb.iss, flags, &[]);
                 tcb.snd_nxt = tcb.iss + 1;
                 tcb.snd_max = tcb.snd_max.max(tcb.snd_nxt);
-                if tcb.retries == 0 && tcb.rtt_seq.is_none() {
+                if !tcb.syn_resent && tcb.rtt_seq.is_none() {
                     tcb.rtt_seq = Some((tcb.iss, now));
                 }
                 true

@@ -36,6 +36,9 @@ pub(crate) struct Tcb {
     pub rcv_wscale: u8,
     /// Consecutive retransmissions of the oldest unacknowledged segment.
     pub retries: u8,
+    /// Our SYN or SYN-ACK went out more than once, so its ACK cannot be
+    /// timed (Karn, RFC 6298 §3).
+    pub syn_resent: bool,
     /// Index of the listener a passive connection came from.
     pub listener: u16,
     /// Our MSS for sending: the peer's limit less our option overhead.
@@ -85,6 +88,7 @@ impl Tcb {
             snd_wscale: 0,
             rcv_wscale: 0,
             retries: 0,
+            syn_resent: false,
             listener: 0,
             snd_mss: 536,
             generation: 0,

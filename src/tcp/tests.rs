@@ -1076,3 +1076,44 @@ fn rfc9293_3_10_7_4_time_wait_acceptance_window_is_the_advertised_window() {
     assert!(h.recv().is_empty());
     assert_eq!(h.engine.time_wait_count(), 1);
 }
+
+#[test]
+fn rfc6298_3_karn_no_rtt_sample_from_a_repeated_syn_ack() {
+    let mut h = Harness::listening();
+    h.send(seg(PEER_ISS, 0, SYN));
+    let sa = h.recv_one();
+    // Our SYN-ACK is lost; 900 ms later the peer repeats its SYN, and the
+    // ACK of the repeated SYN-ACK comes back 1 ms after that.
+    h.advance(Duration::from_millis(900));
+    h.send(seg(PEER_ISS, 0, SYN));
+    h.recv_one();
+    h.advance(Duration::from_millis(1));
+    h.send(seg(PEER_ISS + 1, sa.seq + 1, ACK));
+    let c = h.events_conn();
+    h.engine.send(c, b"data").unwrap();
+    h.recv_one();
+    // No sample was taken: the RTO is still the initial 1 s, not 2.7 s
+    // from a 901 ms "round trip".
+    h.advance(Duration::from_secs(1));
+    let r = h.recv_one();
+    assert_eq!((r.seq, r.payload.as_slice()), (sa.seq + 1, &b"data"[..]));
+}
+
+#[test]
+fn rfc6298_5_7_rto_is_3s_after_a_syn_retransmission() {
+    let mut h = Harness::new(config());
+    let c = h.engine.connect(h.now, LOCAL, REMOTE, PEER).unwrap();
+    let s = h.recv_one();
+    h.advance(Duration::from_secs(1));
+    h.recv_one();
+    h.send(seg(PEER_ISS, s.seq + 1, syn_ack()));
+    assert_eq!(h.kinds(), vec![EventKind::Connected]);
+    h.recv_one();
+    h.engine.send(c, b"data").unwrap();
+    h.recv_one();
+    h.advance(Duration::from_millis(2999));
+    assert!(h.recv().is_empty(), "RTO below 3 s after a SYN retransmission");
+    h.advance(Duration::from_millis(1));
+    let r = h.recv_one();
+    assert_eq!(r.payload, b"data");
+}
