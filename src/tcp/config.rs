@@ -30,7 +30,9 @@ pub struct Config {
     pub syn_retries: u8,
     /// Retransmissions of data or FIN before the connection fails.
     pub max_retries: u8,
-    /// How long FIN-WAIT-2 waits for the peer's FIN (Linux `tcp_fin_timeout`).
+    /// How long FIN-WAIT-2 waits for the peer's FIN (Linux `tcp_fin_timeout`)
+    /// after the last data from the peer: a half-close still receiving is
+    /// never cut.
     pub fin_wait2_timeout: Duration,
     /// Challenge ACKs sent per second at most (RFC 5961 §7).
     pub challenge_ack_limit: u32,

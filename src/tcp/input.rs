@@ -513,6 +513,14 @@ impl Engine {
                     fin_seq = tcb.rcv_nxt + 1; // FIN beyond the window: not yet
                 }
             }
+            if tcb.state == State::FinWait2 {
+                // close() is a half-close: the application still reads and
+                // a response may stream for minutes. The timer is there for
+                // a peer that went silent without its FIN (Linux applies it
+                // to orphans only), so any data from the peer restarts it.
+                let timeout = self.core.cfg.fin_wait2_timeout;
+                self.core.arm(tcb, index, timeout, now);
+            }
             tcb.set(flag::ACK_PENDING);
             self.core.mark_dirty(tcb, index);
         }

@@ -1117,3 +1117,28 @@ fn rfc6298_5_7_rto_is_3s_after_a_syn_retransmission() {
     let r = h.recv_one();
     assert_eq!(r.payload, b"data");
 }
+
+#[test]
+fn rfc9293_3_10_4_fin_wait_2_timer_spares_a_half_close_still_receiving() {
+    let (mut h, iss1, c) = Harness::accepted();
+    h.engine.close(c, h.now).unwrap();
+    h.recv_one();
+    h.send(seg(PEER_ISS + 1, iss1 + 1, ACK));
+    assert_eq!(h.engine.state(c), Some(State::FinWait2));
+    // The response keeps streaming for longer than fin_wait2_timeout.
+    let mut seq = PEER_ISS + 1;
+    for _ in 0..4 {
+        h.advance(Duration::from_secs(30));
+        h.send(seg(seq, iss1 + 1, ACK).data(b"chunk"));
+        seq += 5;
+        h.recv();
+    }
+    assert_eq!(h.engine.state(c), Some(State::FinWait2), "{:?}", h.kinds());
+    h.kinds();
+    // Once the peer falls silent, the timer does end it.
+    h.advance(Duration::from_secs(60) + Duration::from_millis(1));
+    assert_eq!(
+        h.kinds(),
+        vec![EventKind::TimedOut(TimeoutReason::FinWait2)]
+    );
+}
