@@ -408,6 +408,7 @@ impl Engine {
         tcb.snd_wl1 = SeqNumber(0);
         tcb.snd_wl2 = iss;
         tcb.cwnd = 10 * u32::from(tcb.snd_mss);
+        tcb.ssthresh = u32::MAX;
         tcb.irs = SeqNumber(0);
         tcb.rcv_nxt = SeqNumber(0);
         tcb.ts_recent = 0;
@@ -553,6 +554,12 @@ impl Engine {
             }
             // RFC 6298 §5.4–5.6: retransmit the earliest unacknowledged
             // segment, back off, and time no retransmission (Karn).
+            if !handshake && tcb.retries == 0 {
+                // RFC 5681 §3.1 (4): ssthresh = max(FlightSize / 2, 2*SMSS),
+                // held when the same segment times out again.
+                let flight = (tcb.snd_max - tcb.snd_una) as u32;
+                tcb.ssthresh = (flight / 2).max(2 * u32::from(tcb.snd_mss));
+            }
             tcb.retries += 1;
             tcb.syn_resent |= handshake;
             tcb.rtt.back_off(self.core.cfg.rto_max);

@@ -568,8 +568,15 @@ impl Engine {
                 tcb.rtt_seq = None;
             }
         }
-        // Slow start (RFC 5681 §3.1): cwnd += min(N, SMSS).
-        tcb.cwnd = tcb.cwnd.saturating_add(acked.min(u32::from(tcb.snd_mss)));
+        // RFC 5681 §3.1: slow start below ssthresh, cwnd += min(N, SMSS);
+        // congestion avoidance above, cwnd += SMSS*SMSS/cwnd per ACK (3).
+        let smss = u32::from(tcb.snd_mss);
+        let grow = if tcb.cwnd < tcb.ssthresh {
+            acked.min(smss)
+        } else {
+            (smss * smss / tcb.cwnd.max(1)).max(1)
+        };
+        tcb.cwnd = tcb.cwnd.saturating_add(grow);
         if tcb.outstanding() {
             let rto = tcb.rtt.rto();
             self.core.arm(tcb, index, rto, now);

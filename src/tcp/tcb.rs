@@ -55,8 +55,11 @@ pub(crate) struct Tcb {
     pub max_snd_wnd: u32,
     pub snd_wl1: SeqNumber,
     pub snd_wl2: SeqNumber,
-    /// Congestion window: IW10 (RFC 6928), slow start, back to one MSS on RTO.
+    /// Congestion window: IW10 (RFC 6928), then RFC 5681; one MSS after an RTO.
     pub cwnd: u32,
+    /// Slow start threshold (RFC 5681 §3.1): slow start below, congestion
+    /// avoidance above; arbitrarily high until the first loss.
+    pub ssthresh: u32,
     pub irs: SeqNumber,
     pub rcv_nxt: SeqNumber,
     /// Last TSval received (RFC 7323 §4.3).
@@ -101,6 +104,7 @@ impl Tcb {
             snd_wl1: SeqNumber(0),
             snd_wl2: SeqNumber(0),
             cwnd: 0,
+            ssthresh: u32::MAX,
             irs: SeqNumber(0),
             rcv_nxt: SeqNumber(0),
             ts_recent: 0,

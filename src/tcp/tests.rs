@@ -1142,3 +1142,37 @@ fn rfc9293_3_10_4_fin_wait_2_timer_spares_a_half_close_still_receiving() {
         vec![EventKind::TimedOut(TimeoutReason::FinWait2)]
     );
 }
+
+/// The TCB behind `c`, to read congestion state a trace cannot show directly.
+fn tcb_of(h: &Harness, c: ConnId) -> &tcb::Tcb {
+    &h.engine.table.tcbs[c.index as usize]
+}
+
+#[test]
+fn rfc5681_3_1_rto_sets_ssthresh_and_congestion_avoidance_follows_slow_start() {
+    let (mut h, iss1, c) = Harness::accepted();
+    let mss = 536u32; // the peer sent no MSS option
+    h.engine.send(c, &[7u8; 100 * 536]).unwrap();
+    let first = h.recv();
+    assert_eq!(first.len(), 10, "IW10");
+    h.advance(Duration::from_secs(1));
+    assert_eq!(h.recv().len(), 1, "one segment after RTO (loss window)");
+    // ssthresh = max(FlightSize / 2, 2 * SMSS) = 5 segments.
+    assert_eq!(tcb_of(&h, c).ssthresh, 5 * mss);
+    assert_eq!(tcb_of(&h, c).cwnd, mss);
+    // ACK one segment at a time: slow start up to ssthresh, then about one
+    // segment per window's worth of ACKs.
+    let mut acked = iss1;
+    let mut cwnds = Vec::new();
+    for _ in 0..20 {
+        acked += mss;
+        h.send(seg(PEER_ISS + 1, acked, ACK));
+        h.recv();
+        cwnds.push(tcb_of(&h, c).cwnd / mss);
+    }
+    assert_eq!(&cwnds[..4], &[2, 3, 4, 5], "slow start below ssthresh");
+    assert!(
+        *cwnds.last().unwrap() <= 8,
+        "cwnd kept growing one MSS per ACK above ssthresh: {cwnds:?}"
+    );
+}
