@@ -411,7 +411,7 @@ impl Engine {
         tcb.ssthresh = u32::MAX;
         tcb.irs = SeqNumber(0);
         tcb.rcv_nxt = SeqNumber(0);
-        tcb.ts_recent = 0;
+        tcb.set_ts_recent(0, now);
         tcb.rtt_seq = None;
         tcb.rtt = RttEstimator::new(cfg.rto_initial);
         tcb.timer = None;

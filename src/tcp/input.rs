@@ -133,7 +133,7 @@ impl Engine {
         let iss = iss.unwrap_or_else(|| self.core.isn.isn(&tuple, now));
         let index = self.new_tcb(tuple, seg.src_mac, State::SynReceived, flags, iss, now);
         let tcb = &mut self.table.tcbs[index as usize];
-        take_syn_options(tcb, seg, self.core.cfg.mss);
+        take_syn_options(tcb, seg, self.core.cfg.mss, now);
         tcb.irs = seg.seq;
         tcb.rcv_nxt = seg.seq + 1;
         // The window of a SYN is never scaled (RFC 7323 §2.2).
@@ -235,7 +235,7 @@ impl Engine {
         tcb.rcv_nxt = seg.seq;
         tcb.snd_wscale = peer_wscale.min(14);
         if let Some((tsval, _)) = seg.options.timestamps {
-            tcb.ts_recent = tsval;
+            tcb.set_ts_recent(tsval, now);
         }
         let overhead = if tcb.has(flag::TS_OK) { 12 } else { 0 };
         tcb.snd_mss = mss.min(self.core.cfg.mss) - overhead;
@@ -276,7 +276,7 @@ impl Engine {
         tcb.irs = seg.seq;
         tcb.rcv_nxt = seg.seq + 1;
         let mss = self.core.cfg.mss;
-        take_syn_options(tcb, seg, mss);
+        take_syn_options(tcb, seg, mss, now);
         tcb.snd_wnd = u32::from(seg.wnd);
         tcb.max_snd_wnd = tcb.max_snd_wnd.max(tcb.snd_wnd);
         tcb.snd_wl1 = seg.seq;
@@ -365,7 +365,7 @@ impl Engine {
         // RFC 7323 §5.3 PAWS: an older timestamp marks an old duplicate.
         if tcb.has(flag::TS_OK) && !seg.flags.rst() {
             if let Some(tsval) = seg.tsval() {
-                if (tsval.wrapping_sub(tcb.ts_recent) as i32) < 0 {
+                if tcb.paws_rejects(tsval, now) {
                     self.core.stats.paws_rejected += 1;
                     self.core.ack_now(tx, tcb, now);
                     return;
@@ -456,7 +456,7 @@ impl Engine {
         // bad ACK, or none) would make PAWS reject every genuine one after it.
         if let Some(tsval) = seg.tsval() {
             if tcb.has(flag::TS_OK) && seg.seq <= tcb.rcv_nxt {
-                tcb.ts_recent = tsval;
+                tcb.set_ts_recent(tsval, now);
             }
         }
         if seg.ack > tcb.snd_una {
@@ -626,6 +626,15 @@ impl Engine {
             }
             return;
         }
+        // RFC 7323 §5.3 PAWS holds in TIME-WAIT too: an old duplicate must
+        // neither be taken for the peer's retransmitted FIN nor restart 2MSL.
+        if let (true, Some(tsval)) = (tw.ts_ok, seg.tsval()) {
+            if (tsval.wrapping_sub(tw.ts_recent) as i32) < 0 {
+                self.core.stats.paws_rejected += 1;
+                self.core.time_wait_ack(tx, tw, now);
+                return;
+            }
+        }
         if seg.flags.fin() && seg.seq + seg.len() == tw.rcv_nxt {
             // The peer did not hear our ACK of its FIN: ACK again and wait
             // 2MSL anew (RFC 9293 §3.10.7.4, eighth).
@@ -641,7 +650,7 @@ impl Engine {
 
 /// Picks up MSS, window scale and timestamps from a SYN (RFC 9293 §3.7.1,
 /// RFC 7323 §2.2 and §3.2); an option we offered and the peer did not is off.
-fn take_syn_options(tcb: &mut Tcb, seg: &Segment, our_mss: u16) {
+fn take_syn_options(tcb: &mut Tcb, seg: &Segment, our_mss: u16, now: Instant) {
     match seg.options.window_scale {
         Some(ws) if tcb.has(flag::WS_OK) => tcb.snd_wscale = ws.min(14),
         _ => {
@@ -651,7 +660,7 @@ fn take_syn_options(tcb: &mut Tcb, seg: &Segment, our_mss: u16) {
         }
     }
     match seg.options.timestamps {
-        Some((tsval, _)) if tcb.has(flag::TS_OK) => tcb.ts_recent = tsval,
+        Some((tsval, _)) if tcb.has(flag::TS_OK) => tcb.set_ts_recent(tsval, now),
         _ => tcb.clear(flag::TS_OK),
     }
     // RFC 9293 §3.7.1: 536 when the peer sends no MSS option.

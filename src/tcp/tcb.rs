@@ -3,6 +3,14 @@
 use super::{rtt::RttEstimator, timer::TimerHandle, FourTuple, Instant, State};
 use crate::wire::{MacAddr, SeqNumber};
 
+/// RFC 7323 §5.5: TS.Recent older than 24 days is invalid.
+const PAWS_IDLE_SECS: u32 = 24 * 24 * 3600;
+
+#[inline]
+fn now_secs(now: Instant) -> u32 {
+    (now.as_millis() / 1000) as u32
+}
+
 /// Per-connection flags, kept in one byte.
 pub(crate) mod flag {
     /// In the engine's dirty list: `poll_transmit` will run its output.
@@ -64,6 +72,8 @@ pub(crate) struct Tcb {
     pub rcv_nxt: SeqNumber,
     /// Last TSval received (RFC 7323 §4.3).
     pub ts_recent: u32,
+    /// When `ts_recent` was taken, in seconds (RFC 7323 §5.5's 24-day rule).
+    pub ts_recent_age: u32,
     /// The segment being timed for an RTT sample (Karn: never a retransmission).
     pub rtt_seq: Option<(SeqNumber, Instant)>,
     pub rtt: RttEstimator,
@@ -108,6 +118,7 @@ impl Tcb {
             irs: SeqNumber(0),
             rcv_nxt: SeqNumber(0),
             ts_recent: 0,
+            ts_recent_age: 0,
             rtt_seq: None,
             rtt: RttEstimator::new(core::time::Duration::from_secs(1)),
             timer: None,
@@ -129,6 +140,22 @@ impl Tcb {
     #[inline]
     pub fn clear(&mut self, f: u8) {
         self.flags &= !f;
+    }
+
+    /// Remembers the peer's TSval as TS.Recent (RFC 7323 §4.3).
+    #[inline]
+    pub fn set_ts_recent(&mut self, tsval: u32, now: Instant) {
+        self.ts_recent = tsval;
+        self.ts_recent_age = now_secs(now);
+    }
+
+    /// RFC 7323 §5.3 and §5.5: a TSval older than TS.Recent marks an old
+    /// duplicate — unless TS.Recent is over 24 days old, when the peer's
+    /// clock may have wrapped past it and the comparison means nothing.
+    #[inline]
+    pub fn paws_rejects(&self, tsval: u32, now: Instant) -> bool {
+        (tsval.wrapping_sub(self.ts_recent) as i32) < 0
+            && now_secs(now).wrapping_sub(self.ts_recent_age) < PAWS_IDLE_SECS
     }
 
     /// Everything we sent, FIN included, has been acknowledged.

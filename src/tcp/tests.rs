@@ -1176,3 +1176,55 @@ fn rfc5681_3_1_rto_sets_ssthresh_and_congestion_avoidance_follows_slow_start() {
         "cwnd kept growing one MSS per ACK above ssthresh: {cwnds:?}"
     );
 }
+
+#[test]
+fn rfc7323_5_5_ts_recent_older_than_24_days_is_not_used_by_paws() {
+    let cfg = Config {
+        window_scale: 0,
+        rcv_wnd: 65535,
+        ..Config::default()
+    };
+    let (mut h, iss1, _) = accepted_with_timestamps(cfg);
+    // Idle for 25 days: the peer's TSval clock may have wrapped since.
+    h.advance(Duration::from_secs(25 * 24 * 3600));
+    h.send(seg(PEER_ISS + 1, iss1, ACK).options(ts(1)).data(b"hello"));
+    assert!(
+        matches!(h.kinds()[..], [EventKind::Data { .. }]),
+        "a segment after 24 days idle was PAWS-rejected"
+    );
+    // The new TSval is TS.Recent now: PAWS works again from there.
+    h.send(seg(PEER_ISS + 6, iss1, ACK).options(ts(0)).data(b"old"));
+    assert!(h.kinds().is_empty());
+    assert_eq!(h.engine.stats().paws_rejected, 1);
+}
+
+#[test]
+fn rfc7323_5_paws_applies_in_time_wait() {
+    let mut h = Harness::new(Config {
+        window_scale: 0,
+        rcv_wnd: 65535,
+        ..Config::default()
+    });
+    h.engine.listen(LOCAL).unwrap();
+    h.send(seg(PEER_ISS, 0, SYN).options(ts(1000)));
+    let sa = h.recv_one();
+    h.send(seg(PEER_ISS + 1, sa.seq + 1, ACK).options(ts(1001)));
+    let c = h.events_conn();
+    h.engine.close(c, h.now).unwrap();
+    h.recv_one();
+    h.send(seg(PEER_ISS + 1, sa.seq + 2, fin_ack()).options(ts(1002)));
+    h.recv_one();
+    assert_eq!(h.engine.time_wait_count(), 1);
+    // An old duplicate of the FIN (older TSval): dropped by PAWS, so it
+    // does not restart 2MSL.
+    h.advance(Duration::from_secs(30));
+    h.send(seg(PEER_ISS + 1, sa.seq + 2, fin_ack()).options(ts(900)));
+    assert_eq!(h.engine.stats().paws_rejected, 1);
+    h.recv();
+    h.advance(Duration::from_secs(30) + Duration::from_millis(1));
+    assert_eq!(
+        h.engine.time_wait_count(),
+        0,
+        "an old duplicate restarted TIME-WAIT"
+    );
+}
