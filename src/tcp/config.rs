@@ -34,8 +34,18 @@ pub struct Config {
     /// after the last data from the peer: a half-close still receiving is
     /// never cut.
     pub fin_wait2_timeout: Duration,
-    /// Challenge ACKs sent per second at most (RFC 5961 §7).
+    /// Challenge ACKs sent per second at most by the whole engine (RFC 5961
+    /// §7). Off (`u32::MAX`) by default, as in Linux since 6.0: a global
+    /// budget is shared by all connections, so an off-path attacker can
+    /// count it down and learn whether a spoofed segment into another
+    /// connection was in-window (CVE-2016-5696). `oow_ack_interval` limits
+    /// each connection instead.
     pub challenge_ack_limit: u32,
+    /// One challenge ACK or ACK to an out-of-window or PAWS-rejected segment
+    /// per connection (or TIME-WAIT record) per interval at most (Linux
+    /// `tcp_invalid_ratelimit`, 500 ms); zero disables it. Per connection,
+    /// so what one peer sees says nothing of another's connection.
+    pub oow_ack_interval: Duration,
     /// Full TCBs at most; SYNs and connects beyond are refused and counted.
     pub max_tcbs: usize,
     /// Half-open passive connections (SYN-RECEIVED) at most, per listener of
@@ -68,7 +78,8 @@ impl Default for Config {
             syn_retries: 6,
             max_retries: 15,
             fin_wait2_timeout: Duration::from_secs(60),
-            challenge_ack_limit: 1000,
+            challenge_ack_limit: u32::MAX,
+            oow_ack_interval: Duration::from_millis(500),
             max_tcbs: 1 << 20,
             syn_backlog: 4096,
             syn_cookies: true,

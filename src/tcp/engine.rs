@@ -412,6 +412,7 @@ impl Engine {
         tcb.irs = SeqNumber(0);
         tcb.rcv_nxt = SeqNumber(0);
         tcb.set_ts_recent(0, now);
+        tcb.last_oow_ack = 0;
         tcb.rtt_seq = None;
         tcb.rtt = RttEstimator::new(cfg.rto_initial);
         tcb.timer = None;
@@ -464,6 +465,7 @@ impl Engine {
             snd_nxt: tcb.snd_nxt,
             rcv_nxt: tcb.rcv_nxt,
             ts_recent: tcb.ts_recent,
+            last_oow_ack: tcb.last_oow_ack,
             stamp,
             timer: None,
         };
@@ -644,8 +646,26 @@ impl Core {
         });
     }
 
-    /// RFC 5961 §7: at most `challenge_ack_limit` challenge ACKs a second.
-    pub(crate) fn challenge_ack_allowed(&mut self, now: Instant) -> bool {
+    /// Whether one more challenge or out-of-window ACK may go to a peer that
+    /// got its last at `last` (ms, 0: never), against `oow_ack_interval`
+    /// (as Linux's `__tcp_oow_rate_limited`); records this one if so.
+    pub(crate) fn oow_ack_allowed(&self, last: &mut u32, now: Instant) -> bool {
+        let interval = self.cfg.oow_ack_interval.as_millis() as u64;
+        let ms = now.as_millis() as u32;
+        if *last != 0 && u64::from(ms.wrapping_sub(*last)) < interval {
+            return false;
+        }
+        *last = ms.max(1);
+        true
+    }
+
+    /// RFC 5961 §7: the connection's own rate limit first, then the global
+    /// `challenge_ack_limit` a second (off by default; see its doc).
+    pub(crate) fn challenge_ack_allowed(&mut self, last: &mut u32, now: Instant) -> bool {
+        if !self.oow_ack_allowed(last, now) {
+            self.stats.challenge_acks_limited += 1;
+            return false;
+        }
         let second = now.as_millis() / 1000;
         if second != self.challenge_second {
             self.challenge_second = second;
@@ -663,7 +683,7 @@ impl Core {
 
     /// A challenge ACK for a TCB (RFC 5961 §3.2, §4.2), rate limited.
     pub(crate) fn challenge_ack(&mut self, tx: &mut FrameBatch, tcb: &mut Tcb, now: Instant) {
-        if self.challenge_ack_allowed(now) {
+        if self.challenge_ack_allowed(&mut tcb.last_oow_ack, now) {
             self.ack_now(tx, tcb, now);
         }
     }

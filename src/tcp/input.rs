@@ -598,7 +598,7 @@ impl Engine {
         now: Instant,
         tx: &mut FrameBatch,
     ) {
-        let tw = &self.table.time_waits[tw_index as usize];
+        let tw = &mut self.table.time_waits[tw_index as usize];
         let offset = seg.seq - tw.rcv_nxt;
         let wnd = self.core.cfg.advertised_window(tw.rcv_wscale);
         let in_window = offset >= 0 && (offset as u32) < wnd;
@@ -608,7 +608,7 @@ impl Engine {
             } else if offset == 0 {
                 self.core.stats.time_wait_reset += 1;
                 self.drop_time_wait(tw_index);
-            } else if in_window && self.core.challenge_ack_allowed(now) {
+            } else if in_window && self.core.challenge_ack_allowed(&mut tw.last_oow_ack, now) {
                 self.core.time_wait_ack(tx, tw, now);
             }
             return;
@@ -621,7 +621,7 @@ impl Engine {
                 self.drop_time_wait(tw_index);
                 return self.on_listen(listener, tuple, seg, Some(iss), now, tx);
             }
-            if self.core.challenge_ack_allowed(now) {
+            if self.core.challenge_ack_allowed(&mut tw.last_oow_ack, now) {
                 self.core.time_wait_ack(tx, tw, now);
             }
             return;

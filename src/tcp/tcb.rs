@@ -72,6 +72,9 @@ pub(crate) struct Tcb {
     pub rcv_nxt: SeqNumber,
     /// Last TSval received (RFC 7323 §4.3).
     pub ts_recent: u32,
+    /// When this connection last sent a challenge or out-of-window ACK, in
+    /// ms (0: never), for `oow_ack_interval`.
+    pub last_oow_ack: u32,
     /// When `ts_recent` was taken, in seconds (RFC 7323 §5.5's 24-day rule).
     pub ts_recent_age: u32,
     /// The segment being timed for an RTT sample (Karn: never a retransmission).
@@ -119,6 +122,7 @@ impl Tcb {
             rcv_nxt: SeqNumber(0),
             ts_recent: 0,
             ts_recent_age: 0,
+            last_oow_ack: 0,
             rtt_seq: None,
             rtt: RttEstimator::new(core::time::Duration::from_secs(1)),
             timer: None,

@@ -492,7 +492,17 @@ fn rfc5961_4_2_syn_in_established_gets_challenge_ack() {
 
 #[test]
 fn rfc5961_7_challenge_acks_are_rate_limited() {
-    let (mut h, _, _) = Harness::accepted();
+    // The global limit alone: off by default, and the per-connection one
+    // would stop all but the first.
+    let mut h = Harness::new(Config {
+        challenge_ack_limit: 50,
+        oow_ack_interval: Duration::ZERO,
+        ..config()
+    });
+    h.engine.listen(LOCAL).unwrap();
+    h.send(seg(PEER_ISS, 0, SYN));
+    let sa = h.recv_one();
+    h.send(seg(PEER_ISS + 1, sa.seq + 1, ACK));
     let limit = h.engine.config().challenge_ack_limit as usize;
     for i in 0..limit + 10 {
         h.send(seg(PEER_ISS + 2 + i as u32, 0, RST));
@@ -1227,4 +1237,62 @@ fn rfc7323_5_paws_applies_in_time_wait() {
         0,
         "an old duplicate restarted TIME-WAIT"
     );
+}
+
+/// Frames in `h.tx` addressed to remote port `port`, then clears `h.tx`.
+fn count_to_port(h: &mut Harness, port: u16) -> usize {
+    h.engine.poll_transmit(h.now, &mut h.tx);
+    let n = h
+        .tx
+        .iter()
+        .filter(|f| wire::parse_tcp_frame(f, true).unwrap().tcp.dst_port == port)
+        .count();
+    h.tx.clear();
+    n
+}
+
+/// CVE-2016-5696: an off-path attacker guesses a victim connection's
+/// sequence number by spoofing an RST into it, then sending in-window RSTs on
+/// its own connection and counting the challenge ACKs that come back. The
+/// count must not depend on whether the guess was in-window.
+#[test]
+fn rfc5961_7_challenge_ack_count_reveals_nothing_about_another_connection() {
+    let attacker_port = 41000;
+    let mut counts = Vec::new();
+    for guess in [PEER_ISS + 100, PEER_ISS + 1_000_000] {
+        let (mut h, _, victim) = Harness::accepted();
+        send_from_port(&mut h, attacker_port, 700, 0, SYN);
+        let sa = h.recv_one();
+        send_from_port(&mut h, attacker_port, 701, sa.seq + 1, ACK);
+        h.kinds();
+        // The spoofed RST, with the victim's tuple.
+        h.send(seg(guess, 0, RST));
+        count_to_port(&mut h, REMOTE.port());
+        // A second's worth of in-window RSTs on the attacker's own connection.
+        for i in 0..1000 {
+            send_from_port(&mut h, attacker_port, 800 + i, 0, RST);
+        }
+        counts.push(count_to_port(&mut h, attacker_port));
+        assert_eq!(h.engine.state(victim), Some(State::Established));
+    }
+    assert_eq!(
+        counts[0], counts[1],
+        "challenge ACK count tells an in-window guess from an out-of-window one"
+    );
+}
+
+#[test]
+fn rfc5961_7_challenge_acks_are_rate_limited_per_connection() {
+    let (mut h, _, _) = Harness::accepted();
+    for i in 0..10 {
+        h.send(seg(PEER_ISS + 2 + i, 0, RST));
+    }
+    assert_eq!(h.recv().len(), 1, "one challenge ACK per interval");
+    h.advance(Duration::from_millis(500));
+    for i in 0..10 {
+        h.send(seg(PEER_ISS + 2 + i, 0, RST));
+    }
+    assert_eq!(h.recv().len(), 1, "the next interval allows one more");
+    assert_eq!(h.engine.stats().challenge_acks, 2);
+    assert_eq!(h.engine.stats().challenge_acks_limited, 18);
 }

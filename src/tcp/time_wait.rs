@@ -15,6 +15,8 @@ pub(crate) struct TimeWait {
     pub snd_nxt: SeqNumber,
     pub rcv_nxt: SeqNumber,
     pub ts_recent: u32,
+    /// As the TCB's: the last challenge or out-of-window ACK, in ms.
+    pub last_oow_ack: u32,
     /// Order of entry, to find the oldest record when the table is full.
     pub stamp: u32,
     pub timer: Option<TimerHandle>,
