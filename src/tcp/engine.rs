@@ -681,6 +681,17 @@ impl Core {
         }
     }
 
+    /// The ACK RFC 9293 §3.10.7.4 and RFC 7323 §5.3 owe an unacceptable or
+    /// PAWS-rejected segment. Two stacks that disagree about a connection
+    /// (or a flood of forged ACKs) would trade such ACKs without end, so a
+    /// segment that carries nothing is answered within `oow_ack_interval`;
+    /// one with data or FIN always is (as Linux's `tcp_oow_rate_limited`).
+    pub(crate) fn oow_ack(&mut self, tx: &mut FrameBatch, tcb: &mut Tcb, empty: bool, now: Instant) {
+        if !empty || self.oow_ack_allowed(&mut tcb.last_oow_ack, now) {
+            self.ack_now(tx, tcb, now);
+        }
+    }
+
     /// A challenge ACK for a TCB (RFC 5961 §3.2, §4.2), rate limited.
     pub(crate) fn challenge_ack(&mut self, tx: &mut FrameBatch, tcb: &mut Tcb, now: Instant) {
         if self.challenge_ack_allowed(&mut tcb.last_oow_ack, now) {

@@ -32,6 +32,12 @@ impl Segment<'_> {
         self.payload.len() as u32 + u32::from(self.flags.syn()) + u32::from(self.flags.fin())
     }
 
+    /// No data and no FIN (nor SYN): a pure ACK, the kind an ACK loop is made of.
+    #[inline]
+    fn carries_nothing(&self) -> bool {
+        self.payload.is_empty() && !self.flags.fin() && !self.flags.syn()
+    }
+
     #[inline]
     fn tsval(&self) -> Option<u32> {
         self.options.timestamps.map(|(v, _)| v)
@@ -367,7 +373,7 @@ impl Engine {
             if let Some(tsval) = seg.tsval() {
                 if tcb.paws_rejects(tsval, now) {
                     self.core.stats.paws_rejected += 1;
-                    self.core.ack_now(tx, tcb, now);
+                    self.core.oow_ack(tx, tcb, seg.carries_nothing(), now);
                     return;
                 }
             }
@@ -383,7 +389,7 @@ impl Engine {
         if !tcb.acceptable(seg.seq, seg.len(), rcv_wnd) {
             self.core.stats.out_of_window += 1;
             if !seg.flags.rst() {
-                self.core.ack_now(tx, tcb, now);
+                self.core.oow_ack(tx, tcb, seg.carries_nothing(), now);
             }
             return;
         }
@@ -439,14 +445,14 @@ impl Engine {
         if seg.ack > tcb.snd_max {
             // RFC 9293 §3.10.7.4 / RFC 5961 §5.2: ACKs something never sent.
             self.core.stats.ack_beyond_sent += 1;
-            self.core.ack_now(tx, tcb, now);
+            self.core.challenge_ack(tx, tcb, now);
             return;
         }
         if seg.ack - tcb.snd_una < -(tcb.max_snd_wnd.max(1) as i32) {
             // RFC 5961 §5.2: older than anything the peer could still be
             // acknowledging — blind data injection, most likely.
             self.core.stats.ack_too_old += 1;
-            self.core.ack_now(tx, tcb, now);
+            self.core.challenge_ack(tx, tcb, now);
             return;
         }
         // RFC 7323 §4.3: remember the TSval of a segment not beyond RCV.NXT.
@@ -631,7 +637,9 @@ impl Engine {
         if let (true, Some(tsval)) = (tw.ts_ok, seg.tsval()) {
             if (tsval.wrapping_sub(tw.ts_recent) as i32) < 0 {
                 self.core.stats.paws_rejected += 1;
-                self.core.time_wait_ack(tx, tw, now);
+                if !seg.carries_nothing() || self.core.oow_ack_allowed(&mut tw.last_oow_ack, now) {
+                    self.core.time_wait_ack(tx, tw, now);
+                }
                 return;
             }
         }
@@ -642,7 +650,9 @@ impl Engine {
             self.restart_time_wait(tw_index, now);
             return;
         }
-        if !in_window || seg.len() > 0 {
+        if seg.len() > 0
+            || (!in_window && self.core.oow_ack_allowed(&mut tw.last_oow_ack, now))
+        {
             self.core.time_wait_ack(tx, tw, now);
         }
     }

@@ -1296,3 +1296,40 @@ fn rfc5961_7_challenge_acks_are_rate_limited_per_connection() {
     assert_eq!(h.engine.stats().challenge_acks, 2);
     assert_eq!(h.engine.stats().challenge_acks_limited, 18);
 }
+
+#[test]
+fn rfc9293_3_10_7_4_acks_to_unacceptable_pure_acks_are_rate_limited() {
+    let cfg = Config {
+        window_scale: 0,
+        rcv_wnd: 65535,
+        ..Config::default()
+    };
+    let (mut h, iss1, _) = accepted_with_timestamps(cfg);
+    // Pure ACKs far out of window (an ACK loop, or a flood): one answer.
+    for i in 0..10 {
+        h.send(seg(PEER_ISS + 1_000_000 + i, iss1, ACK).options(ts(1002)));
+    }
+    assert_eq!(h.recv().len(), 1, "out-of-window ACKs answered without limit");
+    // PAWS-rejected pure ACKs, in the same interval: none.
+    for _ in 0..10 {
+        h.send(seg(PEER_ISS + 1, iss1, ACK).options(ts(900)));
+    }
+    assert!(h.recv().is_empty(), "PAWS-rejected ACKs answered without limit");
+    assert_eq!(h.engine.stats().paws_rejected, 10);
+    // Segments with data are always answered: no ACK loop can carry data.
+    h.send(seg(PEER_ISS - 100, iss1, ACK).options(ts(1003)).data(b"old"));
+    assert_eq!(h.recv().len(), 1);
+    // A later interval allows one more.
+    h.advance(Duration::from_millis(500));
+    h.send(seg(PEER_ISS + 1_000_000, iss1, ACK).options(ts(1004)));
+    assert_eq!(h.recv().len(), 1);
+}
+
+#[test]
+fn rfc9293_3_10_7_4_time_wait_acks_to_unacceptable_pure_acks_are_rate_limited() {
+    let (mut h, _) = server_in_time_wait(config());
+    for i in 0..10 {
+        h.send(seg(PEER_ISS + 1_000_000 + i, 0, ACK));
+    }
+    assert_eq!(h.recv().len(), 1);
+}
