@@ -30,6 +30,13 @@ pub struct Config {
     pub syn_retries: u8,
     /// Retransmissions of data or FIN before the connection fails.
     pub max_retries: u8,
+    /// How long a peer may hold its window shut while it answers our
+    /// zero-window probes (RFC 9293 §3.8.6.1 says to probe such a peer
+    /// indefinitely; RFC 6429 allows a limit, which a server facing hostile
+    /// clients needs so that none pins a TCB and its send buffer forever).
+    /// Counted from the first probe. 120 s is Linux's TCP_RTO_MAX, the time
+    /// its RTO handler lets a window-shrinking peer stay silent.
+    pub persist_timeout: Duration,
     /// How long FIN-WAIT-2 waits for the peer's FIN (Linux `tcp_fin_timeout`)
     /// after the last data from the peer: a half-close still receiving is
     /// never cut.
@@ -77,6 +84,7 @@ impl Default for Config {
             rto_max: Duration::from_secs(120),
             syn_retries: 6,
             max_retries: 15,
+            persist_timeout: Duration::from_secs(120),
             fin_wait2_timeout: Duration::from_secs(60),
             challenge_ack_limit: u32::MAX,
             oow_ack_interval: Duration::from_millis(500),
@@ -124,6 +132,9 @@ impl Config {
         }
         if self.rto_initial < self.rto_min || self.rto_initial > self.rto_max {
             return err("rto_initial must lie within rto_min..=rto_max");
+        }
+        if self.persist_timeout.is_zero() {
+            return err("persist_timeout must be nonzero");
         }
         if self.max_tcbs == 0 || self.max_tcbs > (1 << 30) {
             return err("max_tcbs must be within 1..=2^30");

@@ -413,6 +413,7 @@ impl Engine {
         tcb.rcv_nxt = SeqNumber(0);
         tcb.set_ts_recent(0, now);
         tcb.last_oow_ack = 0;
+        tcb.persist_since = 0;
         tcb.rtt_seq = None;
         tcb.rtt = RttEstimator::new(cfg.rto_initial);
         tcb.timer = None;
@@ -530,12 +531,15 @@ impl Engine {
         self.table.remove_time_wait(tw_index);
     }
 
-    /// The RTO, FIN-WAIT-2 or persist timer of a TCB fired.
+    /// The TCB's timer fired: which one it was follows from the state.
     fn on_tcb_timer(&mut self, index: u32, now: Instant, tx: &mut FrameBatch) {
         let tcb = &mut self.table.tcbs[index as usize];
         tcb.timer = None;
+        let handshake = matches!(tcb.state, State::SynSent | State::SynReceived);
+        if !handshake && tcb.snd_wnd == 0 && (tcb.outstanding() || tcb.has_unsent()) {
+            return self.on_persist_timer(index, now, tx);
+        }
         if tcb.outstanding() {
-            let handshake = matches!(tcb.state, State::SynSent | State::SynReceived);
             let limit = if handshake {
                 self.core.cfg.syn_retries
             } else {
@@ -577,13 +581,48 @@ impl Engine {
                 Some(EventKind::TimedOut(TimeoutReason::FinWait2)),
                 now,
             );
-        } else if tcb.snd_wnd == 0 && !tcb.send_buf.is_empty() {
+        } else if tcb.has_unsent() {
+            // RFC 9293 §3.8.6.2.1 (4): the SWS override timeout.
             self.core.send_data(tx, tcb, now, true);
-            if tcb.timer.is_none() {
-                let rto = tcb.rtt.rto();
-                self.core.arm(tcb, index, rto, now);
-            }
+            self.core.rearm(tcb, index, now);
         }
+    }
+
+    /// The peer's window is zero and we have something for it (RFC 9293
+    /// §3.8.6.1): probe with one byte, backing off as the RTO does. Probes
+    /// the peer answers are no retransmission failure (its ACKs reset
+    /// `retries`); unanswered ones count as retransmissions of the byte.
+    /// A peer that keeps the window shut past `persist_timeout` ends it.
+    fn on_persist_timer(&mut self, index: u32, now: Instant, tx: &mut FrameBatch) {
+        let tcb = &mut self.table.tcbs[index as usize];
+        let ms = now.as_millis() as u32;
+        if tcb.persist_since == 0 {
+            tcb.persist_since = ms.max(1);
+        }
+        let persisting = Duration::from_millis(u64::from(ms.wrapping_sub(tcb.persist_since)));
+        let reason = if persisting >= self.core.cfg.persist_timeout {
+            self.core.stats.persist_timeouts += 1;
+            Some(TimeoutReason::Persist)
+        } else if tcb.outstanding() && tcb.retries >= self.core.cfg.max_retries {
+            Some(TimeoutReason::Retransmit)
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            self.core.stats.timeouts += 1;
+            self.finish(index, Some(EventKind::TimedOut(reason)), now);
+            return;
+        }
+        if tcb.outstanding() {
+            // A zero window is no sign of congestion: cwnd and ssthresh stay.
+            tcb.retries += 1;
+            tcb.rtt_seq = None;
+            tcb.snd_nxt = tcb.snd_una;
+        }
+        tcb.rtt.back_off(self.core.cfg.rto_max);
+        self.core.stats.persist_probes += 1;
+        self.core.send_data(tx, tcb, now, true);
+        self.core.rearm(tcb, index, now);
     }
 }
 
@@ -622,6 +661,31 @@ impl Core {
     pub(crate) fn arm(&mut self, tcb: &mut Tcb, index: u32, after: Duration, now: Instant) {
         self.disarm(tcb);
         tcb.timer = Some(self.timers.schedule(deadline_ms(now, after), index));
+    }
+
+    /// Arms the timer the TCB needs now, unless one runs: the RTO while
+    /// anything is unacknowledged; else, with bytes queued that the window
+    /// holds back, the persist timer (window zero, RFC 9293 §3.8.6.1) or the
+    /// SWS override timer (RFC 9293 §3.8.6.2.1, 0.1–1 s).
+    pub(crate) fn rearm(&mut self, tcb: &mut Tcb, index: u32, now: Instant) {
+        if tcb.timer.is_some() {
+            return;
+        }
+        let rto = tcb.rtt.rto();
+        if tcb.outstanding() {
+            self.arm(tcb, index, rto, now);
+        } else if tcb.has_unsent() && tcb.state.is_synchronized() && tcb.state != State::SynReceived
+        {
+            let after = if tcb.snd_wnd == 0 {
+                if tcb.persist_since == 0 {
+                    tcb.persist_since = (now.as_millis() as u32).max(1);
+                }
+                rto
+            } else {
+                rto.clamp(Duration::from_millis(100), Duration::from_secs(1))
+            };
+            self.arm(tcb, index, after, now);
+        }
     }
 
     /// Cancels the TCB's timer, if any.

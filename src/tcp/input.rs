@@ -475,6 +475,24 @@ impl Engine {
             if wnd > tcb.snd_wnd && !tcb.send_buf.is_empty() {
                 self.core.mark_dirty(tcb, index);
             }
+            if wnd > 0 && tcb.persist_since != 0 {
+                // The window opened: no more probing; the persist timer
+                // gives way to the RTO of what output sends now.
+                tcb.persist_since = 0;
+                if !tcb.outstanding() {
+                    self.core.disarm(tcb);
+                } else if seg.ack == tcb.snd_una {
+                    // What we sent into the zero window (the probe byte, or
+                    // data caught by the window shrinking) was refused, not
+                    // lost: send it again now rather than at the RTO.
+                    tcb.snd_nxt = tcb.snd_una;
+                    self.core.mark_dirty(tcb, index);
+                }
+            } else if wnd == 0 && seg.ack == tcb.snd_una && tcb.outstanding() {
+                // The peer answers our probe or retransmission with its window
+                // still shut: it is alive, so no retransmission failure.
+                tcb.retries = 0;
+            }
             tcb.snd_wnd = wnd;
             tcb.max_snd_wnd = tcb.max_snd_wnd.max(wnd);
             tcb.snd_wl1 = seg.seq;

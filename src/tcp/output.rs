@@ -136,21 +136,18 @@ impl Core {
             self.ack_now(tx, tcb, now);
         }
         tcb.clear(flag::ACK_PENDING);
-        if tcb.outstanding() && tcb.timer.is_none() {
-            let rto = tcb.rtt.rto();
-            self.arm(tcb, index, rto, now);
-        }
+        self.rearm(tcb, index, now);
     }
 
     /// Sends queued bytes from SND.NXT within min(SND.WND, cwnd), MSS-sized,
-    /// then the FIN once every byte is out. `probe` forces one byte into a
-    /// zero window (RFC 9293 §3.8.6.1).
+    /// then the FIN once every byte is out. `force`: a timer fired, so one
+    /// byte goes into a zero window (RFC 9293 §3.8.6.1).
     pub(crate) fn send_data(
         &mut self,
         tx: &mut FrameBatch,
         tcb: &mut Tcb,
         now: Instant,
-        probe: bool,
+        force: bool,
     ) -> bool {
         let mut sent = false;
         loop {
@@ -163,7 +160,7 @@ impl Core {
             let unsent = queued - offset;
             let room = tcb.snd_wnd.min(tcb.cwnd).saturating_sub(in_flight) as usize;
             let mut len = unsent.min(usize::from(tcb.snd_mss)).min(room);
-            if len == 0 && unsent > 0 && probe && in_flight == 0 {
+            if len == 0 && unsent > 0 && force && in_flight == 0 {
                 len = 1;
             }
             let fin = tcb.has(flag::FIN_QUEUED) && offset + len == queued;

@@ -75,12 +75,16 @@ pub(crate) struct Tcb {
     /// When this connection last sent a challenge or out-of-window ACK, in
     /// ms (0: never), for `oow_ack_interval`.
     pub last_oow_ack: u32,
+    /// When zero-window probing began, in ms (0: the window is open), for
+    /// `persist_timeout`.
+    pub persist_since: u32,
     /// When `ts_recent` was taken, in seconds (RFC 7323 §5.5's 24-day rule).
     pub ts_recent_age: u32,
     /// The segment being timed for an RTT sample (Karn: never a retransmission).
     pub rtt_seq: Option<(SeqNumber, Instant)>,
     pub rtt: RttEstimator,
-    /// RTO, FIN-WAIT-2 or persist timer; one per TCB.
+    /// RTO, persist, SWS override or FIN-WAIT-2 timer; one per TCB, its
+    /// meaning read from the state when it fires.
     pub timer: Option<TimerHandle>,
     /// Bytes from `snd_una` on: sent-unacknowledged, then unsent.
     pub send_buf: Vec<u8>,
@@ -123,6 +127,7 @@ impl Tcb {
             ts_recent: 0,
             ts_recent_age: 0,
             last_oow_ack: 0,
+            persist_since: 0,
             rtt_seq: None,
             rtt: RttEstimator::new(core::time::Duration::from_secs(1)),
             timer: None,
@@ -166,6 +171,13 @@ impl Tcb {
     #[inline]
     pub fn fin_acked(&self) -> bool {
         self.has(flag::FIN_SENT) && self.snd_una == self.snd_max
+    }
+
+    /// Queued bytes not sent yet (the FIN is not counted: it leaves
+    /// whatever the window).
+    #[inline]
+    pub fn has_unsent(&self) -> bool {
+        self.send_buf.len() > (self.snd_nxt - self.snd_una) as u32 as usize
     }
 
     /// Something sent is still unacknowledged, so the RTO must run.

@@ -172,7 +172,13 @@ impl Harness {
 
     /// Passive open completed; returns (our ISS, the connection).
     fn accepted() -> (Harness, u32, ConnId) {
-        let mut h = Harness::listening();
+        Harness::new_accepted(config())
+    }
+
+    /// Passive open completed under `cfg`.
+    fn new_accepted(cfg: Config) -> (Harness, u32, ConnId) {
+        let mut h = Harness::new(cfg);
+        h.engine.listen(LOCAL).unwrap();
         h.send(seg(PEER_ISS, 0, SYN));
         let sa = h.recv_one();
         h.send(seg(PEER_ISS + 1, sa.seq + 1, ACK));
@@ -1332,4 +1338,121 @@ fn rfc9293_3_10_7_4_time_wait_acks_to_unacceptable_pure_acks_are_rate_limited() 
         h.send(seg(PEER_ISS + 1_000_000 + i, 0, ACK));
     }
     assert_eq!(h.recv().len(), 1);
+}
+
+/// A pure ACK from the peer with window `wnd`.
+fn ack_wnd(seq: u32, ack: u32, wnd: u16) -> Seg {
+    let mut s = seg(seq, ack, ACK);
+    s.window = wnd;
+    s
+}
+
+#[test]
+fn rfc9293_3_8_6_1_zero_window_is_probed_with_backoff() {
+    let (mut h, iss1, c) = Harness::new_accepted(Config {
+        max_retries: 3,
+        persist_timeout: Duration::from_secs(3600),
+        ..config()
+    });
+    h.send(ack_wnd(PEER_ISS + 1, iss1, 0));
+    h.engine.send(c, b"hello").unwrap();
+    assert!(h.recv().is_empty(), "sent into a zero window");
+    assert!(h.engine.poll_timeout().is_some(), "no persist timer");
+    // Probes after one RTO (200 ms: the handshake's RTT sample was 0), then
+    // doubling: one byte each, answered with the window still shut. More
+    // probes than max_retries: no failure.
+    let mut wait = 200;
+    for _ in 0..12 {
+        h.advance(Duration::from_millis(wait - 1));
+        assert!(h.recv().is_empty(), "probed before {wait} ms");
+        h.advance(Duration::from_millis(1));
+        let p = h.recv_one();
+        assert_eq!((p.seq, p.payload.as_slice()), (iss1, &b"h"[..]));
+        h.send(ack_wnd(PEER_ISS + 1, iss1, 0));
+        wait = (wait * 2).min(120_000);
+    }
+    assert_eq!(h.engine.state(c), Some(State::Established));
+    assert!(
+        !h.kinds()
+            .iter()
+            .any(|k| matches!(k, EventKind::TimedOut(TimeoutReason::Retransmit))),
+        "answered probes counted as retransmission failures"
+    );
+}
+
+#[test]
+fn rfc9293_3_8_6_1_zero_window_with_data_in_flight_is_not_a_retransmission_failure() {
+    let (mut h, iss1, c) = Harness::new_accepted(Config {
+        max_retries: 3,
+        persist_timeout: Duration::from_secs(3600),
+        ..config()
+    });
+    h.engine.send(c, b"request").unwrap();
+    h.recv_one();
+    // The peer shrinks its window to zero and drops what was in flight.
+    h.send(ack_wnd(PEER_ISS + 1, iss1, 0));
+    for _ in 0..60 {
+        assert!(h.engine.poll_timeout().is_some(), "no timer while data is queued");
+        h.advance(Duration::from_secs(1));
+        for p in h.recv() {
+            assert_eq!(p.seq, iss1);
+        }
+        h.send(ack_wnd(PEER_ISS + 1, iss1, 0));
+    }
+    assert_eq!(h.engine.state(c), Some(State::Established), "{:?}", h.kinds());
+    // The window opens: everything, and a FIN queued behind it, leaves.
+    h.engine.close(c, h.now).unwrap();
+    h.send(ack_wnd(PEER_ISS + 1, iss1, 65535));
+    let out = h.recv();
+    let data: Vec<u8> = out.iter().flat_map(|s| s.payload.clone()).collect();
+    assert_eq!(data, b"request");
+    assert!(out.last().unwrap().flags.fin(), "FIN did not follow: {out:?}");
+}
+
+#[test]
+fn rfc9293_3_8_6_1_fin_queued_behind_a_zero_window_leaves_when_it_opens() {
+    let (mut h, iss1, c) = Harness::accepted();
+    h.send(ack_wnd(PEER_ISS + 1, iss1, 0));
+    h.engine.send(c, b"bye").unwrap();
+    h.engine.close(c, h.now).unwrap();
+    assert!(h.recv().is_empty());
+    h.advance(Duration::from_secs(1));
+    let p = h.recv_one();
+    assert_eq!(p.payload, b"b");
+    // The window update is lost; the next probe's answer carries it.
+    h.advance(Duration::from_secs(2));
+    h.recv();
+    h.send(ack_wnd(PEER_ISS + 1, iss1, 65535));
+    let out = h.recv();
+    let data: Vec<u8> = out.iter().flat_map(|s| s.payload.clone()).collect();
+    assert_eq!(data, b"bye");
+    assert!(out.last().unwrap().flags.fin());
+    h.send(seg(PEER_ISS + 1, iss1 + 4, ACK));
+    assert_eq!(h.engine.state(c), Some(State::FinWait2));
+}
+
+#[test]
+fn rfc6429_window_shut_forever_ends_with_the_persist_timeout() {
+    let (mut h, iss1, c) = Harness::new_accepted(Config {
+        persist_timeout: Duration::from_secs(60),
+        ..config()
+    });
+    h.send(ack_wnd(PEER_ISS + 1, iss1, 0));
+    h.engine.send(c, b"hello").unwrap();
+    h.recv();
+    let start = h.now;
+    while h.engine.state(c).is_some() {
+        let next = h.engine.poll_timeout().expect("no persist timer");
+        h.advance(next - h.now);
+        h.recv();
+        h.send(ack_wnd(PEER_ISS + 1, iss1, 0));
+        assert!(h.now - start < Duration::from_secs(200), "persisted forever");
+    }
+    assert_eq!(
+        h.kinds(),
+        vec![EventKind::TimedOut(TimeoutReason::Persist)]
+    );
+    assert!(h.now - start >= Duration::from_secs(60));
+    assert_eq!(h.engine.stats().persist_timeouts, 1);
+    assert_eq!(h.engine.stats().timeouts, 1);
 }
