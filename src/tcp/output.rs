@@ -110,6 +110,7 @@ impl Core {
     /// Sends what `tcb` owes: its SYN or SYN-ACK, data and FIN as the windows
     /// allow, else a pending ACK. Arms the RTO while anything is unacknowledged.
     pub(crate) fn output(&mut self, tx: &mut FrameBatch, tcb: &mut Tcb, index: u32, now: Instant) {
+        let was_outstanding = tcb.outstanding();
         let sent = match tcb.state {
             State::SynSent | State::SynReceived if tcb.snd_nxt == tcb.iss => {
                 let flags = if tcb.state == State::SynSent {
@@ -136,6 +137,11 @@ impl Core {
             self.ack_now(tx, tcb, now);
         }
         tcb.clear(flag::ACK_PENDING);
+        if !was_outstanding && tcb.outstanding() {
+            // A persist or SWS override timer gives way to the RTO of what
+            // just left (RFC 6298 §5.1).
+            self.disarm(tcb);
+        }
         self.rearm(tcb, index, now);
     }
 
@@ -159,9 +165,20 @@ impl Core {
             }
             let unsent = queued - offset;
             let room = tcb.snd_wnd.min(tcb.cwnd).saturating_sub(in_flight) as usize;
-            let mut len = unsent.min(usize::from(tcb.snd_mss)).min(room);
+            let mss = usize::from(tcb.snd_mss);
+            let mut len = unsent.min(mss).min(room);
             if len == 0 && unsent > 0 && force && in_flight == 0 {
                 len = 1;
+            }
+            // RFC 9293 §3.8.6.2.1 (MUST-38), sender SWS avoidance: a segment
+            // shorter than the MSS while more data waits goes only if it is
+            // at least half the largest window the peer offered (Fs = 1/2),
+            // or when the override timer forces it; else wait for room.
+            if len > 0 && len < mss && len < unsent && !force {
+                let fs = tcb.max_snd_wnd / 2;
+                if (len as u32) < fs {
+                    break;
+                }
             }
             let fin = tcb.has(flag::FIN_QUEUED) && offset + len == queued;
             if len == 0 && !fin {

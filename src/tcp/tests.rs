@@ -928,7 +928,9 @@ fn rfc4987_3_6_cookie_keeps_window_scale_and_timestamps_through_tsval() {
         .next()
         .expect("cookie ACK did not open the connection")
         .conn;
-    h.engine.send(c, &[1u8; 5000]).unwrap();
+    // Exactly the window's worth, so that sender SWS avoidance (RFC 9293
+    // §3.8.6.2.1) lets the sub-MSS tail go at once.
+    h.engine.send(c, &[1u8; 3200]).unwrap();
     let sizes: Vec<usize> = h.recv().iter().map(|s| s.payload.len()).collect();
     assert_eq!(
         sizes.iter().sum::<usize>(),
@@ -1455,4 +1457,38 @@ fn rfc6429_window_shut_forever_ends_with_the_persist_timeout() {
     assert!(h.now - start >= Duration::from_secs(60));
     assert_eq!(h.engine.stats().persist_timeouts, 1);
     assert_eq!(h.engine.stats().timeouts, 1);
+}
+
+#[test]
+fn rfc9293_3_8_6_2_1_sender_avoids_the_silly_window() {
+    let (mut h, iss1, c) = Harness::accepted();
+    // The peer offered 65535 and now has room for 20 bytes only.
+    h.send(ack_wnd(PEER_ISS + 1, iss1, 20));
+    h.engine.send(c, &[1u8; 1000]).unwrap();
+    assert!(
+        h.recv().is_empty(),
+        "sent a 20-byte segment into a 20-byte window"
+    );
+    // A window of half the largest offered is worth sending into.
+    h.send(ack_wnd(PEER_ISS + 1, iss1, 40000));
+    let out = h.recv();
+    assert_eq!(out.iter().map(|s| s.payload.len()).sum::<usize>(), 1000);
+    // The peer takes it all, then offers little room again.
+    let (mut h, iss1, c) = Harness::accepted();
+    h.send(ack_wnd(PEER_ISS + 1, iss1, 20));
+    h.engine.send(c, &[1u8; 1000]).unwrap();
+    h.recv();
+    // RFC 9293 §3.8.6.2.1 (4): the override timeout sends what fits.
+    h.advance(Duration::from_secs(1));
+    let s = h.recv_one();
+    assert_eq!((s.seq, s.payload.len()), (iss1, 20));
+}
+
+#[test]
+fn rfc9293_3_8_6_2_1_all_queued_data_that_fits_is_sent_at_once() {
+    let (mut h, iss1, c) = Harness::accepted();
+    h.send(ack_wnd(PEER_ISS + 1, iss1, 20));
+    h.engine.send(c, &[1u8; 20]).unwrap();
+    let s = h.recv_one();
+    assert_eq!(s.payload.len(), 20);
 }
