@@ -622,6 +622,7 @@ impl Engine {
         now: Instant,
         tx: &mut FrameBatch,
     ) {
+        let table_full = self.table.tcb_count() >= self.core.cfg.max_tcbs;
         let tw = &mut self.table.time_waits[tw_index as usize];
         let offset = seg.seq - tw.rcv_nxt;
         let wnd = self.core.cfg.advertised_window(tw.rcv_wscale);
@@ -640,6 +641,20 @@ impl Engine {
         if seg.flags.syn() && !seg.flags.ack() {
             let listener = self.core.listening(tuple.local_ip, tuple.local_port);
             if let (true, Some(listener)) = (tw.accepts_new_syn(seg.seq, seg.tsval()), listener) {
+                // Where the listener could not take the SYN, keep the record:
+                // ending it would lose both it and the new connection. The
+                // peer retransmits its SYN. (A SYN cookie needs the tuple
+                // free for its ACK, so that case goes on.)
+                let backlog_full = self.core.listeners[usize::from(listener)].half_open
+                    >= self.core.cfg.syn_backlog;
+                if table_full && !(backlog_full && self.core.cfg.syn_cookies) {
+                    self.core.stats.table_full += 1;
+                    return;
+                }
+                if backlog_full && !self.core.cfg.syn_cookies {
+                    self.core.stats.backlog_full += 1;
+                    return;
+                }
                 let iss = tw.next_iss();
                 self.core.stats.time_wait_reused += 1;
                 self.drop_time_wait(tw_index);

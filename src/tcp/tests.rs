@@ -1492,3 +1492,67 @@ fn rfc9293_3_8_6_2_1_all_queued_data_that_fits_is_sent_at_once() {
     let s = h.recv_one();
     assert_eq!(s.payload.len(), 20);
 }
+
+/// Server-first close with timestamps, so the server's TIME-WAIT has them.
+fn server_in_time_wait_with_timestamps(cfg: Config) -> Harness {
+    let mut h = Harness::new(cfg);
+    h.engine.listen(LOCAL).unwrap();
+    h.send(seg(PEER_ISS, 0, SYN).options(ts(1000)));
+    let sa = h.recv_one();
+    h.send(seg(PEER_ISS + 1, sa.seq + 1, ACK).options(ts(1001)));
+    let c = h.events_conn();
+    h.engine.close(c, h.now).unwrap();
+    h.recv_one();
+    h.send(seg(PEER_ISS + 1, sa.seq + 2, fin_ack()).options(ts(1002)));
+    h.recv_one();
+    assert_eq!(h.engine.time_wait_count(), 1);
+    h.events.clear();
+    h
+}
+
+#[test]
+fn rfc6191_2_syn_without_timestamps_falls_back_to_sequence_numbers() {
+    let cfg = Config {
+        window_scale: 0,
+        rcv_wnd: 65535,
+        ..Config::default()
+    };
+    // The old incarnation used timestamps, the new SYN has none: its
+    // sequence number above RCV.NXT decides.
+    let mut h = server_in_time_wait_with_timestamps(cfg.clone());
+    h.send(seg(PEER_ISS + 100_000, 0, SYN));
+    let sa = h.recv_one();
+    assert_eq!((sa.ack, sa.flags), (PEER_ISS + 100_001, syn_ack()));
+    assert_eq!(h.engine.stats().time_wait_reused, 1);
+    // ... and one below it is an old duplicate.
+    let mut h = server_in_time_wait_with_timestamps(cfg.clone());
+    h.send(seg(PEER_ISS, 0, SYN));
+    assert_eq!(h.recv_one().flags, ACK);
+    assert_eq!(h.engine.time_wait_count(), 1);
+    // The old incarnation had no timestamps, the new SYN has them: the
+    // sequence number decides too.
+    let (mut h, _) = server_in_time_wait(cfg);
+    h.send(seg(PEER_ISS + 100_000, 0, SYN).options(ts(5)));
+    assert_eq!(h.recv_one().flags, syn_ack());
+    assert_eq!(h.engine.stats().time_wait_reused, 1);
+}
+
+#[test]
+fn rfc6191_full_table_keeps_the_time_wait_record() {
+    let (mut h, _) = server_in_time_wait(Config {
+        max_tcbs: 1,
+        syn_cookies: false,
+        ..config()
+    });
+    // Another peer takes the one TCB.
+    send_from_port(&mut h, 2, 1, 0, SYN);
+    h.recv();
+    assert_eq!(h.engine.tcb_count(), 1);
+    // An acceptable new SYN for the TIME-WAIT tuple finds no room: it must
+    // not end the TIME-WAIT record for nothing.
+    h.send(seg(PEER_ISS + 100_000, 0, SYN));
+    assert_eq!(h.engine.time_wait_count(), 1, "TIME-WAIT record lost");
+    assert_eq!(h.engine.stats().time_wait_reused, 0);
+    assert_eq!(h.engine.stats().table_full, 1);
+    assert!(h.recv().is_empty(), "nothing to say: the peer retransmits its SYN");
+}

@@ -24,13 +24,14 @@ pub(crate) struct TimeWait {
 
 impl TimeWait {
     /// RFC 6191 §2: a SYN may reopen the tuple when its timestamp is newer
-    /// than the last seen, or, without timestamps, its sequence number is
-    /// beyond the old connection's (RFC 9293 §3.6.1, RFC 1122 4.2.2.13).
+    /// than the last seen. Where either incarnation lacks timestamps —
+    /// the old one had none, or the new SYN carries none — the sequence
+    /// number decides: beyond the old connection's (RFC 9293 §3.6.1, RFC
+    /// 1122 4.2.2.13).
     pub fn accepts_new_syn(&self, seq: SeqNumber, tsval: Option<u32>) -> bool {
         match (self.ts_ok, tsval) {
             (true, Some(ts)) => (ts.wrapping_sub(self.ts_recent) as i32) > 0,
-            (true, None) => false,
-            (false, _) => seq > self.rcv_nxt,
+            _ => seq > self.rcv_nxt,
         }
     }
 
