@@ -26,7 +26,11 @@ pub struct Config {
     pub rto_min: Duration,
     /// Upper bound of the RTO after backoff (RFC 6298 §2.5 allows ≥ 60 s).
     pub rto_max: Duration,
-    /// Retransmissions of SYN or SYN-ACK before the attempt fails (Linux: 6).
+    /// Retransmissions of SYN or SYN-ACK before the attempt fails. 7 (with
+    /// a 1 s initial RTO, doubling) gives up after 255 s: RFC 9293 §3.8.3
+    /// R2 asks at least 3 minutes for a SYN, and Linux's 6 gives up after
+    /// 127 s. A load generator that wants to fail faster sets fewer, or
+    /// bounds its connects itself with a connect timeout that aborts them.
     pub syn_retries: u8,
     /// Retransmissions of data or FIN before the connection fails.
     pub max_retries: u8,
@@ -82,7 +86,7 @@ impl Default for Config {
             rto_initial: Duration::from_secs(1),
             rto_min: Duration::from_millis(200),
             rto_max: Duration::from_secs(120),
-            syn_retries: 6,
+            syn_retries: 7,
             max_retries: 15,
             persist_timeout: Duration::from_secs(120),
             fin_wait2_timeout: Duration::from_secs(60),

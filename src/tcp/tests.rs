@@ -1556,3 +1556,28 @@ fn rfc6191_full_table_keeps_the_time_wait_record() {
     assert_eq!(h.engine.stats().table_full, 1);
     assert!(h.recv().is_empty(), "nothing to say: the peer retransmits its SYN");
 }
+
+#[test]
+fn rfc9293_3_8_3_syn_retransmission_lasts_at_least_3_minutes_by_default() {
+    let mut h = Harness::new(Config {
+        timestamps: false,
+        ..Config::default()
+    });
+    let c = h.engine.connect(h.now, LOCAL, REMOTE, PEER).unwrap();
+    h.recv_one();
+    let start = h.now;
+    while h.engine.state(c).is_some() {
+        h.advance(Duration::from_secs(1));
+        h.recv();
+        assert!(h.now - start < Duration::from_secs(600), "never gave up");
+    }
+    assert!(
+        h.now - start >= Duration::from_secs(180),
+        "gave up after {:?}",
+        h.now - start
+    );
+    assert_eq!(
+        h.kinds(),
+        vec![EventKind::TimedOut(TimeoutReason::Handshake)]
+    );
+}
