@@ -750,7 +750,13 @@ impl Core {
     /// (or a flood of forged ACKs) would trade such ACKs without end, so a
     /// segment that carries nothing is answered within `oow_ack_interval`;
     /// one with data or FIN always is (as Linux's `tcp_oow_rate_limited`).
-    pub(crate) fn oow_ack(&mut self, tx: &mut FrameBatch, tcb: &mut Tcb, empty: bool, now: Instant) {
+    pub(crate) fn oow_ack(
+        &mut self,
+        tx: &mut FrameBatch,
+        tcb: &mut Tcb,
+        empty: bool,
+        now: Instant,
+    ) {
         if !empty || self.oow_ack_allowed(&mut tcb.last_oow_ack, now) {
             self.ack_now(tx, tcb, now);
         }

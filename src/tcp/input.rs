@@ -683,9 +683,7 @@ impl Engine {
             self.restart_time_wait(tw_index, now);
             return;
         }
-        if seg.len() > 0
-            || (!in_window && self.core.oow_ack_allowed(&mut tw.last_oow_ack, now))
-        {
+        if seg.len() > 0 || (!in_window && self.core.oow_ack_allowed(&mut tw.last_oow_ack, now)) {
             self.core.time_wait_ack(tx, tw, now);
         }
     }

@@ -99,7 +99,13 @@ mod tests {
     fn rfc4987_3_6_cookie_round_trips_with_its_mss() {
         let c = SynCookies::new([3; 16]);
         let now = Instant::from_millis(1_000_000);
-        for (mss, want) in [(1460, 1460), (1500, 1460), (1300, 1220), (100, 64), (536, 536)] {
+        for (mss, want) in [
+            (1460, 1460),
+            (1500, 1460),
+            (1300, 1220),
+            (100, 64),
+            (536, 536),
+        ] {
             let cookie = c.encode(&tuple(5), SeqNumber(77), mss, now);
             assert_eq!(c.decode(&tuple(5), SeqNumber(77), cookie, now), Some(want));
         }

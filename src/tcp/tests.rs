@@ -980,7 +980,10 @@ fn rfc9293_3_10_7_4_closing_enters_time_wait_without_sending() {
     // acknowledged already, so nothing more is owed.
     h.send(seg(PEER_ISS + 2, iss1 + 1, ACK));
     assert_eq!(h.engine.time_wait_count(), 1);
-    assert!(h.recv().is_empty(), "CLOSING sent a segment entering TIME-WAIT");
+    assert!(
+        h.recv().is_empty(),
+        "CLOSING sent a segment entering TIME-WAIT"
+    );
 }
 
 #[test]
@@ -1043,10 +1046,18 @@ fn rfc7323_5_3_ts_recent_moves_only_after_the_ack_checks() {
     // A forged segment at RCV.NXT with a far-future TSval: its ACK is beyond
     // anything we sent, and the other has no ACK at all. Both are dropped.
     h.send(seg(PEER_ISS + 1, iss1 + 5000, ACK).options(ts(future)));
-    h.send(seg(PEER_ISS + 1, 0, TcpFlags::PSH).options(ts(future)).data(b"x"));
+    h.send(
+        seg(PEER_ISS + 1, 0, TcpFlags::PSH)
+            .options(ts(future))
+            .data(b"x"),
+    );
     h.recv();
     // The genuine peer goes on with its own clock and is not PAWS-rejected.
-    h.send(seg(PEER_ISS + 1, iss1, ACK).options(ts(1002)).data(b"hello"));
+    h.send(
+        seg(PEER_ISS + 1, iss1, ACK)
+            .options(ts(1002))
+            .data(b"hello"),
+    );
     assert!(
         matches!(h.kinds()[..], [EventKind::Data { .. }]),
         "genuine data dropped after a rejected segment moved TS.Recent"
@@ -1074,10 +1085,17 @@ fn rfc9293_3_10_7_4_acceptance_window_is_the_advertised_window() {
     let a = h.recv_one();
     assert_eq!(a.window, 65535);
     h.send(seg(PEER_ISS + 1 + 100_000, 0, RST));
-    assert!(h.recv().is_empty(), "RST beyond the advertised window was challenged");
+    assert!(
+        h.recv().is_empty(),
+        "RST beyond the advertised window was challenged"
+    );
     assert_eq!(h.engine.stats().challenge_acks, 0);
     h.send(seg(PEER_ISS + 1 + 100_000, sa.seq + 1, SYN));
-    assert_eq!(h.engine.stats().challenge_acks, 0, "SYN beyond the window challenged");
+    assert_eq!(
+        h.engine.stats().challenge_acks,
+        0,
+        "SYN beyond the window challenged"
+    );
     assert_eq!(h.engine.stats().out_of_window, 2);
 }
 
@@ -1130,7 +1148,10 @@ fn rfc6298_5_7_rto_is_3s_after_a_syn_retransmission() {
     h.engine.send(c, b"data").unwrap();
     h.recv_one();
     h.advance(Duration::from_millis(2999));
-    assert!(h.recv().is_empty(), "RTO below 3 s after a SYN retransmission");
+    assert!(
+        h.recv().is_empty(),
+        "RTO below 3 s after a SYN retransmission"
+    );
     h.advance(Duration::from_millis(1));
     let r = h.recv_one();
     assert_eq!(r.payload, b"data");
@@ -1250,11 +1271,10 @@ fn rfc7323_5_paws_applies_in_time_wait() {
 /// Frames in `h.tx` addressed to remote port `port`, then clears `h.tx`.
 fn count_to_port(h: &mut Harness, port: u16) -> usize {
     h.engine.poll_transmit(h.now, &mut h.tx);
-    let n = h
-        .tx
-        .iter()
-        .filter(|f| wire::parse_tcp_frame(f, true).unwrap().tcp.dst_port == port)
-        .count();
+    let n =
+        h.tx.iter()
+            .filter(|f| wire::parse_tcp_frame(f, true).unwrap().tcp.dst_port == port)
+            .count();
     h.tx.clear();
     n
 }
@@ -1317,15 +1337,26 @@ fn rfc9293_3_10_7_4_acks_to_unacceptable_pure_acks_are_rate_limited() {
     for i in 0..10 {
         h.send(seg(PEER_ISS + 1_000_000 + i, iss1, ACK).options(ts(1002)));
     }
-    assert_eq!(h.recv().len(), 1, "out-of-window ACKs answered without limit");
+    assert_eq!(
+        h.recv().len(),
+        1,
+        "out-of-window ACKs answered without limit"
+    );
     // PAWS-rejected pure ACKs, in the same interval: none.
     for _ in 0..10 {
         h.send(seg(PEER_ISS + 1, iss1, ACK).options(ts(900)));
     }
-    assert!(h.recv().is_empty(), "PAWS-rejected ACKs answered without limit");
+    assert!(
+        h.recv().is_empty(),
+        "PAWS-rejected ACKs answered without limit"
+    );
     assert_eq!(h.engine.stats().paws_rejected, 10);
     // Segments with data are always answered: no ACK loop can carry data.
-    h.send(seg(PEER_ISS - 100, iss1, ACK).options(ts(1003)).data(b"old"));
+    h.send(
+        seg(PEER_ISS - 100, iss1, ACK)
+            .options(ts(1003))
+            .data(b"old"),
+    );
     assert_eq!(h.recv().len(), 1);
     // A later interval allows one more.
     h.advance(Duration::from_millis(500));
@@ -1394,21 +1425,32 @@ fn rfc9293_3_8_6_1_zero_window_with_data_in_flight_is_not_a_retransmission_failu
     // The peer shrinks its window to zero and drops what was in flight.
     h.send(ack_wnd(PEER_ISS + 1, iss1, 0));
     for _ in 0..60 {
-        assert!(h.engine.poll_timeout().is_some(), "no timer while data is queued");
+        assert!(
+            h.engine.poll_timeout().is_some(),
+            "no timer while data is queued"
+        );
         h.advance(Duration::from_secs(1));
         for p in h.recv() {
             assert_eq!(p.seq, iss1);
         }
         h.send(ack_wnd(PEER_ISS + 1, iss1, 0));
     }
-    assert_eq!(h.engine.state(c), Some(State::Established), "{:?}", h.kinds());
+    assert_eq!(
+        h.engine.state(c),
+        Some(State::Established),
+        "{:?}",
+        h.kinds()
+    );
     // The window opens: everything, and a FIN queued behind it, leaves.
     h.engine.close(c, h.now).unwrap();
     h.send(ack_wnd(PEER_ISS + 1, iss1, 65535));
     let out = h.recv();
     let data: Vec<u8> = out.iter().flat_map(|s| s.payload.clone()).collect();
     assert_eq!(data, b"request");
-    assert!(out.last().unwrap().flags.fin(), "FIN did not follow: {out:?}");
+    assert!(
+        out.last().unwrap().flags.fin(),
+        "FIN did not follow: {out:?}"
+    );
 }
 
 #[test]
@@ -1448,12 +1490,12 @@ fn rfc6429_window_shut_forever_ends_with_the_persist_timeout() {
         h.advance(next - h.now);
         h.recv();
         h.send(ack_wnd(PEER_ISS + 1, iss1, 0));
-        assert!(h.now - start < Duration::from_secs(200), "persisted forever");
+        assert!(
+            h.now - start < Duration::from_secs(200),
+            "persisted forever"
+        );
     }
-    assert_eq!(
-        h.kinds(),
-        vec![EventKind::TimedOut(TimeoutReason::Persist)]
-    );
+    assert_eq!(h.kinds(), vec![EventKind::TimedOut(TimeoutReason::Persist)]);
     assert!(h.now - start >= Duration::from_secs(60));
     assert_eq!(h.engine.stats().persist_timeouts, 1);
     assert_eq!(h.engine.stats().timeouts, 1);
@@ -1554,7 +1596,10 @@ fn rfc6191_full_table_keeps_the_time_wait_record() {
     assert_eq!(h.engine.time_wait_count(), 1, "TIME-WAIT record lost");
     assert_eq!(h.engine.stats().time_wait_reused, 0);
     assert_eq!(h.engine.stats().table_full, 1);
-    assert!(h.recv().is_empty(), "nothing to say: the peer retransmits its SYN");
+    assert!(
+        h.recv().is_empty(),
+        "nothing to say: the peer retransmits its SYN"
+    );
 }
 
 #[test]
