@@ -61,7 +61,7 @@ http { access_log off; server { listen 10.77.0.2:80 reuseport backlog=65535; loc
 NGINX
 
 echo "== 1. against synwave serve (10.77.0.2:8080, closes first), ${secs} s each"
-B "$sw" serve --iface sw1 --listen 10.77.0.2:8080 --response "$tmp/resp" >/dev/null 2>&1 & pids+=($!)
+ip netns exec "$NS_B" "$sw" serve --iface sw1 --listen 10.77.0.2:8080 --response "$tmp/resp" >/dev/null 2>&1 & pids+=($!)
 sleep 1
 ours=$(A "$sw" load --iface sw0 --target 10.77.0.2:8080 --concurrency 256 --duration "$secs" --request-file "$tmp/req" --json | rate)
 theirs=$(wrk_rate 64 http://10.77.0.2:8080/)
@@ -70,7 +70,7 @@ printf '  synwave load --concurrency 256   %9.0f conn/s\n  wrk -t2 -c64         
 kill -INT "${pids[-1]}"; wait "${pids[-1]}" || true; unset 'pids[-1]'
 
 echo "== 2. against nginx (10.77.0.2:80: 2 workers, reuseport), ${secs} s each"
-B nginx -c "$tmp/nginx.conf" & pids+=($!)
+ip netns exec "$NS_B" nginx -c "$tmp/nginx.conf" & pids+=($!)
 sleep 1
 ours=$(A "$sw" load --iface sw0 --target 10.77.0.2:80 --concurrency 256 --duration "$secs" --request-file "$tmp/req" --json | rate)
 theirs=$(wrk_rate 64 http://10.77.0.2:80/)

@@ -14,8 +14,10 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
-use synwave::tcp::{Config, ConnId, Engine, EventKind, Events, FourTuple, FrameBatch, Instant};
-use synwave::wire::MacAddr;
+use synwave::tcp::{
+    Config, ConnId, Engine, EventKind, Events, FourTuple, FrameBatch, Instant, TimeoutReason,
+};
+use synwave::wire::{checksum, MacAddr};
 
 const CLIENT_MAC: MacAddr = MacAddr([2, 0, 0, 0, 0, 1]);
 const SERVER_MAC: MacAddr = MacAddr([2, 0, 0, 0, 0, 2]);
@@ -92,6 +94,37 @@ impl Link {
     }
 }
 
+/// Rewrites one 16-bit word of a frame's TCP header at `offset`, keeping
+/// the TCP checksum right (RFC 1624).
+fn rewrite_tcp_word(frame: &mut [u8], offset: usize, new: u16) {
+    let tcp = 14 + usize::from(frame[14] & 0x0f) * 4;
+    let at = tcp + offset;
+    let old = u16::from_be_bytes([frame[at], frame[at + 1]]);
+    let sum = u16::from_be_bytes([frame[tcp + 16], frame[tcp + 17]]);
+    frame[at..at + 2].copy_from_slice(&new.to_be_bytes());
+    frame[tcp + 16..tcp + 18].copy_from_slice(&checksum::update(sum, old, new).to_be_bytes());
+}
+
+/// The server as a receiver whose window is shut: its segments announce
+/// window 0 (offset 14 of the TCP header).
+fn shut_window(frame: &mut [u8]) {
+    rewrite_tcp_word(frame, 14, 0);
+}
+
+/// A segment with data that the shut receiver would drop: moved far out of
+/// the server's window (SEQ + 2^30), so the server drops it and answers
+/// with a duplicate ACK — what a peer holding its window at zero does.
+fn refuse_data(frame: &mut [u8]) {
+    let tcp = 14 + usize::from(frame[14] & 0x0f) * 4;
+    let data_offset = usize::from(frame[tcp + 12] >> 4) * 4;
+    let ip_len = usize::from(u16::from_be_bytes([frame[16], frame[17]]));
+    if ip_len - (tcp - 14) - data_offset == 0 {
+        return;
+    }
+    let hi = u16::from_be_bytes([frame[tcp + 4], frame[tcp + 5]]);
+    rewrite_tcp_word(frame, 4, hi.wrapping_add(0x4000));
+}
+
 /// Bytes derived from the connection id, so any lost, repeated or foreign
 /// byte is noticed.
 fn pattern(id: u64, len: usize, salt: u8) -> Vec<u8> {
@@ -155,6 +188,9 @@ struct Sim {
     events: Events,
     tx: FrameBatch,
     rx: Vec<Vec<u8>>,
+    /// Until then the server plays a receiver with its window shut; its
+    /// window update, when it opens, is lost (it sends none).
+    shut_until: Instant,
 }
 
 fn config() -> Config {
@@ -190,6 +226,7 @@ impl Sim {
             events: Events::new(),
             tx: FrameBatch::new(),
             rx: Vec::new(),
+            shut_until: Instant::ZERO,
         }
     }
 
@@ -281,6 +318,7 @@ impl Sim {
             }
         }
         self.client.poll_transmit(now, &mut self.tx);
+        self.shut(now, refuse_data);
         self.to_server
             .carry(now, &self.tx, &self.faults, &mut self.rng);
     }
@@ -357,8 +395,25 @@ impl Sim {
             }
         }
         self.server.poll_transmit(now, &mut self.tx);
+        self.shut(now, shut_window);
         self.to_client
             .carry(now, &self.tx, &self.faults, &mut self.rng);
+    }
+
+    /// While the server's window is shut, applies `f` to every frame in `tx`.
+    fn shut(&mut self, now: Instant, f: fn(&mut [u8])) {
+        if now >= self.shut_until || self.tx.is_empty() {
+            return;
+        }
+        let mut frames: Vec<Vec<u8>> = self.tx.iter().map(|fr| fr.to_vec()).collect();
+        self.tx.clear();
+        for frame in &mut frames {
+            f(frame);
+            self.tx.push_with(frame.len(), |buf| {
+                buf[..frame.len()].copy_from_slice(frame);
+                frame.len()
+            });
+        }
     }
 
     /// The next instant anything happens: a frame arrives or a timer fires.
@@ -382,9 +437,16 @@ impl Sim {
             }
             self.client_turn();
             self.server_turn();
-            self.now = self
-                .next_instant()
-                .expect("nothing left to happen but connections are open");
+            if self.client_done >= connections {
+                break; // the last one may have left no timer behind
+            }
+            self.now = self.next_instant().unwrap_or_else(|| {
+                panic!(
+                    "nothing left to happen but connections are open: client {:?} server {:?}",
+                    self.client.stats().fields(),
+                    self.server.stats().fields()
+                )
+            });
         }
         // Let TIME-WAIT (2MSL) and any straggler run out.
         let end = self.now + 2 * config().msl + Duration::from_secs(120);
@@ -421,7 +483,11 @@ fn lifecycle(mode: CloseMode, faults: Faults) {
     println!("sim {mode:?} {faults:?}: seed {seed} (replay with SYNWAVE_SIM_SEED={seed}), {n} connections");
     let mut sim = Sim::new(seed, mode, faults);
     sim.run(n);
+    check_lifecycle(&sim, mode, n, seed);
+}
 
+/// Every connection completed and closed in order, and both tables are empty.
+fn check_lifecycle(sim: &Sim, mode: CloseMode, n: u64, seed: u64) {
     for (id, c) in &sim.clients {
         assert_eq!(
             c.terminal,
@@ -499,4 +565,47 @@ fn rfc9293_3_6_server_first_close_lossy_wire() {
 #[test]
 fn rfc9293_3_6_simultaneous_close_lossy_wire() {
     lifecycle(CloseMode::Simultaneous, LOSSY);
+}
+
+#[test]
+fn rfc9293_3_8_6_1_zero_window_reopens_after_a_lost_window_update() {
+    let seed = seed();
+    let n = connections().min(300);
+    println!("sim zero window for 3 s: seed {seed}, {n} connections");
+    let mut sim = Sim::new(seed, CloseMode::ClientFirst, CLEAN);
+    // The server's window stays shut for 3 s and then opens without a
+    // window update: only the clients' probes can find out.
+    sim.shut_until = sim.now + Duration::from_secs(3);
+    sim.run(n);
+    check_lifecycle(&sim, CloseMode::ClientFirst, n, seed);
+    let c = sim.client.stats();
+    assert!(
+        c.persist_probes >= n,
+        "{} probes for {n} connections",
+        c.persist_probes
+    );
+    assert_eq!(c.persist_timeouts, 0);
+}
+
+#[test]
+fn rfc6429_window_shut_forever_ends_with_the_persist_timeout() {
+    let seed = seed();
+    let n = connections().min(200);
+    println!("sim zero window forever: seed {seed}, {n} connections");
+    let mut sim = Sim::new(seed, CloseMode::ClientFirst, CLEAN);
+    sim.shut_until = Instant::from_nanos(u64::MAX);
+    let start = sim.now;
+    sim.run(n);
+    for (id, c) in &sim.clients {
+        assert_eq!(
+            c.terminal,
+            Some(EventKind::TimedOut(TimeoutReason::Persist)),
+            "client {id:?} (seed {seed})"
+        );
+    }
+    let c = sim.client.stats();
+    assert_eq!(c.persist_timeouts, n, "seed {seed}");
+    assert_eq!(c.timeouts, n, "seed {seed}");
+    assert_eq!(sim.client.tcb_count(), 0, "seed {seed}");
+    assert!(sim.now - start >= config().persist_timeout);
 }

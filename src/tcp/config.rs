@@ -26,7 +26,11 @@ pub struct Config {
     pub rto_min: Duration,
     /// Upper bound of the RTO after backoff (RFC 6298 §2.5 allows ≥ 60 s).
     pub rto_max: Duration,
-    /// Retransmissions of SYN or SYN-ACK before the attempt fails (Linux: 6).
+    /// Retransmissions of SYN or SYN-ACK before the attempt fails. 7 (with
+    /// a 1 s initial RTO, doubling) gives up after 255 s: RFC 9293 §3.8.3
+    /// R2 asks at least 3 minutes for a SYN, and Linux's 6 gives up after
+    /// 127 s. A load generator that wants to fail faster sets fewer, or
+    /// bounds its connects itself with a connect timeout that aborts them.
     pub syn_retries: u8,
     /// Retransmissions of data or FIN before the connection fails.
     pub max_retries: u8,
@@ -35,10 +39,29 @@ pub struct Config {
     /// (Linux `tcp_tw_reuse`: 1 s; PAWS then keeps old duplicates out).
     /// `None` keeps the full 2MSL.
     pub time_wait_reuse: Option<Duration>,
-    /// How long FIN-WAIT-2 waits for the peer's FIN (Linux `tcp_fin_timeout`).
+    /// How long a peer may hold its window shut while it answers our
+    /// zero-window probes (RFC 9293 §3.8.6.1 says to probe such a peer
+    /// indefinitely; RFC 6429 allows a limit, which a server facing hostile
+    /// clients needs so that none pins a TCB and its send buffer forever).
+    /// Counted from the first probe. 120 s is Linux's TCP_RTO_MAX, the time
+    /// its RTO handler lets a window-shrinking peer stay silent.
+    pub persist_timeout: Duration,
+    /// How long FIN-WAIT-2 waits for the peer's FIN (Linux `tcp_fin_timeout`)
+    /// after the last data from the peer: a half-close still receiving is
+    /// never cut.
     pub fin_wait2_timeout: Duration,
-    /// Challenge ACKs sent per second at most (RFC 5961 §7).
+    /// Challenge ACKs sent per second at most by the whole engine (RFC 5961
+    /// §7). Off (`u32::MAX`) by default, as in Linux since 6.0: a global
+    /// budget is shared by all connections, so an off-path attacker can
+    /// count it down and learn whether a spoofed segment into another
+    /// connection was in-window (CVE-2016-5696). `oow_ack_interval` limits
+    /// each connection instead.
     pub challenge_ack_limit: u32,
+    /// One challenge ACK or ACK to an out-of-window or PAWS-rejected segment
+    /// per connection (or TIME-WAIT record) per interval at most (Linux
+    /// `tcp_invalid_ratelimit`, 500 ms); zero disables it. Per connection,
+    /// so what one peer sees says nothing of another's connection.
+    pub oow_ack_interval: Duration,
     /// Full TCBs at most; SYNs and connects beyond are refused and counted.
     pub max_tcbs: usize,
     /// Half-open passive connections (SYN-RECEIVED) at most, per listener of
@@ -68,11 +91,13 @@ impl Default for Config {
             rto_initial: Duration::from_secs(1),
             rto_min: Duration::from_millis(200),
             rto_max: Duration::from_secs(120),
-            syn_retries: 6,
+            syn_retries: 7,
             max_retries: 15,
             time_wait_reuse: Some(Duration::from_secs(1)),
+            persist_timeout: Duration::from_secs(120),
             fin_wait2_timeout: Duration::from_secs(60),
-            challenge_ack_limit: 1000,
+            challenge_ack_limit: u32::MAX,
+            oow_ack_interval: Duration::from_millis(500),
             max_tcbs: 1 << 20,
             syn_backlog: 4096,
             syn_cookies: true,
@@ -118,6 +143,9 @@ impl Config {
         if self.rto_initial < self.rto_min || self.rto_initial > self.rto_max {
             return err("rto_initial must lie within rto_min..=rto_max");
         }
+        if self.persist_timeout.is_zero() {
+            return err("persist_timeout must be nonzero");
+        }
         if self.max_tcbs == 0 || self.max_tcbs > (1 << 30) {
             return err("max_tcbs must be within 1..=2^30");
         }
@@ -133,5 +161,17 @@ impl Config {
     /// The window field we put in non-SYN segments (RFC 7323 §2.3).
     pub(crate) fn window_field(&self, rcv_wscale: u8) -> u16 {
         (self.rcv_wnd >> rcv_wscale).min(65535) as u16
+    }
+
+    /// The receive window a non-SYN segment of ours advertises, in bytes:
+    /// what the peer may send and so all we may accept (without window
+    /// scaling, 65535 however large `rcv_wnd` is).
+    pub(crate) fn advertised_window(&self, rcv_wscale: u8) -> u32 {
+        u32::from(self.window_field(rcv_wscale)) << rcv_wscale
+    }
+
+    /// The window of our SYN or SYN-ACK, never scaled (RFC 7323 §2.2).
+    pub(crate) fn syn_window(&self) -> u16 {
+        self.rcv_wnd.min(65535) as u16
     }
 }

@@ -463,6 +463,7 @@ impl Engine {
             0
         };
         tcb.retries = 0;
+        tcb.syn_resent = false;
         tcb.snd_mss = cfg.mss - if flags & flag::TS_OK != 0 { 12 } else { 0 };
         tcb.iss = iss;
         tcb.snd_una = iss;
@@ -473,9 +474,9 @@ impl Engine {
         tcb.snd_wl1 = SeqNumber(0);
         tcb.snd_wl2 = iss;
         tcb.cwnd = 10 * u32::from(tcb.snd_mss);
+        tcb.ssthresh = u32::MAX;
         tcb.irs = SeqNumber(0);
         tcb.rcv_nxt = SeqNumber(0);
-        tcb.ts_recent = 0;
         // Hashed only where timestamps may go out.
         tcb.ts_offset = if cfg.timestamps {
             self.core.keys.ts_offset(&tuple)
@@ -483,6 +484,9 @@ impl Engine {
             0
         };
         tcb.collisions = 0;
+        tcb.set_ts_recent(0, now);
+        tcb.last_oow_ack = 0;
+        tcb.persist_since = 0;
         tcb.rtt_seq = None;
         tcb.rtt = RttEstimator::new(cfg.rto_initial);
         tcb.timer = None;
@@ -506,10 +510,19 @@ impl Engine {
     }
 
     /// Turns a TCB into a TIME-WAIT record for 2MSL (RFC 9293 §3.10.7.4
-    /// eighth), sending the ACK of the peer's FIN first.
-    pub(crate) fn enter_time_wait(&mut self, index: u32, now: Instant, tx: &mut FrameBatch) {
+    /// eighth). `ack_fin`: the peer's FIN arrived just now and is ACKed
+    /// first; from CLOSING it was ACKed already, so nothing is sent.
+    pub(crate) fn enter_time_wait(
+        &mut self,
+        index: u32,
+        now: Instant,
+        tx: &mut FrameBatch,
+        ack_fin: bool,
+    ) {
         let tcb = &mut self.table.tcbs[index as usize];
-        self.core.ack_now(tx, tcb, now);
+        if ack_fin {
+            self.core.ack_now(tx, tcb, now);
+        }
         self.core.disarm(tcb);
         if tcb.has(flag::APP_KNOWN) {
             self.core.event(tcb, index, EventKind::Closed, now);
@@ -528,6 +541,7 @@ impl Engine {
             ts_recent: tcb.ts_recent,
             ts_offset: tcb.ts_offset,
             entered: now,
+            last_oow_ack: tcb.last_oow_ack,
             stamp,
             timer: None,
         };
@@ -593,12 +607,15 @@ impl Engine {
         self.table.remove_time_wait(tw_index);
     }
 
-    /// The RTO, FIN-WAIT-2 or persist timer of a TCB fired.
+    /// The TCB's timer fired: which one it was follows from the state.
     fn on_tcb_timer(&mut self, index: u32, now: Instant, tx: &mut FrameBatch) {
         let tcb = &mut self.table.tcbs[index as usize];
         tcb.timer = None;
+        let handshake = matches!(tcb.state, State::SynSent | State::SynReceived);
+        if !handshake && tcb.snd_wnd == 0 && (tcb.outstanding() || tcb.has_unsent()) {
+            return self.on_persist_timer(index, now, tx);
+        }
         if tcb.outstanding() {
-            let handshake = matches!(tcb.state, State::SynSent | State::SynReceived);
             let limit = if handshake {
                 self.core.cfg.syn_retries
             } else {
@@ -619,7 +636,14 @@ impl Engine {
             }
             // RFC 6298 §5.4–5.6: retransmit the earliest unacknowledged
             // segment, back off, and time no retransmission (Karn).
+            if !handshake && tcb.retries == 0 {
+                // RFC 5681 §3.1 (4): ssthresh = max(FlightSize / 2, 2*SMSS),
+                // held when the same segment times out again.
+                let flight = (tcb.snd_max - tcb.snd_una) as u32;
+                tcb.ssthresh = (flight / 2).max(2 * u32::from(tcb.snd_mss));
+            }
             tcb.retries += 1;
+            tcb.syn_resent |= handshake;
             tcb.rtt.back_off(self.core.cfg.rto_max);
             tcb.rtt_seq = None;
             tcb.cwnd = u32::from(tcb.snd_mss);
@@ -633,13 +657,48 @@ impl Engine {
                 Some(EventKind::TimedOut(TimeoutReason::FinWait2)),
                 now,
             );
-        } else if tcb.snd_wnd == 0 && !tcb.send_buf.is_empty() {
+        } else if tcb.has_unsent() {
+            // RFC 9293 §3.8.6.2.1 (4): the SWS override timeout.
             self.core.send_data(tx, tcb, now, true);
-            if tcb.timer.is_none() {
-                let rto = tcb.rtt.rto();
-                self.core.arm(tcb, index, rto, now);
-            }
+            self.core.rearm(tcb, index, now);
         }
+    }
+
+    /// The peer's window is zero and we have something for it (RFC 9293
+    /// §3.8.6.1): probe with one byte, backing off as the RTO does. Probes
+    /// the peer answers are no retransmission failure (its ACKs reset
+    /// `retries`); unanswered ones count as retransmissions of the byte.
+    /// A peer that keeps the window shut past `persist_timeout` ends it.
+    fn on_persist_timer(&mut self, index: u32, now: Instant, tx: &mut FrameBatch) {
+        let tcb = &mut self.table.tcbs[index as usize];
+        let ms = now.as_millis() as u32;
+        if tcb.persist_since == 0 {
+            tcb.persist_since = ms.max(1);
+        }
+        let persisting = Duration::from_millis(u64::from(ms.wrapping_sub(tcb.persist_since)));
+        let reason = if persisting >= self.core.cfg.persist_timeout {
+            self.core.stats.persist_timeouts += 1;
+            Some(TimeoutReason::Persist)
+        } else if tcb.outstanding() && tcb.retries >= self.core.cfg.max_retries {
+            Some(TimeoutReason::Retransmit)
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            self.core.stats.timeouts += 1;
+            self.finish(index, Some(EventKind::TimedOut(reason)), now);
+            return;
+        }
+        if tcb.outstanding() {
+            // A zero window is no sign of congestion: cwnd and ssthresh stay.
+            tcb.retries += 1;
+            tcb.rtt_seq = None;
+            tcb.snd_nxt = tcb.snd_una;
+        }
+        tcb.rtt.back_off(self.core.cfg.rto_max);
+        self.core.stats.persist_probes += 1;
+        self.core.send_data(tx, tcb, now, true);
+        self.core.rearm(tcb, index, now);
     }
 }
 
@@ -680,6 +739,31 @@ impl Core {
         tcb.timer = Some(self.timers.schedule(deadline_ms(now, after), index));
     }
 
+    /// Arms the timer the TCB needs now, unless one runs: the RTO while
+    /// anything is unacknowledged; else, with bytes queued that the window
+    /// holds back, the persist timer (window zero, RFC 9293 §3.8.6.1) or the
+    /// SWS override timer (RFC 9293 §3.8.6.2.1, 0.1–1 s).
+    pub(crate) fn rearm(&mut self, tcb: &mut Tcb, index: u32, now: Instant) {
+        if tcb.timer.is_some() {
+            return;
+        }
+        let rto = tcb.rtt.rto();
+        if tcb.outstanding() {
+            self.arm(tcb, index, rto, now);
+        } else if tcb.has_unsent() && tcb.state.is_synchronized() && tcb.state != State::SynReceived
+        {
+            let after = if tcb.snd_wnd == 0 {
+                if tcb.persist_since == 0 {
+                    tcb.persist_since = (now.as_millis() as u32).max(1);
+                }
+                rto
+            } else {
+                rto.clamp(Duration::from_millis(100), Duration::from_secs(1))
+            };
+            self.arm(tcb, index, after, now);
+        }
+    }
+
     /// Cancels the TCB's timer, if any.
     #[inline]
     pub(crate) fn disarm(&mut self, tcb: &mut Tcb) {
@@ -703,8 +787,26 @@ impl Core {
         });
     }
 
-    /// RFC 5961 §7: at most `challenge_ack_limit` challenge ACKs a second.
-    pub(crate) fn challenge_ack_allowed(&mut self, now: Instant) -> bool {
+    /// Whether one more challenge or out-of-window ACK may go to a peer that
+    /// got its last at `last` (ms, 0: never), against `oow_ack_interval`
+    /// (as Linux's `__tcp_oow_rate_limited`); records this one if so.
+    pub(crate) fn oow_ack_allowed(&self, last: &mut u32, now: Instant) -> bool {
+        let interval = self.cfg.oow_ack_interval.as_millis() as u64;
+        let ms = now.as_millis() as u32;
+        if *last != 0 && u64::from(ms.wrapping_sub(*last)) < interval {
+            return false;
+        }
+        *last = ms.max(1);
+        true
+    }
+
+    /// RFC 5961 §7: the connection's own rate limit first, then the global
+    /// `challenge_ack_limit` a second (off by default; see its doc).
+    pub(crate) fn challenge_ack_allowed(&mut self, last: &mut u32, now: Instant) -> bool {
+        if !self.oow_ack_allowed(last, now) {
+            self.stats.challenge_acks_limited += 1;
+            return false;
+        }
         let second = now.as_millis() / 1000;
         if second != self.challenge_second {
             self.challenge_second = second;
@@ -720,9 +822,26 @@ impl Core {
         }
     }
 
+    /// The ACK RFC 9293 §3.10.7.4 and RFC 7323 §5.3 owe an unacceptable or
+    /// PAWS-rejected segment. Two stacks that disagree about a connection
+    /// (or a flood of forged ACKs) would trade such ACKs without end, so a
+    /// segment that carries nothing is answered within `oow_ack_interval`;
+    /// one with data or FIN always is (as Linux's `tcp_oow_rate_limited`).
+    pub(crate) fn oow_ack(
+        &mut self,
+        tx: &mut FrameBatch,
+        tcb: &mut Tcb,
+        empty: bool,
+        now: Instant,
+    ) {
+        if !empty || self.oow_ack_allowed(&mut tcb.last_oow_ack, now) {
+            self.ack_now(tx, tcb, now);
+        }
+    }
+
     /// A challenge ACK for a TCB (RFC 5961 §3.2, §4.2), rate limited.
     pub(crate) fn challenge_ack(&mut self, tx: &mut FrameBatch, tcb: &mut Tcb, now: Instant) {
-        if self.challenge_ack_allowed(now) {
+        if self.challenge_ack_allowed(&mut tcb.last_oow_ack, now) {
             self.ack_now(tx, tcb, now);
         }
     }

@@ -21,6 +21,9 @@ pub enum TimeoutReason {
     Retransmit,
     /// The peer never sent its FIN while we sat in FIN-WAIT-2.
     FinWait2,
+    /// The peer answered our zero-window probes but kept its window shut
+    /// past `Config::persist_timeout` (RFC 6429).
+    Persist,
 }
 
 /// What happened. Every connection the application knows of (one it opened,

@@ -5,6 +5,7 @@
 use super::engine::Engine;
 use super::event::EventKind;
 use super::output::{ts_val, Bare};
+use super::rtt::RttEstimator;
 use super::table::Slot;
 use super::tcb::{flag, Tcb};
 use super::{FourTuple, FrameBatch, Instant, State};
@@ -13,6 +14,9 @@ use crate::wire::{self, MacAddr, SeqNumber, TcpFlags, TcpOptions};
 /// SYNs repeated at once per connection when the peer answers with an ACK
 /// of an older connection; beyond, the RTO paces them.
 const MAX_COLLISION_RETRIES: u8 = 3;
+
+/// RTO once a handshake whose SYN timed out completes (RFC 6298 §5.7).
+const SYN_FALLBACK_RTO: core::time::Duration = core::time::Duration::from_secs(3);
 
 /// The fields of an arriving segment that processing needs (SEG.* in RFC 9293).
 pub(crate) struct Segment<'a> {
@@ -30,6 +34,12 @@ impl Segment<'_> {
     #[inline]
     fn len(&self) -> u32 {
         self.payload.len() as u32 + u32::from(self.flags.syn()) + u32::from(self.flags.fin())
+    }
+
+    /// No data and no FIN (nor SYN): a pure ACK, the kind an ACK loop is made of.
+    #[inline]
+    fn carries_nothing(&self) -> bool {
+        self.payload.is_empty() && !self.flags.fin() && !self.flags.syn()
     }
 
     #[inline]
@@ -133,7 +143,7 @@ impl Engine {
         let iss = iss.unwrap_or_else(|| self.core.isn.isn(&tuple, now));
         let index = self.new_tcb(tuple, seg.src_mac, State::SynReceived, flags, iss, now);
         let tcb = &mut self.table.tcbs[index as usize];
-        take_syn_options(tcb, seg, self.core.cfg.mss);
+        take_syn_options(tcb, seg, self.core.cfg.mss, now);
         tcb.irs = seg.seq;
         tcb.rcv_nxt = seg.seq + 1;
         // The window of a SYN is never scaled (RFC 7323 §2.2).
@@ -161,8 +171,16 @@ impl Engine {
                 bits = 0x10 | u32::from(ws.min(14));
                 window_scale = Some(cfg.window_scale);
             }
+            // The bits may exceed the clock's own low 5 bits, which would put
+            // the TSval up to 31 ms ahead: the peer would keep it as
+            // TS.Recent and PAWS-reject our next segments until our clock
+            // caught up. One period back, as Linux's cookie_init_timestamp.
             let clock = ts_val(now, self.core.keys.ts_offset(&tuple));
-            timestamps = Some(((clock & !0x1f) | bits, tsval));
+            let mut ours = (clock & !0x1f) | bits;
+            if (ours.wrapping_sub(clock) as i32) > 0 {
+                ours = ours.wrapping_sub(0x20);
+            }
+            timestamps = Some((ours, tsval));
         }
         self.core.stats.syn_cookies_sent += 1;
         self.core.last_cookie = Some(now);
@@ -172,7 +190,7 @@ impl Engine {
             seq: cookie,
             ack: seg.seq + 1,
             flags: TcpFlags::SYN | TcpFlags::ACK,
-            window: cfg.rcv_wnd.min(65535) as u16,
+            window: cfg.syn_window(),
             mss: Some(cfg.mss),
             window_scale,
             timestamps,
@@ -227,7 +245,7 @@ impl Engine {
         tcb.rcv_nxt = seg.seq;
         tcb.snd_wscale = peer_wscale.min(14);
         if let Some((tsval, _)) = seg.options.timestamps {
-            tcb.ts_recent = tsval;
+            tcb.set_ts_recent(tsval, now);
         }
         let overhead = if tcb.has(flag::TS_OK) { 12 } else { 0 };
         tcb.snd_mss = mss.min(self.core.cfg.mss) - overhead;
@@ -281,7 +299,7 @@ impl Engine {
         tcb.irs = seg.seq;
         tcb.rcv_nxt = seg.seq + 1;
         let mss = self.core.cfg.mss;
-        take_syn_options(tcb, seg, mss);
+        take_syn_options(tcb, seg, mss, now);
         tcb.snd_wnd = u32::from(seg.wnd);
         tcb.max_snd_wnd = tcb.max_snd_wnd.max(tcb.snd_wnd);
         tcb.snd_wl1 = seg.seq;
@@ -308,11 +326,16 @@ impl Engine {
         if tcb.snd_nxt < ack {
             tcb.snd_nxt = ack;
         }
-        tcb.retries = 0;
+        let cfg = &self.core.cfg;
         if let Some((_, sent)) = tcb.rtt_seq.take() {
-            let cfg = &self.core.cfg;
             tcb.rtt.sample(now - sent, cfg.rto_min, cfg.rto_max);
+        } else if tcb.retries > 0 {
+            // RFC 6298 §5.7: the RTO expired on the SYN and no sample came
+            // of it; the backed-off RTO says nothing of the path either.
+            let rto = SYN_FALLBACK_RTO.clamp(cfg.rto_min, cfg.rto_max);
+            tcb.rtt = RttEstimator::new(rto);
         }
+        tcb.retries = 0;
         self.core.disarm(tcb);
         tcb.state = if tcb.has(flag::FIN_QUEUED) {
             State::FinWait1
@@ -342,6 +365,8 @@ impl Engine {
                     // repeat the SYN-ACK rather than wait for our RTO.
                     self.core.stats.syn_duplicates += 1;
                     tcb.snd_nxt = tcb.iss;
+                    tcb.syn_resent = true;
+                    tcb.rtt_seq = None;
                     self.core.mark_dirty(tcb, index);
                 } else if tcb.ack_acceptable(seg.ack) {
                     // Simultaneous open: the peer's SYN-ACK completes it.
@@ -363,28 +388,27 @@ impl Engine {
         // RFC 7323 §5.3 PAWS: an older timestamp marks an old duplicate.
         if tcb.has(flag::TS_OK) && !seg.flags.rst() {
             if let Some(tsval) = seg.tsval() {
-                if (tsval.wrapping_sub(tcb.ts_recent) as i32) < 0 {
+                if tcb.paws_rejects(tsval, now) {
                     self.core.stats.paws_rejected += 1;
-                    self.core.ack_now(tx, tcb, now);
+                    self.core.oow_ack(tx, tcb, seg.carries_nothing(), now);
                     return;
                 }
             }
         }
 
-        // First: sequence number.
-        let rcv_wnd = self.core.cfg.rcv_wnd;
+        // First: sequence number, against the window the peer was told of:
+        // the SYN-ACK's unscaled one until our first scaled ACK.
+        let rcv_wnd = if tcb.state == State::SynReceived {
+            u32::from(self.core.cfg.syn_window())
+        } else {
+            self.core.cfg.advertised_window(tcb.rcv_wscale)
+        };
         if !tcb.acceptable(seg.seq, seg.len(), rcv_wnd) {
             self.core.stats.out_of_window += 1;
             if !seg.flags.rst() {
-                self.core.ack_now(tx, tcb, now);
+                self.core.oow_ack(tx, tcb, seg.carries_nothing(), now);
             }
             return;
-        }
-        // RFC 7323 §4.3: remember TSval of a segment that is not beyond RCV.NXT.
-        if let Some(tsval) = seg.tsval() {
-            if tcb.has(flag::TS_OK) && seg.seq <= tcb.rcv_nxt {
-                tcb.ts_recent = tsval;
-            }
         }
 
         // Second: RST, by RFC 5961 §3.2 — only an exact RCV.NXT resets.
@@ -438,15 +462,25 @@ impl Engine {
         if seg.ack > tcb.snd_max {
             // RFC 9293 §3.10.7.4 / RFC 5961 §5.2: ACKs something never sent.
             self.core.stats.ack_beyond_sent += 1;
-            self.core.ack_now(tx, tcb, now);
+            self.core.challenge_ack(tx, tcb, now);
             return;
         }
         if seg.ack - tcb.snd_una < -(tcb.max_snd_wnd.max(1) as i32) {
             // RFC 5961 §5.2: older than anything the peer could still be
             // acknowledging — blind data injection, most likely.
             self.core.stats.ack_too_old += 1;
-            self.core.ack_now(tx, tcb, now);
+            self.core.challenge_ack(tx, tcb, now);
             return;
+        }
+        // RFC 7323 §4.3: remember the TSval of a segment not beyond RCV.NXT.
+        // RFC 7323 §5.3 (R3) does so before the RST, SYN and ACK checks;
+        // like Linux, only a segment that passed them may move TS.Recent,
+        // else one forged in-window segment with a far-future TSval (and a
+        // bad ACK, or none) would make PAWS reject every genuine one after it.
+        if let Some(tsval) = seg.tsval() {
+            if tcb.has(flag::TS_OK) && seg.seq <= tcb.rcv_nxt {
+                tcb.set_ts_recent(tsval, now);
+            }
         }
         if seg.ack > tcb.snd_una {
             self.on_new_ack(index, seg.ack, now);
@@ -457,6 +491,24 @@ impl Engine {
             let wnd = u32::from(seg.wnd) << tcb.snd_wscale;
             if wnd > tcb.snd_wnd && !tcb.send_buf.is_empty() {
                 self.core.mark_dirty(tcb, index);
+            }
+            if wnd > 0 && tcb.persist_since != 0 {
+                // The window opened: no more probing; the persist timer
+                // gives way to the RTO of what output sends now.
+                tcb.persist_since = 0;
+                if !tcb.outstanding() {
+                    self.core.disarm(tcb);
+                } else if seg.ack == tcb.snd_una {
+                    // What we sent into the zero window (the probe byte, or
+                    // data caught by the window shrinking) was refused, not
+                    // lost: send it again now rather than at the RTO.
+                    tcb.snd_nxt = tcb.snd_una;
+                    self.core.mark_dirty(tcb, index);
+                }
+            } else if wnd == 0 && seg.ack == tcb.snd_una && tcb.outstanding() {
+                // The peer answers our probe or retransmission with its window
+                // still shut: it is alive, so no retransmission failure.
+                tcb.retries = 0;
             }
             tcb.snd_wnd = wnd;
             tcb.max_snd_wnd = tcb.max_snd_wnd.max(wnd);
@@ -470,7 +522,7 @@ impl Engine {
                     let timeout = self.core.cfg.fin_wait2_timeout;
                     self.core.arm(tcb, index, timeout, now);
                 }
-                State::Closing => return self.enter_time_wait(index, now, tx),
+                State::Closing => return self.enter_time_wait(index, now, tx, false),
                 State::LastAck => {
                     self.core.stats.closed += 1;
                     return self.finish(index, Some(EventKind::Closed), now);
@@ -502,6 +554,14 @@ impl Engine {
                     fin_seq = tcb.rcv_nxt + 1; // FIN beyond the window: not yet
                 }
             }
+            if tcb.state == State::FinWait2 {
+                // close() is a half-close: the application still reads and
+                // a response may stream for minutes. The timer is there for
+                // a peer that went silent without its FIN (Linux applies it
+                // to orphans only), so any data from the peer restarts it.
+                let timeout = self.core.cfg.fin_wait2_timeout;
+                self.core.arm(tcb, index, timeout, now);
+            }
             tcb.set(flag::ACK_PENDING);
             self.core.mark_dirty(tcb, index);
         }
@@ -521,7 +581,7 @@ impl Engine {
                 }
                 State::FinWait2 => {
                     self.core.event(tcb, index, EventKind::PeerClosed, now);
-                    return self.enter_time_wait(index, now, tx);
+                    return self.enter_time_wait(index, now, tx, true);
                 }
                 _ => {}
             }
@@ -549,8 +609,15 @@ impl Engine {
                 tcb.rtt_seq = None;
             }
         }
-        // Slow start (RFC 5681 §3.1): cwnd += min(N, SMSS).
-        tcb.cwnd = tcb.cwnd.saturating_add(acked.min(u32::from(tcb.snd_mss)));
+        // RFC 5681 §3.1: slow start below ssthresh, cwnd += min(N, SMSS);
+        // congestion avoidance above, cwnd += SMSS*SMSS/cwnd per ACK (3).
+        let smss = u32::from(tcb.snd_mss);
+        let grow = if tcb.cwnd < tcb.ssthresh {
+            acked.min(smss)
+        } else {
+            (smss * smss / tcb.cwnd.max(1)).max(1)
+        };
+        tcb.cwnd = tcb.cwnd.saturating_add(grow);
         if tcb.outstanding() {
             let rto = tcb.rtt.rto();
             self.core.arm(tcb, index, rto, now);
@@ -572,16 +639,18 @@ impl Engine {
         now: Instant,
         tx: &mut FrameBatch,
     ) {
-        let tw = &self.table.time_waits[tw_index as usize];
+        let table_full = self.table.tcb_count() >= self.core.cfg.max_tcbs;
+        let tw = &mut self.table.time_waits[tw_index as usize];
         let offset = seg.seq - tw.rcv_nxt;
-        let in_window = offset >= 0 && (offset as u32) < self.core.cfg.rcv_wnd;
+        let wnd = self.core.cfg.advertised_window(tw.rcv_wscale);
+        let in_window = offset >= 0 && (offset as u32) < wnd;
         if seg.flags.rst() {
             if self.core.cfg.rfc1337 {
                 self.core.stats.ignored += 1;
             } else if offset == 0 {
                 self.core.stats.time_wait_reset += 1;
                 self.drop_time_wait(tw_index);
-            } else if in_window && self.core.challenge_ack_allowed(now) {
+            } else if in_window && self.core.challenge_ack_allowed(&mut tw.last_oow_ack, now) {
                 self.core.time_wait_ack(tx, tw, now);
             }
             return;
@@ -589,15 +658,40 @@ impl Engine {
         if seg.flags.syn() && !seg.flags.ack() {
             let listener = self.core.listening(tuple.local_ip, tuple.local_port);
             if let (true, Some(listener)) = (tw.accepts_new_syn(seg.seq, seg.tsval()), listener) {
+                // Where the listener could not take the SYN, keep the record:
+                // ending it would lose both it and the new connection. The
+                // peer retransmits its SYN. (A SYN cookie needs the tuple
+                // free for its ACK, so that case goes on.)
+                let backlog_full = self.core.listeners[usize::from(listener)].half_open
+                    >= self.core.cfg.syn_backlog;
+                if table_full && !(backlog_full && self.core.cfg.syn_cookies) {
+                    self.core.stats.table_full += 1;
+                    return;
+                }
+                if backlog_full && !self.core.cfg.syn_cookies {
+                    self.core.stats.backlog_full += 1;
+                    return;
+                }
                 let iss = tw.next_iss();
                 self.core.stats.time_wait_reused += 1;
                 self.drop_time_wait(tw_index);
                 return self.on_listen(listener, tuple, seg, Some(iss), now, tx);
             }
-            if self.core.challenge_ack_allowed(now) {
+            if self.core.challenge_ack_allowed(&mut tw.last_oow_ack, now) {
                 self.core.time_wait_ack(tx, tw, now);
             }
             return;
+        }
+        // RFC 7323 §5.3 PAWS holds in TIME-WAIT too: an old duplicate must
+        // neither be taken for the peer's retransmitted FIN nor restart 2MSL.
+        if let (true, Some(tsval)) = (tw.ts_ok, seg.tsval()) {
+            if (tsval.wrapping_sub(tw.ts_recent) as i32) < 0 {
+                self.core.stats.paws_rejected += 1;
+                if !seg.carries_nothing() || self.core.oow_ack_allowed(&mut tw.last_oow_ack, now) {
+                    self.core.time_wait_ack(tx, tw, now);
+                }
+                return;
+            }
         }
         if seg.flags.fin() && seg.seq + seg.len() == tw.rcv_nxt {
             // The peer did not hear our ACK of its FIN: ACK again and wait
@@ -606,7 +700,7 @@ impl Engine {
             self.restart_time_wait(tw_index, now);
             return;
         }
-        if !in_window || seg.len() > 0 {
+        if seg.len() > 0 || (!in_window && self.core.oow_ack_allowed(&mut tw.last_oow_ack, now)) {
             self.core.time_wait_ack(tx, tw, now);
         }
     }
@@ -614,7 +708,7 @@ impl Engine {
 
 /// Picks up MSS, window scale and timestamps from a SYN (RFC 9293 §3.7.1,
 /// RFC 7323 §2.2 and §3.2); an option we offered and the peer did not is off.
-fn take_syn_options(tcb: &mut Tcb, seg: &Segment, our_mss: u16) {
+fn take_syn_options(tcb: &mut Tcb, seg: &Segment, our_mss: u16, now: Instant) {
     match seg.options.window_scale {
         Some(ws) if tcb.has(flag::WS_OK) => tcb.snd_wscale = ws.min(14),
         _ => {
@@ -624,7 +718,7 @@ fn take_syn_options(tcb: &mut Tcb, seg: &Segment, our_mss: u16) {
         }
     }
     match seg.options.timestamps {
-        Some((tsval, _)) if tcb.has(flag::TS_OK) => tcb.ts_recent = tsval,
+        Some((tsval, _)) if tcb.has(flag::TS_OK) => tcb.set_ts_recent(tsval, now),
         _ => tcb.clear(flag::TS_OK),
     }
     // RFC 9293 §3.7.1: 536 when the peer sends no MSS option.

@@ -77,7 +77,7 @@ impl Core {
     ) {
         let syn = flags.syn();
         let window = if syn {
-            self.cfg.rcv_wnd.min(65535) as u16
+            self.cfg.syn_window()
         } else {
             self.cfg.window_field(tcb.rcv_wscale)
         };
@@ -115,6 +115,7 @@ impl Core {
     /// Sends what `tcb` owes: its SYN or SYN-ACK, data and FIN as the windows
     /// allow, else a pending ACK. Arms the RTO while anything is unacknowledged.
     pub(crate) fn output(&mut self, tx: &mut FrameBatch, tcb: &mut Tcb, index: u32, now: Instant) {
+        let was_outstanding = tcb.outstanding();
         let sent = match tcb.state {
             State::SynSent | State::SynReceived if tcb.snd_nxt == tcb.iss => {
                 let flags = if tcb.state == State::SynSent {
@@ -125,7 +126,7 @@ impl Core {
                 self.emit(tx, tcb, now, tcb.iss, flags, &[]);
                 tcb.snd_nxt = tcb.iss + 1;
                 tcb.snd_max = tcb.snd_max.max(tcb.snd_nxt);
-                if tcb.retries == 0 && tcb.rtt_seq.is_none() {
+                if !tcb.syn_resent && tcb.rtt_seq.is_none() {
                     tcb.rtt_seq = Some((tcb.iss, now));
                 }
                 true
@@ -141,21 +142,23 @@ impl Core {
             self.ack_now(tx, tcb, now);
         }
         tcb.clear(flag::ACK_PENDING);
-        if tcb.outstanding() && tcb.timer.is_none() {
-            let rto = tcb.rtt.rto();
-            self.arm(tcb, index, rto, now);
+        if !was_outstanding && tcb.outstanding() {
+            // A persist or SWS override timer gives way to the RTO of what
+            // just left (RFC 6298 §5.1).
+            self.disarm(tcb);
         }
+        self.rearm(tcb, index, now);
     }
 
     /// Sends queued bytes from SND.NXT within min(SND.WND, cwnd), MSS-sized,
-    /// then the FIN once every byte is out. `probe` forces one byte into a
-    /// zero window (RFC 9293 §3.8.6.1).
+    /// then the FIN once every byte is out. `force`: a timer fired, so one
+    /// byte goes into a zero window (RFC 9293 §3.8.6.1).
     pub(crate) fn send_data(
         &mut self,
         tx: &mut FrameBatch,
         tcb: &mut Tcb,
         now: Instant,
-        probe: bool,
+        force: bool,
     ) -> bool {
         let mut sent = false;
         loop {
@@ -167,9 +170,20 @@ impl Core {
             }
             let unsent = queued - offset;
             let room = tcb.snd_wnd.min(tcb.cwnd).saturating_sub(in_flight) as usize;
-            let mut len = unsent.min(usize::from(tcb.snd_mss)).min(room);
-            if len == 0 && unsent > 0 && probe && in_flight == 0 {
+            let mss = usize::from(tcb.snd_mss);
+            let mut len = unsent.min(mss).min(room);
+            if len == 0 && unsent > 0 && force && in_flight == 0 {
                 len = 1;
+            }
+            // RFC 9293 §3.8.6.2.1 (MUST-38), sender SWS avoidance: a segment
+            // shorter than the MSS while more data waits goes only if it is
+            // at least half the largest window the peer offered (Fs = 1/2),
+            // or when the override timer forces it; else wait for room.
+            if len > 0 && len < mss && len < unsent && !force {
+                let fs = tcb.max_snd_wnd / 2;
+                if (len as u32) < fs {
+                    break;
+                }
             }
             let fin = tcb.has(flag::FIN_QUEUED) && offset + len == queued;
             if len == 0 && !fin {

@@ -54,7 +54,7 @@ counters! {
     resets,
     /// Active opens answered with RST.
     refused,
-    /// Connections that timed out (handshake, retransmission or FIN-WAIT-2).
+    /// Connections that timed out (handshake, retransmission, persist or FIN-WAIT-2).
     timeouts,
     /// Half-open passive connections dropped before the application saw them.
     half_open_dropped,
@@ -78,6 +78,10 @@ counters! {
     syn_duplicates,
     /// Segments retransmitted on RTO.
     retransmits,
+    /// Zero-window probes sent (RFC 9293 §3.8.6.1), first or repeated.
+    persist_probes,
+    /// Connections ended by `persist_timeout`: the window stayed shut (also in `timeouts`).
+    persist_timeouts,
     /// Segments with ACK beyond what we sent.
     ack_beyond_sent,
     /// SYNs dropped because the TCB table was full.

@@ -6,9 +6,11 @@ use super::isn::keyed_hash;
 use super::{FourTuple, Instant};
 use crate::wire::SeqNumber;
 
-/// MSS values a cookie can carry in its 3 bits: the common ones, rounded
-/// down (RFC 4987 §3.6 suggests a small table).
-const MSS_TABLE: [u16; 8] = [536, 1024, 1200, 1220, 1360, 1400, 1440, 1460];
+/// MSS values a cookie can carry in its 3 bits, rounded down to: the common
+/// ones (RFC 4987 §3.6 suggests a small table). 64 is the floor the engine
+/// puts under any peer MSS (as for a SYN that gets a TCB), so that a peer
+/// announcing less than 536 is never sent more than it asked for.
+const MSS_TABLE: [u16; 8] = [64, 536, 1200, 1220, 1360, 1400, 1440, 1460];
 
 /// A cookie's time counter advances every 64 s; one is valid in its epoch
 /// and the next, so for 64–128 s, as Linux's are.
@@ -26,14 +28,18 @@ impl SynCookies {
         SynCookies { key }
     }
 
+    /// The full epoch counter; a cookie carries only its low 5 bits.
     fn epoch(now: Instant) -> u32 {
-        ((now.as_millis() / 1000 / EPOCH_SECS) & 0x1f) as u32
+        (now.as_millis() / 1000 / EPOCH_SECS) as u32
     }
 
-    /// 24 bits of keyed hash over the 4-tuple, the peer's ISN and the epoch:
-    /// forging it takes the key, replaying it stops working after an epoch.
-    fn mac(&self, tuple: &FourTuple, peer_isn: SeqNumber, epoch: u32) -> u32 {
-        (keyed_hash(&self.key, tuple, &[peer_isn.0, epoch]) as u32) & 0x00ff_ffff
+    /// 24 bits of keyed hash over the 4-tuple, the peer's ISN, the full
+    /// epoch counter and the MSS index: forging a cookie or changing its MSS
+    /// takes the key, and a replay stops working after an epoch — for good,
+    /// since the 5 bits on the wire repeat every 32 epochs but the counter
+    /// under the MAC does not.
+    fn mac(&self, tuple: &FourTuple, peer_isn: SeqNumber, epoch: u32, idx: u32) -> u32 {
+        (keyed_hash(&self.key, tuple, &[peer_isn.0, epoch, idx]) as u32) & 0x00ff_ffff
     }
 
     /// The ISS for a SYN-ACK answering a SYN with sequence number
@@ -48,7 +54,7 @@ impl SynCookies {
     ) -> SeqNumber {
         let epoch = Self::epoch(now);
         let idx = MSS_TABLE.iter().rposition(|&m| m <= peer_mss).unwrap_or(0) as u32;
-        SeqNumber((epoch << 27) | (idx << 24) | self.mac(tuple, peer_isn, epoch))
+        SeqNumber(((epoch & 0x1f) << 27) | (idx << 24) | self.mac(tuple, peer_isn, epoch, idx))
     }
 
     /// Checks the cookie an ACK returns (SEG.ACK − 1, with SEG.SEQ − 1 the
@@ -60,12 +66,18 @@ impl SynCookies {
         cookie: SeqNumber,
         now: Instant,
     ) -> Option<u16> {
-        let epoch = cookie.0 >> 27;
-        let age = Self::epoch(now).wrapping_sub(epoch) & 0x1f;
-        if age > 1 || cookie.0 & 0x00ff_ffff != self.mac(tuple, peer_isn, epoch) {
+        let low = cookie.0 >> 27;
+        let idx = (cookie.0 >> 24) & 0x7;
+        let current = Self::epoch(now);
+        // The epoch it was made in, this one or the last: the only two
+        // whose low bits can match.
+        let epoch = [current, current.wrapping_sub(1)]
+            .into_iter()
+            .find(|e| e & 0x1f == low)?;
+        if cookie.0 & 0x00ff_ffff != self.mac(tuple, peer_isn, epoch, idx) {
             return None;
         }
-        Some(MSS_TABLE[((cookie.0 >> 24) & 0x7) as usize])
+        Some(MSS_TABLE[idx as usize])
     }
 }
 
@@ -87,7 +99,13 @@ mod tests {
     fn rfc4987_3_6_cookie_round_trips_with_its_mss() {
         let c = SynCookies::new([3; 16]);
         let now = Instant::from_millis(1_000_000);
-        for (mss, want) in [(1460, 1460), (1500, 1460), (1300, 1220), (100, 536)] {
+        for (mss, want) in [
+            (1460, 1460),
+            (1500, 1460),
+            (1300, 1220),
+            (100, 64),
+            (536, 536),
+        ] {
             let cookie = c.encode(&tuple(5), SeqNumber(77), mss, now);
             assert_eq!(c.decode(&tuple(5), SeqNumber(77), cookie, now), Some(want));
         }
@@ -118,6 +136,47 @@ mod tests {
             None,
             "other key"
         );
+    }
+
+    #[test]
+    fn rfc4987_3_6_cookie_is_not_valid_again_32_epochs_later() {
+        let c = SynCookies::new([3; 16]);
+        let t0 = Instant::from_millis(64_000 * 10);
+        let cookie = c.encode(&tuple(5), SeqNumber(1), 1460, t0);
+        for laps in 1..4u64 {
+            let later = t0 + core::time::Duration::from_secs(laps * 32 * EPOCH_SECS);
+            assert_eq!(
+                c.decode(&tuple(5), SeqNumber(1), cookie, later),
+                None,
+                "a cookie came back to life {laps} × 32 epochs later"
+            );
+        }
+    }
+
+    #[test]
+    fn rfc4987_3_6_cookie_mss_index_is_covered_by_the_mac() {
+        let c = SynCookies::new([3; 16]);
+        let now = Instant::from_millis(1_000_000);
+        let cookie = c.encode(&tuple(5), SeqNumber(77), 536, now);
+        for idx in 1..8u32 {
+            let forged = SeqNumber(cookie.0 ^ (idx << 24));
+            assert_eq!(
+                c.decode(&tuple(5), SeqNumber(77), forged, now),
+                None,
+                "MSS index changed without the key"
+            );
+        }
+    }
+
+    #[test]
+    fn rfc4987_3_6_small_peer_mss_is_never_rounded_up() {
+        let c = SynCookies::new([3; 16]);
+        let now = Instant::from_millis(1_000_000);
+        for mss in [64u16, 100, 300, 535] {
+            let cookie = c.encode(&tuple(5), SeqNumber(77), mss, now);
+            let got = c.decode(&tuple(5), SeqNumber(77), cookie, now).unwrap();
+            assert!(got <= mss, "peer MSS {mss} rounded up to {got}");
+        }
     }
 
     #[test]

@@ -3,6 +3,14 @@
 use super::{rtt::RttEstimator, timer::TimerHandle, FourTuple, Instant, State};
 use crate::wire::{MacAddr, SeqNumber};
 
+/// RFC 7323 §5.5: TS.Recent older than 24 days is invalid.
+const PAWS_IDLE_SECS: u32 = 24 * 24 * 3600;
+
+#[inline]
+fn now_secs(now: Instant) -> u32 {
+    (now.as_millis() / 1000) as u32
+}
+
 /// Per-connection flags, kept in one byte.
 pub(crate) mod flag {
     /// In the engine's dirty list: `poll_transmit` will run its output.
@@ -36,6 +44,9 @@ pub(crate) struct Tcb {
     pub rcv_wscale: u8,
     /// Consecutive retransmissions of the oldest unacknowledged segment.
     pub retries: u8,
+    /// Our SYN or SYN-ACK went out more than once, so its ACK cannot be
+    /// timed (Karn, RFC 6298 §3).
+    pub syn_resent: bool,
     /// Index of the listener a passive connection came from.
     pub listener: u16,
     /// Our MSS for sending: the peer's limit less our option overhead.
@@ -52,8 +63,11 @@ pub(crate) struct Tcb {
     pub max_snd_wnd: u32,
     pub snd_wl1: SeqNumber,
     pub snd_wl2: SeqNumber,
-    /// Congestion window: IW10 (RFC 6928), slow start, back to one MSS on RTO.
+    /// Congestion window: IW10 (RFC 6928), then RFC 5681; one MSS after an RTO.
     pub cwnd: u32,
+    /// Slow start threshold (RFC 5681 §3.1): slow start below, congestion
+    /// avoidance above; arbitrarily high until the first loss.
+    pub ssthresh: u32,
     pub irs: SeqNumber,
     pub rcv_nxt: SeqNumber,
     /// Last TSval received (RFC 7323 §4.3).
@@ -63,10 +77,19 @@ pub(crate) struct Tcb {
     /// SYNs resent at once because the peer answered with an ACK of an
     /// older connection on this tuple (its TIME-WAIT).
     pub collisions: u8,
+    /// When this connection last sent a challenge or out-of-window ACK, in
+    /// ms (0: never), for `oow_ack_interval`.
+    pub last_oow_ack: u32,
+    /// When zero-window probing began, in ms (0: the window is open), for
+    /// `persist_timeout`.
+    pub persist_since: u32,
+    /// When `ts_recent` was taken, in seconds (RFC 7323 §5.5's 24-day rule).
+    pub ts_recent_age: u32,
     /// The segment being timed for an RTT sample (Karn: never a retransmission).
     pub rtt_seq: Option<(SeqNumber, Instant)>,
     pub rtt: RttEstimator,
-    /// RTO, FIN-WAIT-2 or persist timer; one per TCB.
+    /// RTO, persist, SWS override or FIN-WAIT-2 timer; one per TCB, its
+    /// meaning read from the state when it fires.
     pub timer: Option<TimerHandle>,
     /// Bytes from `snd_una` on: sent-unacknowledged, then unsent.
     pub send_buf: Vec<u8>,
@@ -90,6 +113,7 @@ impl Tcb {
             snd_wscale: 0,
             rcv_wscale: 0,
             retries: 0,
+            syn_resent: false,
             listener: 0,
             snd_mss: 536,
             generation: 0,
@@ -102,11 +126,15 @@ impl Tcb {
             snd_wl1: SeqNumber(0),
             snd_wl2: SeqNumber(0),
             cwnd: 0,
+            ssthresh: u32::MAX,
             irs: SeqNumber(0),
             rcv_nxt: SeqNumber(0),
             ts_recent: 0,
             ts_offset: 0,
             collisions: 0,
+            ts_recent_age: 0,
+            last_oow_ack: 0,
+            persist_since: 0,
             rtt_seq: None,
             rtt: RttEstimator::new(core::time::Duration::from_secs(1)),
             timer: None,
@@ -130,10 +158,33 @@ impl Tcb {
         self.flags &= !f;
     }
 
+    /// Remembers the peer's TSval as TS.Recent (RFC 7323 §4.3).
+    #[inline]
+    pub fn set_ts_recent(&mut self, tsval: u32, now: Instant) {
+        self.ts_recent = tsval;
+        self.ts_recent_age = now_secs(now);
+    }
+
+    /// RFC 7323 §5.3 and §5.5: a TSval older than TS.Recent marks an old
+    /// duplicate — unless TS.Recent is over 24 days old, when the peer's
+    /// clock may have wrapped past it and the comparison means nothing.
+    #[inline]
+    pub fn paws_rejects(&self, tsval: u32, now: Instant) -> bool {
+        (tsval.wrapping_sub(self.ts_recent) as i32) < 0
+            && now_secs(now).wrapping_sub(self.ts_recent_age) < PAWS_IDLE_SECS
+    }
+
     /// Everything we sent, FIN included, has been acknowledged.
     #[inline]
     pub fn fin_acked(&self) -> bool {
         self.has(flag::FIN_SENT) && self.snd_una == self.snd_max
+    }
+
+    /// Queued bytes not sent yet (the FIN is not counted: it leaves
+    /// whatever the window).
+    #[inline]
+    pub fn has_unsent(&self) -> bool {
+        self.send_buf.len() > (self.snd_nxt - self.snd_una) as u32 as usize
     }
 
     /// Something sent is still unacknowledged, so the RTO must run.

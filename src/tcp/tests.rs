@@ -159,6 +159,11 @@ impl Harness {
         self.collect_events();
     }
 
+    /// The connection of the last event.
+    fn events_conn(&self) -> ConnId {
+        self.events.iter().last().expect("no event").conn
+    }
+
     fn kinds(&mut self) -> Vec<EventKind> {
         let v = self.events.iter().map(|e| e.kind).collect();
         self.events.clear();
@@ -167,7 +172,13 @@ impl Harness {
 
     /// Passive open completed; returns (our ISS, the connection).
     fn accepted() -> (Harness, u32, ConnId) {
-        let mut h = Harness::listening();
+        Harness::new_accepted(config())
+    }
+
+    /// Passive open completed under `cfg`.
+    fn new_accepted(cfg: Config) -> (Harness, u32, ConnId) {
+        let mut h = Harness::new(cfg);
+        h.engine.listen(LOCAL).unwrap();
         h.send(seg(PEER_ISS, 0, SYN));
         let sa = h.recv_one();
         h.send(seg(PEER_ISS + 1, sa.seq + 1, ACK));
@@ -487,7 +498,17 @@ fn rfc5961_4_2_syn_in_established_gets_challenge_ack() {
 
 #[test]
 fn rfc5961_7_challenge_acks_are_rate_limited() {
-    let (mut h, _, _) = Harness::accepted();
+    // The global limit alone: off by default, and the per-connection one
+    // would stop all but the first.
+    let mut h = Harness::new(Config {
+        challenge_ack_limit: 50,
+        oow_ack_interval: Duration::ZERO,
+        ..config()
+    });
+    h.engine.listen(LOCAL).unwrap();
+    h.send(seg(PEER_ISS, 0, SYN));
+    let sa = h.recv_one();
+    h.send(seg(PEER_ISS + 1, sa.seq + 1, ACK));
     let limit = h.engine.config().challenge_ack_limit as usize;
     for i in 0..limit + 10 {
         h.send(seg(PEER_ISS + 2 + i as u32, 0, RST));
@@ -907,7 +928,9 @@ fn rfc4987_3_6_cookie_keeps_window_scale_and_timestamps_through_tsval() {
         .next()
         .expect("cookie ACK did not open the connection")
         .conn;
-    h.engine.send(c, &[1u8; 5000]).unwrap();
+    // Exactly the window's worth, so that sender SWS avoidance (RFC 9293
+    // §3.8.6.2.1) lets the sub-MSS tail go at once.
+    h.engine.send(c, &[1u8; 3200]).unwrap();
     let sizes: Vec<usize> = h.recv().iter().map(|s| s.payload.len()).collect();
     assert_eq!(
         sizes.iter().sum::<usize>(),
@@ -943,6 +966,670 @@ fn backlog_is_per_listener() {
     assert_eq!(h.engine.tcb_count(), 2);
     h.send(seg(PEER_ISS, 0, SYN));
     assert_eq!(h.engine.stats().backlog_full, 1);
+}
+
+#[test]
+fn rfc9293_3_10_7_4_closing_enters_time_wait_without_sending() {
+    let (mut h, iss1, c) = Harness::accepted();
+    h.engine.close(c, h.now).unwrap();
+    h.recv_one();
+    h.send(seg(PEER_ISS + 1, iss1, fin_ack()));
+    assert_eq!(h.engine.state(c), Some(State::Closing));
+    h.recv_one();
+    // The ACK of our FIN moves CLOSING to TIME-WAIT; the peer's FIN was
+    // acknowledged already, so nothing more is owed.
+    h.send(seg(PEER_ISS + 2, iss1 + 1, ACK));
+    assert_eq!(h.engine.time_wait_count(), 1);
+    assert!(
+        h.recv().is_empty(),
+        "CLOSING sent a segment entering TIME-WAIT"
+    );
+}
+
+#[test]
+fn rfc7323_5_4_cookie_syn_ack_tsval_is_never_ahead_of_the_clock() {
+    let mut h = Harness::new(Config {
+        syn_backlog: 1,
+        ..Config::default()
+    });
+    h.engine.listen(LOCAL).unwrap();
+    send_from_port(&mut h, 1, 9, 0, SYN);
+    h.recv();
+    // Our TSval clock towards the peer, its low bits moved to 16: below the
+    // option bits 0x10 | 5 = 21.
+    let offset = h.engine.core.keys.ts_offset(&FourTuple::new(LOCAL, REMOTE));
+    let clock_at = |now: Instant| (now.as_millis() as u32).wrapping_add(offset);
+    let lift = (16u32.wrapping_sub(clock_at(h.now)) & 31) as u64;
+    h.now = h.now + Duration::from_millis(lift);
+    assert_eq!(clock_at(h.now) & 31, 16);
+    h.send(seg(PEER_ISS, 0, SYN).options(TcpOptions {
+        mss: Some(1460),
+        window_scale: Some(5),
+        sack_permitted: false,
+        timestamps: Some((1000, 0)),
+    }));
+    let sa = h.recv_one();
+    let (tsval, _) = sa.options.timestamps.unwrap();
+    assert_eq!(tsval & 0x1f, 0x10 | 5);
+    let clock = clock_at(h.now);
+    assert!(
+        (clock.wrapping_sub(tsval) as i32) >= 0,
+        "TSval {tsval} ahead of the clock {clock}"
+    );
+    assert!(clock.wrapping_sub(tsval) < 64);
+}
+
+fn ts(v: u32) -> TcpOptions {
+    TcpOptions {
+        timestamps: Some((v, 0)),
+        ..Default::default()
+    }
+}
+
+/// Passive open with timestamps; the peer's TSval so far is 1001.
+fn accepted_with_timestamps(cfg: Config) -> (Harness, u32, ConnId) {
+    let mut h = Harness::new(cfg);
+    h.engine.listen(LOCAL).unwrap();
+    h.send(seg(PEER_ISS, 0, SYN).options(ts(1000)));
+    let sa = h.recv_one();
+    h.send(seg(PEER_ISS + 1, sa.seq + 1, ACK).options(ts(1001)));
+    let ev = h.events.iter().next().copied().unwrap();
+    assert_eq!(ev.kind, EventKind::Accepted);
+    h.events.clear();
+    (h, sa.seq + 1, ev.conn)
+}
+
+#[test]
+fn rfc7323_5_3_ts_recent_moves_only_after_the_ack_checks() {
+    let cfg = Config {
+        window_scale: 0,
+        rcv_wnd: 65535,
+        ..Config::default()
+    };
+    let (mut h, iss1, c) = accepted_with_timestamps(cfg);
+    let future = 1001 + (1 << 30);
+    // A forged segment at RCV.NXT with a far-future TSval: its ACK is beyond
+    // anything we sent, and the other has no ACK at all. Both are dropped.
+    h.send(seg(PEER_ISS + 1, iss1 + 5000, ACK).options(ts(future)));
+    h.send(
+        seg(PEER_ISS + 1, 0, TcpFlags::PSH)
+            .options(ts(future))
+            .data(b"x"),
+    );
+    h.recv();
+    // The genuine peer goes on with its own clock and is not PAWS-rejected.
+    h.send(
+        seg(PEER_ISS + 1, iss1, ACK)
+            .options(ts(1002))
+            .data(b"hello"),
+    );
+    assert!(
+        matches!(h.kinds()[..], [EventKind::Data { .. }]),
+        "genuine data dropped after a rejected segment moved TS.Recent"
+    );
+    assert_eq!(h.engine.stats().paws_rejected, 0);
+    assert_eq!(h.engine.state(c), Some(State::Established));
+}
+
+#[test]
+fn rfc9293_3_10_7_4_acceptance_window_is_the_advertised_window() {
+    // 256 KiB configured, but the peer offered no window scaling: we
+    // advertise 65535, and nothing beyond it is acceptable.
+    let mut h = Harness::new(Config {
+        timestamps: false,
+        ..Config::default()
+    });
+    h.engine.listen(LOCAL).unwrap();
+    h.send(seg(PEER_ISS, 0, SYN));
+    let sa = h.recv_one();
+    assert_eq!(sa.window, 65535);
+    h.send(seg(PEER_ISS + 1, sa.seq + 1, ACK));
+    let c = h.events_conn();
+    h.kinds();
+    h.engine.send(c, b"x").unwrap();
+    let a = h.recv_one();
+    assert_eq!(a.window, 65535);
+    h.send(seg(PEER_ISS + 1 + 100_000, 0, RST));
+    assert!(
+        h.recv().is_empty(),
+        "RST beyond the advertised window was challenged"
+    );
+    assert_eq!(h.engine.stats().challenge_acks, 0);
+    h.send(seg(PEER_ISS + 1 + 100_000, sa.seq + 1, SYN));
+    assert_eq!(
+        h.engine.stats().challenge_acks,
+        0,
+        "SYN beyond the window challenged"
+    );
+    assert_eq!(h.engine.stats().out_of_window, 2);
+}
+
+#[test]
+fn rfc9293_3_10_7_4_time_wait_acceptance_window_is_the_advertised_window() {
+    let (mut h, _) = server_in_time_wait(Config {
+        timestamps: false,
+        rcv_wnd: 256 * 1024,
+        window_scale: 7,
+        ..config()
+    });
+    // Out of the 65535 we advertised (no scaling): not a challenge ACK.
+    h.send(seg(PEER_ISS + 2 + 100_000, 0, RST));
+    assert!(h.recv().is_empty());
+    assert_eq!(h.engine.time_wait_count(), 1);
+}
+
+#[test]
+fn rfc6298_3_karn_no_rtt_sample_from_a_repeated_syn_ack() {
+    let mut h = Harness::listening();
+    h.send(seg(PEER_ISS, 0, SYN));
+    let sa = h.recv_one();
+    // Our SYN-ACK is lost; 900 ms later the peer repeats its SYN, and the
+    // ACK of the repeated SYN-ACK comes back 1 ms after that.
+    h.advance(Duration::from_millis(900));
+    h.send(seg(PEER_ISS, 0, SYN));
+    h.recv_one();
+    h.advance(Duration::from_millis(1));
+    h.send(seg(PEER_ISS + 1, sa.seq + 1, ACK));
+    let c = h.events_conn();
+    h.engine.send(c, b"data").unwrap();
+    h.recv_one();
+    // No sample was taken: the RTO is still the initial 1 s, not 2.7 s
+    // from a 901 ms "round trip".
+    h.advance(Duration::from_secs(1));
+    let r = h.recv_one();
+    assert_eq!((r.seq, r.payload.as_slice()), (sa.seq + 1, &b"data"[..]));
+}
+
+#[test]
+fn rfc6298_5_7_rto_is_3s_after_a_syn_retransmission() {
+    let mut h = Harness::new(config());
+    let c = h.engine.connect(h.now, LOCAL, REMOTE, PEER).unwrap();
+    let s = h.recv_one();
+    h.advance(Duration::from_secs(1));
+    h.recv_one();
+    h.send(seg(PEER_ISS, s.seq + 1, syn_ack()));
+    assert_eq!(h.kinds(), vec![EventKind::Connected]);
+    h.recv_one();
+    h.engine.send(c, b"data").unwrap();
+    h.recv_one();
+    h.advance(Duration::from_millis(2999));
+    assert!(
+        h.recv().is_empty(),
+        "RTO below 3 s after a SYN retransmission"
+    );
+    h.advance(Duration::from_millis(1));
+    let r = h.recv_one();
+    assert_eq!(r.payload, b"data");
+}
+
+#[test]
+fn rfc9293_3_10_4_fin_wait_2_timer_spares_a_half_close_still_receiving() {
+    let (mut h, iss1, c) = Harness::accepted();
+    h.engine.close(c, h.now).unwrap();
+    h.recv_one();
+    h.send(seg(PEER_ISS + 1, iss1 + 1, ACK));
+    assert_eq!(h.engine.state(c), Some(State::FinWait2));
+    // The response keeps streaming for longer than fin_wait2_timeout.
+    let mut seq = PEER_ISS + 1;
+    for _ in 0..4 {
+        h.advance(Duration::from_secs(30));
+        h.send(seg(seq, iss1 + 1, ACK).data(b"chunk"));
+        seq += 5;
+        h.recv();
+    }
+    assert_eq!(h.engine.state(c), Some(State::FinWait2), "{:?}", h.kinds());
+    h.kinds();
+    // Once the peer falls silent, the timer does end it.
+    h.advance(Duration::from_secs(60) + Duration::from_millis(1));
+    assert_eq!(
+        h.kinds(),
+        vec![EventKind::TimedOut(TimeoutReason::FinWait2)]
+    );
+}
+
+/// The TCB behind `c`, to read congestion state a trace cannot show directly.
+fn tcb_of(h: &Harness, c: ConnId) -> &tcb::Tcb {
+    &h.engine.table.tcbs[c.index as usize]
+}
+
+#[test]
+fn rfc5681_3_1_rto_sets_ssthresh_and_congestion_avoidance_follows_slow_start() {
+    let (mut h, iss1, c) = Harness::accepted();
+    let mss = 536u32; // the peer sent no MSS option
+    h.engine.send(c, &[7u8; 100 * 536]).unwrap();
+    let first = h.recv();
+    assert_eq!(first.len(), 10, "IW10");
+    h.advance(Duration::from_secs(1));
+    assert_eq!(h.recv().len(), 1, "one segment after RTO (loss window)");
+    // ssthresh = max(FlightSize / 2, 2 * SMSS) = 5 segments.
+    assert_eq!(tcb_of(&h, c).ssthresh, 5 * mss);
+    assert_eq!(tcb_of(&h, c).cwnd, mss);
+    // ACK one segment at a time: slow start up to ssthresh, then about one
+    // segment per window's worth of ACKs.
+    let mut acked = iss1;
+    let mut cwnds = Vec::new();
+    for _ in 0..20 {
+        acked += mss;
+        h.send(seg(PEER_ISS + 1, acked, ACK));
+        h.recv();
+        cwnds.push(tcb_of(&h, c).cwnd / mss);
+    }
+    assert_eq!(&cwnds[..4], &[2, 3, 4, 5], "slow start below ssthresh");
+    assert!(
+        *cwnds.last().unwrap() <= 8,
+        "cwnd kept growing one MSS per ACK above ssthresh: {cwnds:?}"
+    );
+}
+
+#[test]
+fn rfc7323_5_5_ts_recent_older_than_24_days_is_not_used_by_paws() {
+    let cfg = Config {
+        window_scale: 0,
+        rcv_wnd: 65535,
+        ..Config::default()
+    };
+    let (mut h, iss1, _) = accepted_with_timestamps(cfg);
+    // Idle for 25 days: the peer's TSval clock may have wrapped since.
+    h.advance(Duration::from_secs(25 * 24 * 3600));
+    h.send(seg(PEER_ISS + 1, iss1, ACK).options(ts(1)).data(b"hello"));
+    assert!(
+        matches!(h.kinds()[..], [EventKind::Data { .. }]),
+        "a segment after 24 days idle was PAWS-rejected"
+    );
+    // The new TSval is TS.Recent now: PAWS works again from there.
+    h.send(seg(PEER_ISS + 6, iss1, ACK).options(ts(0)).data(b"old"));
+    assert!(h.kinds().is_empty());
+    assert_eq!(h.engine.stats().paws_rejected, 1);
+}
+
+#[test]
+fn rfc7323_5_paws_applies_in_time_wait() {
+    let mut h = Harness::new(Config {
+        window_scale: 0,
+        rcv_wnd: 65535,
+        ..Config::default()
+    });
+    h.engine.listen(LOCAL).unwrap();
+    h.send(seg(PEER_ISS, 0, SYN).options(ts(1000)));
+    let sa = h.recv_one();
+    h.send(seg(PEER_ISS + 1, sa.seq + 1, ACK).options(ts(1001)));
+    let c = h.events_conn();
+    h.engine.close(c, h.now).unwrap();
+    h.recv_one();
+    h.send(seg(PEER_ISS + 1, sa.seq + 2, fin_ack()).options(ts(1002)));
+    h.recv_one();
+    assert_eq!(h.engine.time_wait_count(), 1);
+    // An old duplicate of the FIN (older TSval): dropped by PAWS, so it
+    // does not restart 2MSL.
+    h.advance(Duration::from_secs(30));
+    h.send(seg(PEER_ISS + 1, sa.seq + 2, fin_ack()).options(ts(900)));
+    assert_eq!(h.engine.stats().paws_rejected, 1);
+    h.recv();
+    h.advance(Duration::from_secs(30) + Duration::from_millis(1));
+    assert_eq!(
+        h.engine.time_wait_count(),
+        0,
+        "an old duplicate restarted TIME-WAIT"
+    );
+}
+
+/// Frames in `h.tx` addressed to remote port `port`, then clears `h.tx`.
+fn count_to_port(h: &mut Harness, port: u16) -> usize {
+    h.engine.poll_transmit(h.now, &mut h.tx);
+    let n =
+        h.tx.iter()
+            .filter(|f| wire::parse_tcp_frame(f, true).unwrap().tcp.dst_port == port)
+            .count();
+    h.tx.clear();
+    n
+}
+
+/// CVE-2016-5696: an off-path attacker guesses a victim connection's
+/// sequence number by spoofing an RST into it, then sending in-window RSTs on
+/// its own connection and counting the challenge ACKs that come back. The
+/// count must not depend on whether the guess was in-window.
+#[test]
+fn rfc5961_7_challenge_ack_count_reveals_nothing_about_another_connection() {
+    let attacker_port = 41000;
+    let mut counts = Vec::new();
+    for guess in [PEER_ISS + 100, PEER_ISS + 1_000_000] {
+        let (mut h, _, victim) = Harness::accepted();
+        send_from_port(&mut h, attacker_port, 700, 0, SYN);
+        let sa = h.recv_one();
+        send_from_port(&mut h, attacker_port, 701, sa.seq + 1, ACK);
+        h.kinds();
+        // The spoofed RST, with the victim's tuple.
+        h.send(seg(guess, 0, RST));
+        count_to_port(&mut h, REMOTE.port());
+        // A second's worth of in-window RSTs on the attacker's own connection.
+        for i in 0..1000 {
+            send_from_port(&mut h, attacker_port, 800 + i, 0, RST);
+        }
+        counts.push(count_to_port(&mut h, attacker_port));
+        assert_eq!(h.engine.state(victim), Some(State::Established));
+    }
+    assert_eq!(
+        counts[0], counts[1],
+        "challenge ACK count tells an in-window guess from an out-of-window one"
+    );
+}
+
+#[test]
+fn rfc5961_7_challenge_acks_are_rate_limited_per_connection() {
+    let (mut h, _, _) = Harness::accepted();
+    for i in 0..10 {
+        h.send(seg(PEER_ISS + 2 + i, 0, RST));
+    }
+    assert_eq!(h.recv().len(), 1, "one challenge ACK per interval");
+    h.advance(Duration::from_millis(500));
+    for i in 0..10 {
+        h.send(seg(PEER_ISS + 2 + i, 0, RST));
+    }
+    assert_eq!(h.recv().len(), 1, "the next interval allows one more");
+    assert_eq!(h.engine.stats().challenge_acks, 2);
+    assert_eq!(h.engine.stats().challenge_acks_limited, 18);
+}
+
+#[test]
+fn rfc9293_3_10_7_4_acks_to_unacceptable_pure_acks_are_rate_limited() {
+    let cfg = Config {
+        window_scale: 0,
+        rcv_wnd: 65535,
+        ..Config::default()
+    };
+    let (mut h, iss1, _) = accepted_with_timestamps(cfg);
+    // Pure ACKs far out of window (an ACK loop, or a flood): one answer.
+    for i in 0..10 {
+        h.send(seg(PEER_ISS + 1_000_000 + i, iss1, ACK).options(ts(1002)));
+    }
+    assert_eq!(
+        h.recv().len(),
+        1,
+        "out-of-window ACKs answered without limit"
+    );
+    // PAWS-rejected pure ACKs, in the same interval: none.
+    for _ in 0..10 {
+        h.send(seg(PEER_ISS + 1, iss1, ACK).options(ts(900)));
+    }
+    assert!(
+        h.recv().is_empty(),
+        "PAWS-rejected ACKs answered without limit"
+    );
+    assert_eq!(h.engine.stats().paws_rejected, 10);
+    // Segments with data are always answered: no ACK loop can carry data.
+    h.send(
+        seg(PEER_ISS - 100, iss1, ACK)
+            .options(ts(1003))
+            .data(b"old"),
+    );
+    assert_eq!(h.recv().len(), 1);
+    // A later interval allows one more.
+    h.advance(Duration::from_millis(500));
+    h.send(seg(PEER_ISS + 1_000_000, iss1, ACK).options(ts(1004)));
+    assert_eq!(h.recv().len(), 1);
+}
+
+#[test]
+fn rfc9293_3_10_7_4_time_wait_acks_to_unacceptable_pure_acks_are_rate_limited() {
+    let (mut h, _) = server_in_time_wait(config());
+    for i in 0..10 {
+        h.send(seg(PEER_ISS + 1_000_000 + i, 0, ACK));
+    }
+    assert_eq!(h.recv().len(), 1);
+}
+
+/// A pure ACK from the peer with window `wnd`.
+fn ack_wnd(seq: u32, ack: u32, wnd: u16) -> Seg {
+    let mut s = seg(seq, ack, ACK);
+    s.window = wnd;
+    s
+}
+
+#[test]
+fn rfc9293_3_8_6_1_zero_window_is_probed_with_backoff() {
+    let (mut h, iss1, c) = Harness::new_accepted(Config {
+        max_retries: 3,
+        persist_timeout: Duration::from_secs(3600),
+        ..config()
+    });
+    h.send(ack_wnd(PEER_ISS + 1, iss1, 0));
+    h.engine.send(c, b"hello").unwrap();
+    assert!(h.recv().is_empty(), "sent into a zero window");
+    assert!(h.engine.poll_timeout().is_some(), "no persist timer");
+    // Probes after one RTO (200 ms: the handshake's RTT sample was 0), then
+    // doubling: one byte each, answered with the window still shut. More
+    // probes than max_retries: no failure.
+    let mut wait = 200;
+    for _ in 0..12 {
+        h.advance(Duration::from_millis(wait - 1));
+        assert!(h.recv().is_empty(), "probed before {wait} ms");
+        h.advance(Duration::from_millis(1));
+        let p = h.recv_one();
+        assert_eq!((p.seq, p.payload.as_slice()), (iss1, &b"h"[..]));
+        h.send(ack_wnd(PEER_ISS + 1, iss1, 0));
+        wait = (wait * 2).min(120_000);
+    }
+    assert_eq!(h.engine.state(c), Some(State::Established));
+    assert!(
+        !h.kinds()
+            .iter()
+            .any(|k| matches!(k, EventKind::TimedOut(TimeoutReason::Retransmit))),
+        "answered probes counted as retransmission failures"
+    );
+}
+
+#[test]
+fn rfc9293_3_8_6_1_zero_window_with_data_in_flight_is_not_a_retransmission_failure() {
+    let (mut h, iss1, c) = Harness::new_accepted(Config {
+        max_retries: 3,
+        persist_timeout: Duration::from_secs(3600),
+        ..config()
+    });
+    h.engine.send(c, b"request").unwrap();
+    h.recv_one();
+    // The peer shrinks its window to zero and drops what was in flight.
+    h.send(ack_wnd(PEER_ISS + 1, iss1, 0));
+    for _ in 0..60 {
+        assert!(
+            h.engine.poll_timeout().is_some(),
+            "no timer while data is queued"
+        );
+        h.advance(Duration::from_secs(1));
+        for p in h.recv() {
+            assert_eq!(p.seq, iss1);
+        }
+        h.send(ack_wnd(PEER_ISS + 1, iss1, 0));
+    }
+    assert_eq!(
+        h.engine.state(c),
+        Some(State::Established),
+        "{:?}",
+        h.kinds()
+    );
+    // The window opens: everything, and a FIN queued behind it, leaves.
+    h.engine.close(c, h.now).unwrap();
+    h.send(ack_wnd(PEER_ISS + 1, iss1, 65535));
+    let out = h.recv();
+    let data: Vec<u8> = out.iter().flat_map(|s| s.payload.clone()).collect();
+    assert_eq!(data, b"request");
+    assert!(
+        out.last().unwrap().flags.fin(),
+        "FIN did not follow: {out:?}"
+    );
+}
+
+#[test]
+fn rfc9293_3_8_6_1_fin_queued_behind_a_zero_window_leaves_when_it_opens() {
+    let (mut h, iss1, c) = Harness::accepted();
+    h.send(ack_wnd(PEER_ISS + 1, iss1, 0));
+    h.engine.send(c, b"bye").unwrap();
+    h.engine.close(c, h.now).unwrap();
+    assert!(h.recv().is_empty());
+    h.advance(Duration::from_secs(1));
+    let p = h.recv_one();
+    assert_eq!(p.payload, b"b");
+    // The window update is lost; the next probe's answer carries it.
+    h.advance(Duration::from_secs(2));
+    h.recv();
+    h.send(ack_wnd(PEER_ISS + 1, iss1, 65535));
+    let out = h.recv();
+    let data: Vec<u8> = out.iter().flat_map(|s| s.payload.clone()).collect();
+    assert_eq!(data, b"bye");
+    assert!(out.last().unwrap().flags.fin());
+    h.send(seg(PEER_ISS + 1, iss1 + 4, ACK));
+    assert_eq!(h.engine.state(c), Some(State::FinWait2));
+}
+
+#[test]
+fn rfc6429_window_shut_forever_ends_with_the_persist_timeout() {
+    let (mut h, iss1, c) = Harness::new_accepted(Config {
+        persist_timeout: Duration::from_secs(60),
+        ..config()
+    });
+    h.send(ack_wnd(PEER_ISS + 1, iss1, 0));
+    h.engine.send(c, b"hello").unwrap();
+    h.recv();
+    let start = h.now;
+    while h.engine.state(c).is_some() {
+        let next = h.engine.poll_timeout().expect("no persist timer");
+        h.advance(next - h.now);
+        h.recv();
+        h.send(ack_wnd(PEER_ISS + 1, iss1, 0));
+        assert!(
+            h.now - start < Duration::from_secs(200),
+            "persisted forever"
+        );
+    }
+    assert_eq!(h.kinds(), vec![EventKind::TimedOut(TimeoutReason::Persist)]);
+    assert!(h.now - start >= Duration::from_secs(60));
+    assert_eq!(h.engine.stats().persist_timeouts, 1);
+    assert_eq!(h.engine.stats().timeouts, 1);
+}
+
+#[test]
+fn rfc9293_3_8_6_2_1_sender_avoids_the_silly_window() {
+    let (mut h, iss1, c) = Harness::accepted();
+    // The peer offered 65535 and now has room for 20 bytes only.
+    h.send(ack_wnd(PEER_ISS + 1, iss1, 20));
+    h.engine.send(c, &[1u8; 1000]).unwrap();
+    assert!(
+        h.recv().is_empty(),
+        "sent a 20-byte segment into a 20-byte window"
+    );
+    // A window of half the largest offered is worth sending into.
+    h.send(ack_wnd(PEER_ISS + 1, iss1, 40000));
+    let out = h.recv();
+    assert_eq!(out.iter().map(|s| s.payload.len()).sum::<usize>(), 1000);
+    // The peer takes it all, then offers little room again.
+    let (mut h, iss1, c) = Harness::accepted();
+    h.send(ack_wnd(PEER_ISS + 1, iss1, 20));
+    h.engine.send(c, &[1u8; 1000]).unwrap();
+    h.recv();
+    // RFC 9293 §3.8.6.2.1 (4): the override timeout sends what fits.
+    h.advance(Duration::from_secs(1));
+    let s = h.recv_one();
+    assert_eq!((s.seq, s.payload.len()), (iss1, 20));
+}
+
+#[test]
+fn rfc9293_3_8_6_2_1_all_queued_data_that_fits_is_sent_at_once() {
+    let (mut h, iss1, c) = Harness::accepted();
+    h.send(ack_wnd(PEER_ISS + 1, iss1, 20));
+    h.engine.send(c, &[1u8; 20]).unwrap();
+    let s = h.recv_one();
+    assert_eq!(s.payload.len(), 20);
+}
+
+/// Server-first close with timestamps, so the server's TIME-WAIT has them.
+fn server_in_time_wait_with_timestamps(cfg: Config) -> Harness {
+    let mut h = Harness::new(cfg);
+    h.engine.listen(LOCAL).unwrap();
+    h.send(seg(PEER_ISS, 0, SYN).options(ts(1000)));
+    let sa = h.recv_one();
+    h.send(seg(PEER_ISS + 1, sa.seq + 1, ACK).options(ts(1001)));
+    let c = h.events_conn();
+    h.engine.close(c, h.now).unwrap();
+    h.recv_one();
+    h.send(seg(PEER_ISS + 1, sa.seq + 2, fin_ack()).options(ts(1002)));
+    h.recv_one();
+    assert_eq!(h.engine.time_wait_count(), 1);
+    h.events.clear();
+    h
+}
+
+#[test]
+fn rfc6191_2_syn_without_timestamps_falls_back_to_sequence_numbers() {
+    let cfg = Config {
+        window_scale: 0,
+        rcv_wnd: 65535,
+        ..Config::default()
+    };
+    // The old incarnation used timestamps, the new SYN has none: its
+    // sequence number above RCV.NXT decides.
+    let mut h = server_in_time_wait_with_timestamps(cfg.clone());
+    h.send(seg(PEER_ISS + 100_000, 0, SYN));
+    let sa = h.recv_one();
+    assert_eq!((sa.ack, sa.flags), (PEER_ISS + 100_001, syn_ack()));
+    assert_eq!(h.engine.stats().time_wait_reused, 1);
+    // ... and one below it is an old duplicate.
+    let mut h = server_in_time_wait_with_timestamps(cfg.clone());
+    h.send(seg(PEER_ISS, 0, SYN));
+    assert_eq!(h.recv_one().flags, ACK);
+    assert_eq!(h.engine.time_wait_count(), 1);
+    // The old incarnation had no timestamps, the new SYN has them: the
+    // sequence number decides too.
+    let (mut h, _) = server_in_time_wait(cfg);
+    h.send(seg(PEER_ISS + 100_000, 0, SYN).options(ts(5)));
+    assert_eq!(h.recv_one().flags, syn_ack());
+    assert_eq!(h.engine.stats().time_wait_reused, 1);
+}
+
+#[test]
+fn rfc6191_full_table_keeps_the_time_wait_record() {
+    let (mut h, _) = server_in_time_wait(Config {
+        max_tcbs: 1,
+        syn_cookies: false,
+        ..config()
+    });
+    // Another peer takes the one TCB.
+    send_from_port(&mut h, 2, 1, 0, SYN);
+    h.recv();
+    assert_eq!(h.engine.tcb_count(), 1);
+    // An acceptable new SYN for the TIME-WAIT tuple finds no room: it must
+    // not end the TIME-WAIT record for nothing.
+    h.send(seg(PEER_ISS + 100_000, 0, SYN));
+    assert_eq!(h.engine.time_wait_count(), 1, "TIME-WAIT record lost");
+    assert_eq!(h.engine.stats().time_wait_reused, 0);
+    assert_eq!(h.engine.stats().table_full, 1);
+    assert!(
+        h.recv().is_empty(),
+        "nothing to say: the peer retransmits its SYN"
+    );
+}
+
+#[test]
+fn rfc9293_3_8_3_syn_retransmission_lasts_at_least_3_minutes_by_default() {
+    let mut h = Harness::new(Config {
+        timestamps: false,
+        ..Config::default()
+    });
+    let c = h.engine.connect(h.now, LOCAL, REMOTE, PEER).unwrap();
+    h.recv_one();
+    let start = h.now;
+    while h.engine.state(c).is_some() {
+        h.advance(Duration::from_secs(1));
+        h.recv();
+        assert!(h.now - start < Duration::from_secs(600), "never gave up");
+    }
+    assert!(
+        h.now - start >= Duration::from_secs(180),
+        "gave up after {:?}",
+        h.now - start
+    );
+    assert_eq!(
+        h.kinds(),
+        vec![EventKind::TimedOut(TimeoutReason::Handshake)]
+    );
 }
 
 /// An active open with timestamps, closed by us first: we hold TIME-WAIT.

@@ -19,6 +19,8 @@ pub(crate) struct TimeWait {
     /// When it entered TIME-WAIT, or last re-ACKed a retransmitted FIN: an
     /// active open may reuse the tuple a while after (Linux `tcp_tw_reuse`).
     pub entered: Instant,
+    /// As the TCB's: the last challenge or out-of-window ACK, in ms.
+    pub last_oow_ack: u32,
     /// Order of entry, to find the oldest record when the table is full.
     pub stamp: u32,
     pub timer: Option<TimerHandle>,
@@ -26,13 +28,14 @@ pub(crate) struct TimeWait {
 
 impl TimeWait {
     /// RFC 6191 §2: a SYN may reopen the tuple when its timestamp is newer
-    /// than the last seen, or, without timestamps, its sequence number is
-    /// beyond the old connection's (RFC 9293 §3.6.1, RFC 1122 4.2.2.13).
+    /// than the last seen. Where either incarnation lacks timestamps —
+    /// the old one had none, or the new SYN carries none — the sequence
+    /// number decides: beyond the old connection's (RFC 9293 §3.6.1, RFC
+    /// 1122 4.2.2.13).
     pub fn accepts_new_syn(&self, seq: SeqNumber, tsval: Option<u32>) -> bool {
         match (self.ts_ok, tsval) {
             (true, Some(ts)) => (ts.wrapping_sub(self.ts_recent) as i32) > 0,
-            (true, None) => false,
-            (false, _) => seq > self.rcv_nxt,
+            _ => seq > self.rcv_nxt,
         }
     }
 
