@@ -40,6 +40,16 @@ print(d["completed"] / float(sys.argv[1]))' "$secs"
 }
 wrk_rate() { A wrk -t2 -c"$1" -d"${secs}s" -H 'Connection: close' "$2" | awk '/Requests\/sec/ {print $2}'; }
 ratio() { python3 -c "print(f'{$1/$2:.2f}x')"; }
+# synwave's figure beside wrk's at its best concurrency here (64) and at
+# synwave's (256, like for like).
+report() {
+    local c64 c256
+    c64=$(wrk_rate 64 "$2")
+    c256=$(wrk_rate 256 "$2")
+    printf '  synwave load --concurrency 256   %9.0f conn/s\n' "$1"
+    printf '  wrk -t2 -c64                     %9.0f conn/s   synwave / wrk %s\n' "$c64" "$(ratio "$1" "$c64")"
+    printf '  wrk -t2 -c256                    %9.0f conn/s   synwave / wrk %s\n' "$c256" "$(ratio "$1" "$c256")"
+}
 
 for ns in "$NS_A" "$NS_B"; do
     ip netns exec "$ns" sysctl -qw net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_range="1024 65535" net.core.somaxconn=65535
@@ -64,15 +74,11 @@ echo "== 1. against synwave serve (10.77.0.2:8080, closes first), ${secs} s each
 ip netns exec "$NS_B" "$sw" serve --iface sw1 --listen 10.77.0.2:8080 --response "$tmp/resp" >/dev/null 2>&1 & pids+=($!)
 sleep 1
 ours=$(A "$sw" load --iface sw0 --target 10.77.0.2:8080 --concurrency 256 --duration "$secs" --request-file "$tmp/req" --json | rate)
-theirs=$(wrk_rate 64 http://10.77.0.2:8080/)
-printf '  synwave load --concurrency 256   %9.0f conn/s\n  wrk -t2 -c64                     %9.0f conn/s\n  ratio %s\n' \
-    "$ours" "$theirs" "$(ratio "$ours" "$theirs")"
+report "$ours" http://10.77.0.2:8080/
 kill -INT "${pids[-1]}"; wait "${pids[-1]}" || true; unset 'pids[-1]'
 
 echo "== 2. against nginx (10.77.0.2:80: 2 workers, reuseport), ${secs} s each"
 ip netns exec "$NS_B" nginx -c "$tmp/nginx.conf" & pids+=($!)
 sleep 1
 ours=$(A "$sw" load --iface sw0 --target 10.77.0.2:80 --concurrency 256 --duration "$secs" --request-file "$tmp/req" --json | rate)
-theirs=$(wrk_rate 64 http://10.77.0.2:80/)
-printf '  synwave load --concurrency 256   %9.0f conn/s\n  wrk -t2 -c64                     %9.0f conn/s\n  ratio %s\n' \
-    "$ours" "$theirs" "$(ratio "$ours" "$theirs")"
+report "$ours" http://10.77.0.2:80/

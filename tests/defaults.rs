@@ -197,6 +197,60 @@ fn rfc6191_back_to_back_runs_against_nginx_see_the_same_connect_latency() {
 }
 
 #[test]
+fn rfc9293_3_10_7_3_a_peer_time_wait_that_rejects_our_syn_gets_rst_and_the_syn_again() {
+    if !require_root_or_skip(
+        "rfc9293_3_10_7_3_a_peer_time_wait_that_rejects_our_syn_gets_rst_and_the_syn_again",
+    ) {
+        return;
+    }
+    let _serial = serial();
+    let tb = testbed("swd-col");
+    let scratch = Scratch::new("col");
+    let req = scratch.write("req", REQUEST_CLOSE);
+    let _nginx = Nginx::start(&tb);
+    let args = [
+        "load",
+        "--iface",
+        IFACE_A,
+        "--target",
+        "10.77.0.2:80",
+        "--concurrency",
+        "64",
+        "--connections",
+        "1000",
+        "--ports",
+        "10000-10999",
+        "--request-file",
+        s(&req),
+    ];
+    let (f, v) = synwave(&tb, &scratch, &args, Duration::from_secs(60));
+    assert_eq!(f.status.code(), Some(0), "{}", f.describe());
+    // nginx holds all 1000 tuples in TIME-WAIT. New keys (as after a
+    // reboot, or another tool on the same tuples) make some of our next
+    // SYNs look old to it: it re-ACKs the old connection instead.
+    let keys = std::path::Path::new(synwave::io::keys::KEYS_DIR).join("keys");
+    let saved = std::fs::read(&keys).ok();
+    let _ = std::fs::remove_file(&keys);
+    let (f, v2) = synwave(&tb, &scratch, &args, Duration::from_secs(60));
+    let _ = std::fs::remove_file(&keys);
+    if let Some(bytes) = saved {
+        common::restore_keys(&keys, &bytes);
+    }
+    assert_eq!(f.status.code(), Some(0), "{}", f.describe());
+    assert_eq!(assert_reconciled("after new keys", &v2), 0, "{v2}");
+    let collisions = v2["engine"]["tw_collisions"].as_u64().unwrap_or(0);
+    assert!(collisions > 0, "no SYN met nginx's TIME-WAIT: {v2}");
+    // Each collision cost a round trip, not a 1 s RTO.
+    let p999 = v2["latency_us"]["connect"]["p99.9"]
+        .as_u64()
+        .unwrap_or(u64::MAX);
+    assert!(
+        p999 < 500_000,
+        "connect p99.9 {p999} µs after {collisions} collisions: {v2}\n{v}"
+    );
+}
+
+#[test]
 fn linux_tcp_tw_reuse_one_address_closing_first_sustains_ports_per_second() {
     if !require_root_or_skip(
         "linux_tcp_tw_reuse_one_address_closing_first_sustains_ports_per_second",

@@ -492,3 +492,18 @@ impl Drop for Nginx {
         let _ = self.proc.wait_timeout(PROC_TIMEOUT);
     }
 }
+
+/// Puts back the engine keys a test moved aside, root-only as synwave keeps them.
+pub fn restore_keys(path: &Path, bytes: &[u8]) {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let _ = fs::remove_file(path);
+    if let Ok(mut f) = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        let _ = f.write_all(bytes);
+    }
+}
