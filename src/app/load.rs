@@ -221,9 +221,8 @@ impl LoadApp {
                 // until the engine lets it go.
                 let tuple = FourTuple::new(local, self.o.target);
                 let free_at = engine.reusable_at(&tuple, now);
-                let last = src.last_snd_nxt.unwrap_or_default();
                 self.tuples
-                    .give_back(src.addr, src.port, last, now, free_at);
+                    .give_back(src.addr, src.port, src.last_snd_nxt, now, free_at);
                 self.c.no_free_tuple += 1;
                 false
             }
@@ -319,7 +318,7 @@ impl LoadApp {
         };
         let free_at = engine.reusable_at(&ev.tuple, ev.at);
         self.tuples
-            .give_back(c.src.addr, c.src.port, ev.snd_nxt, ev.at, free_at);
+            .give_back(c.src.addr, c.src.port, Some(ev.snd_nxt), ev.at, free_at);
         if !c.measured {
             return;
         }
@@ -340,11 +339,12 @@ impl LoadApp {
         let Some(c) = self.conns.remove(&conn) else {
             return;
         };
+        // After our RST nobody holds the tuple; a later connection on it
+        // still starts beyond what this one sent.
+        let snd_nxt = engine.snd_max(conn);
         let _ = engine.abort(conn, now);
-        // After our RST nobody holds the tuple.
-        let last = c.src.last_snd_nxt.unwrap_or_default();
         self.tuples
-            .give_back(c.src.addr, c.src.port, last, now, now);
+            .give_back(c.src.addr, c.src.port, snd_nxt, now, now);
         if !c.measured {
             return;
         }

@@ -120,12 +120,13 @@ pub struct Tuple {
     pub last_snd_nxt: Option<SeqNumber>,
 }
 
-/// One resting tuple: when it is free, which it is, and its last SND.NXT.
+/// One resting tuple: when it is free, which it is, and its last SND.NXT
+/// (unknown when it was given back without having carried a connection).
 #[derive(Copy, Clone, Debug)]
 struct Resting {
     free_at: Instant,
     index: u32,
-    snd_nxt: SeqNumber,
+    snd_nxt: Option<SeqNumber>,
 }
 
 /// The tuples of some addresses and a port range. Never-used tuples come
@@ -197,16 +198,17 @@ impl TupleAllocator {
             .filter(|&(_, free_at)| free_at <= now)
             .min_by_key(|&(_, free_at)| free_at)?;
         let r = self.resting[queue].1.pop_front()?;
-        Some(self.tuple(r.index, Some(r.snd_nxt)))
+        Some(self.tuple(r.index, r.snd_nxt))
     }
 
     /// Returns a tuple whose connection ended at `now` having sent up to
-    /// `snd_nxt`; it is free again from `free_at` (at least a tick later).
+    /// `snd_nxt` (if known); it is free again from `free_at` (at least a
+    /// tick later).
     pub fn give_back(
         &mut self,
         addr: Ipv4Addr,
         port: u16,
-        snd_nxt: SeqNumber,
+        snd_nxt: Option<SeqNumber>,
         now: Instant,
         free_at: Instant,
     ) {
@@ -274,7 +276,7 @@ mod tests {
     fn rfc6191_a_tuple_the_peer_holds_is_free_a_tick_later_with_its_last_snd_nxt() {
         let mut a = alloc();
         while a.take(t0()).is_some() {}
-        a.give_back(A, 1001, SeqNumber(777), t0(), t0());
+        a.give_back(A, 1001, Some(SeqNumber(777)), t0(), t0());
         assert_eq!(a.take(t0()), None, "reused within the same TSval tick");
         let t = a.take(t0() + MIN_REST).unwrap();
         assert_eq!(
@@ -288,8 +290,8 @@ mod tests {
         let mut a = alloc();
         while a.take(t0()).is_some() {}
         let second = t0() + Duration::from_secs(1);
-        a.give_back(A, 1000, SeqNumber(1), t0(), second);
-        a.give_back(B, 1000, SeqNumber(2), t0(), t0());
+        a.give_back(A, 1000, Some(SeqNumber(1)), t0(), second);
+        a.give_back(B, 1000, Some(SeqNumber(2)), t0(), t0());
         // The one the peer holds comes back first, though given back later.
         assert_eq!(a.take(t0() + MIN_REST).map(|t| t.addr), Some(B));
         assert_eq!(a.take(t0() + Duration::from_millis(999)), None);
@@ -297,16 +299,24 @@ mod tests {
     }
 
     #[test]
+    fn rfc6528_a_tuple_given_back_without_a_snd_nxt_leaves_the_isn_to_the_clock() {
+        let mut a = TupleAllocator::new(vec![A], (1000, 1000), 0);
+        a.take(t0());
+        a.give_back(A, 1000, None, t0(), t0());
+        assert_eq!(a.take(t0() + MIN_REST).map(|t| t.last_snd_nxt), Some(None));
+    }
+
+    #[test]
     fn fresh_tuples_start_at_the_chosen_port_and_wrap() {
         let mut a = TupleAllocator::new(vec![A], (1000, 1002), 2);
         let ports: Vec<u16> = std::iter::from_fn(|| a.take(t0()).map(|t| t.port)).collect();
         assert_eq!(ports, vec![1002, 1000, 1001]);
-        a.give_back(A, 1000, SeqNumber(5), t0(), t0());
+        a.give_back(A, 1000, Some(SeqNumber(5)), t0(), t0());
         assert_eq!(a.take(t0() + MIN_REST).map(|t| t.port), Some(1000));
         // Tuples outside the allocator's space are ignored, not panicked on.
-        a.give_back(B, 1000, SeqNumber(5), t0(), t0());
-        a.give_back(A, 999, SeqNumber(5), t0(), t0());
-        a.give_back(A, 1003, SeqNumber(5), t0(), t0());
+        a.give_back(B, 1000, Some(SeqNumber(5)), t0(), t0());
+        a.give_back(A, 999, Some(SeqNumber(5)), t0(), t0());
+        a.give_back(A, 1003, Some(SeqNumber(5)), t0(), t0());
         assert_eq!(a.len(), 0);
     }
 

@@ -175,6 +175,12 @@ impl Engine {
         self.tcb(conn).map(|t| t.state)
     }
 
+    /// The highest sequence number a live connection has sent, plus one:
+    /// where a later connection on its tuple must start beyond.
+    pub fn snd_max(&self, conn: ConnId) -> Option<SeqNumber> {
+        self.tcb(conn).map(|t| t.snd_max)
+    }
+
     /// The 4-tuple of a live connection.
     pub fn tuple(&self, conn: ConnId) -> Option<FourTuple> {
         self.tcb(conn).map(|t| t.tuple)
