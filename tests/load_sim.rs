@@ -5,6 +5,7 @@
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
+use synwave::app::report::ERROR_CLASSES;
 use synwave::app::{CloseMode, LoadApp, LoadClose, LoadOptions, ResponseEnd, ServerApp};
 use synwave::io::worker::App;
 use synwave::tcp::{Config, Engine, Events, FrameBatch, Instant};
@@ -124,18 +125,7 @@ fn get(c: &[(&'static str, u64)], k: &str) -> u64 {
 }
 
 fn errors(c: &[(&'static str, u64)]) -> u64 {
-    [
-        "refused",
-        "reset",
-        "connect_timeout",
-        "syn_timeout",
-        "response_timeout",
-        "retries_exhausted",
-        "unfinished",
-    ]
-    .iter()
-    .map(|k| get(c, k))
-    .sum()
+    ERROR_CLASSES.iter().map(|k| get(c, k)).sum()
 }
 
 #[test]
