@@ -1548,9 +1548,11 @@ fn p99(sorted: &[Duration]) -> Duration {
 /// made the kernel client PAWS-reject our response until our RTO, so
 /// first-byte latency under a flood (every legitimate SYN answered by a
 /// cookie) was about a second. Under the flood it must stay within 2x of
-/// the no-flood figure. The bound has a floor of 20 ms: the flood thread,
-/// the server and the clients share few cores, and a stall to an RTO
-/// (200 ms at least) is what this looks for.
+/// the no-flood figure. The bound has a floor of 100 ms: the flood thread,
+/// the server and the clients share few cores (a busy machine took the
+/// quiet p99 from 0.14 ms to 7 ms and the flooded one to 22 ms), and a
+/// stall to an RTO (200 ms at least; 1 s with the defect) is what this
+/// looks for.
 #[test]
 fn syn_flood_keeps_first_byte_latency_of_legitimate_clients() {
     if !require_root_or_skip("syn_flood_keeps_first_byte_latency_of_legitimate_clients") {
@@ -1609,7 +1611,7 @@ fn syn_flood_keeps_first_byte_latency_of_legitimate_clients() {
         e["syn_cookies_accepted"].as_u64().unwrap_or(0) > 0,
         "no legitimate client came in on a cookie: {v}"
     );
-    let bound = (2 * base).max(Duration::from_millis(20));
+    let bound = (2 * base).max(Duration::from_millis(100));
     assert!(
         under <= bound,
         "first-byte p99 {under:?} under the flood, bound {bound:?} (no flood: {base:?})"
