@@ -51,7 +51,7 @@ fn syn_reaches_af_xdp_and_our_rst_refuses_the_connection() {
 
     let engine = spawn_in(
         tb.ns_a(),
-        move || -> Result<(common::TcpFrame, synwave::io::Counters), String> {
+        move || -> Result<(common::TcpFrame, synwave::app::report::XdpCounters), String> {
             let setup = || -> Result<(XdpProgram, Vec<XskSocket>), Error> {
                 let mut prog = XdpProgram::attach(IFACE_A)?;
                 let mut socks = Vec::new();
@@ -148,7 +148,7 @@ fn other_traffic_passes_to_the_kernel() {
 
     let side_a = spawn_in(
         tb.ns_a(),
-        move || -> Result<(Vec<u8>, synwave::io::Counters), String> {
+        move || -> Result<(Vec<u8>, synwave::app::report::XdpCounters), String> {
             let setup =
                 || -> Result<(XdpProgram, XskSocket, TcpListener, std::net::UdpSocket), Error> {
                     let mut prog = XdpProgram::attach(IFACE_A)?;

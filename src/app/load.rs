@@ -4,7 +4,7 @@
 
 use super::rate::RateSchedule;
 use super::tuples::{Tuple, TupleAllocator};
-use crate::io::worker::App;
+use super::App;
 use crate::tcp::{ConnId, Engine, Event, EventKind, Events, FourTuple, Instant, TimeoutReason};
 use crate::wire::MacAddr;
 use core::time::Duration;
@@ -59,12 +59,12 @@ pub struct LoadOptions {
     pub response: ResponseEnd,
     pub close: LoadClose,
     /// A response (or, with `Wait`, the server's FIN) later than this aborts
-    /// the connection as a response timeout.
-    pub response_timeout: Duration,
+    /// the connection as a response timeout; `None` waits as long as TCP does.
+    pub response_timeout: Option<Duration>,
     /// A handshake not done this long after its SYN is aborted as a connect
     /// timeout (the RFC's long SYN retransmission suits servers, not a
-    /// measured run).
-    pub connect_timeout: Duration,
+    /// measured run); `None` leaves it to SYN retransmission.
+    pub connect_timeout: Option<Duration>,
     /// After `duration`, connections still open get this long to finish;
     /// then they are aborted and counted as unfinished.
     pub grace: Duration,
@@ -91,28 +91,47 @@ struct Conn {
     tail: Vec<u8>,
     /// The handshake, a response or the server's FIN is due by then.
     deadline: Option<Instant>,
+    /// A request is out and its response not complete yet.
+    awaiting: bool,
     closing: bool,
 }
 
-/// Counters of one worker's load, counting measured connections only.
-#[derive(Clone, Debug, Default)]
-struct Counters {
-    started: u64,
-    completed: u64,
-    refused: u64,
-    reset: u64,
-    connect_timeout: u64,
-    syn_timeout: u64,
-    response_timeout: u64,
-    retries_exhausted: u64,
-    unfinished: u64,
-    requests: u64,
-    responses: u64,
-    bytes_received: u64,
-    warm_up: u64,
-    no_free_tuple: u64,
-    interrupted: u64,
+super::counters::counters! {
+    /// Counters of one worker's load, counting measured connections only.
+    pub struct LoadCounters {
+        started,
+        completed,
+        refused,
+        reset,
+        /// No handshake within the connect timeout.
+        connect_timeout,
+        /// SYN retransmissions exhausted.
+        syn_timeout,
+        response_timeout,
+        retries_exhausted,
+        /// Still open when the grace period ended or the run was stopped.
+        unfinished,
+        /// Handshakes completed.
+        connected,
+        requests,
+        responses,
+        bytes_received,
+        /// Connections of the warm-up, not counted elsewhere.
+        warm_up,
+        /// Times a connection was due but no source tuple was free.
+        no_free_tuple,
+        /// 1 when the run was stopped before it ended by itself.
+        interrupted,
+    }
 }
+
+/// The classes a started connection fails in: every counter from `refused`
+/// to `unfinished`, so that `started = completed + errors`.
+pub const ERROR_CLASSES: &[&str] = {
+    let (_, rest) = LoadCounters::NAMES.split_at(2);
+    let (errors, _) = rest.split_at(7);
+    errors
+};
 
 /// Microsecond histograms, 1 µs to 100 s at 3 significant digits.
 fn histogram() -> Histogram<u64> {
@@ -133,7 +152,7 @@ pub struct LoadApp {
     next_timeout_scan: Instant,
     /// Set once no more connections are to be opened.
     opening_done: bool,
-    c: Counters,
+    c: LoadCounters,
     connect: Histogram<u64>,
     first_byte: Histogram<u64>,
     lifecycle: Histogram<u64>,
@@ -150,11 +169,16 @@ impl LoadApp {
             conns: HashMap::new(),
             next_timeout_scan: Instant::ZERO,
             opening_done: false,
-            c: Counters::default(),
+            c: LoadCounters::default(),
             connect: histogram(),
             first_byte: histogram(),
             lifecycle: histogram(),
         }
+    }
+
+    /// The counters so far.
+    pub fn load_counters(&self) -> &LoadCounters {
+        &self.c
     }
 
     fn measuring_from(&self) -> Option<Instant> {
@@ -209,7 +233,8 @@ impl LoadApp {
                         responses: 0,
                         received: 0,
                         tail: Vec::new(),
-                        deadline: Some(now + self.o.connect_timeout),
+                        deadline: self.o.connect_timeout.map(|t| now + t),
+                        awaiting: false,
                         closing: false,
                     },
                 );
@@ -235,7 +260,8 @@ impl LoadApp {
         };
         c.received = 0;
         c.tail.clear();
-        c.deadline = Some(now + self.o.response_timeout);
+        c.deadline = self.o.response_timeout.map(|t| now + t);
+        c.awaiting = true;
         if engine.send(conn, req).is_ok() && c.measured {
             self.c.requests += 1;
         }
@@ -255,7 +281,7 @@ impl LoadApp {
             LoadClose::Fin => {
                 let _ = engine.close(conn, now);
             }
-            LoadClose::Wait => c.deadline = Some(now + self.o.response_timeout),
+            LoadClose::Wait => c.deadline = self.o.response_timeout.map(|t| now + t),
             LoadClose::Rst => {
                 let _ = engine.abort(conn, now);
             }
@@ -268,6 +294,7 @@ impl LoadApp {
         };
         c.responses += 1;
         c.deadline = None;
+        c.awaiting = false;
         if c.measured {
             self.c.responses += 1;
         }
@@ -289,8 +316,8 @@ impl LoadApp {
             }
         }
         c.got_first_byte = true;
-        if c.closing || c.deadline.is_none() {
-            return; // not waiting for a response
+        if c.closing || !c.awaiting {
+            return;
         }
         c.received += bytes.len();
         let done = match &self.o.response {
@@ -435,6 +462,7 @@ impl App for LoadApp {
                     c.connected = true;
                     c.deadline = None;
                     if c.measured {
+                        self.c.connected += 1;
                         record(&mut self.connect, ev.at - c.intended);
                     }
                     if self.o.request.is_some() && self.o.requests_per_connection > 0 {
@@ -450,7 +478,7 @@ impl App for LoadApp {
                     let waiting = self
                         .conns
                         .get(&ev.conn)
-                        .is_some_and(|c| c.deadline.is_some() && !c.closing);
+                        .is_some_and(|c| c.awaiting && !c.closing);
                     if waiting && self.o.response == ResponseEnd::PeerFin {
                         self.response_done(engine, ev.conn, ev.at);
                     }
@@ -488,25 +516,9 @@ impl App for LoadApp {
     }
 
     fn counters(&self) -> Vec<(&'static str, u64)> {
-        let c = &self.c;
-        vec![
-            ("started", c.started),
-            ("completed", c.completed),
-            ("refused", c.refused),
-            ("reset", c.reset),
-            ("connect_timeout", c.connect_timeout),
-            ("syn_timeout", c.syn_timeout),
-            ("response_timeout", c.response_timeout),
-            ("retries_exhausted", c.retries_exhausted),
-            ("unfinished", c.unfinished),
-            ("requests", c.requests),
-            ("responses", c.responses),
-            ("bytes_received", c.bytes_received),
-            ("warm_up", c.warm_up),
-            ("no_free_tuple", c.no_free_tuple),
-            ("interrupted", c.interrupted),
-            ("active", self.conns.len() as u64),
-        ]
+        let mut v = self.c.fields();
+        v.push(("active", self.conns.len() as u64));
+        v
     }
 
     fn histograms(&self) -> Vec<(&'static str, Histogram<u64>)> {
@@ -515,5 +527,26 @@ impl App for LoadApp {
             ("first_byte", self.first_byte.clone()),
             ("lifecycle", self.lifecycle.clone()),
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_classes_are_every_way_a_started_connection_fails() {
+        assert_eq!(
+            ERROR_CLASSES,
+            &[
+                "refused",
+                "reset",
+                "connect_timeout",
+                "syn_timeout",
+                "response_timeout",
+                "retries_exhausted",
+                "unfinished"
+            ]
+        );
     }
 }

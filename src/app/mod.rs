@@ -1,7 +1,8 @@
-//! Applications on top of the engine, each an [`crate::io::worker::App`]:
+//! Applications on top of the engine, each an [`App`] driven by [`turn`]:
 //! what `synwave serve` and `synwave connect` run on every worker.
 
 pub mod connect;
+mod counters;
 pub mod kernel;
 pub mod load;
 pub mod metrics;
@@ -9,7 +10,9 @@ pub mod rate;
 pub mod report;
 pub mod server;
 pub mod tuples;
+mod turn;
 
 pub use connect::{ConnectApp, ConnectOptions};
 pub use load::{LoadApp, LoadClose, LoadOptions, ResponseEnd};
 pub use server::{CloseMode, ServerApp};
+pub use turn::{turn, App};

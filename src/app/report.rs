@@ -1,22 +1,94 @@
 //! Results as people and programs read them: a summary table, one JSON
 //! object, Prometheus text, and a one-line progress report.
 
-use crate::io::runtime::Summary;
+use crate::tcp::Stats;
 use base64::Engine as _;
 use hdrhistogram::serialization::{Serializer, V2DeflateSerializer};
 use hdrhistogram::Histogram;
 use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+
+/// A worker's counters at one moment.
+#[derive(Clone, Debug)]
+pub struct WorkerReport {
+    pub queue: u32,
+    pub engine: Stats,
+    pub app: Vec<(&'static str, u64)>,
+    pub histograms: Vec<(&'static str, Histogram<u64>)>,
+    pub tcbs: usize,
+    pub time_waits: usize,
+    /// Frames the tx ring had no room for (TCP retransmits them).
+    pub tx_dropped: u64,
+    /// True on the last report: the worker's result as it ends.
+    pub last: bool,
+}
+
+/// Every worker's counters, added up.
+#[derive(Clone, Debug, Default)]
+pub struct Summary {
+    pub engine: Stats,
+    pub app: BTreeMap<&'static str, u64>,
+    pub histograms: BTreeMap<&'static str, Histogram<u64>>,
+    pub tcbs_left: usize,
+    pub time_wait_left: usize,
+    pub tx_dropped: u64,
+    pub xdp: XdpCounters,
+    /// Seconds the workers ran.
+    pub elapsed: f64,
+}
+
+impl Summary {
+    /// Adds one worker's report: engine, application, table sizes, drops.
+    pub fn add(&mut self, r: &WorkerReport) {
+        self.engine.add(&r.engine);
+        self.add_app(r);
+        self.tcbs_left += r.tcbs;
+        self.time_wait_left += r.time_waits;
+        self.tx_dropped += r.tx_dropped;
+    }
+
+    /// Adds one worker's application counters and histograms.
+    fn add_app(&mut self, r: &WorkerReport) {
+        for &(k, v) in &r.app {
+            *self.app.entry(k).or_default() += v;
+        }
+        for (k, h) in &r.histograms {
+            match self.histograms.get_mut(k) {
+                // Same bounds everywhere, so adding cannot fail.
+                Some(sum) => {
+                    let _ = sum.add(h);
+                }
+                None => {
+                    self.histograms.insert(k, h.clone());
+                }
+            }
+        }
+    }
+
+    /// An application counter, 0 if absent.
+    pub fn get(&self, name: &str) -> u64 {
+        self.app.get(name).copied().unwrap_or(0)
+    }
+}
+
+/// The XDP program's packet counters, summed over CPUs (`io` reads them).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct XdpCounters {
+    /// Frames handed to an AF_XDP socket.
+    pub redirected: u64,
+    /// Frames that are not synwave's, passed to the kernel.
+    pub passed: u64,
+    /// synwave's frames that arrived on a queue with no registered socket
+    /// (passed to the kernel, which will answer with RST: a config bug).
+    pub no_xsk: u64,
+    /// Truncated or invalid IPv4/TCP headers, passed to the kernel.
+    pub malformed: u64,
+    /// ARP requests for synwave-only addresses, handed to the workers to answer.
+    pub arp_requests: u64,
+}
 
 /// The error classes of a load run, in the order they are printed.
-pub const ERROR_CLASSES: [&str; 7] = [
-    "refused",
-    "reset",
-    "connect_timeout",
-    "syn_timeout",
-    "response_timeout",
-    "retries_exhausted",
-    "unfinished",
-];
+pub use super::load::ERROR_CLASSES;
 
 /// The version of the JSON result format; raised whenever a key changes
 /// meaning or goes away (new keys may appear without it).

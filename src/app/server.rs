@@ -1,7 +1,7 @@
 //! `synwave serve`: accept, optionally answer the first request bytes with a
 //! fixed response, and close.
 
-use crate::io::worker::App;
+use super::App;
 use crate::tcp::{ConnId, Engine, EventKind, Events, Instant};
 use hashbrown::HashSet;
 
@@ -15,16 +15,17 @@ pub enum CloseMode {
     WaitClient,
 }
 
-/// Counters of one worker's server.
-#[derive(Clone, Debug, Default)]
-struct Counters {
-    accepted: u64,
-    requests: u64,
-    responses: u64,
-    closed: u64,
-    reset: u64,
-    timed_out: u64,
-    bytes_received: u64,
+super::counters::counters! {
+    /// Counters of one worker's server.
+    pub struct ServerCounters {
+        accepted,
+        requests,
+        responses,
+        closed,
+        reset,
+        timed_out,
+        bytes_received,
+    }
 }
 
 /// The server application of one worker.
@@ -33,7 +34,7 @@ pub struct ServerApp {
     close: CloseMode,
     /// Connections that have had their response.
     answered: HashSet<ConnId>,
-    c: Counters,
+    c: ServerCounters,
 }
 
 impl ServerApp {
@@ -43,7 +44,7 @@ impl ServerApp {
             response,
             close,
             answered: HashSet::new(),
-            c: Counters::default(),
+            c: ServerCounters::default(),
         }
     }
 
@@ -94,15 +95,6 @@ impl App for ServerApp {
     }
 
     fn counters(&self) -> Vec<(&'static str, u64)> {
-        let c = &self.c;
-        vec![
-            ("accepted", c.accepted),
-            ("requests", c.requests),
-            ("responses", c.responses),
-            ("closed", c.closed),
-            ("reset", c.reset),
-            ("timed_out", c.timed_out),
-            ("bytes_received", c.bytes_received),
-        ]
+        self.c.fields()
     }
 }

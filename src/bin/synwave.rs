@@ -11,11 +11,12 @@ use std::time::Duration;
 use synwave::app::kernel::{kernel_load, KernelServer};
 use synwave::app::metrics::MetricsServer;
 use synwave::app::report;
+use synwave::app::report::{Summary, WorkerReport};
 use synwave::app::tuples::{check_demand, Demand};
 use synwave::app::{
     CloseMode, ConnectApp, ConnectOptions, LoadApp, LoadClose, LoadOptions, ResponseEnd, ServerApp,
 };
-use synwave::io::runtime::{Runtime, RuntimeOptions, Summary};
+use synwave::io::runtime::{Runtime, RuntimeOptions};
 use synwave::io::testbed::{Testbed, IFACE_A, IP_B};
 use synwave::io::{netdev, netns, signal, Error, XskConfig};
 use synwave::tcp::Config;
@@ -602,6 +603,7 @@ fn connect(a: ConnectArgs) -> Result<Outcome, Error> {
     let (lo, hi) = a.ports;
     let workers = u32::max(opts.workers, 1);
     let span = ports_per_worker(a.ports, workers)?;
+    let first_port = synwave::io::keys::random_u32()?;
     let rt = Runtime::start(
         &opts,
         |xdp| xdp.set_client_ports(src, lo, hi),
@@ -614,6 +616,7 @@ fn connect(a: ConnectArgs) -> Result<Outcome, Error> {
                 count: share(a.count, workers, queue),
                 concurrency: a.concurrency.div_ceil(u64::from(workers)),
                 request: request.clone(),
+                first_port,
             }))
         },
         stop,
@@ -747,8 +750,7 @@ fn source_addresses(spec: Option<&str>, iface: &str) -> Result<Vec<Ipv4Addr>, Er
 /// terminal) and feeding the metrics endpoint; returns the final summary.
 fn run_with_progress(rt: Runtime, metrics: Option<&MetricsServer>) -> Result<Summary, Error> {
     let tty = std::io::stderr().is_terminal();
-    let mut latest: std::collections::BTreeMap<u32, synwave::io::worker::WorkerReport> =
-        Default::default();
+    let mut latest: std::collections::BTreeMap<u32, WorkerReport> = Default::default();
     let mut last_started = 0u64;
     let mut last_no_tuple = 0u64;
     let mut last_tick = std::time::Instant::now();
@@ -871,8 +873,8 @@ fn load_options(plan: &LoadPlan) -> LoadOptions {
         requests_per_connection: 0,
         response: ResponseEnd::FirstBytes,
         close: LoadClose::Fin,
-        response_timeout: Duration::from_secs(5),
-        connect_timeout: Duration::from_secs(5),
+        response_timeout: Some(Duration::from_secs(5)),
+        connect_timeout: Some(Duration::from_secs(5)),
         grace: Duration::from_secs(5),
         first_port: 0,
     }
@@ -1022,8 +1024,8 @@ fn load(a: LoadArgs) -> Result<Outcome, Error> {
         requests_per_connection: a.requests_per_connection,
         response,
         close,
-        response_timeout,
-        connect_timeout,
+        response_timeout: Some(response_timeout),
+        connect_timeout: Some(connect_timeout),
         grace,
         ..load_options(&plan)
     };
@@ -1086,7 +1088,7 @@ fn latency(a: LatencyArgs) -> Result<Outcome, Error> {
     let whole = LoadOptions {
         rate: Some(rate),
         connections: Some(count),
-        connect_timeout,
+        connect_timeout: Some(connect_timeout),
         grace,
         ..load_options(&plan)
     };

@@ -24,8 +24,8 @@ pub mod xdp;
 pub mod xsk;
 
 pub use testbed::Testbed;
-pub use xdp::{AttachMode, Counters, XdpProgram};
-pub use xsk::{XskConfig, XskMode, XskSocket, XskStats};
+pub use xdp::{AttachMode, XdpProgram};
+pub use xsk::{Frames, XskConfig, XskMode, XskSocket, XskStats};
 
 /// Whether the process runs with effective uid 0, which XDP, AF_XDP and
 /// network namespaces need (read from procfs: no `unsafe` outside `xsk`).

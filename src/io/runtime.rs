@@ -3,12 +3,12 @@
 //! queue, and sums their reports when they end. The XDP program is detached
 //! when the runtime is dropped, whichever way that happens.
 
-use super::worker::{self, App, Clock, WorkerOptions, WorkerReport};
+use super::worker::{self, Clock, WorkerOptions};
 use super::{netdev, Error, XdpProgram, XskConfig, XskSocket};
-use crate::tcp::{Config, Engine, Stats};
+use crate::app::report::{Summary, WorkerReport};
+use crate::app::App;
+use crate::tcp::{Config, Engine};
 use crossbeam_channel::Receiver;
-use hdrhistogram::Histogram;
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -51,54 +51,6 @@ impl RuntimeOptions {
     }
 }
 
-/// Every worker's counters, added up.
-#[derive(Clone, Debug, Default)]
-pub struct Summary {
-    pub engine: Stats,
-    pub app: BTreeMap<&'static str, u64>,
-    pub histograms: BTreeMap<&'static str, Histogram<u64>>,
-    pub tcbs_left: usize,
-    pub time_wait_left: usize,
-    pub tx_dropped: u64,
-    pub xdp: super::Counters,
-    /// Seconds the workers ran.
-    pub elapsed: f64,
-}
-
-impl Summary {
-    /// Adds one worker's report: engine, application, table sizes, drops.
-    pub fn add(&mut self, r: &WorkerReport) {
-        self.engine.add(&r.engine);
-        self.add_app(r);
-        self.tcbs_left += r.tcbs;
-        self.time_wait_left += r.time_waits;
-        self.tx_dropped += r.tx_dropped;
-    }
-
-    /// Adds one worker's application counters and histograms.
-    fn add_app(&mut self, r: &WorkerReport) {
-        for &(k, v) in &r.app {
-            *self.app.entry(k).or_default() += v;
-        }
-        for (k, h) in &r.histograms {
-            match self.histograms.get_mut(k) {
-                // Same bounds everywhere, so adding cannot fail.
-                Some(sum) => {
-                    let _ = sum.add(h);
-                }
-                None => {
-                    self.histograms.insert(k, h.clone());
-                }
-            }
-        }
-    }
-
-    /// An application counter, 0 if absent.
-    pub fn get(&self, name: &str) -> u64 {
-        self.app.get(name).copied().unwrap_or(0)
-    }
-}
-
 /// A running data path.
 pub struct Runtime {
     xdp: XdpProgram,
@@ -112,7 +64,7 @@ impl Runtime {
     /// addresses and ports are ours), and starts a worker per queue running
     /// the application `make_app(queue, &mut engine)` builds. Everything is
     /// checked before the program is attached where it can be.
-    pub fn start<A: App>(
+    pub fn start<A: App + Send + 'static>(
         opts: &RuntimeOptions,
         steer: impl FnOnce(&mut XdpProgram) -> Result<(), Error>,
         mut make_app: impl FnMut(u32, &mut Engine) -> Result<A, Error>,

@@ -5,39 +5,13 @@
 
 use super::arp::ArpResponder;
 use super::{Error, XskSocket};
-use crate::tcp::{Engine, Events, FrameBatch, Instant, Stats};
+use crate::app::report::WorkerReport;
+use crate::app::{turn, App};
+use crate::tcp::{Engine, Events, FrameBatch, Instant};
 use crossbeam_channel::Sender;
-use hdrhistogram::Histogram;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
-
-/// What runs on top of an engine: the server, the connector, the load generator.
-pub trait App: Send + 'static {
-    /// Reacts to the events of one turn; may issue engine commands.
-    fn on_events(&mut self, engine: &mut Engine, events: &Events, now: Instant);
-    /// Called every turn before transmitting, e.g. to open connections.
-    fn poll(&mut self, _engine: &mut Engine, _now: Instant) {}
-    /// The run is being stopped (a signal, or the worker's deadline): end
-    /// what is still open so that every connection is accounted for; the
-    /// worker sends what the engine owes (the RSTs) before it reports.
-    fn shutdown(&mut self, _engine: &mut Engine, _now: Instant) {}
-    /// When the application next wants `poll` called (a connection due),
-    /// so an idle worker wakes in time.
-    fn next_wakeup(&self) -> Option<Instant> {
-        None
-    }
-    /// True once the application has nothing more to do.
-    fn finished(&self) -> bool {
-        false
-    }
-    /// The application's counters, by name.
-    fn counters(&self) -> Vec<(&'static str, u64)>;
-    /// The application's latency histograms (µs), by name.
-    fn histograms(&self) -> Vec<(&'static str, Histogram<u64>)> {
-        Vec::new()
-    }
-}
 
 /// How a worker runs.
 #[derive(Clone, Debug)]
@@ -53,21 +27,6 @@ pub struct WorkerOptions {
     pub report_every: Duration,
     /// Answers the ARP requests the XDP program hands to this queue.
     pub arp: ArpResponder,
-}
-
-/// A worker's counters at one moment.
-#[derive(Clone, Debug)]
-pub struct WorkerReport {
-    pub queue: u32,
-    pub engine: Stats,
-    pub app: Vec<(&'static str, u64)>,
-    pub histograms: Vec<(&'static str, Histogram<u64>)>,
-    pub tcbs: usize,
-    pub time_waits: usize,
-    /// Frames the tx ring had no room for (TCP retransmits them).
-    pub tx_dropped: u64,
-    /// True on the last report: the worker's result as it ends.
-    pub last: bool,
 }
 
 /// The clock workers share. Engine time is nanoseconds since boot
@@ -104,7 +63,7 @@ impl Clock {
 /// Starts a worker thread owning `xsk`, `engine` and `app`. It returns when
 /// `stop` is raised, the deadline passes, or the application is finished
 /// (and drained, if asked); its last report is also the thread's result.
-pub fn spawn<A: App>(
+pub fn spawn<A: App + Send + 'static>(
     mut xsk: XskSocket,
     mut engine: Engine,
     mut app: A,
@@ -120,6 +79,8 @@ pub fn spawn<A: App>(
         }
         let queue = xsk.queue();
         let mut tx = FrameBatch::with_capacity(256, 128);
+        // ARP replies, kept apart so that the engine's turn can borrow `tx`.
+        let mut arp_tx = FrameBatch::new();
         let mut events = Events::new();
         let mut tx_dropped = 0u64;
         let mut idle_turns = 0u32;
@@ -144,20 +105,12 @@ pub fn spawn<A: App>(
                 break;
             }
             tx.clear();
-            if engine.poll_timeout().is_some_and(|t| t <= now) {
-                engine.handle_timeout(now, &mut tx);
-            }
-            let received = xsk.recv(|frame| {
-                if !opts.arp.handle(frame, &mut tx) {
-                    engine.handle_frames(now, [frame], &mut tx);
-                }
+            arp_tx.clear();
+            let (received, ()) = xsk.recv_batch(|frames| {
+                let tcp = frames.filter(|frame| !opts.arp.handle(frame, &mut arp_tx));
+                turn(&mut engine, &mut app, &mut events, now, tcp, &mut tx);
             })?;
-            engine.swap_events(&mut events);
-            if !events.is_empty() {
-                app.on_events(&mut engine, &events, now);
-            }
-            app.poll(&mut engine, now);
-            engine.poll_transmit(now, &mut tx);
+            tx_dropped += send_all(&mut xsk, &arp_tx)?;
             tx_dropped += send_all(&mut xsk, &tx)?;
 
             if app.finished() && (!opts.drain || engine.tcb_count() + engine.time_wait_count() == 0)
@@ -169,7 +122,7 @@ pub fn spawn<A: App>(
                 // A full channel means nobody reads live reports: skip one.
                 let _ = reports.try_send(report(&engine, &app, tx_dropped, false));
             }
-            if received == 0 && tx.is_empty() {
+            if received == 0 && tx.is_empty() && arp_tx.is_empty() {
                 idle_turns += 1;
                 if idle_turns > 64 {
                     // Sleep in poll(2) until a frame arrives, for 1 ms at

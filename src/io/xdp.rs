@@ -18,25 +18,10 @@ use super::arp::ArpResponder;
 use super::xsk::skel::{SynwaveSkel, SynwaveSkelBuilder};
 use super::xsk::{sys, XskSocket};
 use super::{one_line, Error};
+use crate::app::report::XdpCounters;
 
 /// Counter slots of the `counters` map; order matches the enum in the C file.
 const SLOTS: usize = 5;
-
-/// Per-program packet counters, summed over CPUs.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counters {
-    /// Frames handed to an AF_XDP socket.
-    pub redirected: u64,
-    /// Frames that are not synwave's, passed to the kernel.
-    pub passed: u64,
-    /// synwave's frames that arrived on a queue with no registered socket
-    /// (passed to the kernel, which will answer with RST: a config bug).
-    pub no_xsk: u64,
-    /// Truncated or invalid IPv4/TCP headers, passed to the kernel.
-    pub malformed: u64,
-    /// ARP requests for synwave-only addresses, handed to the workers to answer.
-    pub arp_requests: u64,
-}
 
 /// How the program ended up attached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -255,7 +240,7 @@ impl XdpProgram {
     }
 
     /// Reads the counters, summed over all CPUs.
-    pub fn counters(&self) -> Result<Counters, Error> {
+    pub fn counters(&self) -> Result<XdpCounters, Error> {
         let mut sums = [0u64; SLOTS];
         for (slot, sum) in (0u32..).zip(sums.iter_mut()) {
             let per_cpu = self
@@ -276,7 +261,7 @@ impl XdpProgram {
                 *sum += u64::from_ne_bytes(bytes);
             }
         }
-        Ok(Counters {
+        Ok(XdpCounters {
             redirected: sums[0],
             passed: sums[1],
             no_xsk: sums[2],

@@ -131,6 +131,30 @@ pub struct XskStats {
     pub tx_ring_empty: u64,
 }
 
+/// The frames of one received batch, valid while
+/// [`XskSocket::recv_batch`]'s callback runs.
+pub struct Frames<'a> {
+    umem: &'a Umem,
+    descs: std::slice::Iter<'a, FrameDesc>,
+}
+
+impl<'a> Iterator for Frames<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let desc = self.descs.next()?;
+        // SAFETY: the kernel handed us this frame through the rx ring and
+        // will not write it again until we produce it on the fill ring,
+        // which `recv_batch` does only after its callback, which holds this
+        // iterator, has returned.
+        Some(unsafe { self.umem.data(desc) }.contents())
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.descs.size_hint()
+    }
+}
+
 /// One AF_XDP socket bound to one (interface, queue), with its own UMEM.
 ///
 /// Not `Sync`: one worker thread owns it, which is what lets the rings be used
@@ -288,13 +312,21 @@ impl XskSocket {
     }
 
     /// Receives up to one batch of frames, calling `f` on each frame's bytes
-    /// (Ethernet header first), then hands the frames back to the kernel and
-    /// reaps TX completions. Returns the number of frames seen; 0 means the rx
-    /// ring was empty, so callers idle with [`poll_readable`](Self::poll_readable).
-    ///
-    /// The slices are only valid during the callback: the frame goes back to
-    /// the fill ring right after.
+    /// (Ethernet header first); see [`recv_batch`](Self::recv_batch).
     pub fn recv(&mut self, mut f: impl FnMut(&[u8])) -> Result<usize, Error> {
+        self.recv_batch(|frames| frames.for_each(&mut f))
+            .map(|(n, ())| n)
+    }
+
+    /// Receives up to one batch of frames and hands them to `f` together,
+    /// then gives the frames back to the kernel and reaps TX completions.
+    /// Returns the number of frames and what `f` returned; 0 frames means the
+    /// rx ring was empty, so callers idle with
+    /// [`poll_readable`](Self::poll_readable).
+    ///
+    /// The slices are only valid during `f`: the frames go back to the fill
+    /// ring right after.
+    pub fn recv_batch<R>(&mut self, f: impl FnOnce(Frames<'_>) -> R) -> Result<(usize, R), Error> {
         // Peek: copies up to a batch of descriptors and releases the ring
         // slots; the frames themselves stay ours until we refill them.
         // SAFETY: rx_descs are overwritten with descriptors of this socket's
@@ -303,13 +335,10 @@ impl XskSocket {
         // Restock before processing so the kernel is not starved while `f`
         // runs (frames left over from an earlier, full fill ring).
         self.restock_fill();
-        for desc in &self.rx_descs[..n] {
-            // SAFETY: the kernel handed us this frame through the rx ring and
-            // will not write it again until we produce it on the fill ring,
-            // which happens only after this loop.
-            let data = unsafe { self.umem.data(desc) };
-            f(data.contents());
-        }
+        let out = f(Frames {
+            umem: &self.umem,
+            descs: self.rx_descs[..n].iter(),
+        });
         self.fill_stash.extend_from_slice(&self.rx_descs[..n]);
         self.restock_fill();
         if self.fill.needs_wakeup() {
@@ -320,7 +349,7 @@ impl XskSocket {
                 .map_err(|e| Error::os("waking AF_XDP fill ring", e))?;
         }
         self.reap_completions();
-        Ok(n)
+        Ok((n, out))
     }
 
     /// Copies `frames` (complete Ethernet frames, checksums filled in) into
