@@ -2,6 +2,7 @@
 //! and a threaded client on ordinary sockets, doing the same request/response
 //! cycle as synwave, so that both can be measured in the same run.
 
+use hdrhistogram::Histogram;
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddrV4, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -160,4 +161,26 @@ fn exchange(mut s: TcpStream, request: &[u8], response_len: usize) -> std::io::R
         got += n;
     }
     s.shutdown(Shutdown::Both)
+}
+
+/// The kernel's connect() at the same rate, timed from each intended start
+/// exactly as synwave's handshakes are.
+pub fn kernel_connect_latency(target: SocketAddrV4, rate: f64, count: u64) -> Histogram<u64> {
+    let mut h = Histogram::<u64>::new_with_bounds(1, 100_000_000, 3).expect("constant bounds");
+    let start = std::time::Instant::now();
+    for k in 0..count {
+        let intended = start + Duration::from_secs_f64(k as f64 / rate);
+        // Sleep most of the way and spin the rest, as synwave's worker does,
+        // so that timer slack is not charged to the kernel's handshake.
+        if let Some(wait) = intended.checked_duration_since(std::time::Instant::now()) {
+            std::thread::sleep(wait.saturating_sub(Duration::from_micros(200)));
+        }
+        while std::time::Instant::now() < intended {
+            std::hint::spin_loop();
+        }
+        if std::net::TcpStream::connect_timeout(&target.into(), Duration::from_secs(5)).is_ok() {
+            h.saturating_record((intended.elapsed().as_micros() as u64).max(1));
+        }
+    }
+    h
 }

@@ -6,6 +6,7 @@ mod counters;
 pub mod kernel;
 pub mod load;
 pub mod metrics;
+pub mod plan;
 pub mod rate;
 pub mod report;
 pub mod server;

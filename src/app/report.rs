@@ -338,6 +338,97 @@ pub fn load_table(sum: &Summary, measured_s: f64, target_rate: Option<f64>) -> S
     s
 }
 
+/// The text summary of `serve` and `connect`: the given application
+/// counters, the tables left over, frame and XDP counts.
+pub fn summary_text(command: &str, sum: &Summary, keys: &[&str]) -> String {
+    use core::fmt::Write as _;
+    let mut s = String::new();
+    let _ = writeln!(s, "synwave {command}: {:.2} s", sum.elapsed);
+    for k in keys {
+        let _ = writeln!(s, "  {k:<16} {}", sum.get(k));
+    }
+    let _ = writeln!(s, "  {:<16} {}", "tcbs_left", sum.tcbs_left);
+    let _ = writeln!(s, "  {:<16} {}", "time_wait_left", sum.time_wait_left);
+    let drops: u64 = sum.engine.parse_errors.iter().sum();
+    let _ = writeln!(
+        s,
+        "  frames in/out {} / {}, retransmits {}, RST sent {}, malformed dropped {}, tx dropped {}",
+        sum.engine.frames_in,
+        sum.engine.frames_out,
+        sum.engine.retransmits,
+        sum.engine.rst_sent,
+        drops,
+        sum.tx_dropped
+    );
+    let _ = writeln!(
+        s,
+        "  xdp: redirected {}, passed to kernel {}",
+        sum.xdp.redirected, sum.xdp.passed
+    );
+    s
+}
+
+/// `latency`'s JSON: completed and failed handshakes, and each side's
+/// connect latency with its histogram.
+pub fn latency_json_report(
+    sum: &Summary,
+    ours: Option<&Histogram<u64>>,
+    kernel: Option<&Histogram<u64>>,
+) -> Value {
+    let errors: u64 = ERROR_CLASSES.iter().map(|k| sum.get(k)).sum();
+    let mut o = Map::new();
+    o.insert("command".into(), json!("latency"));
+    o.insert("completed".into(), json!(sum.get("completed")));
+    o.insert("errors".into(), json!(errors));
+    for (side, h) in [("synwave", ours), ("kernel", kernel)] {
+        if let Some(h) = h {
+            o.insert(format!("{side}_connect_us"), latency_json(h));
+            o.insert(format!("{side}_histogram"), json!(encode_histogram(h)));
+        }
+    }
+    Value::Object(o)
+}
+
+/// `latency`'s table: each side's connect latency percentiles, and how many
+/// handshakes failed.
+pub fn latency_text(
+    sum: &Summary,
+    ours: Option<&Histogram<u64>>,
+    kernel: Option<&Histogram<u64>>,
+) -> String {
+    use core::fmt::Write as _;
+    let errors: u64 = ERROR_CLASSES.iter().map(|k| sum.get(k)).sum();
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "handshake latency (SYN sent -> SYN-ACK received, from each intended start)"
+    );
+    let _ = writeln!(
+        s,
+        "  {:<9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "", "p50", "p90", "p99", "p99.9", "max", "count"
+    );
+    for (name, h) in [("synwave", ours), ("kernel", kernel)] {
+        if let Some(h) = h {
+            let _ = writeln!(
+                s,
+                "  {:<9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
+                name,
+                us(h.value_at_quantile(0.5)),
+                us(h.value_at_quantile(0.9)),
+                us(h.value_at_quantile(0.99)),
+                us(h.value_at_quantile(0.999)),
+                us(h.max()),
+                h.len()
+            );
+        }
+    }
+    if errors > 0 {
+        let _ = writeln!(s, "  {errors} handshakes failed");
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,17 +2,19 @@
 //! data path up around an application, and prints what happened.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use serde_json::{json, Value};
+use serde_json::json;
 use std::io::IsTerminal;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
-use synwave::app::kernel::{kernel_load, KernelServer};
+use synwave::app::kernel::{kernel_connect_latency, kernel_load, KernelServer};
 use synwave::app::metrics::MetricsServer;
+use synwave::app::plan::{
+    self, judge, list, port_slice, ports_per_worker, share, template, Outcome,
+};
 use synwave::app::report;
 use synwave::app::report::{Summary, WorkerReport};
-use synwave::app::tuples::{check_demand, Demand};
 use synwave::app::{
     CloseMode, ConnectApp, ConnectOptions, LoadApp, LoadClose, LoadOptions, ResponseEnd, ServerApp,
 };
@@ -368,10 +370,17 @@ fn main() -> ExitCode {
                     r.rate()
                 );
             }
-            Ok(judge(r.completed + r.failed, r.failed, None))
+            Ok(judge(
+                r.completed + r.failed,
+                r.failed,
+                None,
+                signal::received(),
+            ))
         }
         Command::Demo(a) => demo(a).map(|()| Outcome::Done),
     };
+    // 3: the run went through but did not do what was asked.
+    const EXIT_FAILED: u8 = 3;
     match result {
         Ok(Outcome::Done) => ExitCode::SUCCESS,
         Ok(Outcome::Failed(why)) => {
@@ -387,62 +396,6 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// Exit status of a run that went through but did not do what was asked:
-/// every connection failed, or more than `--max-error-rate` of them.
-const EXIT_FAILED: u8 = 3;
-
-/// How a run ended, for the exit status (0, 3, or 128 + the signal).
-enum Outcome {
-    Done,
-    Failed(String),
-    Interrupted(i32),
-}
-
-/// Done, unless every connection failed or more than `max_error_rate` did,
-/// or a signal cut the run short.
-fn judge(started: u64, failed: u64, max_error_rate: Option<f64>) -> Outcome {
-    if let Some(sig) = signal::received() {
-        return Outcome::Interrupted(sig);
-    }
-    if started == 0 {
-        return Outcome::Failed("no connection was started".into());
-    }
-    let rate = failed as f64 / started as f64;
-    let too_many = match max_error_rate {
-        Some(max) => rate > max,
-        None => failed == started,
-    };
-    if too_many {
-        Outcome::Failed(format!(
-            "{failed} of {started} connections failed ({:.1}%)",
-            100.0 * rate
-        ))
-    } else {
-        Outcome::Done
-    }
-}
-
-/// How many source ports each worker gets: the range split evenly; an error
-/// when there are fewer ports than workers.
-fn ports_per_worker(ports: (u16, u16), workers: u32) -> Result<u32, Error> {
-    match (u32::from(ports.1) - u32::from(ports.0) + 1) / workers.max(1) {
-        0 => Err(Error::Config("fewer source ports than workers".into())),
-        span => Ok(span),
-    }
-}
-
-/// Worker `queue`'s slice of the source port range, `span` ports long.
-fn port_slice(ports: (u16, u16), span: u32, queue: u32) -> (u16, u16) {
-    let first = u32::from(ports.0) + queue * span;
-    (first as u16, (first + span - 1) as u16)
-}
-
-/// Worker `queue`'s share of `total`: even, the remainder to the first ones.
-fn share(total: u64, workers: u32, queue: u32) -> u64 {
-    let workers = u64::from(workers.max(1));
-    total / workers + u64::from(u64::from(queue) < total % workers)
 }
 
 /// Says so when the driver has no native XDP: it works, but slowly.
@@ -587,7 +540,7 @@ fn serve(a: ServeArgs) -> Result<(), Error> {
 fn connect(a: ConnectArgs) -> Result<Outcome, Error> {
     let stop = signal::install_stop_flag()?;
     let timeout = positive_seconds(a.timeout, "--timeout")?;
-    check_target(a.target)?;
+    plan::check_target(a.target)?;
     let opts = prepare(&a.common, Some(timeout), a.drain)?;
     let request = read_file(&a.request)?;
     let src = match a.src {
@@ -641,109 +594,17 @@ fn connect(a: ConnectArgs) -> Result<Outcome, Error> {
         .iter()
         .map(|k| sum.get(k))
         .sum();
-    Ok(judge(sum.get("opened"), failed, None))
+    Ok(judge(sum.get("opened"), failed, None, signal::received()))
 }
 
-/// A target must name a port: port 0 is no service.
-fn check_target(target: SocketAddrV4) -> Result<(), Error> {
-    if target.port() == 0 || target.ip().is_unspecified() || target.ip().is_broadcast() {
-        return Err(Error::Config(format!(
-            "--target {target}: give a host address and a nonzero port"
-        )));
-    }
-    Ok(())
-}
-
+/// `serve`'s and `connect`'s summary: `keys` of the application counters
+/// in the text, everything in the JSON.
 fn print_summary(command: &str, sum: &Summary, as_json: bool, keys: &[&str]) {
     if as_json {
         println!("{}", report::flat_json(command, sum));
-        return;
+    } else {
+        print!("{}", report::summary_text(command, sum, keys));
     }
-    println!("synwave {command}: {:.2} s", sum.elapsed);
-    for k in keys {
-        println!("  {k:<16} {}", sum.get(k));
-    }
-    println!("  {:<16} {}", "tcbs_left", sum.tcbs_left);
-    println!("  {:<16} {}", "time_wait_left", sum.time_wait_left);
-    let drops: u64 = sum.engine.parse_errors.iter().sum();
-    println!(
-        "  frames in/out {} / {}, retransmits {}, RST sent {}, malformed dropped {}, tx dropped {}",
-        sum.engine.frames_in,
-        sum.engine.frames_out,
-        sum.engine.retransmits,
-        sum.engine.rst_sent,
-        drops,
-        sum.tx_dropped
-    );
-    println!(
-        "  xdp: redirected {}, passed to kernel {}",
-        sum.xdp.redirected, sum.xdp.passed
-    );
-}
-
-/// Addresses as `a, b, c`, or `none`.
-fn list(addrs: &[Ipv4Addr]) -> String {
-    if addrs.is_empty() {
-        return "none".into();
-    }
-    addrs
-        .iter()
-        .map(|a| a.to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// Unescapes \r \n \t \\ and fills in {host}.
-fn template(s: &str, target: SocketAddrV4) -> Vec<u8> {
-    let mut out = String::new();
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('r') => out.push('\r'),
-            Some('n') => out.push('\n'),
-            Some('t') => out.push('\t'),
-            Some(other) => out.push(other),
-            None => out.push('\\'),
-        }
-    }
-    out.replace("{host}", &target.to_string()).into_bytes()
-}
-
-/// Source addresses at most: the size of the XDP program's address maps.
-const MAX_SOURCES: usize = 4096;
-
-/// Neighbours a Linux host keeps at most by default (gc_thresh3).
-const LINUX_NEIGHBOURS: usize = 1024;
-
-/// Parses `a.b.c.d` or `a.b.c.d/n` into the host addresses of the range.
-fn source_addresses(spec: Option<&str>, iface: &str) -> Result<Vec<Ipv4Addr>, Error> {
-    let Some(spec) = spec else {
-        return Ok(vec![netdev::ipv4_addr(iface)?]);
-    };
-    let bad = || {
-        Error::Config(format!(
-            "--src {spec:?}: expected an IPv4 address or a.b.c.d/n with n >= 20"
-        ))
-    };
-    let (ip, len) = match spec.split_once('/') {
-        Some((ip, len)) => (ip, len.parse::<u8>().map_err(|_| bad())?),
-        None => (spec, 32),
-    };
-    let ip: Ipv4Addr = ip.parse().map_err(|_| bad())?;
-    if !(20..=32).contains(&len) {
-        return Err(bad());
-    }
-    if len >= 31 {
-        return Ok(vec![ip]);
-    }
-    let mask = u32::MAX << (32 - len);
-    let net = u32::from(ip) & mask;
-    // Hosts only: not the network nor the broadcast address.
-    Ok((net + 1..net | !mask).map(Ipv4Addr::from).collect())
 }
 
 /// Waits for the workers while printing a progress line each second (on a
@@ -799,21 +660,14 @@ struct LoadPlan {
 }
 
 fn plan_load(c: &Common, t: &Target) -> Result<LoadPlan, Error> {
-    check_target(t.target)?;
+    plan::check_target(t.target)?;
     let opts = prepare(c, None, false)?;
-    let mut addresses = source_addresses(t.src.as_deref(), &opts.iface)?;
-    // The target's own address is never a usable source.
-    addresses.retain(|a| a != t.target.ip());
-    if addresses.is_empty() {
-        return Err(Error::Config(
-            "--src leaves no source address besides the target's".into(),
-        ));
-    }
-    if addresses.len() > MAX_SOURCES {
-        return Err(Error::Config(format!(
-            "--src: at most {MAX_SOURCES} source addresses (the XDP program's maps)"
-        )));
-    }
+    // The interface's address is the default source; with --src it need not have one.
+    let own = match t.src {
+        None => netdev::ipv4_addr(&opts.iface)?,
+        Some(_) => Ipv4Addr::UNSPECIFIED,
+    };
+    let addresses = plan::load_sources(t.src.as_deref(), own, t.target)?;
     ports_per_worker(t.ports, opts.workers)?;
     Ok(LoadPlan {
         opts,
@@ -823,61 +677,17 @@ fn plan_load(c: &Common, t: &Target) -> Result<LoadPlan, Error> {
     })
 }
 
-/// Refuses a run the tuple space cannot carry (with the arithmetic), and
-/// bounds the workers' lifetime as a safety net behind the application's
-/// own end (duration, grace period, per-connection timeouts).
+/// Refuses a run the tuple space cannot carry and bounds the workers'
+/// lifetime behind the load's own end.
 fn check_load(plan: &mut LoadPlan, whole: &LoadOptions) -> Result<(), Error> {
-    if let Some(rate) = whole.rate {
-        if !(rate > 0.0 && rate.is_finite()) {
-            return Err(Error::Config("--rate must be a positive number".into()));
-        }
-    }
-    let engine = &plan.opts.engine;
-    // Who closes first holds TIME-WAIT; only ours keeps a tuple from us.
-    let rest = match (whole.close, engine.time_wait_reuse) {
-        (LoadClose::Fin, Some(reuse)) => reuse,
-        (LoadClose::Fin, None) => 2 * engine.msl,
-        (LoadClose::Wait | LoadClose::Rst, _) => Duration::ZERO,
-    };
-    let demand = Demand {
-        rate: whole.rate,
-        duration: whole.duration,
-        connections: whole.connections,
-        concurrency: whole.concurrency,
-        rest,
-    };
-    let ports = usize::from(plan.ports.1 - plan.ports.0) + 1;
-    check_demand(&demand, plan.addresses.len(), ports).map_err(|e| Error::Config(e.to_string()))?;
-    plan.opts.duration = whole
-        .duration
-        .map(|d| whole.warm_up + d + whole.grace + Duration::from_secs(5));
+    plan::check_tuples(whole, &plan.opts.engine)?;
+    plan.opts.duration = plan::safety_deadline(whole);
     Ok(())
 }
 
-/// The load every worker shares before it is split: target and sources
-/// from the plan, defaults elsewhere. `start_load` fills in each worker's
-/// ports, next hop and share of rate, concurrency and count.
-fn load_options(plan: &LoadPlan) -> LoadOptions {
-    LoadOptions {
-        target: plan.target,
-        next_hop: synwave::wire::MacAddr::default(),
-        addresses: plan.addresses.clone(),
-        ports: plan.ports,
-        rate: None,
-        ramp_up: Duration::ZERO,
-        concurrency: None,
-        connections: None,
-        duration: None,
-        warm_up: Duration::ZERO,
-        request: None,
-        requests_per_connection: 0,
-        response: ResponseEnd::FirstBytes,
-        close: LoadClose::Fin,
-        response_timeout: Some(Duration::from_secs(5)),
-        connect_timeout: Some(Duration::from_secs(5)),
-        grace: Duration::from_secs(5),
-        first_port: 0,
-    }
+/// The defaults of a load from this plan's target and sources.
+fn load_options(p: &LoadPlan) -> LoadOptions {
+    plan::load_options(p.target, p.addresses.clone(), p.ports)
 }
 
 /// Starts a runtime whose workers split `whole` between them: each gets a
@@ -903,11 +713,12 @@ fn start_load(
             list(&taken)
         )));
     }
-    if extra.len() > LINUX_NEIGHBOURS {
+    if extra.len() > plan::LINUX_NEIGHBOURS {
         eprintln!(
             "synwave: warning: {} source addresses exceed the {LINUX_NEIGHBOURS} neighbours a Linux peer keeps by default \
              (net.ipv4.neigh.default.gc_thresh3); raise it on the peer, or its ARP entries for some of them are evicted",
-            extra.len()
+            extra.len(),
+            LINUX_NEIGHBOURS = plan::LINUX_NEIGHBOURS
         );
     }
     let next_hop = netdev::resolve_neighbour(netdev::next_hop(*plan.target.ip(), &iface)?, &iface)?;
@@ -1055,6 +866,7 @@ fn load(a: LoadArgs) -> Result<Outcome, Error> {
         sum.get("started"),
         load_errors(&sum),
         a.target.max_error_rate,
+        signal::received(),
     ))
 }
 
@@ -1098,92 +910,23 @@ fn latency(a: LatencyArgs) -> Result<Outcome, Error> {
     let ours = sum.histograms.get("connect").cloned();
     let kernel = (a.compare_kernel && signal::received().is_none())
         .then(|| kernel_connect_latency(target, rate, count));
-    print_latency(&sum, ours.as_ref(), kernel.as_ref(), a.common.json);
+    if a.common.json {
+        println!(
+            "{}",
+            report::latency_json_report(&sum, ours.as_ref(), kernel.as_ref())
+        );
+    } else {
+        print!(
+            "{}",
+            report::latency_text(&sum, ours.as_ref(), kernel.as_ref())
+        );
+    }
     Ok(judge(
         sum.get("started"),
         load_errors(&sum),
         a.target.max_error_rate,
+        signal::received(),
     ))
-}
-
-/// The kernel's connect() at the same rate, timed from each intended start
-/// exactly as synwave's handshakes are.
-fn kernel_connect_latency(
-    target: SocketAddrV4,
-    rate: f64,
-    count: u64,
-) -> hdrhistogram::Histogram<u64> {
-    let mut h = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 100_000_000, 3)
-        .expect("constant bounds");
-    let start = std::time::Instant::now();
-    for k in 0..count {
-        let intended = start + Duration::from_secs_f64(k as f64 / rate);
-        // Sleep most of the way and spin the rest, as synwave's worker does,
-        // so that timer slack is not charged to the kernel's handshake.
-        if let Some(wait) = intended.checked_duration_since(std::time::Instant::now()) {
-            std::thread::sleep(wait.saturating_sub(Duration::from_micros(200)));
-        }
-        while std::time::Instant::now() < intended {
-            std::hint::spin_loop();
-        }
-        if std::net::TcpStream::connect_timeout(&target.into(), Duration::from_secs(5)).is_ok() {
-            h.saturating_record((intended.elapsed().as_micros() as u64).max(1));
-        }
-    }
-    h
-}
-
-fn print_latency(
-    sum: &Summary,
-    ours: Option<&hdrhistogram::Histogram<u64>>,
-    kernel: Option<&hdrhistogram::Histogram<u64>>,
-    as_json: bool,
-) {
-    let errors: u64 = report::ERROR_CLASSES.iter().map(|k| sum.get(k)).sum();
-    if as_json {
-        let mut o = serde_json::Map::new();
-        o.insert("command".into(), json!("latency"));
-        o.insert("completed".into(), json!(sum.get("completed")));
-        o.insert("errors".into(), json!(errors));
-        if let Some(h) = ours {
-            o.insert("synwave_connect_us".into(), report::latency_json(h));
-            o.insert(
-                "synwave_histogram".into(),
-                json!(report::encode_histogram(h)),
-            );
-        }
-        if let Some(h) = kernel {
-            o.insert("kernel_connect_us".into(), report::latency_json(h));
-            o.insert(
-                "kernel_histogram".into(),
-                json!(report::encode_histogram(h)),
-            );
-        }
-        println!("{}", Value::Object(o));
-        return;
-    }
-    println!("handshake latency (SYN sent -> SYN-ACK received, from each intended start)");
-    println!(
-        "  {:<9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
-        "", "p50", "p90", "p99", "p99.9", "max", "count"
-    );
-    for (name, h) in [("synwave", ours), ("kernel", kernel)] {
-        if let Some(h) = h {
-            println!(
-                "  {:<9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
-                name,
-                report::us(h.value_at_quantile(0.5)),
-                report::us(h.value_at_quantile(0.9)),
-                report::us(h.value_at_quantile(0.99)),
-                report::us(h.value_at_quantile(0.999)),
-                report::us(h.max()),
-                h.len()
-            );
-        }
-    }
-    if errors > 0 {
-        println!("  {errors} handshakes failed");
-    }
 }
 
 const DEMO_REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: synwave-demo\r\n\r\n";
@@ -1310,7 +1053,10 @@ fn demo(a: DemoArgs) -> Result<(), Error> {
         "  kernel connect() also slows as its own TIME-WAIT sockets fill the ephemeral port range)"
     );
     println!();
-    print_latency(&lat, synwave_connect, Some(&klat), false);
+    print!(
+        "{}",
+        report::latency_text(&lat, synwave_connect, Some(&klat))
+    );
     println!();
     println!("  testbed removed; no XDP program left attached");
     Ok(())

@@ -168,6 +168,13 @@ pub(crate) fn one_line(e: &dyn std::error::Error) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// A plan the user's flags made impossible is a configuration error.
+impl From<crate::app::plan::PlanError> for Error {
+    fn from(e: crate::app::plan::PlanError) -> Self {
+        Error::Config(e.0)
+    }
+}
+
 impl Error {
     /// Wraps the calling thread's last OS error.
     pub(crate) fn last_os(op: impl Into<String>) -> Self {

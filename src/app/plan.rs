@@ -1,0 +1,303 @@
+//! Planning a run before anything is attached: source addresses, ports and
+//! counts split across workers, request templates, the tuple-space check,
+//! and what a finished run's counts say about its exit status. Pure: the
+//! shell hands in what it learned from the system (the interface's
+//! address) and acts on what comes back.
+
+use super::load::{LoadClose, LoadOptions, ResponseEnd};
+use super::tuples::{check_demand, Demand};
+use crate::tcp::Config;
+use crate::wire::MacAddr;
+use core::fmt;
+use core::time::Duration;
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+/// A run that cannot be planned, with the reason (one line, for the user).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlanError(pub String);
+
+impl fmt::Display for PlanError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for PlanError {}
+
+fn err<T>(msg: impl Into<String>) -> Result<T, PlanError> {
+    Err(PlanError(msg.into()))
+}
+
+/// Source addresses at most: the size of the XDP program's address maps.
+pub const MAX_SOURCES: usize = 4096;
+
+/// Neighbours a Linux host keeps at most by default (gc_thresh3).
+pub const LINUX_NEIGHBOURS: usize = 1024;
+
+/// How a run ended, for the exit status (0, 3, or 128 + the signal).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Done,
+    /// It went through but did not do what was asked: every connection
+    /// failed, or more than the allowed share of them.
+    Failed(String),
+    /// A signal cut it short.
+    Interrupted(i32),
+}
+
+/// Done, unless a signal cut the run short, or every connection failed, or
+/// more than `max_error_rate` did.
+pub fn judge(
+    started: u64,
+    failed: u64,
+    max_error_rate: Option<f64>,
+    signal: Option<i32>,
+) -> Outcome {
+    if let Some(sig) = signal {
+        return Outcome::Interrupted(sig);
+    }
+    if started == 0 {
+        return Outcome::Failed("no connection was started".into());
+    }
+    let rate = failed as f64 / started as f64;
+    let too_many = match max_error_rate {
+        Some(max) => rate > max,
+        None => failed == started,
+    };
+    if too_many {
+        Outcome::Failed(format!(
+            "{failed} of {started} connections failed ({:.1}%)",
+            100.0 * rate
+        ))
+    } else {
+        Outcome::Done
+    }
+}
+
+/// How many source ports each worker gets: the range split evenly; an error
+/// when there are fewer ports than workers.
+pub fn ports_per_worker(ports: (u16, u16), workers: u32) -> Result<u32, PlanError> {
+    match (u32::from(ports.1) - u32::from(ports.0) + 1) / workers.max(1) {
+        0 => err("fewer source ports than workers"),
+        span => Ok(span),
+    }
+}
+
+/// Worker `queue`'s slice of the source port range, `span` ports long.
+pub fn port_slice(ports: (u16, u16), span: u32, queue: u32) -> (u16, u16) {
+    let first = u32::from(ports.0) + queue * span;
+    (first as u16, (first + span - 1) as u16)
+}
+
+/// Worker `queue`'s share of `total`: even, the remainder to the first ones.
+pub fn share(total: u64, workers: u32, queue: u32) -> u64 {
+    let workers = u64::from(workers.max(1));
+    total / workers + u64::from(u64::from(queue) < total % workers)
+}
+
+/// A target must name a host and a port: port 0 is no service.
+pub fn check_target(target: SocketAddrV4) -> Result<(), PlanError> {
+    if target.port() == 0 || target.ip().is_unspecified() || target.ip().is_broadcast() {
+        return err(format!(
+            "--target {target}: give a host address and a nonzero port"
+        ));
+    }
+    Ok(())
+}
+
+/// Addresses as `a, b, c`, or `none`.
+pub fn list(addrs: &[Ipv4Addr]) -> String {
+    if addrs.is_empty() {
+        return "none".into();
+    }
+    addrs
+        .iter()
+        .map(|a| a.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Unescapes \r \n \t \\ and fills in {host}.
+pub fn template(s: &str, target: SocketAddrV4) -> Vec<u8> {
+    let mut out = String::new();
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('r') => out.push('\r'),
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some(other) => out.push(other),
+            None => out.push('\\'),
+        }
+    }
+    out.replace("{host}", &target.to_string()).into_bytes()
+}
+
+/// Parses `a.b.c.d` or `a.b.c.d/n` (n ≥ 20) into the host addresses of the
+/// range; no spec means `own`, the interface's address.
+pub fn source_addresses(spec: Option<&str>, own: Ipv4Addr) -> Result<Vec<Ipv4Addr>, PlanError> {
+    let Some(spec) = spec else {
+        return Ok(vec![own]);
+    };
+    let bad = || {
+        PlanError(format!(
+            "--src {spec:?}: expected an IPv4 address or a.b.c.d/n with n >= 20"
+        ))
+    };
+    let (ip, len) = match spec.split_once('/') {
+        Some((ip, len)) => (ip, len.parse::<u8>().map_err(|_| bad())?),
+        None => (spec, 32),
+    };
+    let ip: Ipv4Addr = ip.parse().map_err(|_| bad())?;
+    if !(20..=32).contains(&len) {
+        return Err(bad());
+    }
+    if len >= 31 {
+        return Ok(vec![ip]);
+    }
+    let mask = u32::MAX << (32 - len);
+    let net = u32::from(ip) & mask;
+    // Hosts only: not the network nor the broadcast address.
+    Ok((net + 1..net | !mask).map(Ipv4Addr::from).collect())
+}
+
+/// The sources a load may use towards `target`: never the target's own
+/// address, at most [`MAX_SOURCES`].
+pub fn load_sources(
+    spec: Option<&str>,
+    own: Ipv4Addr,
+    target: SocketAddrV4,
+) -> Result<Vec<Ipv4Addr>, PlanError> {
+    let mut addresses = source_addresses(spec, own)?;
+    addresses.retain(|a| a != target.ip());
+    if addresses.is_empty() {
+        return err("--src leaves no source address besides the target's");
+    }
+    if addresses.len() > MAX_SOURCES {
+        return err(format!(
+            "--src: at most {MAX_SOURCES} source addresses (the XDP program's maps)"
+        ));
+    }
+    Ok(addresses)
+}
+
+/// The load every worker shares before it is split: target and sources
+/// given, defaults elsewhere (as the CLI's).
+pub fn load_options(
+    target: SocketAddrV4,
+    addresses: Vec<Ipv4Addr>,
+    ports: (u16, u16),
+) -> LoadOptions {
+    LoadOptions {
+        target,
+        next_hop: MacAddr::default(),
+        addresses,
+        ports,
+        rate: None,
+        ramp_up: Duration::ZERO,
+        concurrency: None,
+        connections: None,
+        duration: None,
+        warm_up: Duration::ZERO,
+        request: None,
+        requests_per_connection: 0,
+        response: ResponseEnd::FirstBytes,
+        close: LoadClose::Fin,
+        response_timeout: Some(Duration::from_secs(5)),
+        connect_timeout: Some(Duration::from_secs(5)),
+        grace: Duration::from_secs(5),
+        first_port: 0,
+    }
+}
+
+/// Refuses a load the tuple space cannot carry, with the arithmetic: only
+/// our own TIME-WAIT keeps a tuple from us, for the engine's reuse delay
+/// (or 2MSL when strict).
+pub fn check_tuples(whole: &LoadOptions, engine: &Config) -> Result<(), PlanError> {
+    if let Some(rate) = whole.rate {
+        if !(rate > 0.0 && rate.is_finite()) {
+            return err("--rate must be a positive number");
+        }
+    }
+    let rest = match (whole.close, engine.time_wait_reuse) {
+        (LoadClose::Fin, Some(reuse)) => reuse,
+        (LoadClose::Fin, None) => 2 * engine.msl,
+        (LoadClose::Wait | LoadClose::Rst, _) => Duration::ZERO,
+    };
+    let demand = Demand {
+        rate: whole.rate,
+        duration: whole.duration,
+        connections: whole.connections,
+        concurrency: whole.concurrency,
+        rest,
+    };
+    let ports = usize::from(whole.ports.1 - whole.ports.0) + 1;
+    check_demand(&demand, whole.addresses.len(), ports).map_err(|e| PlanError(e.to_string()))
+}
+
+/// How long the workers may run at most, a safety net behind the load's
+/// own end (duration, grace, per-connection timeouts).
+pub fn safety_deadline(whole: &LoadOptions) -> Option<Duration> {
+    whole
+        .duration
+        .map(|d| whole.warm_up + d + whole.grace + Duration::from_secs(5))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(10, 77, 0, 2), 80);
+
+    #[test]
+    fn templates_unescape_and_fill_in_the_host() {
+        assert_eq!(
+            template("GET / HTTP/1.1\\r\\nHost: {host}\\r\\n\\r\\n", T),
+            b"GET / HTTP/1.1\r\nHost: 10.77.0.2:80\r\n\r\n".to_vec()
+        );
+        assert_eq!(template("a\\tb\\\\c\\", T), b"a\tb\\c\\".to_vec());
+    }
+
+    #[test]
+    fn sources_are_the_hosts_of_a_range_and_never_the_target() {
+        let own = Ipv4Addr::new(10, 77, 0, 1);
+        assert_eq!(source_addresses(None, own), Ok(vec![own]));
+        let r = load_sources(Some("10.77.0.0/29"), own, T).unwrap();
+        assert_eq!(r.len(), 5, "6 hosts less the target: {r:?}");
+        assert!(!r.contains(T.ip()));
+        assert!(source_addresses(Some("10.77.0.0/19"), own).is_err());
+        assert!(source_addresses(Some("nonsense"), own).is_err());
+        assert_eq!(
+            load_sources(Some("10.77.0.0/20"), own, T).unwrap().len(),
+            4093
+        );
+    }
+
+    #[test]
+    fn shares_add_up_to_the_whole() {
+        for (total, workers) in [(10u64, 3u32), (2, 4), (0, 2), (7, 1)] {
+            let sum: u64 = (0..workers).map(|q| share(total, workers, q)).sum();
+            assert_eq!(sum, total);
+        }
+        assert_eq!(ports_per_worker((10, 19), 3), Ok(3));
+        assert_eq!(port_slice((10, 19), 3, 2), (16, 18));
+        assert!(ports_per_worker((10, 10), 2).is_err());
+    }
+
+    #[test]
+    fn the_verdict_follows_the_counts_and_signals() {
+        assert_eq!(judge(10, 0, None, None), Outcome::Done);
+        assert_eq!(judge(10, 9, None, None), Outcome::Done);
+        assert!(matches!(judge(10, 10, None, None), Outcome::Failed(_)));
+        assert!(matches!(judge(10, 2, Some(0.1), None), Outcome::Failed(_)));
+        assert_eq!(judge(10, 10, Some(1.0), None), Outcome::Done);
+        assert!(matches!(judge(0, 0, None, None), Outcome::Failed(_)));
+        assert_eq!(judge(10, 0, None, Some(2)), Outcome::Interrupted(2));
+        assert!(check_target(SocketAddrV4::new(*T.ip(), 0)).is_err());
+        assert!(check_target(T).is_ok());
+    }
+}
