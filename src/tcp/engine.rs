@@ -58,7 +58,6 @@ impl fmt::Display for EngineError {
 
 impl std::error::Error for EngineError {}
 
-
 /// The sans-IO TCP engine of one worker: a TCB table, listeners, a timer
 /// wheel. Frames and time in, frames and events out.
 pub struct Engine {
@@ -457,7 +456,6 @@ impl Engine {
         self.core.closed_in_order(tcb, index, now);
         self.finish(index, None, now);
     }
-
 }
 
 impl Core {

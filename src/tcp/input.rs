@@ -170,7 +170,13 @@ impl Engine {
     }
 
     /// RFC 9293 §3.10.7.4: every state from SYN-RECEIVED to LAST-ACK.
-    pub(crate) fn on_connection(&mut self, index: u32, seg: &Segment, now: Instant, tx: &mut FrameBatch) {
+    pub(crate) fn on_connection(
+        &mut self,
+        index: u32,
+        seg: &Segment,
+        now: Instant,
+        tx: &mut FrameBatch,
+    ) {
         let tcb = &mut self.table.tcbs[index as usize];
         match tcb.state {
             State::SynSent => return self.on_syn_sent(index, seg, now, tx),

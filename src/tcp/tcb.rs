@@ -210,7 +210,11 @@ impl Tcb {
     /// on; cwnd starts at IW10 of it (RFC 6928).
     #[inline]
     pub fn set_snd_mss(&mut self, limit: u16) {
-        let overhead = if self.has(flag::TS_OK) { TS_OVERHEAD } else { 0 };
+        let overhead = if self.has(flag::TS_OK) {
+            TS_OVERHEAD
+        } else {
+            0
+        };
         self.snd_mss = limit - overhead;
         self.cwnd = INITIAL_WINDOW_SEGMENTS * u32::from(self.snd_mss);
     }

@@ -261,9 +261,7 @@ impl Engine {
 
     fn end_time_wait(&mut self, tw_index: u32) {
         self.table.remove_time_wait(tw_index);
-        self.core
-            .stats
-            .transition(State::TimeWait, State::Closed);
+        self.core.stats.transition(State::TimeWait, State::Closed);
     }
 
     /// Forgets age entries of records that already ended (after timers fired).
