@@ -252,5 +252,7 @@ proptest! {
         prop_assert!(f.live.is_empty(), "connections never ended: {:?}", f.live);
         prop_assert_eq!(f.engine.tcb_count(), 0);
         prop_assert_eq!(f.engine.time_wait_count(), 0);
+        // Random frames and commands take only RFC 9293 §3.10's edges.
+        prop_assert_eq!(f.engine.stats().illegal_transitions, 0);
     }
 }

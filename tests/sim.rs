@@ -521,6 +521,11 @@ fn check_lifecycle(sim: &Sim, mode: CloseMode, n: u64, seed: u64) {
             "{side} TIME-WAIT left after 2MSL (seed {seed})"
         );
         assert_eq!(e.stats().timeouts, 0, "{side} timeouts (seed {seed})");
+        assert_eq!(
+            e.stats().illegal_transitions,
+            0,
+            "{side} illegal state transitions (seed {seed})"
+        );
     }
     let (c, s) = (sim.client.stats(), sim.server.stats());
     assert_eq!(c.connected, n);

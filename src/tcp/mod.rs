@@ -2,13 +2,17 @@
 //! time — no syscalls, no threads, no clock reads.
 
 mod batch;
+mod challenge;
 mod config;
+mod core;
 mod engine;
 mod event;
 mod input;
 mod isn;
 mod keys;
+mod listen;
 mod output;
+mod retransmit;
 mod rtt;
 mod state;
 mod stats;

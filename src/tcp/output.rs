@@ -1,33 +1,9 @@
 //! Building segments: SYN, SYN-ACK, data, FIN, ACK, RST (RFC 9293 §3.10.4–3.10.5).
 
-use super::engine::Core;
+use super::core::{ts_val, Bare, Core};
 use super::tcb::{flag, Tcb};
 use super::{FourTuple, FrameBatch, Instant, State};
 use crate::wire::{self, MacAddr, SeqNumber, TcpFlags, TcpOptions, TcpRepr};
-
-/// Our TSval towards one peer address: a 1 ms clock (within RFC 7323 §5.4's
-/// 1 ms–1 s per tick) plus that address pair's offset. With a clock that
-/// counts from boot, it keeps growing across runs, so a peer's TIME-WAIT
-/// takes our next SYN on a tuple as new (RFC 6191) and PAWS never rejects us.
-#[inline]
-pub(crate) fn ts_val(now: Instant, offset: u32) -> u32 {
-    (now.as_millis() as u32).wrapping_add(offset)
-}
-
-/// Header fields of a segment that has no TCB behind it (RST to no
-/// connection, TIME-WAIT's re-ACK, abort).
-pub(crate) struct Bare {
-    pub tuple: FourTuple,
-    pub peer_mac: MacAddr,
-    pub seq: SeqNumber,
-    pub ack: SeqNumber,
-    pub flags: TcpFlags,
-    pub window: u16,
-    /// MSS and window scale options: only a SYN cookie's SYN-ACK carries them.
-    pub mss: Option<u16>,
-    pub window_scale: Option<u8>,
-    pub timestamps: Option<(u32, u32)>,
-}
 
 impl Core {
     /// Writes one frame for `repr` on `tuple` into `tx`.

@@ -22,6 +22,38 @@ pub enum State {
 }
 
 impl State {
+    /// Every state, in declaration order: `ALL[s.index()] == s`.
+    pub const ALL: [State; 11] = [
+        State::Closed,
+        State::Listen,
+        State::SynSent,
+        State::SynReceived,
+        State::Established,
+        State::FinWait1,
+        State::FinWait2,
+        State::CloseWait,
+        State::Closing,
+        State::LastAck,
+        State::TimeWait,
+    ];
+
+    /// Position in [`State::ALL`], for tables indexed by state.
+    #[inline]
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Whether RFC 9293 §3.10 lets a connection go from `self` to `to`:
+    /// Figure 5's edges, and those it leaves out — RST, ABORT and user
+    /// timeouts to CLOSED from any state, a passive SYN-RECEIVED back to
+    /// LISTEN on RST (§3.10.7.4 second), CLOSE in LISTEN or SYN-SENT
+    /// (§3.10.4), a FIN in SYN-RECEIVED (§3.10.7.4 eighth) and
+    /// FIN-WAIT-1 straight to TIME-WAIT when the FIN's ACK and the peer's
+    /// FIN arrive together.
+    #[inline]
+    pub const fn may_become(self, to: State) -> bool {
+        ALLOWED[self.index()] & (1 << to.index()) != 0
+    }
     /// True once the connection is synchronized (RFC 9293 §3.5: both ISNs are
     /// known), which decides how RST, SYN and unacceptable segments are handled.
     pub fn is_synchronized(self) -> bool {
@@ -59,3 +91,43 @@ impl fmt::Display for State {
         })
     }
 }
+
+const fn edges(to: &[State]) -> u16 {
+    let mut bits = 0;
+    let mut i = 0;
+    while i < to.len() {
+        bits |= 1 << to[i].index();
+        i += 1;
+    }
+    bits
+}
+
+/// `ALLOWED[from]` has bit `to` set for each edge of [`State::may_become`].
+const ALLOWED: [u16; 11] = {
+    use State::*;
+    [
+        // CLOSED: OPEN, active or passive.
+        edges(&[SynSent, Listen]),
+        // LISTEN: a SYN; SEND makes it active (§3.10.2); CLOSE.
+        edges(&[SynReceived, SynSent, Closed]),
+        // SYN-SENT: SYN-ACK, or a SYN alone (simultaneous open); CLOSE,
+        // RST, ABORT, timeout.
+        edges(&[Established, SynReceived, Closed]),
+        // SYN-RECEIVED: ACK; CLOSE; FIN; RST of a passive open; the rest.
+        edges(&[Established, FinWait1, CloseWait, Listen, Closed]),
+        // ESTABLISHED: CLOSE; FIN.
+        edges(&[FinWait1, CloseWait, Closed]),
+        // FIN-WAIT-1: our FIN ACKed; the peer's FIN, before or with it.
+        edges(&[FinWait2, Closing, TimeWait, Closed]),
+        // FIN-WAIT-2: the peer's FIN; the FIN-WAIT-2 timeout.
+        edges(&[TimeWait, Closed]),
+        // CLOSE-WAIT: CLOSE.
+        edges(&[LastAck, Closed]),
+        // CLOSING: our FIN ACKed.
+        edges(&[TimeWait, Closed]),
+        // LAST-ACK: our FIN ACKed.
+        edges(&[Closed]),
+        // TIME-WAIT: 2MSL, RST (unless RFC 1337), a new SYN or open.
+        edges(&[Closed]),
+    ]
+};

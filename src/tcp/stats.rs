@@ -1,6 +1,10 @@
 //! Counters: every frame that is dropped or answered unusually is counted here.
 
+use super::State;
 use crate::wire;
+
+/// Number of connection states, the side of [`Stats::transitions`].
+pub const STATES: usize = State::ALL.len();
 
 macro_rules! counters {
     ($(#[$doc:meta] $name:ident,)*) => {
@@ -10,6 +14,8 @@ macro_rules! counters {
             $(#[$doc] pub $name: u64,)*
             /// Frames dropped because they did not parse, by [`wire::Error::index`].
             pub parse_errors: [u64; wire::Error::ALL.len()],
+            /// State changes by edge: `transitions[from.index()][to.index()]`.
+            pub transitions: [[u64; STATES]; STATES],
         }
 
         impl Stats {
@@ -28,9 +34,32 @@ macro_rules! counters {
                 for (a, b) in self.parse_errors.iter_mut().zip(other.parse_errors.iter()) {
                     *a += b;
                 }
+                for (row, other) in self.transitions.iter_mut().zip(other.transitions.iter()) {
+                    for (a, b) in row.iter_mut().zip(other.iter()) {
+                        *a += b;
+                    }
+                }
             }
         }
     };
+}
+
+impl Stats {
+    /// Counts a state change, and one outside RFC 9293 §3.10's edges as
+    /// `illegal_transitions`: a bug, but one that wire input may reach, so
+    /// it is reported rather than a panic.
+    #[inline]
+    pub fn transition(&mut self, from: State, to: State) {
+        self.transitions[from.index()][to.index()] += 1;
+        if !from.may_become(to) {
+            self.illegal_transitions += 1;
+        }
+    }
+
+    /// How often a connection went from `from` to `to`.
+    pub fn edge(&self, from: State, to: State) -> u64 {
+        self.transitions[from.index()][to.index()]
+    }
 }
 
 counters! {
@@ -114,4 +143,6 @@ counters! {
     ack_too_old,
     /// Segments without ACK or otherwise ignored in their state.
     ignored,
+    /// State changes outside RFC 9293 §3.10's edges (a bug; see `Stats::transition`).
+    illegal_transitions,
 }

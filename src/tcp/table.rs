@@ -1,7 +1,8 @@
 //! The per-worker connection table: one hash map from 4-tuple to either a
 //! full TCB or a TIME-WAIT record, so each frame costs a single lookup.
 
-use super::{tcb::Tcb, time_wait::TimeWait, FourTuple};
+use super::time_wait::{TimeWait, TimeWaits};
+use super::{tcb::Tcb, FourTuple};
 use hashbrown::HashMap;
 
 /// What a 4-tuple maps to: an index into the TCB or the TIME-WAIT slab.
@@ -18,8 +19,7 @@ pub struct Table {
     map: HashMap<FourTuple, Slot>,
     pub(crate) tcbs: Vec<Tcb>,
     free_tcbs: Vec<u32>,
-    pub(crate) time_waits: Vec<TimeWait>,
-    free_time_waits: Vec<u32>,
+    pub(crate) time_waits: TimeWaits,
     live_tcbs: usize,
 }
 
@@ -30,8 +30,7 @@ impl Table {
             map: HashMap::with_capacity(capacity),
             tcbs: Vec::with_capacity(capacity),
             free_tcbs: Vec::new(),
-            time_waits: Vec::new(),
-            free_time_waits: Vec::new(),
+            time_waits: TimeWaits::default(),
             live_tcbs: 0,
         }
     }
@@ -74,6 +73,8 @@ impl Table {
         if !keep_key {
             self.map.remove(&tcb.tuple);
         }
+        // The slot's reset, not a transition: `Engine::finish` or
+        // `Engine::enter_time_wait` counted the connection's last one.
         tcb.state = super::State::Closed;
         tcb.flags = 0;
         tcb.timer = None;
@@ -86,16 +87,7 @@ impl Table {
     /// Stores a TIME-WAIT record and points its tuple at it.
     pub(crate) fn insert_time_wait(&mut self, tw: TimeWait) -> u32 {
         let tuple = tw.tuple;
-        let index = match self.free_time_waits.pop() {
-            Some(i) => {
-                self.time_waits[i as usize] = tw;
-                i
-            }
-            None => {
-                self.time_waits.push(tw);
-                (self.time_waits.len() - 1) as u32
-            }
-        };
+        let index = self.time_waits.insert(tw);
         self.map.insert(tuple, Slot::TimeWait(index));
         index
     }
@@ -103,10 +95,8 @@ impl Table {
     /// Frees a TIME-WAIT record and unmaps its tuple. The caller has
     /// cancelled its timer.
     pub fn remove_time_wait(&mut self, index: u32) {
-        let tuple = self.time_waits[index as usize].tuple;
+        let tuple = self.time_waits.remove(index);
         self.map.remove(&tuple);
-        self.time_waits[index as usize].timer = None;
-        self.free_time_waits.push(index);
     }
 
     /// Bytes one established TCB costs: the slot, the map entry (key, value

@@ -1,14 +1,30 @@
 //! The transmission control block of one connection (RFC 9293 §3.3.1).
 
-use super::{rtt::RttEstimator, timer::TimerHandle, FourTuple, Instant, State};
-use crate::wire::{MacAddr, SeqNumber};
+use super::{rtt::RttEstimator, timer::TimerHandle, Config, FourTuple, Instant, State, Stats};
+use crate::wire::{MacAddr, SeqNumber, TcpOptions};
 
 /// RFC 7323 §5.5: TS.Recent older than 24 days is invalid.
 const PAWS_IDLE_SECS: u32 = 24 * 24 * 3600;
 
+/// Bytes the timestamps option takes from every segment once negotiated
+/// (10, padded to 12; RFC 7323 §3).
+const TS_OVERHEAD: u16 = 12;
+
+/// RFC 6928's initial window, in segments.
+const INITIAL_WINDOW_SEGMENTS: u32 = 10;
+
+/// RFC 9293 §3.7.1: the MSS to assume when a SYN carries no MSS option.
+pub(crate) const DEFAULT_MSS: u16 = 536;
+
 #[inline]
 fn now_secs(now: Instant) -> u32 {
     (now.as_millis() / 1000) as u32
+}
+
+/// RFC 7323 §5.3's comparison: `tsval` is older than `ts_recent`, modulo 2^32.
+#[inline]
+pub(crate) fn ts_older(tsval: u32, ts_recent: u32) -> bool {
+    (tsval.wrapping_sub(ts_recent) as i32) < 0
 }
 
 /// Per-connection flags, kept in one byte.
@@ -170,8 +186,88 @@ impl Tcb {
     /// clock may have wrapped past it and the comparison means nothing.
     #[inline]
     pub fn paws_rejects(&self, tsval: u32, now: Instant) -> bool {
-        (tsval.wrapping_sub(self.ts_recent) as i32) < 0
+        ts_older(tsval, self.ts_recent)
             && now_secs(now).wrapping_sub(self.ts_recent_age) < PAWS_IDLE_SECS
+    }
+
+    /// The option flags of a new connection: timestamps and window scaling
+    /// where we are configured for them and the peer (`ts`, `ws`) offered
+    /// them, or, for an active open, may yet (RFC 7323 §2.2, §3.2).
+    #[inline]
+    pub fn option_flags(cfg: &Config, ts: bool, ws: bool) -> u8 {
+        let mut flags = 0;
+        if cfg.timestamps && ts {
+            flags |= flag::TS_OK;
+        }
+        if cfg.window_scale > 0 && ws {
+            flags |= flag::WS_OK;
+        }
+        flags
+    }
+
+    /// SMSS from the largest segment the path takes (`limit`: the lesser
+    /// of the peer's MSS and ours), less the timestamps option when it is
+    /// on; cwnd starts at IW10 of it (RFC 6928).
+    #[inline]
+    pub fn set_snd_mss(&mut self, limit: u16) {
+        let overhead = if self.has(flag::TS_OK) {
+            TS_OVERHEAD
+        } else {
+            0
+        };
+        self.snd_mss = limit - overhead;
+        self.cwnd = INITIAL_WINDOW_SEGMENTS * u32::from(self.snd_mss);
+    }
+
+    /// Picks up MSS, window scale and timestamps from a SYN (RFC 9293
+    /// §3.7.1, RFC 7323 §2.2 and §3.2); an option we offered and the peer
+    /// did not is off.
+    pub fn take_syn_options(&mut self, options: &TcpOptions, our_mss: u16, now: Instant) {
+        match options.window_scale {
+            Some(ws) if self.has(flag::WS_OK) => self.snd_wscale = ws.min(14),
+            _ => {
+                self.clear(flag::WS_OK);
+                self.snd_wscale = 0;
+                self.rcv_wscale = 0;
+            }
+        }
+        match options.timestamps {
+            Some((tsval, _)) if self.has(flag::TS_OK) => self.set_ts_recent(tsval, now),
+            _ => self.clear(flag::TS_OK),
+        }
+        let peer_mss = options.mss.unwrap_or(DEFAULT_MSS).max(64);
+        self.set_snd_mss(peer_mss.min(our_mss));
+    }
+
+    /// Takes the peer's window `wnd` (already scaled) from the segment at
+    /// `seq` acknowledging `ack`, if it carried one: SND.WND, SND.WL1 and
+    /// SND.WL2 (RFC 9293 §3.10.7.4), and MAX.SND.WND (RFC 5961 §5.2).
+    #[inline]
+    pub fn take_window(&mut self, wnd: u32, seq: SeqNumber, ack: Option<SeqNumber>) {
+        self.snd_wnd = wnd;
+        self.max_snd_wnd = self.max_snd_wnd.max(wnd);
+        self.snd_wl1 = seq;
+        if let Some(ack) = ack {
+            self.snd_wl2 = ack;
+        }
+    }
+
+    /// SND.UNA moves to `ack`; SND.NXT with it, where go-back-N had
+    /// rewound it behind.
+    #[inline]
+    pub fn advance_una(&mut self, ack: SeqNumber) {
+        self.snd_una = ack;
+        if self.snd_nxt < ack {
+            self.snd_nxt = ack;
+        }
+    }
+
+    /// The one way a TCB's state changes, so that every edge is counted
+    /// and checked against RFC 9293 §3.10 (see [`Stats::transition`]).
+    #[inline]
+    pub fn transition(&mut self, to: State, stats: &mut Stats) {
+        stats.transition(self.state, to);
+        self.state = to;
     }
 
     /// Everything we sent, FIN included, has been acknowledged.

@@ -1,8 +1,18 @@
-//! TIME-WAIT as a compact record, not a TCB (as Linux's inet_timewait_sock):
-//! only what is needed to re-ACK a retransmitted FIN and to judge a new SYN.
+//! TIME-WAIT (RFC 9293 §3.6.1, §3.10.7.4; RFC 6191; RFC 1337): a compact
+//! record instead of a TCB (as Linux's inet_timewait_sock), only what is
+//! needed to re-ACK a retransmitted FIN and to judge a new SYN; the slab
+//! of records with their age queue; entering, restarting, ending and
+//! recycling them; the segments that arrive for them; and the active open
+//! that takes one over (Linux `tcp_tw_reuse`).
 
-use super::{timer::TimerHandle, FourTuple, Instant};
-use crate::wire::{MacAddr, SeqNumber};
+use super::core::{deadline_ms, ts_val, Bare, Core, TimerKey};
+use super::engine::{Engine, EngineError};
+use super::input::Segment;
+use super::table::Slot;
+use super::tcb::{flag, ts_older};
+use super::{timer::TimerHandle, FourTuple, FrameBatch, Instant, State};
+use crate::wire::{MacAddr, SeqNumber, TcpFlags};
+use std::collections::VecDeque;
 
 /// One connection in TIME-WAIT (RFC 9293 §3.6.1, RFC 6191).
 #[derive(Clone, Debug)]
@@ -39,9 +49,308 @@ impl TimeWait {
         }
     }
 
+    /// RFC 7323 §5.3 PAWS: a TSval older than TS.Recent marks an old
+    /// duplicate. No 24-day rule: a record lives 2MSL.
+    #[inline]
+    pub fn paws_rejects(&self, tsval: u32) -> bool {
+        self.ts_ok && ts_older(tsval, self.ts_recent)
+    }
+
     /// ISS for a connection that replaces this one: past anything the old one
     /// sent, so old duplicates cannot be taken for new data (as Linux does).
     pub fn next_iss(&self) -> SeqNumber {
         self.snd_nxt + 65535 + 2
+    }
+}
+
+/// The TIME-WAIT records of one engine, in a slab with a free list, and
+/// their order of entry so that the oldest can be recycled when
+/// `max_time_wait` is reached. The table's map points tuples into it.
+#[derive(Default)]
+pub(crate) struct TimeWaits {
+    records: Vec<TimeWait>,
+    free: Vec<u32>,
+    /// (index, stamp) by age; pairs of records that already ended are
+    /// skipped when met, and trimmed from the front.
+    order: VecDeque<(u32, u32)>,
+    next_stamp: u32,
+}
+
+impl TimeWaits {
+    #[inline]
+    pub fn get(&self, index: u32) -> &TimeWait {
+        &self.records[index as usize]
+    }
+
+    #[inline]
+    pub fn get_mut(&mut self, index: u32) -> &mut TimeWait {
+        &mut self.records[index as usize]
+    }
+
+    /// Stores a record, stamped with its order of entry.
+    pub fn insert(&mut self, mut tw: TimeWait) -> u32 {
+        let stamp = self.next_stamp;
+        self.next_stamp = stamp.wrapping_add(1);
+        tw.stamp = stamp;
+        let index = match self.free.pop() {
+            Some(i) => {
+                self.records[i as usize] = tw;
+                i
+            }
+            None => {
+                self.records.push(tw);
+                (self.records.len() - 1) as u32
+            }
+        };
+        self.order.push_back((index, stamp));
+        index
+    }
+
+    /// Frees a record's slot; its timer is cancelled or has fired.
+    pub fn remove(&mut self, index: u32) -> FourTuple {
+        let tw = &mut self.records[index as usize];
+        tw.timer = None;
+        self.free.push(index);
+        tw.tuple
+    }
+
+    /// Whether `(index, stamp)` still names a live record.
+    fn live(&self, index: u32, stamp: u32) -> bool {
+        let tw = &self.records[index as usize];
+        tw.timer.is_some() && tw.stamp == stamp
+    }
+
+    /// The oldest live record, taken off the age queue.
+    fn pop_oldest(&mut self) -> Option<u32> {
+        while let Some((index, stamp)) = self.order.pop_front() {
+            if self.live(index, stamp) {
+                return Some(index);
+            }
+        }
+        None
+    }
+
+    /// Forgets age entries of records that already ended, from the front,
+    /// so the queue stays about as long as the table.
+    fn trim(&mut self) {
+        while let Some(&(index, stamp)) = self.order.front() {
+            if self.live(index, stamp) {
+                break;
+            }
+            self.order.pop_front();
+        }
+    }
+
+    /// Bytes of one record's place in the age queue.
+    pub const fn order_entry_bytes() -> usize {
+        core::mem::size_of::<(u32, u32)>()
+    }
+}
+
+impl Engine {
+    /// When [`Engine::connect`] will take `tuple` again: now, unless we
+    /// hold it in TIME-WAIT — then a reuse delay after entering it when
+    /// timestamps were in use and reuse is on, else when TIME-WAIT ends.
+    pub fn reusable_at(&self, tuple: &FourTuple, now: Instant) -> Instant {
+        match self.table.get(tuple) {
+            Some(Slot::TimeWait(index)) => {
+                let tw = self.table.time_waits.get(index);
+                match self.core.cfg.time_wait_reuse {
+                    Some(delay) if tw.ts_ok => tw.entered + delay,
+                    _ => tw.entered + 2 * self.core.cfg.msl,
+                }
+            }
+            _ => now,
+        }
+    }
+
+    /// An active open on a tuple we hold in TIME-WAIT, once
+    /// [`Engine::reusable_at`] allows it: the record ends and the new
+    /// connection's ISS, returned, jumps past anything the peer may still
+    /// accept from the old one. Linux `tcp_twsk_unique`: our TSval has
+    /// moved on since the peer last heard from this tuple, so its PAWS
+    /// keeps old duplicates out.
+    pub(crate) fn take_over_time_wait(
+        &mut self,
+        tw_index: u32,
+        tuple: &FourTuple,
+        now: Instant,
+    ) -> Result<SeqNumber, EngineError> {
+        if self.reusable_at(tuple, now) > now {
+            return Err(EngineError::TupleInTimeWait);
+        }
+        let iss = self.table.time_waits.get(tw_index).next_iss();
+        self.drop_time_wait(tw_index);
+        self.core.stats.time_wait_reopened += 1;
+        Ok(iss)
+    }
+
+    /// Turns a TCB into a TIME-WAIT record for 2MSL (RFC 9293 §3.10.7.4
+    /// eighth). `ack_fin`: the peer's FIN arrived just now and is ACKed
+    /// first; from CLOSING it was ACKed already, so nothing is sent.
+    pub(crate) fn enter_time_wait(
+        &mut self,
+        index: u32,
+        now: Instant,
+        tx: &mut FrameBatch,
+        ack_fin: bool,
+    ) {
+        let tcb = &mut self.table.tcbs[index as usize];
+        if ack_fin {
+            self.core.ack_now(tx, tcb, now);
+        }
+        self.core.disarm(tcb);
+        self.core.closed_in_order(tcb, index, now);
+        tcb.transition(State::TimeWait, &mut self.core.stats);
+        self.core.stats.time_wait_entered += 1;
+        let tw = TimeWait {
+            tuple: tcb.tuple,
+            peer_mac: tcb.peer_mac,
+            ts_ok: tcb.has(flag::TS_OK),
+            rcv_wscale: tcb.rcv_wscale,
+            snd_nxt: tcb.snd_nxt,
+            rcv_nxt: tcb.rcv_nxt,
+            ts_recent: tcb.ts_recent,
+            ts_offset: tcb.ts_offset,
+            entered: now,
+            last_oow_ack: tcb.last_oow_ack,
+            stamp: 0,
+            timer: None,
+        };
+        // Counted before the TCB's own key changes over to TIME-WAIT.
+        if self.table.time_wait_count() >= self.core.cfg.max_time_wait {
+            if let Some(oldest) = self.table.time_waits.pop_oldest() {
+                self.drop_time_wait(oldest);
+                self.core.stats.time_wait_recycled += 1;
+            }
+        }
+        self.table.remove_tcb(index, true);
+        let tw_index = self.table.insert_time_wait(tw);
+        self.restart_time_wait(tw_index, now);
+    }
+
+    /// (Re)starts the 2MSL timer of a TIME-WAIT record.
+    fn restart_time_wait(&mut self, tw_index: u32, now: Instant) {
+        let tw = self.table.time_waits.get_mut(tw_index);
+        if let Some(h) = tw.timer.take() {
+            self.core.timers.cancel(h);
+        }
+        tw.entered = now;
+        let deadline = deadline_ms(now, 2 * self.core.cfg.msl);
+        tw.timer = Some(
+            self.core
+                .timers
+                .schedule(deadline, TimerKey::time_wait(tw_index)),
+        );
+    }
+
+    /// Ends a TIME-WAIT record before 2MSL.
+    pub(crate) fn drop_time_wait(&mut self, tw_index: u32) {
+        if let Some(h) = self.table.time_waits.get_mut(tw_index).timer.take() {
+            self.core.timers.cancel(h);
+        }
+        self.end_time_wait(tw_index);
+    }
+
+    /// The 2MSL timer fired.
+    pub(crate) fn on_time_wait_timer(&mut self, tw_index: u32) {
+        self.table.time_waits.get_mut(tw_index).timer = None;
+        self.end_time_wait(tw_index);
+        self.core.stats.time_wait_expired += 1;
+    }
+
+    fn end_time_wait(&mut self, tw_index: u32) {
+        self.table.remove_time_wait(tw_index);
+        self.core.stats.transition(State::TimeWait, State::Closed);
+    }
+
+    /// Forgets age entries of records that already ended (after timers fired).
+    pub(crate) fn trim_time_wait_order(&mut self) {
+        self.table.time_waits.trim();
+    }
+
+    /// A segment for a connection in TIME-WAIT (RFC 9293 §3.10.7.4, RFC 6191,
+    /// RFC 5961, RFC 1337).
+    pub(crate) fn on_time_wait(
+        &mut self,
+        tw_index: u32,
+        tuple: FourTuple,
+        seg: &Segment,
+        now: Instant,
+        tx: &mut FrameBatch,
+    ) {
+        let table_full = self.table.tcb_count() >= self.core.cfg.max_tcbs;
+        let tw = self.table.time_waits.get_mut(tw_index);
+        let offset = seg.seq - tw.rcv_nxt;
+        let wnd = self.core.cfg.advertised_window(tw.rcv_wscale);
+        let in_window = offset >= 0 && (offset as u32) < wnd;
+        if seg.flags.rst() {
+            if self.core.cfg.rfc1337 {
+                self.core.stats.ignored += 1;
+            } else if offset == 0 {
+                self.core.stats.time_wait_reset += 1;
+                self.drop_time_wait(tw_index);
+            } else if in_window && self.core.challenge_ack_allowed(&mut tw.last_oow_ack, now) {
+                self.core.time_wait_ack(tx, tw, now);
+            }
+            return;
+        }
+        if seg.flags.syn() && !seg.flags.ack() {
+            let listener = self.core.listening(tuple.local_ip, tuple.local_port);
+            if let (true, Some(listener)) = (tw.accepts_new_syn(seg.seq, seg.tsval()), listener) {
+                // Where the listener could not take the SYN, keep the record:
+                // ending it would lose both it and the new connection. The
+                // peer retransmits its SYN. (A SYN cookie needs the tuple
+                // free for its ACK, so that case goes on.)
+                let backlog_full = self.core.backlog_full(listener);
+                if table_full && !(backlog_full && self.core.cfg.syn_cookies) {
+                    self.core.stats.table_full += 1;
+                    return;
+                }
+                if backlog_full && !self.core.cfg.syn_cookies {
+                    self.core.stats.backlog_full += 1;
+                    return;
+                }
+                let iss = tw.next_iss();
+                self.core.stats.time_wait_reused += 1;
+                self.drop_time_wait(tw_index);
+                return self.on_listen(listener, tuple, seg, Some(iss), now, tx);
+            }
+            if self.core.challenge_ack_allowed(&mut tw.last_oow_ack, now) {
+                self.core.time_wait_ack(tx, tw, now);
+            }
+            return;
+        }
+        // RFC 7323 §5.3 PAWS holds in TIME-WAIT too: an old duplicate must
+        // neither be taken for the peer's retransmitted FIN nor restart 2MSL.
+        if seg.tsval().is_some_and(|tsval| tw.paws_rejects(tsval)) {
+            self.core.stats.paws_rejected += 1;
+            if !seg.carries_nothing() || self.core.oow_ack_allowed(&mut tw.last_oow_ack, now) {
+                self.core.time_wait_ack(tx, tw, now);
+            }
+            return;
+        }
+        if seg.flags.fin() && seg.seq + seg.len() == tw.rcv_nxt {
+            // The peer did not hear our ACK of its FIN: ACK again and wait
+            // 2MSL anew (RFC 9293 §3.10.7.4, eighth).
+            self.core.time_wait_ack(tx, tw, now);
+            self.restart_time_wait(tw_index, now);
+            return;
+        }
+        if seg.len() > 0 || (!in_window && self.core.oow_ack_allowed(&mut tw.last_oow_ack, now)) {
+            self.core.time_wait_ack(tx, tw, now);
+        }
+    }
+}
+
+impl Core {
+    /// The TIME-WAIT record's ACK <SEQ=SND.NXT><ACK=RCV.NXT>.
+    fn time_wait_ack(&mut self, tx: &mut FrameBatch, tw: &TimeWait, now: Instant) {
+        let bare = Bare {
+            window: self.cfg.window_field(tw.rcv_wscale),
+            timestamps: tw.ts_ok.then(|| (ts_val(now, tw.ts_offset), tw.ts_recent)),
+            ..Bare::new(tw.tuple, tw.peer_mac, tw.snd_nxt, tw.rcv_nxt, TcpFlags::ACK)
+        };
+        self.emit_bare(tx, &bare);
     }
 }

@@ -1,0 +1,178 @@
+//! What every part of the engine shares but the table: the configuration,
+//! timers, the dirty list, events and counters. Kept apart from `Engine` so
+//! that a TCB borrowed from the table and the rest can be used together, and
+//! so that input, output, timers and TIME-WAIT need not import each other.
+
+use super::challenge::ChallengeLimit;
+use super::config::Config;
+use super::event::{ConnId, Event, EventKind, Events};
+use super::isn::IsnGenerator;
+use super::keys::Keys;
+use super::listen::Listener;
+use super::stats::Stats;
+use super::syn_cookie::SynCookies;
+use super::tcb::{flag, Tcb};
+use super::timer::TimerWheel;
+use super::{FourTuple, Instant};
+use crate::wire::{MacAddr, SeqNumber, TcpFlags};
+use core::time::Duration;
+
+/// Our TSval towards one peer address: a 1 ms clock (within RFC 7323 §5.4's
+/// 1 ms–1 s per tick) plus that address pair's offset. With a clock that
+/// counts from boot, it keeps growing across runs, so a peer's TIME-WAIT
+/// takes our next SYN on a tuple as new (RFC 6191) and PAWS never rejects us.
+#[inline]
+pub(crate) fn ts_val(now: Instant, offset: u32) -> u32 {
+    (now.as_millis() as u32).wrapping_add(offset)
+}
+
+/// What a timer belongs to: a TCB or a TIME-WAIT record, by index. One
+/// `u32` (the top bit tells which), so that a timer wheel entry stays 24
+/// bytes at a million connections; read it through [`TimerKey::owner`].
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) struct TimerKey(u32);
+
+/// Whose timer fired.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum TimerOwner {
+    Tcb(u32),
+    TimeWait(u32),
+}
+
+impl TimerKey {
+    const TIME_WAIT: u32 = 1 << 31;
+
+    #[inline]
+    pub fn tcb(index: u32) -> Self {
+        debug_assert!(index & Self::TIME_WAIT == 0);
+        TimerKey(index)
+    }
+
+    #[inline]
+    pub fn time_wait(index: u32) -> Self {
+        debug_assert!(index & Self::TIME_WAIT == 0);
+        TimerKey(index | Self::TIME_WAIT)
+    }
+
+    #[inline]
+    pub fn owner(self) -> TimerOwner {
+        if self.0 & Self::TIME_WAIT != 0 {
+            TimerOwner::TimeWait(self.0 & !Self::TIME_WAIT)
+        } else {
+            TimerOwner::Tcb(self.0)
+        }
+    }
+}
+
+/// Header fields of a segment that has no TCB behind it (RST to no
+/// connection, TIME-WAIT's re-ACK, abort, a SYN cookie's SYN-ACK).
+pub(crate) struct Bare {
+    pub tuple: FourTuple,
+    pub peer_mac: MacAddr,
+    pub seq: SeqNumber,
+    pub ack: SeqNumber,
+    pub flags: TcpFlags,
+    pub window: u16,
+    /// MSS and window scale options: only a SYN cookie's SYN-ACK carries them.
+    pub mss: Option<u16>,
+    pub window_scale: Option<u8>,
+    pub timestamps: Option<(u32, u32)>,
+}
+
+impl Bare {
+    /// A segment with a zero window and no options; the few that need
+    /// more set them after.
+    #[inline]
+    pub fn new(
+        tuple: FourTuple,
+        peer_mac: MacAddr,
+        seq: SeqNumber,
+        ack: SeqNumber,
+        flags: TcpFlags,
+    ) -> Self {
+        Bare {
+            tuple,
+            peer_mac,
+            seq,
+            ack,
+            flags,
+            window: 0,
+            mss: None,
+            window_scale: None,
+            timestamps: None,
+        }
+    }
+}
+
+/// Everything but the table, so that a TCB borrowed from the table and the
+/// rest of the engine can be used together.
+pub(crate) struct Core {
+    pub cfg: Config,
+    pub mac: MacAddr,
+    pub isn: IsnGenerator,
+    pub keys: Keys,
+    pub listeners: Vec<Listener>,
+    pub timers: TimerWheel<TimerKey>,
+    pub dirty: Vec<u32>,
+    pub aborts: Vec<Bare>,
+    pub events: Events,
+    pub stats: Stats,
+    pub cookies: SynCookies,
+    /// When the last cookie was sent: only then are ACKs to a listener
+    /// checked as cookies (Linux does the same).
+    pub last_cookie: Option<Instant>,
+    pub challenge: ChallengeLimit,
+}
+
+/// The wheel tick (ms) at which a timer of length `after` from `now` fires:
+/// never the current tick, so a timer never fires early.
+pub(crate) fn deadline_ms(now: Instant, after: Duration) -> u64 {
+    (now + after)
+        .as_nanos()
+        .div_ceil(1_000_000)
+        .max(now.as_millis() + 1)
+}
+
+impl Core {
+    /// Queues the TCB for `poll_transmit`.
+    #[inline]
+    pub(crate) fn mark_dirty(&mut self, tcb: &mut Tcb, index: u32) {
+        if !tcb.has(flag::DIRTY) {
+            tcb.set(flag::DIRTY);
+            self.dirty.push(index);
+        }
+    }
+
+    /// (Re)arms the TCB's one timer.
+    #[inline]
+    pub(crate) fn arm(&mut self, tcb: &mut Tcb, index: u32, after: Duration, now: Instant) {
+        self.disarm(tcb);
+        tcb.timer = Some(
+            self.timers
+                .schedule(deadline_ms(now, after), TimerKey::tcb(index)),
+        );
+    }
+
+    /// Cancels the TCB's timer, if any.
+    #[inline]
+    pub(crate) fn disarm(&mut self, tcb: &mut Tcb) {
+        if let Some(h) = tcb.timer.take() {
+            self.timers.cancel(h);
+        }
+    }
+
+    /// Tells the application.
+    #[inline]
+    pub(crate) fn event(&mut self, tcb: &Tcb, index: u32, kind: EventKind, now: Instant) {
+        self.events.push(Event {
+            conn: ConnId {
+                index,
+                generation: tcb.generation,
+            },
+            tuple: tcb.tuple,
+            kind,
+            at: now,
+            snd_nxt: tcb.snd_max,
+        });
+    }
+}

@@ -1,0 +1,164 @@
+//! Retransmission (RFC 6298, RFC 9293 §3.8.1 and §3.8.3): the one timer of a
+//! TCB — the RTO, the persist timer of a zero window (§3.8.6.1), the sender
+//! SWS override (§3.8.6.2.1) or FIN-WAIT-2's — what each does when it fires,
+//! and the handshake's SYN and SYN-ACK retransmissions.
+
+use super::core::Core;
+use super::engine::Engine;
+use super::event::{EventKind, TimeoutReason};
+use super::rtt::RttEstimator;
+use super::tcb::{flag, Tcb};
+use super::{FrameBatch, Instant, State};
+use core::time::Duration;
+
+/// RTO once a handshake whose SYN timed out completes (RFC 6298 §5.7).
+const SYN_FALLBACK_RTO: Duration = Duration::from_secs(3);
+
+impl Engine {
+    /// The TCB's timer fired: which one it was follows from the state.
+    pub(crate) fn on_tcb_timer(&mut self, index: u32, now: Instant, tx: &mut FrameBatch) {
+        let tcb = &mut self.table.tcbs[index as usize];
+        tcb.timer = None;
+        let handshake = matches!(tcb.state, State::SynSent | State::SynReceived);
+        if !handshake && tcb.snd_wnd == 0 && (tcb.outstanding() || tcb.has_unsent()) {
+            return self.on_persist_timer(index, now, tx);
+        }
+        if tcb.outstanding() {
+            let limit = if handshake {
+                self.core.cfg.syn_retries
+            } else {
+                self.core.cfg.max_retries
+            };
+            if tcb.retries >= limit {
+                self.core.stats.timeouts += 1;
+                if !tcb.has(flag::APP_KNOWN) {
+                    self.core.stats.half_open_dropped += 1;
+                }
+                let reason = if handshake {
+                    TimeoutReason::Handshake
+                } else {
+                    TimeoutReason::Retransmit
+                };
+                self.finish(index, Some(EventKind::TimedOut(reason)), now);
+                return;
+            }
+            // RFC 6298 §5.4–5.6: retransmit the earliest unacknowledged
+            // segment, back off, and time no retransmission (Karn).
+            if !handshake && tcb.retries == 0 {
+                // RFC 5681 §3.1 (4): ssthresh = max(FlightSize / 2, 2*SMSS),
+                // held when the same segment times out again.
+                let flight = (tcb.snd_max - tcb.snd_una) as u32;
+                tcb.ssthresh = (flight / 2).max(2 * u32::from(tcb.snd_mss));
+            }
+            tcb.retries += 1;
+            tcb.syn_resent |= handshake;
+            tcb.rtt.back_off(self.core.cfg.rto_max);
+            tcb.rtt_seq = None;
+            tcb.cwnd = u32::from(tcb.snd_mss);
+            tcb.snd_nxt = tcb.snd_una;
+            self.core.stats.retransmits += 1;
+            self.core.output(tx, tcb, index, now);
+        } else if tcb.state == State::FinWait2 {
+            self.core.stats.timeouts += 1;
+            self.finish(
+                index,
+                Some(EventKind::TimedOut(TimeoutReason::FinWait2)),
+                now,
+            );
+        } else if tcb.has_unsent() {
+            // RFC 9293 §3.8.6.2.1 (4): the SWS override timeout.
+            self.core.send_data(tx, tcb, now, true);
+            self.core.rearm(tcb, index, now);
+        }
+    }
+
+    /// The peer's window is zero and we have something for it (RFC 9293
+    /// §3.8.6.1): probe with one byte, backing off as the RTO does. Probes
+    /// the peer answers are no retransmission failure (its ACKs reset
+    /// `retries`); unanswered ones count as retransmissions of the byte.
+    /// A peer that keeps the window shut past `persist_timeout` ends it.
+    fn on_persist_timer(&mut self, index: u32, now: Instant, tx: &mut FrameBatch) {
+        let tcb = &mut self.table.tcbs[index as usize];
+        let ms = now.as_millis() as u32;
+        if tcb.persist_since == 0 {
+            tcb.persist_since = ms.max(1);
+        }
+        let persisting = Duration::from_millis(u64::from(ms.wrapping_sub(tcb.persist_since)));
+        let reason = if persisting >= self.core.cfg.persist_timeout {
+            self.core.stats.persist_timeouts += 1;
+            Some(TimeoutReason::Persist)
+        } else if tcb.outstanding() && tcb.retries >= self.core.cfg.max_retries {
+            Some(TimeoutReason::Retransmit)
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            self.core.stats.timeouts += 1;
+            self.finish(index, Some(EventKind::TimedOut(reason)), now);
+            return;
+        }
+        if tcb.outstanding() {
+            // A zero window is no sign of congestion: cwnd and ssthresh stay.
+            tcb.retries += 1;
+            tcb.rtt_seq = None;
+            tcb.snd_nxt = tcb.snd_una;
+        }
+        tcb.rtt.back_off(self.core.cfg.rto_max);
+        self.core.stats.persist_probes += 1;
+        self.core.send_data(tx, tcb, now, true);
+        self.core.rearm(tcb, index, now);
+    }
+}
+
+impl Core {
+    /// Arms the timer the TCB needs now, unless one runs: the RTO while
+    /// anything is unacknowledged; else, with bytes queued that the window
+    /// holds back, the persist timer (window zero, RFC 9293 §3.8.6.1) or the
+    /// SWS override timer (RFC 9293 §3.8.6.2.1, 0.1–1 s).
+    pub(crate) fn rearm(&mut self, tcb: &mut Tcb, index: u32, now: Instant) {
+        if tcb.timer.is_some() {
+            return;
+        }
+        let rto = tcb.rtt.rto();
+        if tcb.outstanding() {
+            self.arm(tcb, index, rto, now);
+        } else if tcb.has_unsent() && tcb.state.is_synchronized() && tcb.state != State::SynReceived
+        {
+            let after = if tcb.snd_wnd == 0 {
+                if tcb.persist_since == 0 {
+                    tcb.persist_since = (now.as_millis() as u32).max(1);
+                }
+                rto
+            } else {
+                rto.clamp(Duration::from_millis(100), Duration::from_secs(1))
+            };
+            self.arm(tcb, index, after, now);
+        }
+    }
+
+    /// Our SYN or SYN-ACK is acknowledged: its RTT sample, unless it was
+    /// sent more than once (Karn); after an RTO on it, RFC 6298 §5.7's 3 s,
+    /// since the backed-off RTO says nothing of the path either.
+    pub(crate) fn syn_acked(&self, tcb: &mut Tcb, now: Instant) {
+        let cfg = &self.cfg;
+        if let Some((_, sent)) = tcb.rtt_seq.take() {
+            tcb.rtt.sample(now - sent, cfg.rto_min, cfg.rto_max);
+        } else if tcb.retries > 0 {
+            let rto = SYN_FALLBACK_RTO.clamp(cfg.rto_min, cfg.rto_max);
+            tcb.rtt = RttEstimator::new(rto);
+        }
+        tcb.retries = 0;
+    }
+}
+
+impl Tcb {
+    /// Sends the SYN or SYN-ACK again on the next output, not waiting for
+    /// the RTO. `karn`: the first may still arrive, so its ACK cannot be
+    /// timed; else the repeat is timed afresh.
+    #[inline]
+    pub(crate) fn resend_syn(&mut self, karn: bool) {
+        self.snd_nxt = self.iss;
+        self.syn_resent |= karn;
+        self.rtt_seq = None;
+    }
+}

@@ -1,0 +1,266 @@
+//! Passive open (`listen.rs`): LISTEN, SYN-RECEIVED, backlogs and SYN cookies.
+
+use super::*;
+
+#[test]
+fn rfc9293_3_10_7_2_listen_answers_syn_with_syn_ack_and_accepts_on_ack() {
+    let mut h = Harness::listening();
+    h.send(seg(PEER_ISS, 0, SYN).options(TcpOptions {
+        mss: Some(1200),
+        ..Default::default()
+    }));
+    let sa = h.recv_one();
+    assert_eq!((sa.ack, sa.flags), (PEER_ISS + 1, syn_ack()));
+    assert_eq!(sa.options.mss, Some(1460));
+    assert!(
+        h.kinds().is_empty(),
+        "accepted before the handshake completed"
+    );
+    h.send(seg(PEER_ISS + 1, sa.seq + 1, ACK));
+    assert_eq!(h.kinds(), vec![EventKind::Accepted]);
+    assert_eq!(h.engine.tcb_count(), 1);
+}
+
+#[test]
+fn rfc9293_3_10_7_2_ack_to_listener_gets_rst() {
+    let mut h = Harness::listening();
+    h.send(seg(PEER_ISS, 4242, ACK));
+    let r = h.recv_one();
+    assert_eq!((r.seq, r.flags), (4242, RST));
+    assert_eq!(h.engine.tcb_count(), 0);
+}
+
+#[test]
+fn rfc9293_3_10_7_4_syn_received_bad_ack_gets_rst() {
+    let mut h = Harness::listening();
+    h.send(seg(PEER_ISS, 0, SYN));
+    let sa = h.recv_one();
+    h.send(seg(PEER_ISS + 1, sa.seq + 9, ACK));
+    let r = h.recv_one();
+    assert_eq!((r.seq, r.flags), (sa.seq + 9, RST));
+    assert!(h.kinds().is_empty());
+}
+
+#[test]
+fn rfc9293_3_8_1_duplicate_syn_in_syn_received_repeats_syn_ack() {
+    let mut h = Harness::listening();
+    h.send(seg(PEER_ISS, 0, SYN));
+    let first = h.recv_one();
+    h.send(seg(PEER_ISS, 0, SYN));
+    let again = h.recv_one();
+    assert_eq!(
+        (again.seq, again.ack, again.flags),
+        (first.seq, first.ack, syn_ack())
+    );
+    assert_eq!(h.engine.tcb_count(), 1);
+}
+
+#[test]
+fn full_table_drops_syn_and_refuses_connect() {
+    let mut h = Harness::new(Config {
+        max_tcbs: 1,
+        ..config()
+    });
+    h.engine.listen(LOCAL).unwrap();
+    h.send(seg(PEER_ISS, 0, SYN));
+    h.recv_one();
+    let other = SocketAddrV4::new(*REMOTE.ip(), 1);
+    assert_eq!(
+        h.engine.connect(h.now, LOCAL, other, PEER),
+        Err(EngineError::TableFull)
+    );
+    assert_eq!(h.engine.tcb_count(), 1);
+}
+
+#[test]
+fn rfc4987_3_6_full_backlog_answers_with_a_cookie_and_its_ack_opens_the_connection() {
+    let mut h = tiny_backlog(true);
+    h.send(seg(PEER_ISS, 0, SYN).options(TcpOptions {
+        mss: Some(1300),
+        window_scale: Some(7),
+        ..Default::default()
+    }));
+    let sa = h.recv_one();
+    assert_eq!((sa.ack, sa.flags), (PEER_ISS + 1, syn_ack()));
+    assert_eq!(
+        sa.options.window_scale, None,
+        "a cookie cannot remember window scale"
+    );
+    assert_eq!(h.engine.tcb_count(), 1, "the cookie SYN made state");
+    assert_eq!(h.engine.stats().syn_cookies_sent, 1);
+    // The returning ACK, carrying the request, opens the connection.
+    h.send(seg(PEER_ISS + 1, sa.seq + 1, ACK).data(b"GET /"));
+    let kinds = h.kinds();
+    assert!(
+        matches!(kinds[..], [EventKind::Accepted, EventKind::Data { .. }]),
+        "{kinds:?}"
+    );
+    assert_eq!(h.engine.stats().syn_cookies_accepted, 1);
+    let a = h.recv_one();
+    assert_eq!((a.seq, a.ack), (sa.seq + 1, PEER_ISS + 6));
+}
+
+#[test]
+fn rfc4987_3_6_forged_cookie_ack_gets_rst_and_no_state() {
+    let mut h = tiny_backlog(true);
+    h.send(seg(PEER_ISS, 0, SYN));
+    let sa = h.recv_one();
+    h.send(seg(PEER_ISS + 1, sa.seq + 2, ACK));
+    let r = h.recv_one();
+    assert_eq!((r.seq, r.flags), (sa.seq + 2, RST));
+    assert_eq!(h.engine.tcb_count(), 1);
+    assert_eq!(h.engine.stats().syn_cookies_rejected, 1);
+    assert!(h.kinds().is_empty());
+}
+
+#[test]
+fn rfc4987_3_6_replayed_cookie_ack_is_rejected_after_two_epochs() {
+    let mut h = tiny_backlog(true);
+    h.send(seg(PEER_ISS, 0, SYN));
+    let sa = h.recv_one();
+    h.advance(Duration::from_secs(127));
+    // Keep cookies "recently sent" so the ACK is checked as one.
+    h.send(seg(PEER_ISS + 50, 0, SYN));
+    h.recv();
+    h.advance(Duration::from_secs(64));
+    h.send(seg(PEER_ISS + 1, sa.seq + 1, ACK));
+    assert!(h.kinds().is_empty(), "a stale cookie opened a connection");
+    assert_eq!(h.engine.stats().syn_cookies_rejected, 1);
+}
+
+#[test]
+fn full_backlog_without_cookies_drops_syn_and_counts_it() {
+    let mut h = tiny_backlog(false);
+    h.send(seg(PEER_ISS, 0, SYN));
+    assert!(h.recv().is_empty());
+    assert_eq!(h.engine.stats().backlog_full, 1);
+    assert_eq!(h.engine.tcb_count(), 1);
+}
+
+#[test]
+fn backlog_frees_when_half_open_connections_complete() {
+    let mut h = Harness::new(Config {
+        syn_backlog: 1,
+        syn_cookies: false,
+        ..config()
+    });
+    h.engine.listen(LOCAL).unwrap();
+    h.send(seg(PEER_ISS, 0, SYN));
+    let sa = h.recv_one();
+    h.send(seg(PEER_ISS + 1, sa.seq + 1, ACK));
+    assert_eq!(h.kinds(), vec![EventKind::Accepted]);
+    // A second peer now fits in the backlog again.
+    send_from_port(&mut h, 2, 1, 0, SYN);
+    assert_eq!(h.engine.tcb_count(), 2);
+    assert_eq!(h.engine.stats().backlog_full, 0);
+}
+
+#[test]
+fn rfc4987_3_6_cookie_keeps_window_scale_and_timestamps_through_tsval() {
+    let mut h = Harness::new(Config {
+        syn_backlog: 1,
+        ..Config::default()
+    });
+    h.engine.listen(LOCAL).unwrap();
+    send_from_port(&mut h, 1, 9, 0, SYN);
+    h.recv();
+    let ts = |v: u32, e: u32| TcpOptions {
+        timestamps: Some((v, e)),
+        ..Default::default()
+    };
+    h.send(seg(PEER_ISS, 0, SYN).options(TcpOptions {
+        mss: Some(1460),
+        window_scale: Some(5),
+        sack_permitted: false,
+        timestamps: Some((1000, 0)),
+    }));
+    let sa = h.recv_one();
+    assert_eq!(h.engine.stats().syn_cookies_sent, 1);
+    assert_eq!(sa.options.window_scale, Some(7));
+    let (tsval, tsecr) = sa
+        .options
+        .timestamps
+        .expect("cookie SYN-ACK without timestamps");
+    assert_eq!((tsval & 0x1f, tsecr), (0x10 | 5, 1000));
+    // Window 100 << 5 = 3200 bytes once the cookie is back.
+    let mut ack = seg(PEER_ISS + 1, sa.seq + 1, ACK).options(ts(1001, tsval));
+    ack.window = 100;
+    h.send(ack);
+    let c = h
+        .events
+        .iter()
+        .next()
+        .expect("cookie ACK did not open the connection")
+        .conn;
+    // Exactly the window's worth, so that sender SWS avoidance (RFC 9293
+    // §3.8.6.2.1) lets the sub-MSS tail go at once.
+    h.engine.send(c, &[1u8; 3200]).unwrap();
+    let sizes: Vec<usize> = h.recv().iter().map(|s| s.payload.len()).collect();
+    assert_eq!(
+        sizes.iter().sum::<usize>(),
+        3200,
+        "window scale lost: {sizes:?}"
+    );
+    assert!(
+        sizes.iter().all(|&n| n <= 1448),
+        "timestamps lost from the MSS: {sizes:?}"
+    );
+}
+
+#[test]
+fn backlog_is_per_listener() {
+    let mut h = tiny_backlog(false);
+    // LOCAL's backlog is full; another listening port still takes a SYN.
+    let other = SocketAddrV4::new(*LOCAL.ip(), 81);
+    h.engine.listen(other).unwrap();
+    let repr = TcpRepr {
+        src_port: REMOTE.port(),
+        dst_port: other.port(),
+        seq: SeqNumber(1),
+        ack: SeqNumber(0),
+        flags: SYN,
+        window: 1000,
+        urgent: 0,
+        options: TcpOptions::default(),
+        payload: &[],
+    };
+    let mut buf = vec![0; 128];
+    let n = wire::emit_tcp_frame(&mut buf, PEER, US, *REMOTE.ip(), *LOCAL.ip(), &repr);
+    h.engine.handle_frames(h.now, [&buf[..n]], &mut h.tx);
+    assert_eq!(h.engine.tcb_count(), 2);
+    h.send(seg(PEER_ISS, 0, SYN));
+    assert_eq!(h.engine.stats().backlog_full, 1);
+}
+
+#[test]
+fn rfc7323_5_4_cookie_syn_ack_tsval_is_never_ahead_of_the_clock() {
+    let mut h = Harness::new(Config {
+        syn_backlog: 1,
+        ..Config::default()
+    });
+    h.engine.listen(LOCAL).unwrap();
+    send_from_port(&mut h, 1, 9, 0, SYN);
+    h.recv();
+    // Our TSval clock towards the peer, its low bits moved to 16: below the
+    // option bits 0x10 | 5 = 21.
+    let offset = h.engine.core.keys.ts_offset(&FourTuple::new(LOCAL, REMOTE));
+    let clock_at = |now: Instant| (now.as_millis() as u32).wrapping_add(offset);
+    let lift = (16u32.wrapping_sub(clock_at(h.now)) & 31) as u64;
+    h.now = h.now + Duration::from_millis(lift);
+    assert_eq!(clock_at(h.now) & 31, 16);
+    h.send(seg(PEER_ISS, 0, SYN).options(TcpOptions {
+        mss: Some(1460),
+        window_scale: Some(5),
+        sack_permitted: false,
+        timestamps: Some((1000, 0)),
+    }));
+    let sa = h.recv_one();
+    let (tsval, _) = sa.options.timestamps.unwrap();
+    assert_eq!(tsval & 0x1f, 0x10 | 5);
+    let clock = clock_at(h.now);
+    assert!(
+        (clock.wrapping_sub(tsval) as i32) >= 0,
+        "TSval {tsval} ahead of the clock {clock}"
+    );
+    assert!(clock.wrapping_sub(tsval) < 64);
+}
