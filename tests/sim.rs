@@ -14,6 +14,7 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
+use synwave::app::{turn, App};
 use synwave::tcp::{
     Config, ConnId, Engine, EventKind, Events, FourTuple, FrameBatch, Instant, TimeoutReason,
 };
@@ -171,20 +172,214 @@ fn mirror(t: FourTuple) -> FourTuple {
     }
 }
 
+/// The client application: opens connections from fresh tuples, sends each
+/// its request, checks the response, and closes as the mode says.
+struct SimClient {
+    mode: CloseMode,
+    /// Connections to open in all.
+    target: u64,
+    rng: SmallRng,
+    clients: HashMap<ConnId, ClientConn>,
+    opened: u64,
+    done: u64,
+    /// Simultaneous close: the server's side of these tuples closes too.
+    close_on_server: Vec<FourTuple>,
+}
+
+impl SimClient {
+    /// Opens a connection from a source address no earlier one used, so no
+    /// tuple is ever reused while in TIME-WAIT.
+    fn open(&mut self, engine: &mut Engine, now: Instant) {
+        let id = self.opened;
+        self.opened += 1;
+        let src = SocketAddrV4::new(
+            Ipv4Addr::new(10, 2, (id / 50_000) as u8, 1),
+            10_000 + (id % 50_000) as u16,
+        );
+        let req_len = self.rng.gen_range(0..4000);
+        let resp_len = self.rng.gen_range(1..6000);
+        let conn = engine.connect(now, src, SERVER, SERVER_MAC).unwrap();
+        self.clients.insert(
+            conn,
+            ClientConn {
+                request: request(id, req_len, resp_len),
+                response: pattern(id, resp_len, 2),
+                received: Vec::new(),
+                terminal: None,
+            },
+        );
+    }
+}
+
+impl App for SimClient {
+    fn poll(&mut self, engine: &mut Engine, now: Instant) {
+        while self.opened < self.target && self.opened - self.done < CONCURRENCY {
+            self.open(engine, now);
+        }
+    }
+
+    fn on_events(&mut self, engine: &mut Engine, events: &Events, now: Instant) {
+        for ev in events.iter() {
+            let c = self
+                .clients
+                .get_mut(&ev.conn)
+                .expect("event for a connection never opened");
+            assert!(
+                c.terminal.is_none(),
+                "event {ev} after terminal {:?}",
+                c.terminal
+            );
+            match ev.kind {
+                EventKind::Connected => {
+                    assert_eq!(engine.send(ev.conn, &c.request), Ok(c.request.len()));
+                }
+                EventKind::Data { .. } => {
+                    c.received.extend_from_slice(events.data(&ev.kind));
+                    assert!(
+                        c.received.len() <= c.response.len(),
+                        "{}: more bytes than sent",
+                        ev.tuple
+                    );
+                    if c.received.len() == c.response.len() {
+                        assert!(c.received == c.response, "{}: response corrupted", ev.tuple);
+                        match self.mode {
+                            CloseMode::ClientFirst => engine.close(ev.conn, now).unwrap(),
+                            CloseMode::Simultaneous => {
+                                engine.close(ev.conn, now).unwrap();
+                                self.close_on_server.push(mirror(ev.tuple));
+                            }
+                            CloseMode::ServerFirst => {}
+                        }
+                    }
+                }
+                EventKind::PeerClosed => {
+                    assert_eq!(
+                        c.received.len(),
+                        c.response.len(),
+                        "{}: FIN before all data",
+                        ev.tuple
+                    );
+                    if self.mode == CloseMode::ServerFirst {
+                        engine.close(ev.conn, now).unwrap();
+                    }
+                }
+                kind if kind.is_terminal() => {
+                    c.terminal = Some(kind);
+                    self.done += 1;
+                }
+                kind => panic!("unexpected client event {kind:?}"),
+            }
+        }
+    }
+
+    fn finished(&self) -> bool {
+        self.done >= self.target
+    }
+
+    fn counters(&self) -> Vec<(&'static str, u64)> {
+        vec![("opened", self.opened), ("done", self.done)]
+    }
+}
+
+/// The server application: checks each request, answers it, and closes as
+/// the mode says.
+struct SimServer {
+    mode: CloseMode,
+    servers: HashMap<ConnId, ServerConn>,
+    server_by_tuple: HashMap<FourTuple, ConnId>,
+    /// Simultaneous close: tuples the client closed at the same moment.
+    to_close: Vec<FourTuple>,
+}
+
+impl App for SimServer {
+    fn poll(&mut self, engine: &mut Engine, now: Instant) {
+        for t in self.to_close.drain(..) {
+            engine.close(self.server_by_tuple[&t], now).unwrap();
+        }
+    }
+
+    fn on_events(&mut self, engine: &mut Engine, events: &Events, now: Instant) {
+        for ev in events.iter() {
+            if ev.kind == EventKind::Accepted {
+                assert!(
+                    self.servers
+                        .insert(ev.conn, ServerConn::default())
+                        .is_none(),
+                    "accepted twice"
+                );
+                assert!(
+                    self.server_by_tuple.insert(ev.tuple, ev.conn).is_none(),
+                    "tuple accepted twice"
+                );
+                continue;
+            }
+            let s = self
+                .servers
+                .get_mut(&ev.conn)
+                .expect("event for a connection never accepted");
+            assert!(
+                s.terminal.is_none(),
+                "event {ev} after terminal {:?}",
+                s.terminal
+            );
+            match ev.kind {
+                EventKind::Data { .. } => {
+                    s.received.extend_from_slice(events.data(&ev.kind));
+                    if s.received.len() < 16 {
+                        continue;
+                    }
+                    let id = u64::from_le_bytes(s.received[..8].try_into().unwrap());
+                    let req_len =
+                        u32::from_le_bytes(s.received[8..12].try_into().unwrap()) as usize;
+                    let resp_len =
+                        u32::from_le_bytes(s.received[12..16].try_into().unwrap()) as usize;
+                    assert!(
+                        s.received.len() <= 16 + req_len,
+                        "{}: more bytes than sent",
+                        ev.tuple
+                    );
+                    if s.received.len() == 16 + req_len && !s.responded {
+                        assert!(
+                            s.received == request(id, req_len, resp_len),
+                            "{}: request corrupted",
+                            ev.tuple
+                        );
+                        s.responded = true;
+                        let response = pattern(id, resp_len, 2);
+                        assert_eq!(engine.send(ev.conn, &response), Ok(resp_len));
+                        if self.mode == CloseMode::ServerFirst {
+                            engine.close(ev.conn, now).unwrap();
+                        }
+                    }
+                }
+                EventKind::PeerClosed => {
+                    if self.mode == CloseMode::ClientFirst {
+                        engine.close(ev.conn, now).unwrap();
+                    }
+                }
+                kind if kind.is_terminal() => s.terminal = Some(kind),
+                kind => panic!("unexpected server event {kind:?}"),
+            }
+        }
+    }
+
+    fn counters(&self) -> Vec<(&'static str, u64)> {
+        vec![("accepted", self.servers.len() as u64)]
+    }
+}
+
+/// Both engines and their applications on the wire, each side driven by
+/// the workers' `turn`.
 struct Sim {
     client: Engine,
     server: Engine,
+    client_app: SimClient,
+    server_app: SimServer,
     to_server: Link,
     to_client: Link,
     faults: Faults,
     rng: SmallRng,
     now: Instant,
-    mode: CloseMode,
-    clients: HashMap<ConnId, ClientConn>,
-    servers: HashMap<ConnId, ServerConn>,
-    server_by_tuple: HashMap<FourTuple, ConnId>,
-    opened: u64,
-    client_done: u64,
     events: Events,
     tx: FrameBatch,
     rx: Vec<Vec<u8>>,
@@ -212,17 +407,26 @@ impl Sim {
         Sim {
             client: Engine::new(config(), CLIENT_MAC, (!seed as u128).to_le_bytes(), now).unwrap(),
             server,
+            client_app: SimClient {
+                mode,
+                target: 0,
+                rng: SmallRng::seed_from_u64(seed ^ 0x5eed),
+                clients: HashMap::new(),
+                opened: 0,
+                done: 0,
+                close_on_server: Vec::new(),
+            },
+            server_app: SimServer {
+                mode,
+                servers: HashMap::new(),
+                server_by_tuple: HashMap::new(),
+                to_close: Vec::new(),
+            },
             to_server: Link::default(),
             to_client: Link::default(),
             faults,
             rng: SmallRng::seed_from_u64(seed),
             now,
-            mode,
-            clients: HashMap::new(),
-            servers: HashMap::new(),
-            server_by_tuple: HashMap::new(),
-            opened: 0,
-            client_done: 0,
             events: Events::new(),
             tx: FrameBatch::new(),
             rx: Vec::new(),
@@ -230,94 +434,22 @@ impl Sim {
         }
     }
 
-    /// Opens a connection from a source address no earlier one used, so no
-    /// tuple is ever reused while in TIME-WAIT.
-    fn open(&mut self) {
-        let id = self.opened;
-        self.opened += 1;
-        let src = SocketAddrV4::new(
-            Ipv4Addr::new(10, 2, (id / 50_000) as u8, 1),
-            10_000 + (id % 50_000) as u16,
-        );
-        let req_len = self.rng.gen_range(0..4000);
-        let resp_len = self.rng.gen_range(1..6000);
-        let conn = self
-            .client
-            .connect(self.now, src, SERVER, SERVER_MAC)
-            .unwrap();
-        self.clients.insert(
-            conn,
-            ClientConn {
-                request: request(id, req_len, resp_len),
-                response: pattern(id, resp_len, 2),
-                received: Vec::new(),
-                terminal: None,
-            },
-        );
-    }
-
     fn client_turn(&mut self) {
         let now = self.now;
         self.tx.clear();
-        self.client.handle_timeout(now, &mut self.tx);
         self.rx.clear();
         self.to_client.arrived(now, &mut self.rx);
-        self.client
-            .handle_frames(now, self.rx.iter().map(|f| f.as_slice()), &mut self.tx);
-        self.client.swap_events(&mut self.events);
-        for ev in self.events.iter() {
-            let c = self
-                .clients
-                .get_mut(&ev.conn)
-                .expect("event for a connection never opened");
-            assert!(
-                c.terminal.is_none(),
-                "event {ev} after terminal {:?}",
-                c.terminal
-            );
-            match ev.kind {
-                EventKind::Connected => {
-                    assert_eq!(self.client.send(ev.conn, &c.request), Ok(c.request.len()));
-                }
-                EventKind::Data { .. } => {
-                    c.received.extend_from_slice(self.events.data(&ev.kind));
-                    assert!(
-                        c.received.len() <= c.response.len(),
-                        "{}: more bytes than sent",
-                        ev.tuple
-                    );
-                    if c.received.len() == c.response.len() {
-                        assert!(c.received == c.response, "{}: response corrupted", ev.tuple);
-                        match self.mode {
-                            CloseMode::ClientFirst => self.client.close(ev.conn, now).unwrap(),
-                            CloseMode::Simultaneous => {
-                                self.client.close(ev.conn, now).unwrap();
-                                let s = self.server_by_tuple[&mirror(ev.tuple)];
-                                self.server.close(s, now).unwrap();
-                            }
-                            CloseMode::ServerFirst => {}
-                        }
-                    }
-                }
-                EventKind::PeerClosed => {
-                    assert_eq!(
-                        c.received.len(),
-                        c.response.len(),
-                        "{}: FIN before all data",
-                        ev.tuple
-                    );
-                    if self.mode == CloseMode::ServerFirst {
-                        self.client.close(ev.conn, now).unwrap();
-                    }
-                }
-                kind if kind.is_terminal() => {
-                    c.terminal = Some(kind);
-                    self.client_done += 1;
-                }
-                kind => panic!("unexpected client event {kind:?}"),
-            }
-        }
-        self.client.poll_transmit(now, &mut self.tx);
+        turn(
+            &mut self.client,
+            &mut self.client_app,
+            &mut self.events,
+            now,
+            self.rx.iter().map(|f| f.as_slice()),
+            &mut self.tx,
+        );
+        self.server_app
+            .to_close
+            .append(&mut self.client_app.close_on_server);
         self.shut(now, refuse_data);
         self.to_server
             .carry(now, &self.tx, &self.faults, &mut self.rng);
@@ -326,75 +458,16 @@ impl Sim {
     fn server_turn(&mut self) {
         let now = self.now;
         self.tx.clear();
-        self.server.handle_timeout(now, &mut self.tx);
         self.rx.clear();
         self.to_server.arrived(now, &mut self.rx);
-        self.server
-            .handle_frames(now, self.rx.iter().map(|f| f.as_slice()), &mut self.tx);
-        self.server.swap_events(&mut self.events);
-        for ev in self.events.iter() {
-            if ev.kind == EventKind::Accepted {
-                assert!(
-                    self.servers
-                        .insert(ev.conn, ServerConn::default())
-                        .is_none(),
-                    "accepted twice"
-                );
-                assert!(
-                    self.server_by_tuple.insert(ev.tuple, ev.conn).is_none(),
-                    "tuple accepted twice"
-                );
-                continue;
-            }
-            let s = self
-                .servers
-                .get_mut(&ev.conn)
-                .expect("event for a connection never accepted");
-            assert!(
-                s.terminal.is_none(),
-                "event {ev} after terminal {:?}",
-                s.terminal
-            );
-            match ev.kind {
-                EventKind::Data { .. } => {
-                    s.received.extend_from_slice(self.events.data(&ev.kind));
-                    if s.received.len() < 16 {
-                        continue;
-                    }
-                    let id = u64::from_le_bytes(s.received[..8].try_into().unwrap());
-                    let req_len =
-                        u32::from_le_bytes(s.received[8..12].try_into().unwrap()) as usize;
-                    let resp_len =
-                        u32::from_le_bytes(s.received[12..16].try_into().unwrap()) as usize;
-                    assert!(
-                        s.received.len() <= 16 + req_len,
-                        "{}: more bytes than sent",
-                        ev.tuple
-                    );
-                    if s.received.len() == 16 + req_len && !s.responded {
-                        assert!(
-                            s.received == request(id, req_len, resp_len),
-                            "{}: request corrupted",
-                            ev.tuple
-                        );
-                        s.responded = true;
-                        let response = pattern(id, resp_len, 2);
-                        assert_eq!(self.server.send(ev.conn, &response), Ok(resp_len));
-                        if self.mode == CloseMode::ServerFirst {
-                            self.server.close(ev.conn, now).unwrap();
-                        }
-                    }
-                }
-                EventKind::PeerClosed => {
-                    if self.mode == CloseMode::ClientFirst {
-                        self.server.close(ev.conn, now).unwrap();
-                    }
-                }
-                kind if kind.is_terminal() => s.terminal = Some(kind),
-                kind => panic!("unexpected server event {kind:?}"),
-            }
-        }
-        self.server.poll_transmit(now, &mut self.tx);
+        turn(
+            &mut self.server,
+            &mut self.server_app,
+            &mut self.events,
+            now,
+            self.rx.iter().map(|f| f.as_slice()),
+            &mut self.tx,
+        );
         self.shut(now, shut_window);
         self.to_client
             .carry(now, &self.tx, &self.faults, &mut self.rng);
@@ -431,13 +504,11 @@ impl Sim {
     }
 
     fn run(&mut self, connections: u64) {
-        while self.client_done < connections {
-            while self.opened < connections && self.opened - self.client_done < CONCURRENCY {
-                self.open();
-            }
+        self.client_app.target = connections;
+        while !self.client_app.finished() {
             self.client_turn();
             self.server_turn();
-            if self.client_done >= connections {
+            if self.client_app.finished() {
                 break; // the last one may have left no timer behind
             }
             self.now = self.next_instant().unwrap_or_else(|| {
@@ -488,7 +559,7 @@ fn lifecycle(mode: CloseMode, faults: Faults) {
 
 /// Every connection completed and closed in order, and both tables are empty.
 fn check_lifecycle(sim: &Sim, mode: CloseMode, n: u64, seed: u64) {
-    for (id, c) in &sim.clients {
+    for (id, c) in &sim.client_app.clients {
         assert_eq!(
             c.terminal,
             Some(EventKind::Closed),
@@ -497,11 +568,11 @@ fn check_lifecycle(sim: &Sim, mode: CloseMode, n: u64, seed: u64) {
         assert_eq!(c.received, c.response, "client {id:?} (seed {seed})");
     }
     assert_eq!(
-        sim.servers.len() as u64,
+        sim.server_app.servers.len() as u64,
         n,
         "accepted connections (seed {seed})"
     );
-    for (id, s) in &sim.servers {
+    for (id, s) in &sim.server_app.servers {
         assert_eq!(
             s.terminal,
             Some(EventKind::Closed),
@@ -601,7 +672,7 @@ fn rfc6429_window_shut_forever_ends_with_the_persist_timeout() {
     sim.shut_until = Instant::from_nanos(u64::MAX);
     let start = sim.now;
     sim.run(n);
-    for (id, c) in &sim.clients {
+    for (id, c) in &sim.client_app.clients {
         assert_eq!(
             c.terminal,
             Some(EventKind::TimedOut(TimeoutReason::Persist)),
