@@ -236,6 +236,20 @@ pub fn prometheus(sum: &Summary) -> String {
     s
 }
 
+/// One table row: a label `width` wide, p50, p90, p99, p99.9, max, count.
+fn percentile_row(label: &str, width: usize, h: &Histogram<u64>) -> String {
+    format!(
+        "  {:<width$} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}\n",
+        label,
+        us(h.value_at_quantile(0.5)),
+        us(h.value_at_quantile(0.9)),
+        us(h.value_at_quantile(0.99)),
+        us(h.value_at_quantile(0.999)),
+        us(h.max()),
+        h.len()
+    )
+}
+
 /// Human units for a µs value.
 pub fn us(v: u64) -> String {
     if v >= 1_000_000 {
@@ -311,16 +325,7 @@ pub fn load_table(sum: &Summary, measured_s: f64, target_rate: Option<f64>) -> S
             if h.is_empty() {
                 continue;
             }
-            s.push_str(&format!(
-                "  {:<11} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}\n",
-                name,
-                us(h.value_at_quantile(0.5)),
-                us(h.value_at_quantile(0.9)),
-                us(h.value_at_quantile(0.99)),
-                us(h.value_at_quantile(0.999)),
-                us(h.max()),
-                h.len()
-            ));
+            s.push_str(&percentile_row(name, 11, h));
         }
     }
     if let Some(line) = tuple_shortage(sum) {
@@ -410,17 +415,7 @@ pub fn latency_text(
     );
     for (name, h) in [("synwave", ours), ("kernel", kernel)] {
         if let Some(h) = h {
-            let _ = writeln!(
-                s,
-                "  {:<9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
-                name,
-                us(h.value_at_quantile(0.5)),
-                us(h.value_at_quantile(0.9)),
-                us(h.value_at_quantile(0.99)),
-                us(h.value_at_quantile(0.999)),
-                us(h.max()),
-                h.len()
-            );
+            s.push_str(&percentile_row(name, 9, h));
         }
     }
     if errors > 0 {
