@@ -35,10 +35,7 @@ pub fn boot_keys() -> Result<Keys, Error> {
     }
     if !Path::new(KEYS_FILE).exists() {
         let tmp = format!("{KEYS_FILE}.{}", std::process::id());
-        let mut bytes = [0u8; LEN];
-        std::fs::File::open("/dev/urandom")
-            .and_then(|mut f| f.read_exact(&mut bytes))
-            .map_err(|e| Error::os("reading /dev/urandom", e))?;
+        let bytes: [u8; LEN] = random_bytes()?;
         let written = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -75,11 +72,16 @@ pub fn boot_keys() -> Result<Keys, Error> {
     })
 }
 
-/// A random number from the kernel's pool (e.g. where a run's source ports begin).
-pub fn random_u32() -> Result<u32, Error> {
-    let mut b = [0u8; 4];
+/// `N` bytes from the kernel's random pool.
+fn random_bytes<const N: usize>() -> Result<[u8; N], Error> {
+    let mut b = [0u8; N];
     std::fs::File::open("/dev/urandom")
         .and_then(|mut f| f.read_exact(&mut b))
         .map_err(|e| Error::os("reading /dev/urandom", e))?;
-    Ok(u32::from_le_bytes(b))
+    Ok(b)
+}
+
+/// A random number from the kernel's pool (e.g. where a run's source ports begin).
+pub fn random_u32() -> Result<u32, Error> {
+    random_bytes().map(u32::from_le_bytes)
 }

@@ -313,8 +313,9 @@ fn ack_wnd(seq: u32, ack: u32, wnd: u16) -> Seg {
     s
 }
 
-/// Server-first close with timestamps, so the server's TIME-WAIT has them.
-fn server_in_time_wait_with_timestamps(cfg: Config) -> Harness {
+/// Server-first close with timestamps, so the server's TIME-WAIT has them;
+/// returns the harness and our ISS.
+fn server_in_time_wait_with_timestamps(cfg: Config) -> (Harness, u32) {
     let mut h = Harness::new(cfg);
     h.engine.listen(LOCAL).unwrap();
     h.send(seg(PEER_ISS, 0, SYN).options(ts(1000)));
@@ -327,7 +328,7 @@ fn server_in_time_wait_with_timestamps(cfg: Config) -> Harness {
     h.recv_one();
     assert_eq!(h.engine.time_wait_count(), 1);
     h.events.clear();
-    h
+    (h, sa.seq)
 }
 
 /// An active open with timestamps, closed by us first: we hold TIME-WAIT.

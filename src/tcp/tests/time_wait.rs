@@ -133,25 +133,15 @@ fn rfc9293_3_10_7_4_time_wait_acceptance_window_is_the_advertised_window() {
 
 #[test]
 fn rfc7323_5_paws_applies_in_time_wait() {
-    let mut h = Harness::new(Config {
+    let (mut h, iss) = server_in_time_wait_with_timestamps(Config {
         window_scale: 0,
         rcv_wnd: 65535,
         ..Config::default()
     });
-    h.engine.listen(LOCAL).unwrap();
-    h.send(seg(PEER_ISS, 0, SYN).options(ts(1000)));
-    let sa = h.recv_one();
-    h.send(seg(PEER_ISS + 1, sa.seq + 1, ACK).options(ts(1001)));
-    let c = h.events_conn();
-    h.engine.close(c, h.now).unwrap();
-    h.recv_one();
-    h.send(seg(PEER_ISS + 1, sa.seq + 2, fin_ack()).options(ts(1002)));
-    h.recv_one();
-    assert_eq!(h.engine.time_wait_count(), 1);
     // An old duplicate of the FIN (older TSval): dropped by PAWS, so it
     // does not restart 2MSL.
     h.advance(Duration::from_secs(30));
-    h.send(seg(PEER_ISS + 1, sa.seq + 2, fin_ack()).options(ts(900)));
+    h.send(seg(PEER_ISS + 1, iss + 2, fin_ack()).options(ts(900)));
     assert_eq!(h.engine.stats().paws_rejected, 1);
     h.recv();
     h.advance(Duration::from_secs(30) + Duration::from_millis(1));
@@ -180,13 +170,13 @@ fn rfc6191_2_syn_without_timestamps_falls_back_to_sequence_numbers() {
     };
     // The old incarnation used timestamps, the new SYN has none: its
     // sequence number above RCV.NXT decides.
-    let mut h = server_in_time_wait_with_timestamps(cfg.clone());
+    let (mut h, _) = server_in_time_wait_with_timestamps(cfg.clone());
     h.send(seg(PEER_ISS + 100_000, 0, SYN));
     let sa = h.recv_one();
     assert_eq!((sa.ack, sa.flags), (PEER_ISS + 100_001, syn_ack()));
     assert_eq!(h.engine.stats().time_wait_reused, 1);
     // ... and one below it is an old duplicate.
-    let mut h = server_in_time_wait_with_timestamps(cfg.clone());
+    let (mut h, _) = server_in_time_wait_with_timestamps(cfg.clone());
     h.send(seg(PEER_ISS, 0, SYN));
     assert_eq!(h.recv_one().flags, ACK);
     assert_eq!(h.engine.time_wait_count(), 1);
