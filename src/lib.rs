@@ -3,7 +3,7 @@
 //! Layers, bottom up; each uses only those below it:
 //!
 //! ```text
-//!   bin     the `synwave` command: arguments, dispatch
+//!   bin     the `synwave` command: arguments, dispatch (errors: [`Failure`])
 //!    |
 //!   io      the AF_XDP data path: XDP program, AF_XDP sockets, workers,
 //!    |      runtime, ARP, keys, testbed — the only `unsafe` (io::xsk)
@@ -21,6 +21,9 @@
 #![deny(unsafe_code)]
 
 pub mod app;
+mod error;
 pub mod io;
 pub mod tcp;
 pub mod wire;
+
+pub use error::Failure;

@@ -11,11 +11,11 @@ use core::time::Duration;
 use hdrhistogram::Histogram;
 use std::net::SocketAddrV4;
 
-/// What one worker's connector does.
+/// What a connect run does.
 #[derive(Clone, Debug)]
 pub struct ConnectOptions {
     pub src: std::net::Ipv4Addr,
-    /// Source ports this worker may use, `lo..=hi`.
+    /// Source ports to use, `lo..=hi`.
     pub ports: (u16, u16),
     pub target: SocketAddrV4,
     pub next_hop: MacAddr,
@@ -29,56 +29,92 @@ pub struct ConnectOptions {
     pub first_port: u32,
 }
 
-/// The connector of one worker.
-pub struct ConnectApp(LoadApp);
-
-impl ConnectApp {
-    /// A connector per `opts`: each connection sends the request (if any),
-    /// closes at the first response bytes (a half-close: the rest still
-    /// arrives) or right after the handshake, and ends however TCP ends it.
-    pub fn new(o: ConnectOptions) -> Self {
-        ConnectApp(LoadApp::new(LoadOptions {
-            target: o.target,
-            next_hop: o.next_hop,
-            addresses: vec![o.src],
-            ports: o.ports,
+impl ConnectOptions {
+    /// The load these options describe: each connection sends the request
+    /// (if any), closes at the first response bytes (a half-close: the rest
+    /// still arrives) or right after the handshake, and ends however TCP
+    /// ends it.
+    pub fn load(&self) -> LoadOptions {
+        LoadOptions {
+            target: self.target,
+            next_hop: self.next_hop,
+            addresses: vec![self.src],
+            ports: self.ports,
             rate: None,
             ramp_up: Duration::ZERO,
-            concurrency: Some(o.concurrency.max(1)),
-            connections: Some(o.count),
+            concurrency: Some(self.concurrency.max(1)),
+            connections: Some(self.count),
             duration: None,
             warm_up: Duration::ZERO,
-            requests_per_connection: u32::from(o.request.is_some()),
-            request: o.request,
+            requests_per_connection: u32::from(self.request.is_some()),
+            request: self.request.clone(),
             response: ResponseEnd::FirstBytes,
             close: LoadClose::Fin,
             response_timeout: None,
             connect_timeout: None,
             grace: Duration::ZERO,
-            first_port: o.first_port,
-        }))
+            first_port: self.first_port,
+        }
     }
 }
 
-/// The load generator's counters under the names `connect` reports.
-fn connect_counters(c: &LoadCounters) -> Vec<(&'static str, u64)> {
-    vec![
-        ("opened", c.started),
-        ("connected", c.connected),
-        ("refused", c.refused),
-        ("reset", c.reset),
-        (
-            "timed_out",
-            c.connect_timeout
+/// The connector of one worker.
+pub struct ConnectApp(LoadApp);
+
+impl ConnectApp {
+    /// A connector per `opts`.
+    pub fn new(opts: ConnectOptions) -> Self {
+        Self::from_load(opts.load())
+    }
+
+    /// A connector running `load`, a worker's share of
+    /// [`ConnectOptions::load`].
+    pub fn from_load(load: LoadOptions) -> Self {
+        ConnectApp(LoadApp::new(load))
+    }
+}
+
+super::counters::counters! {
+    /// The load generator's counters under the names `connect` reports.
+    pub struct ConnectCounters {
+        opened,
+        connected,
+        refused,
+        reset,
+        /// No handshake or no progress before TCP gave up.
+        timed_out,
+        closed,
+        bytes_received,
+        /// Waits for a free source tuple.
+        port_busy,
+    }
+}
+
+impl ConnectCounters {
+    /// The counters `connect`'s text summary shows.
+    pub const SUMMARY: &'static [&'static str] = Self::NAMES.split_at(7).0;
+
+    fn of(c: &LoadCounters) -> Self {
+        ConnectCounters {
+            opened: c.started,
+            connected: c.connected,
+            refused: c.refused,
+            reset: c.reset,
+            timed_out: c.connect_timeout
                 + c.syn_timeout
                 + c.response_timeout
                 + c.retries_exhausted
                 + c.unfinished,
-        ),
-        ("closed", c.completed),
-        ("bytes_received", c.bytes_received),
-        ("port_busy", c.no_free_tuple),
-    ]
+            closed: c.completed,
+            bytes_received: c.bytes_received,
+            port_busy: c.no_free_tuple,
+        }
+    }
+
+    /// Connections that did not end in an orderly close.
+    pub fn failed(&self) -> u64 {
+        self.refused + self.reset + self.timed_out
+    }
 }
 
 impl App for ConnectApp {
@@ -103,7 +139,7 @@ impl App for ConnectApp {
     }
 
     fn counters(&self) -> Vec<(&'static str, u64)> {
-        connect_counters(self.0.load_counters())
+        ConnectCounters::of(self.0.load_counters()).fields()
     }
 
     fn histograms(&self) -> Vec<(&'static str, Histogram<u64>)> {

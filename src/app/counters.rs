@@ -16,6 +16,13 @@ macro_rules! counters {
             /// Every counter's name, in declaration order.
             pub const NAMES: &'static [&'static str] = &[$(stringify!($field)),*];
 
+            /// The counters back from their names, e.g. out of a summary
+            /// of several workers: a field read by name, not a string typed
+            /// again, so a misspelt name cannot read 0.
+            pub fn read(get: impl Fn(&str) -> u64) -> Self {
+                $name { $($field: get(stringify!($field)),)* }
+            }
+
             /// Every counter with its name, in declaration order.
             pub fn fields(&self) -> Vec<(&'static str, u64)> {
                 vec![$((stringify!($field), self.$field)),*]
@@ -42,5 +49,8 @@ mod tests {
         let t = Two { a: 1, b: 2 };
         assert_eq!(Two::NAMES, &["a", "b"]);
         assert_eq!(t.fields(), vec![("a", 1), ("b", 2)]);
+        let fields = t.fields();
+        let get = |k: &str| fields.iter().find(|f| f.0 == k).map_or(0, |f| f.1);
+        assert_eq!(Two::read(get), t);
     }
 }

@@ -57,6 +57,18 @@ impl KernelServer {
         self.served.load(Ordering::Relaxed)
     }
 
+    /// Serves until `duration` has passed or `stop` is raised; returns the
+    /// connections served to completion.
+    pub fn serve_for(self, duration: Duration, stop: &AtomicBool) -> u64 {
+        let start = Instant::now();
+        while start.elapsed() < duration && !stop.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let served = self.served();
+        self.stop();
+        served
+    }
+
     /// Stops accepting: each thread, blocked in accept(2) so that it costs
     /// nothing while idle, is woken by a connection. Call it from the
     /// listener's namespace. A thread that cannot be woken (its namespace is
@@ -99,6 +111,23 @@ impl KernelLoad {
     /// Completed connections per second.
     pub fn rate(&self) -> f64 {
         self.completed as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// `kernel-load`'s result: one JSON object, or one line of text.
+    pub fn report(&self, as_json: bool) -> String {
+        if as_json {
+            serde_json::json!({"command": "kernel-load", "completed": self.completed,
+                "failed": self.failed, "elapsed_s": self.elapsed.as_secs_f64(),
+                "conn_per_s": self.rate()})
+            .to_string()
+        } else {
+            format!(
+                "kernel-load: {} completed, {} failed, {:.0} conn/s",
+                self.completed,
+                self.failed,
+                self.rate()
+            )
+        }
     }
 }
 

@@ -133,6 +133,19 @@ pub const ERROR_CLASSES: &[&str] = {
     errors
 };
 
+impl LoadCounters {
+    /// Connections that ended in one of the [`ERROR_CLASSES`].
+    pub fn errors(&self) -> u64 {
+        self.refused
+            + self.reset
+            + self.connect_timeout
+            + self.syn_timeout
+            + self.response_timeout
+            + self.retries_exhausted
+            + self.unfinished
+    }
+}
+
 /// Microsecond histograms, 1 µs to 100 s at 3 significant digits.
 fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 100_000_000, 3).expect("constant bounds are valid")
@@ -536,6 +549,21 @@ mod tests {
 
     #[test]
     fn error_classes_are_every_way_a_started_connection_fails() {
+        let fields = LoadCounters::NAMES
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (*k, 1u64 << i))
+            .collect::<Vec<_>>();
+        let c = LoadCounters::read(|k| fields.iter().find(|f| f.0 == k).map_or(0, |f| f.1));
+        let by_name: u64 = ERROR_CLASSES
+            .iter()
+            .map(|k| fields.iter().find(|f| f.0 == *k).map_or(0, |f| f.1))
+            .sum();
+        assert_eq!(
+            c.errors(),
+            by_name,
+            "errors() adds up exactly ERROR_CLASSES"
+        );
         assert_eq!(
             ERROR_CLASSES,
             &[

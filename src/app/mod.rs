@@ -3,6 +3,7 @@
 
 pub mod connect;
 mod counters;
+pub mod demo;
 pub mod kernel;
 pub mod load;
 pub mod metrics;
@@ -13,7 +14,7 @@ pub mod server;
 pub mod tuples;
 mod turn;
 
-pub use connect::{ConnectApp, ConnectOptions};
-pub use load::{LoadApp, LoadClose, LoadOptions, ResponseEnd};
-pub use server::{CloseMode, ServerApp};
+pub use connect::{ConnectApp, ConnectCounters, ConnectOptions};
+pub use load::{LoadApp, LoadClose, LoadCounters, LoadOptions, ResponseEnd};
+pub use server::{CloseMode, ServerApp, ServerCounters};
 pub use turn::{turn, App};

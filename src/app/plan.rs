@@ -247,6 +247,168 @@ pub fn safety_deadline(whole: &LoadOptions) -> Option<Duration> {
         .map(|d| whole.warm_up + d + whole.grace + Duration::from_secs(5))
 }
 
+/// What a run needs steered to its workers and resolved before they start,
+/// as the application declares it; `io::Runtime` programs the XDP maps and
+/// the ARP answers from it, and looks up the next hop.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Steering {
+    /// Where we accept connections.
+    pub listeners: Vec<SocketAddrV4>,
+    /// Source addresses whose `ports` are ours. Those the interface does not
+    /// own are probed for (RFC 5227) and answered for in ARP.
+    pub sources: Vec<Ipv4Addr>,
+    /// Source ports per address, `lo..=hi`.
+    pub ports: (u16, u16),
+    /// Where connections go, whose next hop's MAC the workers need.
+    pub target: Option<Ipv4Addr>,
+}
+
+/// What each worker learns as it starts, beyond its own options.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct WorkerStart {
+    /// The worker's queue (its index).
+    pub queue: u32,
+    /// The MAC of [`Steering::target`]'s next hop (zero without a target).
+    pub next_hop: MacAddr,
+    /// A random number drawn once per run: where never-used tuples start.
+    pub seed: u32,
+}
+
+/// A load split across workers: each gets a slice of the port range and its
+/// share of rate, concurrency and count.
+#[derive(Clone, Debug)]
+pub struct LoadPlan {
+    pub whole: LoadOptions,
+    workers: u32,
+    span: u32,
+}
+
+impl LoadPlan {
+    /// Refuses a load the tuple space cannot carry (see [`check_tuples`]) or
+    /// one with fewer source ports than workers.
+    pub fn new(whole: LoadOptions, workers: u32, engine: &Config) -> Result<Self, PlanError> {
+        check_tuples(&whole, engine)?;
+        let workers = workers.max(1);
+        let span = ports_per_worker(whole.ports, workers)?;
+        Ok(LoadPlan {
+            whole,
+            workers,
+            span,
+        })
+    }
+
+    /// The addresses, ports and target the load needs steered.
+    pub fn steering(&self) -> Steering {
+        Steering {
+            listeners: Vec::new(),
+            sources: self.whole.addresses.clone(),
+            ports: self.whole.ports,
+            target: Some(*self.whole.target.ip()),
+        }
+    }
+
+    /// Worker `w.queue`'s share of the load.
+    pub fn worker(&self, w: &WorkerStart) -> LoadOptions {
+        let workers = self.workers;
+        let whole = &self.whole;
+        LoadOptions {
+            next_hop: w.next_hop,
+            ports: port_slice(whole.ports, self.span, w.queue),
+            rate: whole.rate.map(|r| r / f64::from(workers)),
+            concurrency: whole.concurrency.map(|c| c.div_ceil(u64::from(workers))),
+            connections: whole.connections.map(|n| share(n, workers, w.queue)),
+            first_port: w.seed,
+            ..whole.clone()
+        }
+    }
+
+    /// How long the workers may run at most (see [`safety_deadline`]).
+    pub fn deadline(&self) -> Option<Duration> {
+        safety_deadline(&self.whole)
+    }
+}
+
+/// The address to listen on: `listen`, or with 0.0.0.0 the interface's
+/// first address; refused when the port is 0 or the interface does not own
+/// the address (no peer could reach it).
+pub fn listen_address(
+    listen: SocketAddrV4,
+    iface: &str,
+    own: &[Ipv4Addr],
+) -> Result<SocketAddrV4, PlanError> {
+    if listen.port() == 0 {
+        return err(format!("--listen {listen}: give a nonzero port"));
+    }
+    if listen.ip().is_unspecified() {
+        return match own.first() {
+            Some(ip) => Ok(SocketAddrV4::new(*ip, listen.port())),
+            None => err(format!("interface {iface} has no IPv4 address")),
+        };
+    }
+    if !own.contains(listen.ip()) {
+        return err(format!(
+            "--listen {listen}: {} is not an address of {iface} (it has {}); no peer could reach it",
+            listen.ip(),
+            list(own)
+        ));
+    }
+    Ok(listen)
+}
+
+/// Parses a duration as people type it: a number with a unit (`10s`,
+/// `500ms`, `250us`, `2m`, `1h`) or a bare number of seconds (`2.5`).
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let scale = match unit.trim() {
+        "" | "s" => 1.0,
+        "ms" => 1e-3,
+        "us" | "µs" => 1e-6,
+        "ns" => 1e-9,
+        "m" | "min" => 60.0,
+        "h" => 3600.0,
+        other => {
+            return Err(format!(
+                "unknown unit {other:?} (use ns, us, ms, s, m or h)"
+            ))
+        }
+    };
+    let value: f64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration (e.g. 10s, 500ms, 2.5)"))?;
+    Duration::try_from_secs_f64(value * scale).map_err(|_| format!("{s:?} is out of range"))
+}
+
+/// Like [`parse_duration`], but zero is refused too: a run of no time does
+/// nothing.
+pub fn parse_positive_duration(s: &str) -> Result<Duration, String> {
+    match parse_duration(s)? {
+        d if d.is_zero() => Err("must be more than 0 seconds".into()),
+        d => Ok(d),
+    }
+}
+
+/// A count that must be at least 1.
+pub fn at_least_one(n: u64, what: &str) -> Result<u64, PlanError> {
+    match n {
+        0 => err(format!("{what} must be at least 1")),
+        n => Ok(n),
+    }
+}
+
+/// A fraction of connections allowed to fail: within 0..=1.
+pub fn error_rate(r: Option<f64>) -> Result<Option<f64>, PlanError> {
+    match r {
+        Some(r) if !(0.0..=1.0).contains(&r) => {
+            err("--max-error-rate must be a fraction within 0..=1")
+        }
+        r => Ok(r),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -275,6 +437,23 @@ mod tests {
             load_sources(Some("10.77.0.0/20"), own, T).unwrap().len(),
             4093
         );
+    }
+
+    #[test]
+    fn durations_take_units_and_bare_seconds() {
+        let ms = Duration::from_millis;
+        assert_eq!(parse_duration("10s"), Ok(ms(10_000)));
+        assert_eq!(parse_duration("500ms"), Ok(ms(500)));
+        assert_eq!(parse_duration("2.5"), Ok(ms(2500)));
+        assert_eq!(parse_duration("250us"), Ok(Duration::from_micros(250)));
+        assert_eq!(parse_duration("2m"), Ok(ms(120_000)));
+        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+        for bad in ["", "s", "-1", "10x", "1e3", "1.2.3s", "nan"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
+        assert!(parse_positive_duration("0s")
+            .unwrap_err()
+            .contains("more than 0"));
     }
 
     #[test]

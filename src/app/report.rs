@@ -7,6 +7,7 @@ use hdrhistogram::serialization::{Serializer, V2DeflateSerializer};
 use hdrhistogram::Histogram;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 /// A worker's counters at one moment.
 #[derive(Clone, Debug)]
@@ -261,9 +262,73 @@ pub fn us(v: u64) -> String {
     }
 }
 
-/// The live line: rate since the last line, concurrency, errors, p50/p99
-/// so far, and a warning while the load waits for free source tuples.
-pub fn progress_line(sum: &Summary, rate: f64, out_of_tuples: bool) -> String {
+/// The live line of a run, one per report: it remembers the previous
+/// report to give the rate since then and to notice a tuple shortage.
+#[derive(Debug, Default)]
+pub struct Progress {
+    last_elapsed: f64,
+    last_started: u64,
+    last_no_tuple: u64,
+}
+
+impl Progress {
+    /// The line for `sum`: rate since the last line, concurrency, errors,
+    /// p50/p99 so far, and a warning while the load waits for free source
+    /// tuples.
+    pub fn line(&mut self, sum: &Summary) -> String {
+        let started = sum.get("started");
+        let rate = started.saturating_sub(self.last_started) as f64
+            / (sum.elapsed - self.last_elapsed).max(1e-9);
+        let no_tuple = sum.get("no_free_tuple");
+        let short = no_tuple > self.last_no_tuple;
+        (self.last_elapsed, self.last_started, self.last_no_tuple) =
+            (sum.elapsed, started, no_tuple);
+        progress_line(sum, rate, short)
+    }
+}
+
+/// Shows a run as it goes: the progress line, rewritten each tick, on a
+/// terminal only (a pipe or a file gets the summary alone).
+#[derive(Debug)]
+pub struct Live {
+    tty: bool,
+    progress: Progress,
+}
+
+impl Default for Live {
+    fn default() -> Self {
+        use std::io::IsTerminal as _;
+        Live {
+            tty: std::io::stderr().is_terminal(),
+            progress: Progress::default(),
+        }
+    }
+}
+
+impl Live {
+    /// Rewrites the line for the latest `sum`.
+    pub fn tick(&mut self, sum: &Summary) {
+        if self.tty {
+            eprint!("\r{}", self.progress.line(sum));
+        }
+    }
+
+    /// Ends the line, so that what follows starts on its own.
+    pub fn end(&self) {
+        if self.tty {
+            eprintln!();
+        }
+    }
+}
+
+/// Prints each of `warnings` as synwave's warnings look.
+pub fn warn(warnings: &[String]) {
+    for w in warnings {
+        eprintln!("synwave: warning: {w}");
+    }
+}
+
+fn progress_line(sum: &Summary, rate: f64, out_of_tuples: bool) -> String {
     let errors: u64 = ERROR_CLASSES.iter().map(|k| sum.get(k)).sum();
     let (p50, p99) = sum.histograms.get("connect").map_or((0, 0), |h| {
         (h.value_at_quantile(0.5), h.value_at_quantile(0.99))
@@ -422,6 +487,46 @@ pub fn latency_text(
         let _ = writeln!(s, "  {errors} handshakes failed");
     }
     s
+}
+
+/// Prints `serve`'s or `connect`'s result to stdout: `keys` of the
+/// application counters in the text, everything in the JSON.
+pub fn print_summary(command: &str, sum: &Summary, as_json: bool, keys: &[&str]) {
+    if as_json {
+        println!("{}", flat_json(command, sum));
+    } else {
+        print!("{}", summary_text(command, sum, keys));
+    }
+}
+
+/// Prints a load run's result to stdout. The measured period is the run
+/// after its `warm_up`, at most `duration` (the grace period is not part of
+/// it).
+pub fn print_load(
+    sum: &Summary,
+    warm_up: Duration,
+    duration: Option<Duration>,
+    target_rate: Option<f64>,
+    as_json: bool,
+) {
+    let measured = (sum.elapsed - warm_up.as_secs_f64()).max(1e-9);
+    let measured = duration.map_or(measured, |d| d.as_secs_f64().min(measured));
+    if as_json {
+        println!("{}", load_json(sum, measured, target_rate));
+    } else {
+        print!("{}", load_table(sum, measured, target_rate));
+    }
+}
+
+/// Prints a latency run's result to stdout, with the kernel's connect()
+/// latency beside ours when measured.
+pub fn print_latency(sum: &Summary, kernel: Option<&Histogram<u64>>, as_json: bool) {
+    let ours = sum.histograms.get("connect");
+    if as_json {
+        println!("{}", latency_json_report(sum, ours, kernel));
+    } else {
+        print!("{}", latency_text(sum, ours, kernel));
+    }
 }
 
 #[cfg(test)]

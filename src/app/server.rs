@@ -28,6 +28,11 @@ super::counters::counters! {
     }
 }
 
+impl ServerCounters {
+    /// The counters `serve`'s text summary shows.
+    pub const SUMMARY: &'static [&'static str] = Self::NAMES.split_at(6).0;
+}
+
 /// The server application of one worker.
 pub struct ServerApp {
     response: Option<Vec<u8>>,

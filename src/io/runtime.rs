@@ -5,10 +5,14 @@
 
 use super::worker::{self, Clock, WorkerOptions};
 use super::{netdev, Error, XdpProgram, XskConfig, XskSocket};
+use crate::app::plan::{self, LoadPlan, Steering, WorkerStart};
 use crate::app::report::{Summary, WorkerReport};
-use crate::app::App;
+use crate::app::{App, LoadApp};
 use crate::tcp::{Config, Engine};
+use crate::wire::MacAddr;
 use crossbeam_channel::Receiver;
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -30,6 +34,25 @@ pub struct RuntimeOptions {
 }
 
 impl RuntimeOptions {
+    /// `workers` workers on `iface` with `umem_frames` UMEM frames each
+    /// (the rings sized to hold half of them each), for as long as the
+    /// applications run, with 1 GiB each at most.
+    pub fn new(iface: &str, workers: u32, engine: Config, umem_frames: u32) -> Self {
+        RuntimeOptions {
+            iface: iface.to_string(),
+            workers,
+            engine,
+            xsk: XskConfig {
+                frame_count: umem_frames,
+                ring_size: (umem_frames / 2).max(XskConfig::default().ring_size),
+                ..XskConfig::default()
+            },
+            drain: false,
+            duration: None,
+            memory_per_worker: 1 << 30,
+        }
+    }
+
     /// Checks that one worker's tables, full to `max_tcbs` and
     /// `max_time_wait`, and its UMEM fit `memory_per_worker`.
     pub fn check_memory(&self) -> Result<(), Error> {
@@ -51,39 +74,88 @@ impl RuntimeOptions {
     }
 }
 
+/// The interface a run is for, as the system describes it: what planning
+/// needs to know before anything is attached.
+#[derive(Clone, Debug)]
+pub struct Interface {
+    pub name: String,
+    pub mac: MacAddr,
+    /// Its IPv4 addresses, the primary first.
+    pub addresses: Vec<Ipv4Addr>,
+    pub rx_queues: u32,
+}
+
+impl Interface {
+    /// Looks `name` up in the calling thread's network namespace.
+    pub fn lookup(name: &str) -> Result<Self, Error> {
+        Ok(Interface {
+            name: name.to_string(),
+            mac: netdev::mac_addr(name)?,
+            addresses: netdev::ipv4_addrs(name)?,
+            rx_queues: netdev::rx_queue_count(name)?,
+        })
+    }
+
+    /// Its primary IPv4 address.
+    pub fn address(&self) -> Result<Ipv4Addr, Error> {
+        self.addresses
+            .first()
+            .copied()
+            .ok_or_else(|| Error::NoIpv4(self.name.clone()))
+    }
+}
+
 /// A running data path.
 pub struct Runtime {
     xdp: XdpProgram,
     workers: Vec<JoinHandle<Result<WorkerReport, Error>>>,
     reports: Receiver<WorkerReport>,
     clock: Clock,
+    warnings: Vec<String>,
 }
 
 impl Runtime {
-    /// Attaches to `opts.iface`, lets `steer` fill the XDP maps (which
-    /// addresses and ports are ours), and starts a worker per queue running
-    /// the application `make_app(queue, &mut engine)` builds. Everything is
-    /// checked before the program is attached where it can be.
+    /// Attaches to `opts.iface`, steers to the workers what `steering`
+    /// declares, and starts a worker per queue running the application
+    /// `make_app(start, &mut engine)` builds. Everything that can be checked
+    /// is checked before the program is attached: the options, that no other
+    /// host on the link has one of our extra source addresses (RFC 5227
+    /// probes), and the next hop's MAC.
     pub fn start<A: App + Send + 'static>(
         opts: &RuntimeOptions,
-        steer: impl FnOnce(&mut XdpProgram) -> Result<(), Error>,
-        mut make_app: impl FnMut(u32, &mut Engine) -> Result<A, Error>,
+        steering: &Steering,
+        mut make_app: impl FnMut(&WorkerStart, &mut Engine) -> Result<A, Error>,
         stop: &'static AtomicBool,
     ) -> Result<Self, Error> {
         opts.engine.validate().map_err(|e| Error::Config(e.0))?;
         opts.xsk.validate()?;
         opts.check_memory()?;
-        let mac = netdev::mac_addr(&opts.iface)?;
-        let queues = netdev::rx_queue_count(&opts.iface)?;
-        if opts.workers == 0 || opts.workers > queues {
+        let iface = Interface::lookup(&opts.iface)?;
+        if opts.workers == 0 || opts.workers > iface.rx_queues {
             return Err(Error::Config(format!(
-                "{} workers asked for, but {} has {queues} receive queue(s); one worker per queue",
-                opts.workers, opts.iface
+                "{} workers asked for, but {} has {} receive queue(s); one worker per queue",
+                opts.workers, opts.iface, iface.rx_queues
             )));
         }
+        let mut warnings = Vec::new();
+        let extra = claim_addresses(&iface, steering, &mut warnings)?;
+        let next_hop = match steering.target {
+            Some(dst) => {
+                netdev::resolve_neighbour(netdev::next_hop(dst, &iface.name)?, &iface.name)?
+            }
+            None => MacAddr::default(),
+        };
+        // Runs need not begin on the same tuples each time.
+        let seed = super::keys::random_u32()?;
         let keys = super::keys::boot_keys()?;
         let mut xdp = XdpProgram::attach(&opts.iface)?;
-        steer(&mut xdp)?;
+        if xdp.mode() == super::AttachMode::Generic {
+            warnings.push(format!(
+                "{} has no native XDP; running in generic (skb) mode, far slower",
+                opts.iface
+            ));
+        }
+        steer(&mut xdp, steering, &extra, iface.mac)?;
         let clock = Clock::start()?;
         let (tx, reports) = crossbeam_channel::bounded(1024);
         let cores = core_affinity::get_core_ids().map_or(1, |c| c.len().max(1));
@@ -91,9 +163,14 @@ impl Runtime {
         for queue in 0..opts.workers {
             let xsk = XskSocket::open(&opts.iface, queue, &opts.xsk)?;
             xdp.register_xsk(&xsk)?;
-            let mut engine = Engine::new(opts.engine.clone(), mac, keys.clone(), clock.now())
+            let mut engine = Engine::new(opts.engine.clone(), iface.mac, keys.clone(), clock.now())
                 .map_err(|e| Error::Config(e.0))?;
-            let app = make_app(queue, &mut engine)?;
+            let start = WorkerStart {
+                queue,
+                next_hop,
+                seed,
+            };
+            let app = make_app(&start, &mut engine)?;
             let wopts = WorkerOptions {
                 core: (opts.workers > 1).then_some(queue as usize % cores),
                 drain: opts.drain,
@@ -116,12 +193,14 @@ impl Runtime {
             workers,
             reports,
             clock,
+            warnings,
         })
     }
 
-    /// Live reports, one per worker per second.
-    pub fn reports(&self) -> &Receiver<WorkerReport> {
-        &self.reports
+    /// What the user should know about how the run was set up (printed once
+    /// by the caller).
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// How the XDP program ended up attached: `Generic` means the driver has
@@ -143,6 +222,28 @@ impl Runtime {
     /// Number of workers.
     pub fn workers(&self) -> usize {
         self.workers.len()
+    }
+
+    /// Waits for every worker to end like [`Runtime::wait`], handing
+    /// `on_tick` the workers' latest reports added up about once a second.
+    pub fn wait_reporting(self, mut on_tick: impl FnMut(&Summary)) -> Result<Summary, Error> {
+        let mut latest: BTreeMap<u32, WorkerReport> = BTreeMap::new();
+        let mut last_tick = std::time::Instant::now();
+        while !self.finished() {
+            if let Ok(r) = self.reports.recv_timeout(Duration::from_millis(100)) {
+                latest.insert(r.queue, r);
+            }
+            if last_tick.elapsed() >= Duration::from_secs(1) && !latest.is_empty() {
+                last_tick = std::time::Instant::now();
+                let mut sum = Summary::default();
+                for r in latest.values() {
+                    sum.add(r);
+                }
+                sum.elapsed = self.elapsed();
+                on_tick(&sum);
+            }
+        }
+        self.wait()
     }
 
     /// Waits for every worker to end — raising `stop` makes them end now —
@@ -172,4 +273,75 @@ impl Runtime {
             None => Ok(sum),
         }
     }
+}
+
+/// Runs the load `plan` describes on the runtime `opts` describes to its
+/// end, handing `on_tick` the running totals about once a second.
+pub fn run_load(
+    opts: &RuntimeOptions,
+    plan: &LoadPlan,
+    stop: &'static AtomicBool,
+    on_tick: impl FnMut(&Summary),
+) -> Result<Summary, Error> {
+    let rt = Runtime::start(
+        opts,
+        &plan.steering(),
+        |w, _| Ok(LoadApp::new(plan.worker(w))),
+        stop,
+    )?;
+    crate::app::report::warn(rt.warnings());
+    rt.wait_reporting(on_tick)
+}
+
+/// The sources of `steering` the interface does not own, after checking
+/// that no other host has them (RFC 5227 probes): we answer ARP for these.
+fn claim_addresses(
+    iface: &Interface,
+    steering: &Steering,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<Ipv4Addr>, Error> {
+    let extra: Vec<Ipv4Addr> = steering
+        .sources
+        .iter()
+        .copied()
+        .filter(|a| !iface.addresses.contains(a))
+        .collect();
+    let taken = netdev::probe_addresses(&iface.name, iface.mac, &extra)?;
+    if !taken.is_empty() {
+        return Err(Error::Config(format!(
+            "--src: {} in use by another host on {} (answered an RFC 5227 probe); leave it out of --src",
+            plan::list(&taken),
+            iface.name
+        )));
+    }
+    if extra.len() > plan::LINUX_NEIGHBOURS {
+        warnings.push(format!(
+            "{} source addresses exceed the {} neighbours a Linux peer keeps by default \
+             (net.ipv4.neigh.default.gc_thresh3); raise it on the peer, or its ARP entries for some of them are evicted",
+            extra.len(),
+            plan::LINUX_NEIGHBOURS
+        ));
+    }
+    Ok(extra)
+}
+
+/// Fills the XDP program's maps: listeners, our source ports, and the
+/// addresses whose ARP requests the workers answer.
+fn steer(
+    xdp: &mut XdpProgram,
+    steering: &Steering,
+    extra: &[Ipv4Addr],
+    mac: MacAddr,
+) -> Result<(), Error> {
+    for l in &steering.listeners {
+        xdp.add_listener(*l.ip(), l.port())?;
+    }
+    let (lo, hi) = steering.ports;
+    for &a in &steering.sources {
+        xdp.set_client_ports(a, lo, hi)?;
+    }
+    for &a in extra {
+        xdp.answer_arp(a, mac)?;
+    }
+    Ok(())
 }

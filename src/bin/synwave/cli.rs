@@ -1,0 +1,313 @@
+//! The `synwave` command line as clap declares it: every subcommand and
+//! flag, with its help text. Durations take units (`10s`, `500ms`) or bare
+//! seconds.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::path::PathBuf;
+use std::time::Duration;
+use synwave::app::plan::{parse_duration, parse_positive_duration};
+
+#[derive(Parser)]
+#[command(
+    name = "synwave",
+    version,
+    about = "Kernel-bypass TCP connection engine on AF_XDP"
+)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum Command {
+    /// Accept TCP connections on an interface, optionally answer, and close.
+    Serve(ServeArgs),
+    /// Open TCP connections to a target and close them.
+    Connect(ConnectArgs),
+    /// Generate connection load: a rate, a concurrency, or both; latency in HDR histograms.
+    Load(Box<LoadArgs>),
+    /// Handshake latency at a fixed, modest rate (optionally against the kernel's connect()).
+    Latency(LatencyArgs),
+    /// The yardstick: a Linux-kernel-socket server (threads, blocking sockets).
+    KernelServe(KernelServeArgs),
+    /// The yardstick: Linux-kernel-socket clients doing what `load --concurrency` does.
+    KernelLoad(KernelLoadArgs),
+    /// Build a veth testbed with a Linux kernel server as the peer, load it
+    /// with synwave and with kernel sockets, print both, clean up.
+    Demo(DemoArgs),
+}
+
+#[derive(Args)]
+pub(crate) struct KernelServeArgs {
+    #[arg(long)]
+    pub(crate) listen: SocketAddrV4,
+    /// Response bytes, inline (escapes as in `load --request`).
+    #[arg(
+        long,
+        default_value = "HTTP/1.1 200 OK\\r\\nContent-Length: 2\\r\\n\\r\\nok"
+    )]
+    pub(crate) response: String,
+    #[arg(long, default_value_t = 2)]
+    pub(crate) threads: usize,
+    /// Stop after this long (e.g. 60s).
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub(crate) duration: Duration,
+}
+
+#[derive(Args)]
+pub(crate) struct KernelLoadArgs {
+    #[arg(long)]
+    pub(crate) target: SocketAddrV4,
+    #[arg(long, default_value_t = 10_000)]
+    pub(crate) connections: u64,
+    #[arg(long, default_value_t = 8)]
+    pub(crate) threads: usize,
+    /// Request bytes, inline (escapes as in `load --request`).
+    #[arg(long, default_value = "GET / HTTP/1.1\\r\\n\\r\\n")]
+    pub(crate) request: String,
+    /// Response bytes to read before closing.
+    #[arg(long, default_value_t = 40)]
+    pub(crate) response_bytes: usize,
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Args)]
+pub(crate) struct DemoArgs {
+    /// Connections each side opens (request, response, close).
+    #[arg(long, default_value_t = 20_000)]
+    pub(crate) connections: u64,
+    /// Connections synwave keeps open at once.
+    #[arg(long, default_value_t = 128)]
+    pub(crate) concurrency: u64,
+    /// Kernel client threads (blocking sockets, one connection at a time each).
+    #[arg(long, default_value_t = 8)]
+    pub(crate) kernel_threads: usize,
+    /// Print the results as one JSON object.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Args)]
+pub(crate) struct Common {
+    /// Interface to attach to (its XDP hook and AF_XDP sockets).
+    #[arg(long)]
+    pub(crate) iface: String,
+    /// Worker threads, one per receive queue.
+    #[arg(long, default_value_t = 1)]
+    pub(crate) workers: u32,
+    /// Maximum segment lifetime in ms; TIME-WAIT lasts twice this (RFC 9293 §3.4.2).
+    #[arg(long, default_value_t = 30_000)]
+    pub(crate) msl_ms: u64,
+    /// Enter this network namespace (from `ip netns`) first.
+    #[arg(long)]
+    pub(crate) netns: Option<String>,
+    /// Connections (full TCBs) per worker at most.
+    #[arg(long, default_value_t = 1 << 20)]
+    pub(crate) max_tcbs: usize,
+    /// Half-open passive connections per listener (per worker) before SYN cookies take over.
+    #[arg(long, default_value_t = 4096)]
+    pub(crate) syn_backlog: usize,
+    /// Drop SYNs beyond the backlog instead of answering with SYN cookies.
+    #[arg(long)]
+    pub(crate) no_syn_cookies: bool,
+    /// TIME-WAIT records per worker at most; beyond, the oldest is recycled.
+    #[arg(long, default_value_t = 1 << 20)]
+    pub(crate) max_time_wait: usize,
+    /// Ignore RST in TIME-WAIT (RFC 1337 TIME-WAIT assassination protection).
+    #[arg(long)]
+    pub(crate) rfc1337: bool,
+    /// Keep a tuple we closed first in TIME-WAIT the full 2MSL before a new
+    /// connection may use it (default: reuse after 1 s when timestamps were
+    /// in use, as Linux's tcp_tw_reuse).
+    #[arg(long)]
+    pub(crate) strict_time_wait: bool,
+    /// UMEM frames per worker (2 KiB each; a power of two).
+    #[arg(long, default_value_t = 4096)]
+    pub(crate) umem_frames: u32,
+    /// Memory one worker may use for its tables at their limits and its UMEM, in MB.
+    #[arg(long, default_value_t = 1024)]
+    pub(crate) memory_per_worker: usize,
+    /// Print the counters as one JSON object.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Copy, Clone, ValueEnum)]
+pub(crate) enum Close {
+    /// Close right after responding (or accepting): the server holds TIME-WAIT.
+    ServerFirst,
+    /// Close when the client's FIN arrives: the client holds TIME-WAIT.
+    WaitClient,
+}
+
+#[derive(Args)]
+pub(crate) struct ServeArgs {
+    #[command(flatten)]
+    pub(crate) common: Common,
+    /// Address to accept on; 0.0.0.0 means the interface's address.
+    #[arg(long)]
+    pub(crate) listen: SocketAddrV4,
+    /// Bytes to send after the first request bytes of each connection.
+    #[arg(long)]
+    pub(crate) response: Option<PathBuf>,
+    /// Who closes first.
+    #[arg(long, value_enum, default_value_t = Close::ServerFirst)]
+    pub(crate) close: Close,
+    /// Stop after this long, e.g. 30s (default: run until Ctrl-C).
+    #[arg(long, value_parser = parse_positive_duration)]
+    pub(crate) duration: Option<Duration>,
+}
+
+#[derive(Args)]
+pub(crate) struct ConnectArgs {
+    #[command(flatten)]
+    pub(crate) common: Common,
+    /// Address to connect to (on the interface's subnet).
+    #[arg(long)]
+    pub(crate) target: SocketAddrV4,
+    /// Source address (default: the interface's address).
+    #[arg(long)]
+    pub(crate) src: Option<Ipv4Addr>,
+    /// Source ports to use, LO-HI (below Linux's ephemeral range by default).
+    #[arg(long, default_value = "10000-30000", value_parser = parse_ports)]
+    pub(crate) ports: (u16, u16),
+    /// Connections to open.
+    #[arg(long, default_value_t = 1)]
+    pub(crate) count: u64,
+    /// Connections open at once at most.
+    #[arg(long, default_value_t = 64)]
+    pub(crate) concurrency: u64,
+    /// Bytes to send once connected (otherwise close right after the handshake).
+    #[arg(long)]
+    pub(crate) request: Option<PathBuf>,
+    /// After the last connection, wait until TIME-WAIT has drained too.
+    #[arg(long)]
+    pub(crate) drain: bool,
+    /// Give up after this long.
+    #[arg(long, default_value = "60s", value_parser = parse_positive_duration)]
+    pub(crate) timeout: Duration,
+}
+
+#[derive(Copy, Clone, ValueEnum, PartialEq, Eq)]
+pub(crate) enum LoadCloseArg {
+    /// We close first (FIN) and hold TIME-WAIT.
+    Fin,
+    /// We wait for the server's FIN, then close.
+    Wait,
+    /// We abort with RST.
+    Rst,
+}
+
+#[derive(Args)]
+pub(crate) struct Target {
+    /// Address to load (on the interface's subnet).
+    #[arg(long)]
+    pub(crate) target: SocketAddrV4,
+    /// Source address or range, e.g. 10.77.0.0/24 (default: the interface's
+    /// address). Addresses the kernel does not own are answered for in XDP.
+    #[arg(long)]
+    pub(crate) src: Option<String>,
+    /// Source ports per address, LO-HI (below Linux's ephemeral range by default).
+    #[arg(long, default_value = "10000-30000", value_parser = parse_ports)]
+    pub(crate) ports: (u16, u16),
+    /// How long a handshake may take before it is aborted and counted as
+    /// connect_timeout (default: the response timeout, 5 s).
+    #[arg(long, value_parser = parse_positive_duration)]
+    pub(crate) connect_timeout: Option<Duration>,
+    /// How long connections still open after --duration get to finish; then
+    /// they are aborted and counted as unfinished (default: the response timeout).
+    #[arg(long, value_parser = parse_duration)]
+    pub(crate) grace: Option<Duration>,
+    /// Exit with status 3 when more than this fraction of the connections
+    /// failed (default: only when every one failed).
+    #[arg(long)]
+    pub(crate) max_error_rate: Option<f64>,
+}
+
+#[derive(Args)]
+pub(crate) struct LoadArgs {
+    #[command(flatten)]
+    pub(crate) common: Common,
+    #[command(flatten)]
+    pub(crate) target: Target,
+    /// New connections per second (open loop); latency counts from each intended start.
+    #[arg(long)]
+    pub(crate) rate: Option<f64>,
+    /// How long the rate takes to ramp up linearly from zero.
+    #[arg(long, default_value = "0s", value_parser = parse_duration)]
+    pub(crate) ramp_up: Duration,
+    /// Connections open at once (closed loop alone, or a cap with --rate).
+    #[arg(long)]
+    pub(crate) concurrency: Option<u64>,
+    /// How long to keep opening connections (after the warm-up), e.g. 30s;
+    /// default 10s unless --connections.
+    #[arg(long, value_parser = parse_positive_duration)]
+    pub(crate) duration: Option<Duration>,
+    /// Connections to open (after the warm-up).
+    #[arg(long)]
+    pub(crate) connections: Option<u64>,
+    /// How long at the start whose connections are not counted.
+    #[arg(long, default_value = "0s", value_parser = parse_duration)]
+    pub(crate) warm_up: Duration,
+    /// Request to send, inline; \r \n \t are unescaped and {host} becomes the target.
+    #[arg(long, conflicts_with = "request_file")]
+    pub(crate) request: Option<String>,
+    /// Request to send, from a file.
+    #[arg(long)]
+    pub(crate) request_file: Option<PathBuf>,
+    /// Requests (and responses) per connection.
+    #[arg(long, default_value_t = 1)]
+    pub(crate) requests_per_connection: u32,
+    /// A response is complete after this many bytes.
+    #[arg(long, conflicts_with_all = ["response_delimiter", "response_until_fin"])]
+    pub(crate) response_bytes: Option<usize>,
+    /// A response is complete when this string arrives (escapes as in --request).
+    #[arg(long, conflicts_with = "response_until_fin")]
+    pub(crate) response_delimiter: Option<String>,
+    /// A response is complete at the server's FIN.
+    #[arg(long)]
+    pub(crate) response_until_fin: bool,
+    /// How connections end after their responses.
+    #[arg(long, value_enum, default_value_t = LoadCloseArg::Fin)]
+    pub(crate) close: LoadCloseArg,
+    /// How long to wait for a response (or the server's FIN with --close wait).
+    #[arg(long, default_value = "5s", value_parser = parse_positive_duration)]
+    pub(crate) response_timeout: Duration,
+    /// Serve Prometheus metrics on this address while running (e.g. 127.0.0.1:9464).
+    #[arg(long)]
+    pub(crate) metrics: Option<std::net::SocketAddr>,
+    /// After the last connection, wait until TIME-WAIT has drained too.
+    #[arg(long)]
+    pub(crate) drain: bool,
+}
+
+#[derive(Args)]
+pub(crate) struct LatencyArgs {
+    #[command(flatten)]
+    pub(crate) common: Common,
+    #[command(flatten)]
+    pub(crate) target: Target,
+    /// Handshakes per second: keep it modest so queueing does not dominate.
+    #[arg(long, default_value_t = 1000.0)]
+    pub(crate) rate: f64,
+    /// Handshakes to measure.
+    #[arg(long, default_value_t = 5000)]
+    pub(crate) connections: u64,
+    /// Also measure the kernel's connect() the same way, in the same run.
+    #[arg(long)]
+    pub(crate) compare_kernel: bool,
+}
+
+fn parse_ports(s: &str) -> Result<(u16, u16), String> {
+    let (lo, hi) = s
+        .split_once('-')
+        .ok_or("expected LO-HI, e.g. 10000-30000")?;
+    let lo: u16 = lo.trim().parse().map_err(|_| format!("bad port {lo:?}"))?;
+    let hi: u16 = hi.trim().parse().map_err(|_| format!("bad port {hi:?}"))?;
+    if lo == 0 || lo > hi {
+        return Err("need 0 < LO <= HI".into());
+    }
+    Ok((lo, hi))
+}

@@ -1,0 +1,358 @@
+//! The `synwave` command: a thin shell that parses arguments, brings the
+//! data path up around an application, and prints what happened.
+
+use clap::Parser;
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+use synwave::app::demo::{self, DemoOptions};
+use synwave::app::kernel::{kernel_connect_latency, kernel_load, KernelServer};
+use synwave::app::metrics::MetricsServer;
+use synwave::app::plan::{self, judge, template, LoadPlan, Outcome, PlanError, Steering};
+use synwave::app::report::{self, Live, Summary};
+use synwave::app::{CloseMode, ConnectApp, ConnectCounters, ConnectOptions, LoadClose};
+use synwave::app::{LoadCounters, LoadOptions, ResponseEnd, ServerApp, ServerCounters};
+use synwave::io::runtime::{self, Interface, Runtime, RuntimeOptions};
+use synwave::io::testbed::DemoBed;
+use synwave::io::{netns, signal, Error};
+use synwave::tcp::Config;
+use synwave::Failure;
+
+mod cli;
+use cli::*;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            // --help and --version.
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!(
+                "synwave: error: {} (see --help)",
+                one_line(&e.render().to_string())
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.command {
+        Command::Serve(a) => serve(a),
+        Command::Connect(a) => connect(a),
+        Command::Load(a) => load(*a),
+        Command::Latency(a) => latency(a),
+        Command::KernelServe(a) => kernel_serve(a),
+        Command::KernelLoad(a) => kernel_load_cmd(a),
+        Command::Demo(a) => demo_cmd(a),
+    };
+    // 3: the run went through but did not do what was asked.
+    match result {
+        Ok(Outcome::Done) => ExitCode::SUCCESS,
+        Ok(Outcome::Failed(why)) => {
+            eprintln!("synwave: failed: {why}");
+            ExitCode::from(3)
+        }
+        Ok(Outcome::Interrupted(sig)) => {
+            eprintln!("synwave: interrupted by signal {sig}; the results above are partial");
+            ExitCode::from((128 + sig).clamp(0, 255) as u8)
+        }
+        Err(e) => {
+            eprintln!("synwave: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type Run = Result<Outcome, Failure>;
+
+/// The parser's message without its usage block, on one line.
+fn one_line(rendered: &str) -> String {
+    let msg = rendered.split("\n\n").next().unwrap_or(rendered);
+    let msg = msg.strip_prefix("error: ").unwrap_or(msg);
+    msg.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn read_file(path: &Option<PathBuf>) -> Result<Option<Vec<u8>>, PlanError> {
+    let read = |p: &PathBuf| {
+        std::fs::read(p).map_err(|e| PlanError(format!("cannot read {}: {e}", p.display())))
+    };
+    path.as_ref().map(read).transpose()
+}
+
+impl Common {
+    /// The runtime these flags describe, in their namespace.
+    fn runtime(&self, duration: Option<Duration>, drain: bool) -> Result<RuntimeOptions, Failure> {
+        if let Some(ns) = &self.netns {
+            netns::enter(ns)?;
+        }
+        let time_wait_reuse = if self.strict_time_wait {
+            None
+        } else {
+            Config::default().time_wait_reuse
+        };
+        let engine = Config {
+            msl: Duration::from_millis(self.msl_ms),
+            max_tcbs: self.max_tcbs,
+            syn_backlog: self.syn_backlog,
+            syn_cookies: !self.no_syn_cookies,
+            max_time_wait: self.max_time_wait,
+            rfc1337: self.rfc1337,
+            time_wait_reuse,
+            ..Config::default()
+        };
+        engine.validate().map_err(|e| PlanError(e.0))?;
+        let mut opts = RuntimeOptions::new(&self.iface, self.workers, engine, self.umem_frames);
+        (opts.drain, opts.duration) = (drain, duration);
+        opts.memory_per_worker = self.memory_per_worker.saturating_mul(1 << 20);
+        opts.check_memory()?;
+        opts.xsk.validate()?;
+        Ok(opts)
+    }
+}
+
+fn serve(a: ServeArgs) -> Run {
+    let stop = signal::install_stop_flag()?;
+    let opts = a.common.runtime(a.duration, false)?;
+    let response = read_file(&a.response)?;
+    let iface = Interface::lookup(&opts.iface)?;
+    let listen = plan::listen_address(a.listen, &iface.name, &iface.addresses)?;
+    let close = match a.close {
+        Close::ServerFirst => CloseMode::ServerFirst,
+        Close::WaitClient => CloseMode::WaitClient,
+    };
+    let steering = Steering {
+        listeners: vec![listen],
+        ..Steering::default()
+    };
+    let rt = Runtime::start(
+        &opts,
+        &steering,
+        |_, engine| {
+            engine
+                .listen(listen)
+                .map_err(|e| Error::Config(e.to_string()))?;
+            Ok(ServerApp::new(response.clone(), close))
+        },
+        stop,
+    )?;
+    report::warn(rt.warnings());
+    eprintln!(
+        "synwave: serving {listen} on {} with {} worker(s); Ctrl-C to stop",
+        opts.iface, opts.workers
+    );
+    let sum = rt.wait()?;
+    report::print_summary("serve", &sum, a.common.json, ServerCounters::SUMMARY);
+    Ok(Outcome::Done)
+}
+
+fn connect(a: ConnectArgs) -> Run {
+    let stop = signal::install_stop_flag()?;
+    plan::check_target(a.target)?;
+    let opts = a.common.runtime(Some(a.timeout), a.drain)?;
+    let src = match a.src {
+        Some(ip) => ip,
+        None => Interface::lookup(&opts.iface)?.address()?,
+    };
+    let whole = ConnectOptions {
+        src,
+        ports: a.ports,
+        target: a.target,
+        next_hop: Default::default(),
+        count: a.count,
+        concurrency: plan::at_least_one(a.concurrency, "--concurrency")?,
+        request: read_file(&a.request)?,
+        first_port: 0,
+    };
+    let plan = LoadPlan::new(whole.load(), opts.workers, &opts.engine)?;
+    let rt = Runtime::start(
+        &opts,
+        &plan.steering(),
+        |w, _| Ok(ConnectApp::from_load(plan.worker(w))),
+        stop,
+    )?;
+    report::warn(rt.warnings());
+    let sum = rt.wait()?;
+    report::print_summary("connect", &sum, a.common.json, ConnectCounters::SUMMARY);
+    let c = ConnectCounters::read(|k| sum.get(k));
+    Ok(judge(c.opened, c.failed(), None, signal::received()))
+}
+
+/// Runs a load to its end, showing progress and feeding `metrics`.
+fn run_load(
+    opts: &RuntimeOptions,
+    plan: &LoadPlan,
+    metrics: Option<&MetricsServer>,
+) -> Result<Summary, Failure> {
+    let mut live = Live::default();
+    let sum = runtime::run_load(opts, plan, signal::install_stop_flag()?, |s| {
+        live.tick(s);
+        metrics.inspect(|m| m.set(report::prometheus(s)));
+    });
+    live.end();
+    let sum = sum?;
+    metrics.inspect(|m| m.set(report::prometheus(&sum)));
+    Ok(sum)
+}
+
+/// The load `t` names with its defaults: from the interface's address
+/// unless `--src`, connect timeout and grace `fallback` unless given.
+fn target_load(
+    t: &Target,
+    opts: &RuntimeOptions,
+    fallback: Duration,
+) -> Result<LoadOptions, Failure> {
+    plan::check_target(t.target)?;
+    plan::error_rate(t.max_error_rate)?;
+    // With --src, the interface need not have an address.
+    let own = match t.src {
+        None => Interface::lookup(&opts.iface)?.address()?,
+        Some(_) => Ipv4Addr::UNSPECIFIED,
+    };
+    let sources = plan::load_sources(t.src.as_deref(), own, t.target)?;
+    plan::ports_per_worker(t.ports, opts.workers)?;
+    Ok(LoadOptions {
+        connect_timeout: Some(t.connect_timeout.unwrap_or(fallback)),
+        grace: t.grace.unwrap_or(fallback),
+        ..plan::load_options(t.target, sources, t.ports)
+    })
+}
+
+/// The verdict on a load run: every error class counts as failed.
+fn load_verdict(sum: &Summary, max_error_rate: Option<f64>) -> Outcome {
+    let c = LoadCounters::read(|k| sum.get(k));
+    judge(c.started, c.errors(), max_error_rate, signal::received())
+}
+
+fn load(a: LoadArgs) -> Run {
+    if a.rate.is_none() && a.concurrency.is_none() {
+        return Err(PlanError("give --rate, --concurrency, or both".into()).into());
+    }
+    a.concurrency
+        .map(|c| plan::at_least_one(c, "--concurrency"))
+        .transpose()?;
+    a.connections
+        .map(|c| plan::at_least_one(c, "--connections"))
+        .transpose()?;
+    let duration = match (a.duration, a.connections) {
+        (None, None) => Some(Duration::from_secs(10)),
+        (d, _) => d,
+    };
+    let (warm_up, response_timeout) = (a.warm_up, a.response_timeout);
+    let mut opts = a.common.runtime(None, a.drain)?;
+    let base = target_load(&a.target, &opts, response_timeout)?;
+    let request = match (&a.request, &a.request_file) {
+        (Some(t), _) => Some(template(t, a.target.target)),
+        (None, file) => read_file(file)?,
+    };
+    let response = match (a.response_bytes, &a.response_delimiter) {
+        (Some(n), _) => ResponseEnd::Bytes(n),
+        (None, Some(d)) => ResponseEnd::Delimiter(template(d, a.target.target)),
+        (None, None) if a.response_until_fin => ResponseEnd::PeerFin,
+        (None, None) => ResponseEnd::FirstBytes,
+    };
+    let close = match a.close {
+        LoadCloseArg::Fin => LoadClose::Fin,
+        LoadCloseArg::Wait => LoadClose::Wait,
+        LoadCloseArg::Rst => LoadClose::Rst,
+    };
+    let whole = LoadOptions {
+        rate: a.rate,
+        ramp_up: a.ramp_up,
+        concurrency: a.concurrency,
+        connections: a.connections,
+        duration,
+        warm_up,
+        request,
+        requests_per_connection: a.requests_per_connection,
+        response,
+        close,
+        response_timeout: Some(response_timeout),
+        ..base
+    };
+    let plan = LoadPlan::new(whole, opts.workers, &opts.engine)?;
+    opts.duration = plan.deadline();
+    let metrics = match a.metrics {
+        Some(addr) => Some(MetricsServer::start(addr).map_err(|err| Error::Os {
+            op: format!("--metrics {addr}"),
+            err,
+        })?),
+        None => None,
+    };
+    if let Some(m) = &metrics {
+        eprintln!("synwave: metrics on http://{}/metrics", m.addr());
+    }
+    let sum = run_load(&opts, &plan, metrics.as_ref())?;
+    report::print_load(&sum, warm_up, duration, a.rate, a.common.json);
+    Ok(load_verdict(&sum, a.target.max_error_rate))
+}
+
+fn latency(a: LatencyArgs) -> Run {
+    plan::at_least_one(a.connections, "--connections")?;
+    let mut opts = a.common.runtime(None, false)?;
+    let whole = LoadOptions {
+        rate: Some(a.rate),
+        connections: Some(a.connections),
+        ..target_load(&a.target, &opts, Duration::from_secs(5))?
+    };
+    let plan = LoadPlan::new(whole, opts.workers, &opts.engine)?;
+    opts.duration = plan.deadline();
+    let sum = run_load(&opts, &plan, None)?;
+    let kernel = (a.compare_kernel && signal::received().is_none())
+        .then(|| kernel_connect_latency(a.target.target, a.rate, a.connections));
+    report::print_latency(&sum, kernel.as_ref(), a.common.json);
+    Ok(load_verdict(&sum, a.target.max_error_rate))
+}
+
+fn kernel_serve(a: KernelServeArgs) -> Run {
+    let stop = signal::install_stop_flag()?;
+    let server = KernelServer::start(a.listen, template(&a.response, a.listen), a.threads)
+        .map_err(|err| Error::Os {
+            op: format!("listening on {}", a.listen),
+            err,
+        })?;
+    eprintln!("synwave kernel-serve: listening on {}", a.listen);
+    let served = server.serve_for(a.duration, stop);
+    println!("kernel-serve: {served} connections served");
+    Ok(Outcome::Done)
+}
+
+fn kernel_load_cmd(a: KernelLoadArgs) -> Run {
+    let request = template(&a.request, a.target);
+    let r = kernel_load(
+        a.target,
+        &request,
+        a.response_bytes,
+        a.connections,
+        a.threads,
+    );
+    println!("{}", r.report(a.json));
+    Ok(judge(
+        r.completed + r.failed,
+        r.failed,
+        None,
+        signal::received(),
+    ))
+}
+
+fn demo_cmd(a: DemoArgs) -> Run {
+    let stop = signal::install_stop_flag()?;
+    eprintln!(
+        "synwave demo: building a veth testbed (namespace A: synwave, B: a Linux kernel server)"
+    );
+    let mut bed = DemoBed::up(stop)?;
+    let opts = DemoOptions {
+        connections: a.connections,
+        concurrency: a.concurrency,
+        kernel_threads: a.kernel_threads,
+    };
+    let results = demo::run(&mut bed, opts, |step| eprintln!("synwave demo: {step}"))?;
+    bed.down()?;
+    if a.json {
+        println!("{}", results.json());
+    } else {
+        print!("{}", results.text());
+    }
+    Ok(Outcome::Done)
+}
