@@ -3,6 +3,7 @@
 
 pub mod connect;
 mod counters;
+pub mod http;
 pub mod kernel;
 pub mod load;
 pub mod metrics;
