@@ -4,6 +4,7 @@
 pub mod connect;
 mod counters;
 pub mod demo;
+pub mod http;
 pub mod kernel;
 pub mod load;
 pub mod metrics;
