@@ -13,6 +13,7 @@ use std::fmt;
 use std::net::Ipv4Addr;
 
 pub mod arp;
+pub mod demo;
 pub mod keys;
 pub mod netdev;
 pub mod netns;

@@ -12,18 +12,7 @@ use std::net::Ipv4Addr;
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use super::runtime::RuntimeOptions;
 use super::{netns, Error};
-use crate::app::demo::{self, Bed};
-use crate::app::kernel::{self, KernelLoad, KernelServer};
-use crate::app::plan::LoadPlan;
-use crate::app::report::{self, Summary};
-use crate::app::LoadOptions;
-use crate::tcp::Config;
-use hdrhistogram::Histogram;
-use std::net::SocketAddrV4;
-use std::sync::atomic::AtomicBool;
-use std::time::Duration;
 
 /// synwave's interface, in namespace A.
 pub const IFACE_A: &str = "sw0";
@@ -184,88 +173,5 @@ impl Drop for Testbed {
         for ns in self.created.drain(..).rev() {
             let _ = run_cmd("ip", &["netns", "del", &ns]);
         }
-    }
-}
-
-/// The demo's testbed: synwave and the kernel clients in namespace A, a
-/// kernel server in namespace B.
-pub struct DemoBed {
-    bed: Testbed,
-    server: Option<KernelServer>,
-    stop: &'static AtomicBool,
-}
-
-impl DemoBed {
-    /// The port the demo's kernel server listens on.
-    const PORT: u16 = 8080;
-
-    /// Builds the testbed and starts the kernel server; `stop` ends
-    /// synwave's runs early.
-    pub fn up(stop: &'static AtomicBool) -> Result<Self, Error> {
-        if !super::is_root() {
-            return Err(Error::PermissionDenied(
-                "the demo's network namespaces and XDP program",
-            ));
-        }
-        let bed = Testbed::up("swdemo")?;
-        let target = SocketAddrV4::new(IP_B, Self::PORT);
-        let server = Testbed::in_ns(bed.ns_b(), move || {
-            KernelServer::start(target, demo::RESPONSE.to_vec(), 2)
-        })?
-        .map_err(|err| Error::os(format!("kernel server on {target}"), err))?;
-        Ok(DemoBed {
-            bed,
-            server: Some(server),
-            stop,
-        })
-    }
-
-    /// Stops the kernel server and removes the testbed.
-    pub fn down(mut self) -> Result<(), Error> {
-        if let Some(server) = self.server.take() {
-            // Waking the accept threads takes connections from inside namespace B.
-            Testbed::in_ns(self.bed.ns_b(), move || server.stop())?;
-        }
-        Ok(())
-    }
-}
-
-impl Bed for DemoBed {
-    type Error = Error;
-
-    fn target(&self) -> SocketAddrV4 {
-        SocketAddrV4::new(IP_B, Self::PORT)
-    }
-
-    fn source(&self) -> Ipv4Addr {
-        IP_A
-    }
-
-    fn synwave(&mut self, load: LoadOptions) -> Result<Summary, Error> {
-        let stop = self.stop;
-        Testbed::in_ns(self.bed.ns_a(), move || {
-            let mut opts = RuntimeOptions::new(IFACE_A, 1, Config::default(), 4096);
-            opts.duration = Some(Duration::from_secs(120));
-            let plan = LoadPlan::new(load, opts.workers, &opts.engine)?;
-            let mut live = report::Live::default();
-            let sum = super::runtime::run_load(&opts, &plan, stop, |s| live.tick(s));
-            live.end();
-            sum
-        })?
-    }
-
-    fn kernel_latency(&mut self, rate: f64, count: u64) -> Result<Histogram<u64>, Error> {
-        let target = self.target();
-        Testbed::in_ns(self.bed.ns_a(), move || {
-            kernel::kernel_connect_latency(target, rate, count)
-        })
-    }
-
-    fn kernel_load(&mut self, count: u64, threads: usize) -> Result<KernelLoad, Error> {
-        let target = self.target();
-        Testbed::in_ns(self.bed.ns_a(), move || {
-            let response = demo::RESPONSE.len();
-            kernel::kernel_load(target, demo::REQUEST, response, count, threads)
-        })
     }
 }

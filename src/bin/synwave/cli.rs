@@ -33,8 +33,8 @@ pub(crate) enum Command {
     KernelServe(KernelServeArgs),
     /// The yardstick: Linux-kernel-socket clients doing what `load --concurrency` does.
     KernelLoad(KernelLoadArgs),
-    /// Build a veth testbed with a Linux kernel server as the peer, load it
-    /// with synwave and with kernel sockets, print both, clean up.
+    /// Build a veth testbed with nginx as the peer, load it with synwave and
+    /// with wrk (like for like, on a tuned kernel), print both, clean up.
     Demo(DemoArgs),
 }
 
@@ -75,15 +75,15 @@ pub(crate) struct KernelLoadArgs {
 
 #[derive(Args)]
 pub(crate) struct DemoArgs {
-    /// Connections each side opens (request, response, close).
-    #[arg(long, default_value_t = 20_000)]
-    pub(crate) connections: u64,
-    /// Connections synwave keeps open at once.
-    #[arg(long, default_value_t = 128)]
+    /// How long each client loads nginx.
+    #[arg(long, default_value = "10s", value_parser = parse_positive_duration)]
+    pub(crate) duration: Duration,
+    /// Connections open at once, for synwave and for wrk.
+    #[arg(long, default_value_t = 256)]
     pub(crate) concurrency: u64,
-    /// Kernel client threads (blocking sockets, one connection at a time each).
-    #[arg(long, default_value_t = 8)]
-    pub(crate) kernel_threads: usize,
+    /// wrk's threads.
+    #[arg(long, default_value_t = 2)]
+    pub(crate) wrk_threads: u32,
     /// Print the results as one JSON object.
     #[arg(long)]
     pub(crate) json: bool,

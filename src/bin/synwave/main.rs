@@ -13,8 +13,8 @@ use synwave::app::plan::{self, judge, template, LoadPlan, Outcome, PlanError, St
 use synwave::app::report::{self, Live, Summary};
 use synwave::app::{CloseMode, ConnectApp, ConnectCounters, ConnectOptions, LoadClose};
 use synwave::app::{LoadCounters, LoadOptions, ResponseEnd, ServerApp, ServerCounters};
+use synwave::io::demo::DemoBed;
 use synwave::io::runtime::{self, Interface, Runtime, RuntimeOptions};
-use synwave::io::testbed::DemoBed;
 use synwave::io::{netns, signal, Error};
 use synwave::tcp::Config;
 use synwave::Failure;
@@ -338,21 +338,20 @@ fn kernel_load_cmd(a: KernelLoadArgs) -> Run {
 
 fn demo_cmd(a: DemoArgs) -> Run {
     let stop = signal::install_stop_flag()?;
-    eprintln!(
-        "synwave demo: building a veth testbed (namespace A: synwave, B: a Linux kernel server)"
-    );
+    plan::at_least_one(a.concurrency, "--concurrency")?;
+    eprintln!("synwave demo: building a veth testbed (namespace A: synwave and wrk, B: nginx)");
     let mut bed = DemoBed::up(stop)?;
     let opts = DemoOptions {
-        connections: a.connections,
+        duration: a.duration,
         concurrency: a.concurrency,
-        kernel_threads: a.kernel_threads,
+        wrk_threads: a.wrk_threads.max(1),
     };
     let results = demo::run(&mut bed, opts, |step| eprintln!("synwave demo: {step}"))?;
-    bed.down()?;
+    drop(bed);
     if a.json {
         println!("{}", results.json());
     } else {
         print!("{}", results.text());
     }
-    Ok(Outcome::Done)
+    Ok(results.verdict(signal::received()))
 }
