@@ -6,7 +6,7 @@
 //!   bin     the `synwave` command: arguments, dispatch (errors: [`Failure`])
 //!    |
 //!   io      the AF_XDP data path: XDP program, AF_XDP sockets, workers,
-//!    |      runtime, ARP, keys, testbed — the only `unsafe` (io::xsk)
+//!    |      runtime, ARP, keys, testbed — the only `unsafe` (io::sys)
 //!   app     what runs on an engine, and the one turn every driver shares:
 //!    |      load, connect, serve; plans, tuples, reports
 //!   tcp     the sans-IO engine: frames and time in, frames and events out

@@ -1,8 +1,9 @@
 //! AF_XDP data path: the XDP steering program, AF_XDP sockets, and the
 //! netdev/netns plumbing around them.
 //!
-//! Layout: [`xdp`] loads and attaches `bpf/synwave.bpf.c`; [`xsk`] is the
-//! AF_XDP socket (and the only module allowed `unsafe`); [`netdev`] answers
+//! Layout: [`xdp`] loads and attaches `bpf/synwave.bpf.c`; `sys` is the
+//! only module allowed `unsafe`: the AF_XDP socket ([`XskSocket`]) and its
+//! ring logic, the libbpf skeleton and the libc wrappers; [`netdev`] answers
 //! "what is this interface" and "what MAC is the next hop"; [`netns`] moves
 //! the calling thread into a named network namespace; [`signal`] turns
 //! Ctrl-C into a flag so loops stop and `Drop` guards run; [`keys`] keeps
@@ -19,17 +20,17 @@ pub mod netdev;
 pub mod netns;
 pub mod runtime;
 pub mod signal;
+mod sys;
 pub mod testbed;
 pub mod worker;
 pub mod xdp;
-pub mod xsk;
 
+pub use sys::{Frames, XskConfig, XskMode, XskSocket, XskStats};
 pub use testbed::Testbed;
 pub use xdp::{AttachMode, XdpProgram};
-pub use xsk::{Frames, XskConfig, XskMode, XskSocket, XskStats};
 
 /// Whether the process runs with effective uid 0, which XDP, AF_XDP and
-/// network namespaces need (read from procfs: no `unsafe` outside `xsk`).
+/// network namespaces need (read from procfs: no `unsafe` outside `sys`).
 pub fn is_root() -> bool {
     std::fs::read_to_string("/proc/self/status")
         .ok()

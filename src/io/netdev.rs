@@ -9,29 +9,29 @@
 use std::net::{Ipv4Addr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use super::xsk::sys;
+use super::sys::os;
 use super::Error;
 use crate::wire::MacAddr;
 
 /// Index of `iface`; [`Error::NoSuchInterface`] if it is not there.
 pub fn ifindex(iface: &str) -> Result<u32, Error> {
-    sys::if_nametoindex(iface)
+    os::if_nametoindex(iface)
 }
 
 /// Hardware address of `iface`.
 pub fn mac_addr(iface: &str) -> Result<MacAddr, Error> {
-    sys::hwaddr(iface).map(MacAddr)
+    os::hwaddr(iface).map(MacAddr)
 }
 
 /// Primary IPv4 address of `iface`.
 pub fn ipv4_addr(iface: &str) -> Result<Ipv4Addr, Error> {
-    sys::ipv4(iface)?.ok_or_else(|| Error::NoIpv4(iface.to_string()))
+    os::ipv4(iface)?.ok_or_else(|| Error::NoIpv4(iface.to_string()))
 }
 
 /// Every IPv4 address of `iface`, primary first (from `ip -4 -o addr`,
 /// which runs in the calling thread's namespace).
 pub fn ipv4_addrs(iface: &str) -> Result<Vec<Ipv4Addr>, Error> {
-    sys::if_nametoindex(iface)?;
+    os::if_nametoindex(iface)?;
     let out = std::process::Command::new("ip")
         .args(["-4", "-o", "addr", "show", "dev", iface])
         .output()
@@ -69,19 +69,19 @@ pub fn probe_addresses(
     if addrs.is_empty() {
         return Ok(Vec::new());
     }
-    let fd = sys::arp_socket(sys::if_nametoindex(iface)?)?;
+    let fd = os::arp_socket(os::if_nametoindex(iface)?)?;
     let candidates: std::collections::HashSet<Ipv4Addr> = addrs.iter().copied().collect();
     let mut taken = std::collections::BTreeSet::new();
     let mut buf = vec![0u8; 2048];
     for round in 0..2 {
         for &a in addrs {
-            sys::packet_send(&fd, &super::arp::probe(mac, a))?;
+            os::packet_send(&fd, &super::arp::probe(mac, a))?;
         }
         let listen = Duration::from_millis(if round == 0 { 100 } else { 200 });
         let until = Instant::now() + listen;
         while let Some(left) = until.checked_duration_since(Instant::now()) {
             let wait = left.as_millis().max(1) as i32;
-            if let Some(n) = sys::packet_recv(&fd, &mut buf, wait)? {
+            if let Some(n) = os::packet_recv(&fd, &mut buf, wait)? {
                 if let Some(a) = super::arp::conflict(&buf[..n], mac, &candidates) {
                     taken.insert(a);
                 }
@@ -98,8 +98,8 @@ pub fn probe_addresses(
 /// which is only right when sysfs belongs to the calling thread's namespace;
 /// failing both, 1.
 pub fn rx_queue_count(iface: &str) -> Result<u32, Error> {
-    sys::if_nametoindex(iface)?;
-    if let Some((rx, combined)) = sys::channels(iface)? {
+    os::if_nametoindex(iface)?;
+    if let Some((rx, combined)) = os::channels(iface)? {
         let n = rx + combined;
         if n > 0 {
             return Ok(n);
@@ -185,7 +185,7 @@ fn parse_route_table(table: &str, dst: Ipv4Addr, iface: &str) -> Option<Ipv4Addr
 /// missing, after prodding the kernel to resolve it (one UDP datagram to the
 /// discard port makes it ARP), retrying for up to about a second.
 pub fn resolve_neighbour(ip: Ipv4Addr, iface: &str) -> Result<MacAddr, Error> {
-    sys::if_nametoindex(iface)?;
+    os::if_nametoindex(iface)?;
     if let Some(mac) = lookup_neighbour(ip, iface)? {
         return Ok(mac);
     }
@@ -212,7 +212,7 @@ pub fn resolve_neighbour(ip: Ipv4Addr, iface: &str) -> Result<MacAddr, Error> {
 /// Makes the kernel ARP for `ip` by sending it one datagram. Failures are
 /// ignored: the caller's table lookup is what decides success.
 fn prod_kernel(ip: Ipv4Addr, iface: &str) {
-    let src = sys::ipv4(iface)
+    let src = os::ipv4(iface)
         .ok()
         .flatten()
         .unwrap_or(Ipv4Addr::UNSPECIFIED);

@@ -8,7 +8,7 @@
 use std::fs::File;
 use std::path::Path;
 
-use super::xsk::sys;
+use super::sys::os;
 use super::Error;
 
 /// Where `ip netns add NAME` keeps the namespace handle.
@@ -29,14 +29,14 @@ pub fn enter(name: &str) -> Result<(), Error> {
         }
         _ => Error::os(format!("opening {}", path.display()), e),
     })?;
-    sys::setns_net(&f, name)
+    os::setns_net(&f, name)
 }
 
 /// Moves the calling thread back into the namespace of process 1's (the
 /// host's) network stack; used by threads that visited a namespace.
 pub fn enter_host() -> Result<(), Error> {
     let f = File::open("/proc/1/ns/net").map_err(|e| Error::os("opening /proc/1/ns/net", e))?;
-    sys::setns_net(&f, "host")
+    os::setns_net(&f, "host")
 }
 
 /// Whether the named namespace exists.

@@ -10,7 +10,7 @@
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::Once;
 
-use super::xsk::sys;
+use super::sys::os;
 use super::Error;
 
 static STOP: AtomicBool = AtomicBool::new(false);
@@ -27,7 +27,7 @@ extern "C" fn on_signal(sig: libc::c_int) {
 pub fn install_stop_flag() -> Result<&'static AtomicBool, Error> {
     let mut res = Ok(());
     INSTALL.call_once(|| {
-        res = sys::on_signals(&[libc::SIGINT, libc::SIGTERM], on_signal);
+        res = os::on_signals(&[libc::SIGINT, libc::SIGTERM], on_signal);
     });
     res.map(|()| &STOP)
 }

@@ -45,7 +45,7 @@ impl Clock {
     pub fn start() -> Result<Self, Error> {
         Ok(Clock {
             epoch: std::time::Instant::now(),
-            boot_at_epoch: super::xsk::sys::boottime()?,
+            boot_at_epoch: super::sys::os::boottime()?,
         })
     }
 

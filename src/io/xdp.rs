@@ -15,8 +15,9 @@ use libbpf_rs::skel::{OpenSkel as _, SkelBuilder as _};
 use libbpf_rs::{ErrorKind, Link, MapCore as _, MapFlags, OpenObject, Xdp, XdpFlags};
 
 use super::arp::ArpResponder;
-use super::xsk::skel::{SynwaveSkel, SynwaveSkelBuilder};
-use super::xsk::{sys, XskSocket};
+use super::sys::os;
+use super::sys::skel::{SynwaveSkel, SynwaveSkelBuilder};
+use super::XskSocket;
 use super::{one_line, Error};
 use crate::app::report::XdpCounters;
 
@@ -90,7 +91,7 @@ impl XdpProgram {
     /// attached, leaving that program untouched.
     pub fn attach(iface: &str) -> Result<Self, Error> {
         quiet_libbpf();
-        let ifindex = sys::if_nametoindex(iface)?;
+        let ifindex = os::if_nametoindex(iface)?;
         let ifindex_i32 = i32::try_from(ifindex)
             .map_err(|_| Error::Config(format!("ifindex {ifindex} of {iface} out of range")))?;
 

@@ -1,0 +1,283 @@
+//! Thin safe wrappers over the libc calls the I/O layer needs: interface
+//! ioctls, `if_nametoindex`, `setns`, an AF_PACKET socket for ARP probes,
+//! `clock_gettime`, `sigaction`.
+//!
+//! Each wrapper takes and returns plain Rust values and maps errno to
+//! [`Error`]; the `unsafe` stays inside.
+
+use std::ffi::CString;
+use std::fs::File;
+use std::net::Ipv4Addr;
+use std::os::fd::{AsRawFd as _, FromRawFd as _, OwnedFd};
+
+use crate::io::Error;
+
+/// Index of `name` in the calling thread's network namespace.
+pub(crate) fn if_nametoindex(name: &str) -> Result<u32, Error> {
+    let c = CString::new(name)
+        .map_err(|_| Error::Config(format!("interface name {name:?} contains a NUL byte")))?;
+    // SAFETY: `c` is a valid NUL-terminated string that outlives the call.
+    let idx = unsafe { libc::if_nametoindex(c.as_ptr()) };
+    if idx == 0 {
+        let err = std::io::Error::last_os_error();
+        return match err.raw_os_error() {
+            Some(libc::ENODEV) | Some(libc::ENXIO) => Err(Error::NoSuchInterface(name.into())),
+            _ => Err(Error::os(format!("if_nametoindex({name})"), err)),
+        };
+    }
+    Ok(idx)
+}
+
+fn ctl_socket() -> Result<OwnedFd, Error> {
+    // SAFETY: plain socket(2) with constant arguments.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Err(Error::last_os("socket(AF_INET) for ioctl"));
+    }
+    // SAFETY: `fd` was just returned by socket(2) and is owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+fn ifreq_for(name: &str) -> Result<libc::ifreq, Error> {
+    if name.is_empty() || name.len() >= libc::IFNAMSIZ || name.as_bytes().contains(&0) {
+        return Err(Error::NoSuchInterface(name.into()));
+    }
+    // SAFETY: ifreq is plain old data; all-zero is a valid value.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (dst, &src) in req.ifr_name.iter_mut().zip(name.as_bytes()) {
+        *dst = src as libc::c_char;
+    }
+    Ok(req)
+}
+
+/// Runs an interface ioctl on a throw-away socket; returns the errno.
+fn if_ioctl(req_code: libc::c_ulong, req: &mut libc::ifreq) -> Result<(), i32> {
+    let sock = ctl_socket().map_err(|_| libc::EIO)?;
+    // SAFETY: `req` is a valid, exclusively borrowed ifreq whose name is
+    // NUL-terminated (zeroed, name shorter than IFNAMSIZ); the request
+    // codes used read into it or, for SIOCETHTOOL, through
+    // `ifru_data`, which the caller points at a live buffer.
+    let rc = unsafe { libc::ioctl(sock.as_raw_fd(), req_code as _, req as *mut libc::ifreq) };
+    if rc < 0 {
+        return Err(std::io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::EIO));
+    }
+    Ok(())
+}
+
+fn ioctl_err(name: &str, what: &str, errno: i32) -> Error {
+    if errno == libc::ENODEV {
+        Error::NoSuchInterface(name.into())
+    } else {
+        Error::os(
+            format!("{what} on {name}"),
+            std::io::Error::from_raw_os_error(errno),
+        )
+    }
+}
+
+/// Hardware address of `name` (SIOCGIFHWADDR).
+pub(crate) fn hwaddr(name: &str) -> Result<[u8; 6], Error> {
+    let mut req = ifreq_for(name)?;
+    if_ioctl(libc::SIOCGIFHWADDR, &mut req).map_err(|e| ioctl_err(name, "SIOCGIFHWADDR", e))?;
+    // SAFETY: SIOCGIFHWADDR succeeded, so the kernel filled `ifru_hwaddr`.
+    let sa = unsafe { req.ifr_ifru.ifru_hwaddr };
+    let mut mac = [0u8; 6];
+    for (m, &b) in mac.iter_mut().zip(sa.sa_data.iter()) {
+        *m = b as u8;
+    }
+    Ok(mac)
+}
+
+/// Primary IPv4 address of `name` (SIOCGIFADDR); `None` if it has none.
+pub(crate) fn ipv4(name: &str) -> Result<Option<Ipv4Addr>, Error> {
+    let mut req = ifreq_for(name)?;
+    match if_ioctl(libc::SIOCGIFADDR, &mut req) {
+        Ok(()) => {}
+        Err(libc::EADDRNOTAVAIL) => return Ok(None),
+        Err(e) => return Err(ioctl_err(name, "SIOCGIFADDR", e)),
+    }
+    // SAFETY: SIOCGIFADDR succeeded, so `ifru_addr` holds a sockaddr_in.
+    let sa = unsafe { req.ifr_ifru.ifru_addr };
+    // sockaddr_in: family (2), port (2), then the address.
+    let b = |i: usize| sa.sa_data[i] as u8;
+    Ok(Some(Ipv4Addr::new(b(2), b(3), b(4), b(5))))
+}
+
+/// `struct ethtool_channels` from <linux/ethtool.h>.
+#[repr(C)]
+#[derive(Default)]
+struct EthtoolChannels {
+    cmd: u32,
+    max_rx: u32,
+    max_tx: u32,
+    max_other: u32,
+    max_combined: u32,
+    rx_count: u32,
+    tx_count: u32,
+    other_count: u32,
+    combined_count: u32,
+}
+const ETHTOOL_GCHANNELS: u32 = 0x3c;
+
+/// Current (rx-only, combined) channel counts via ETHTOOL_GCHANNELS;
+/// `None` when the driver does not implement it.
+pub(crate) fn channels(name: &str) -> Result<Option<(u32, u32)>, Error> {
+    let mut req = ifreq_for(name)?;
+    let mut ch = EthtoolChannels {
+        cmd: ETHTOOL_GCHANNELS,
+        ..Default::default()
+    };
+    req.ifr_ifru.ifru_data = (&mut ch as *mut EthtoolChannels).cast();
+    match if_ioctl(libc::SIOCETHTOOL, &mut req) {
+        Ok(()) => Ok(Some((ch.rx_count, ch.combined_count))),
+        Err(libc::EOPNOTSUPP) => Ok(None),
+        Err(e) => Err(ioctl_err(name, "ETHTOOL_GCHANNELS", e)),
+    }
+}
+
+/// Moves the calling thread into the network namespace `ns` refers to.
+pub(crate) fn setns_net(ns: &File, what: &str) -> Result<(), Error> {
+    // SAFETY: setns(2) only reads the descriptor, which `ns` keeps open
+    // for the duration of the call; it affects only the calling thread.
+    let rc = unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) };
+    if rc < 0 {
+        let err = std::io::Error::last_os_error();
+        if err.raw_os_error() == Some(libc::EPERM) {
+            return Err(Error::PermissionDenied("entering a network namespace"));
+        }
+        return Err(Error::os(format!("setns({what})"), err));
+    }
+    Ok(())
+}
+
+/// A raw AF_PACKET socket for ARP frames on interface `ifindex`,
+/// non-blocking: for RFC 5227 probes before the XDP program is attached.
+pub(crate) fn arp_socket(ifindex: u32) -> Result<OwnedFd, Error> {
+    let proto = (libc::ETH_P_ARP as u16).to_be();
+    // SAFETY: plain socket(2) call; the result is checked below.
+    let fd = unsafe {
+        libc::socket(
+            libc::AF_PACKET,
+            libc::SOCK_RAW | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+            i32::from(proto),
+        )
+    };
+    if fd < 0 {
+        let err = std::io::Error::last_os_error();
+        if err.raw_os_error() == Some(libc::EPERM) {
+            return Err(Error::PermissionDenied(
+                "probing source addresses (AF_PACKET)",
+            ));
+        }
+        return Err(Error::os("socket(AF_PACKET)", err));
+    }
+    // SAFETY: `fd` is a fresh descriptor that nothing else owns.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: sockaddr_ll is plain old data; all-zero is a valid value.
+    let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+    sll.sll_family = libc::AF_PACKET as u16;
+    sll.sll_protocol = proto;
+    sll.sll_ifindex = ifindex as i32;
+    // SAFETY: `sll` is a valid sockaddr_ll and the length matches it.
+    let rc = unsafe {
+        libc::bind(
+            fd.as_raw_fd(),
+            (&sll as *const libc::sockaddr_ll).cast(),
+            std::mem::size_of::<libc::sockaddr_ll>() as u32,
+        )
+    };
+    if rc < 0 {
+        return Err(Error::last_os("binding the AF_PACKET socket"));
+    }
+    Ok(fd)
+}
+
+/// Sends one whole Ethernet frame on a bound AF_PACKET socket.
+pub(crate) fn packet_send(fd: &OwnedFd, frame: &[u8]) -> Result<(), Error> {
+    // SAFETY: `frame` is a valid buffer of `frame.len()` bytes.
+    let n = unsafe { libc::send(fd.as_raw_fd(), frame.as_ptr().cast(), frame.len(), 0) };
+    if n < 0 {
+        return Err(Error::last_os("sending an ARP probe"));
+    }
+    Ok(())
+}
+
+/// Receives one frame into `buf`, waiting up to `timeout_ms`; `None`
+/// when none came.
+pub(crate) fn packet_recv(
+    fd: &OwnedFd,
+    buf: &mut [u8],
+    timeout_ms: i32,
+) -> Result<Option<usize>, Error> {
+    let mut pfd = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: `pfd` is one valid pollfd.
+    let rc = unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
+    if rc < 0 {
+        let err = std::io::Error::last_os_error();
+        if err.kind() == std::io::ErrorKind::Interrupted {
+            return Ok(None);
+        }
+        return Err(Error::os("poll on the AF_PACKET socket", err));
+    }
+    if rc == 0 {
+        return Ok(None);
+    }
+    // SAFETY: `buf` is a valid writable buffer of `buf.len()` bytes.
+    let n = unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+    if n < 0 {
+        let err = std::io::Error::last_os_error();
+        if err.kind() == std::io::ErrorKind::WouldBlock {
+            return Ok(None);
+        }
+        return Err(Error::os("receiving on the AF_PACKET socket", err));
+    }
+    Ok(Some(n as usize))
+}
+
+/// Time since boot, suspend included (CLOCK_BOOTTIME): a clock that
+/// only grows for as long as the host is up, across processes.
+pub(crate) fn boottime() -> Result<std::time::Duration, Error> {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec owned by us.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut ts) };
+    if rc < 0 {
+        return Err(Error::last_os("clock_gettime(CLOCK_BOOTTIME)"));
+    }
+    Ok(std::time::Duration::new(
+        ts.tv_sec as u64,
+        ts.tv_nsec as u32,
+    ))
+}
+
+/// Installs `handler` for `signals` with SA_RESETHAND, so a second
+/// signal gets the default action (kills a stuck process).
+pub(crate) fn on_signals(
+    signals: &[libc::c_int],
+    handler: extern "C" fn(libc::c_int),
+) -> Result<(), Error> {
+    for &sig in signals {
+        // SAFETY: sigaction is plain old data; all-zero is a valid value.
+        let mut act: libc::sigaction = unsafe { std::mem::zeroed() };
+        act.sa_sigaction = handler as usize;
+        act.sa_flags = libc::SA_RESETHAND | libc::SA_RESTART;
+        // SAFETY: `act.sa_mask` is a valid sigset_t owned by us.
+        unsafe { libc::sigemptyset(&mut act.sa_mask) };
+        // SAFETY: `act` is fully initialised and `handler` is an
+        // `extern "C" fn(c_int)` that the caller guarantees only performs
+        // async-signal-safe work; the old action is not requested.
+        let rc = unsafe { libc::sigaction(sig, &act, std::ptr::null_mut()) };
+        if rc < 0 {
+            return Err(Error::last_os(format!("sigaction({sig})")));
+        }
+    }
+    Ok(())
+}
