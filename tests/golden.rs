@@ -280,7 +280,17 @@ fn cli_output_of_every_subcommand_matches_its_golden_file() {
     );
     drop(tb);
     // The demo builds its own testbed.
-    text_and_json(None, &scratch, "demo", &["demo", "--connections", "1000"]);
+    text_and_json(None, &scratch, "demo", &["demo", "--duration", "2s"]);
+    // Both demo runs stopped the nginx they started.
+    let left = std::process::Command::new("pgrep")
+        .args(["-f", "synwave-demo-"])
+        .output()
+        .expect("pgrep runs");
+    assert!(
+        left.stdout.is_empty(),
+        "the demo left processes behind: {}",
+        String::from_utf8_lossy(&left.stdout)
+    );
 }
 
 #[test]
