@@ -2,17 +2,20 @@
 //! on two engines joined by a simulated wire, driven by the same `turn` as
 //! the AF_XDP worker (no kernel, no clock, no root): the tuple policy, the
 //! rate schedule, response matching, the per-connection timeouts and the
-//! grace period, and the server's and the connector's counts.
+//! grace period, HTTP/1.x framing and status classes, and the server's and
+//! the connector's counts.
 
+use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
-use synwave::app::report::ERROR_CLASSES;
+use synwave::app::plan::response_end;
+use synwave::app::report::{ERROR_CLASSES, STATUS_CLASSES};
 use synwave::app::{turn, App};
 use synwave::app::{
     CloseMode, ConnectApp, ConnectOptions, LoadApp, LoadClose, LoadOptions, ResponseEnd, ServerApp,
 };
-use synwave::tcp::{Config, Engine, Events, FrameBatch, Instant};
+use synwave::tcp::{Config, ConnId, Engine, EventKind, Events, FrameBatch, Instant};
 use synwave::wire::MacAddr;
 
 const CLIENT_MAC: MacAddr = MacAddr([2, 0, 0, 0, 0, 1]);
@@ -89,16 +92,23 @@ fn drive<A: App>(
     server: Option<CloseMode>,
     cfg: Config,
 ) -> (Counts, Counts, Duration, u64) {
+    let close = server.unwrap_or(CloseMode::ServerFirst);
+    let app = ServerApp::new(Some(RESPONSE.to_vec()), close);
+    drive_with(client, app, server.is_some(), cfg)
+}
+
+/// Like [`drive`], against the server application `app` (listening unless
+/// `!listen`, which makes the wire a black hole).
+fn drive_with<A: App, S: App>(
+    client: A,
+    app: S,
+    listen: bool,
+    cfg: Config,
+) -> (Counts, Counts, Duration, u64) {
     let start = Instant::from_millis(1_000_000);
     let mut client = Side::new(cfg.clone(), CLIENT_MAC, 1, client, start);
-    let close = server.unwrap_or(CloseMode::ServerFirst);
-    let mut srv = Side::new(
-        cfg,
-        SERVER_MAC,
-        2,
-        ServerApp::new(Some(RESPONSE.to_vec()), close),
-        start,
-    );
+    let mut srv = Side::new(cfg, SERVER_MAC, 2, app, start);
+    let server = listen.then_some(());
     if server.is_some() {
         srv.engine.listen(SERVER).expect("listen");
     }
@@ -139,9 +149,9 @@ fn drive<A: App>(
 
 /// One turn of both sides; frames cross the wire unless it is a black
 /// hole. Returns whether the client is finished.
-fn wire_turn<A: App>(
+fn wire_turn<A: App, S: App>(
     client: &mut Side<A>,
-    srv: &mut Side<ServerApp>,
+    srv: &mut Side<S>,
     to_server: &mut Vec<Vec<u8>>,
     to_client: &mut Vec<Vec<u8>>,
     connected: bool,
@@ -345,4 +355,241 @@ fn the_connector_to_a_closed_port_is_refused() {
         (30, 30, 0),
         "{c:?}"
     );
+}
+
+/// An HTTP/1.1 server on the simulated wire: it answers the requests of a
+/// connection (each up to its empty line) with `responses` in turn, and
+/// closes when the client does.
+struct HttpServer {
+    responses: Vec<Vec<u8>>,
+    sent: usize,
+    /// Request bytes of each connection not yet answered, and how many of
+    /// its requests were.
+    pending: HashMap<ConnId, (Vec<u8>, usize)>,
+}
+
+impl HttpServer {
+    fn new(responses: &[&[u8]]) -> Self {
+        HttpServer {
+            responses: responses.iter().map(|r| r.to_vec()).collect(),
+            sent: 0,
+            pending: HashMap::new(),
+        }
+    }
+}
+
+impl App for HttpServer {
+    fn on_events(&mut self, engine: &mut Engine, events: &Events, now: Instant) {
+        for ev in events {
+            match ev.kind {
+                EventKind::Data { .. } => {
+                    let (buf, answered) = self.pending.entry(ev.conn).or_default();
+                    buf.extend_from_slice(events.data(&ev.kind));
+                    while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        buf.drain(..end + 4);
+                        let r = &self.responses[*answered % self.responses.len()];
+                        *answered += 1;
+                        self.sent += 1;
+                        engine.send(ev.conn, r).expect("room for the response");
+                    }
+                }
+                EventKind::PeerClosed => {
+                    let _ = engine.close(ev.conn, now);
+                }
+                kind if kind.is_terminal() => {
+                    self.pending.remove(&ev.conn);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn counters(&self) -> Vec<(&'static str, u64)> {
+        vec![("responses", self.sent as u64)]
+    }
+}
+
+/// `connections` connections of `requests` HTTP requests each, the default
+/// framing chosen for `request`, closed by us.
+fn http_load(request: &[u8], connections: u64, requests: u32) -> LoadOptions {
+    LoadOptions {
+        request: Some(request.to_vec()),
+        requests_per_connection: requests,
+        response: response_end(None, Some(request)),
+        connections: Some(connections),
+        duration: None,
+        ..options((10000, 30000))
+    }
+}
+
+/// A chunked response of `body`, cut into chunks of `size` bytes (RFC 9112
+/// §7.1), with an extension and a trailer field.
+fn chunked(body: &[u8], size: usize) -> Vec<u8> {
+    let mut r = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+    for chunk in body.chunks(size) {
+        r.extend_from_slice(format!("{:x};ext=1\r\n", chunk.len()).as_bytes());
+        r.extend_from_slice(chunk);
+        r.extend_from_slice(b"\r\n");
+    }
+    r.extend_from_slice(b"0\r\nX-Trailer: 1\r\n\r\n");
+    r
+}
+
+fn content_length(status: &str, body: &[u8]) -> Vec<u8> {
+    let mut r = format!(
+        "HTTP/1.1 {status}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    r.extend_from_slice(body);
+    r
+}
+
+fn status_counts(c: &[(&'static str, u64)]) -> Vec<u64> {
+    STATUS_CLASSES.iter().map(|k| get(c, k)).collect()
+}
+
+#[test]
+fn rfc9112_6_3_content_length_and_chunked_responses_end_exactly_at_their_end() {
+    // Bodies over an MSS, so responses span segments and framing lines
+    // straddle them; four requests per connection, so a response that
+    // ended early or late would put the next one off: its bytes would be
+    // taken for a status line (bad_response) or never end (timeout).
+    let body: Vec<u8> = (0..5000u32).map(|i| b'a' + (i % 26) as u8).collect();
+    let responses = [
+        content_length("200 OK", &body),
+        chunked(&body, 1000),
+        content_length("301 Moved Permanently", b""),
+        chunked(&body[..7], 3),
+    ];
+    let refs: Vec<&[u8]> = responses.iter().map(Vec::as_slice).collect();
+    let load = http_load(REQUEST, 50, 4);
+    assert_eq!(load.response, ResponseEnd::Http { head: false });
+    let (c, s, _, _) = drive_with(
+        LoadApp::new(load),
+        HttpServer::new(&refs),
+        true,
+        Config::default(),
+    );
+    assert_eq!(errors(&c), 0, "{c:?}");
+    assert_eq!(get(&c, "completed"), 50, "{c:?}");
+    assert_eq!((get(&c, "requests"), get(&c, "responses")), (200, 200));
+    assert_eq!(get(&s, "responses"), 200, "server: {s:?}");
+    // 2xx and 3xx alike are completed (RFC 9110 §15.3, §15.4).
+    assert_eq!(status_counts(&c), [0, 150, 50, 0, 0], "{c:?}");
+    let all: usize = responses.iter().map(Vec::len).sum();
+    assert_eq!(get(&c, "bytes_received"), 50 * all as u64, "{c:?}");
+}
+
+#[test]
+fn rfc9112_6_3_rule_8_a_response_without_a_length_ends_at_the_close() {
+    let response = b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil the FIN";
+    let app = ServerApp::new(Some(response.to_vec()), CloseMode::ServerFirst);
+    let (c, _, _, _) = drive_with(
+        LoadApp::new(http_load(REQUEST, 30, 1)),
+        app,
+        true,
+        Config::default(),
+    );
+    assert_eq!(errors(&c), 0, "{c:?}");
+    assert_eq!(get(&c, "completed"), 30, "{c:?}");
+    assert_eq!(status_counts(&c), [0, 30, 0, 0, 0], "{c:?}");
+}
+
+#[test]
+fn rfc9112_6_3_rule_1_a_response_to_head_ends_with_its_header_section() {
+    // Content-Length is the GET's body size; none follows (RFC 9110 §9.3.2).
+    let head = b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n";
+    let response = b"HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n";
+    let load = http_load(head, 20, 3);
+    assert_eq!(load.response, ResponseEnd::Http { head: true });
+    let (c, _, _, _) = drive_with(
+        LoadApp::new(load),
+        HttpServer::new(&[response]),
+        true,
+        Config::default(),
+    );
+    assert_eq!(errors(&c), 0, "{c:?}");
+    assert_eq!((get(&c, "completed"), get(&c, "responses")), (20, 60));
+}
+
+#[test]
+fn rfc9110_15_a_404_or_a_500_is_an_http_error_not_completed() {
+    for (status, class) in [("404 Not Found", 3), ("500 Internal Server Error", 4)] {
+        let response = content_length(status, b"<html>no</html>");
+        let app = ServerApp::new(Some(response), CloseMode::WaitClient);
+        let (c, _, _, _) = drive_with(
+            LoadApp::new(http_load(REQUEST, 40, 1)),
+            app,
+            true,
+            Config::default(),
+        );
+        assert_eq!(get(&c, "http_error"), 40, "{status}: {c:?}");
+        assert_eq!(get(&c, "completed"), 0, "{status}: {c:?}");
+        assert_eq!(get(&c, "started"), errors(&c), "{status}: {c:?}");
+        let mut want = [0; 5];
+        want[class] = 40;
+        assert_eq!(status_counts(&c), want, "{status}: {c:?}");
+    }
+    // One error response among a connection's makes it an http_error; the
+    // connection still carries its other requests, and each response is
+    // counted in its class.
+    let ok = content_length("200 OK", b"ok");
+    let missing = content_length("404 Not Found", b"");
+    let (c, _, _, _) = drive_with(
+        LoadApp::new(http_load(REQUEST, 25, 2)),
+        HttpServer::new(&[&ok, &missing]),
+        true,
+        Config::default(),
+    );
+    assert_eq!(get(&c, "http_error"), 25, "{c:?}");
+    assert_eq!(errors(&c), 25, "{c:?}");
+    assert_eq!(get(&c, "responses"), 50, "{c:?}");
+    assert_eq!(status_counts(&c), [0, 25, 0, 25, 0], "{c:?}");
+}
+
+#[test]
+fn rfc9112_6_3_rule_5_and_8_a_response_that_cannot_be_framed_is_a_bad_response() {
+    for (response, close) in [
+        // Not a status line (RFC 9112 §4).
+        (&b"hello world\r\n\r\n"[..], CloseMode::WaitClient),
+        // An invalid Content-Length (RFC 9112 §6.3 rule 5).
+        (
+            b"HTTP/1.1 200 OK\r\nContent-Length: 12, 13\r\n\r\nhello world\n",
+            CloseMode::WaitClient,
+        ),
+        // Cut short by the server's FIN (RFC 9112 §8).
+        (
+            b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort",
+            CloseMode::ServerFirst,
+        ),
+        // A chunk not followed by CRLF (RFC 9112 §7.1).
+        (
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nokX\r\n0\r\n\r\n",
+            CloseMode::WaitClient,
+        ),
+    ] {
+        let app = ServerApp::new(Some(response.to_vec()), close);
+        let (c, _, _, _) = drive_with(
+            LoadApp::new(http_load(REQUEST, 20, 1)),
+            app,
+            true,
+            Config::default(),
+        );
+        let what = response.escape_ascii();
+        assert_eq!(get(&c, "bad_response"), 20, "{what}: {c:?}");
+        assert_eq!(get(&c, "started"), errors(&c), "{what}: {c:?}");
+        assert_eq!(get(&c, "responses"), 0, "{what}: {c:?}");
+    }
+}
+
+#[test]
+fn a_request_that_is_not_http_keeps_the_first_bytes_rule() {
+    let load = http_load(b"PING\r\n", 20, 1);
+    assert_eq!(load.response, ResponseEnd::FirstBytes);
+    let app = ServerApp::new(Some(b"not HTTP at all".to_vec()), CloseMode::WaitClient);
+    let (c, _, _, _) = drive_with(LoadApp::new(load), app, true, Config::default());
+    assert_eq!(errors(&c), 0, "{c:?}");
+    assert_eq!(get(&c, "completed"), 20, "{c:?}");
+    assert_eq!(status_counts(&c), [0; 5], "{c:?}");
 }

@@ -350,6 +350,71 @@ fn rfc826_a_source_range_completes_against_a_kernel_peer_without_gro() {
 }
 
 #[test]
+fn rfc9110_15_nginx_404s_are_http_errors_rfc9112_6_3_chunked_and_lengths_end() {
+    if !require_root_or_skip(
+        "rfc9110_15_nginx_404s_are_http_errors_rfc9112_6_3_chunked_and_lengths_end",
+    ) {
+        return;
+    }
+    let _serial = serial();
+    let tb = testbed("swd-htp");
+    let scratch = Scratch::new("htp");
+    let _nginx = Nginx::start(&tb);
+    let load = |path: &str, requests: &str| {
+        let request = format!("GET {path} HTTP/1.1\\r\\nHost: {{host}}\\r\\n\\r\\n");
+        synwave(
+            &tb,
+            &scratch,
+            &[
+                "load",
+                "--iface",
+                IFACE_A,
+                "--target",
+                "10.77.0.2:80",
+                "--concurrency",
+                "16",
+                "--connections",
+                "200",
+                "--requests-per-connection",
+                requests,
+                "--request",
+                &request,
+            ],
+            Duration::from_secs(30),
+        )
+    };
+    // No --response-* flag: an HTTP/1.1 request's responses are read as
+    // HTTP, and a 404 is a failure of its own class, not a completion.
+    let (f, v) = load("/missing", "1");
+    assert_eq!(
+        f.status.code(),
+        Some(3),
+        "every one a 404: {}",
+        f.describe()
+    );
+    assert_reconciled("404s", &v);
+    assert_eq!(v["errors"]["http_error"].as_u64(), Some(200), "{v}");
+    assert_eq!(count(&v, "completed"), 0, "{v}");
+    assert_eq!(count(&v, "status_4xx"), 200, "{v}");
+    assert_eq!(count(&v, "responses"), 200, "{v}");
+    assert!(
+        f.stderr.contains("200 of 200 connections failed"),
+        "{}",
+        f.stderr
+    );
+    // Three requests per kept-alive connection: a response that ended early
+    // or late would put the next one off (a bad response or a timeout).
+    for path in ["/chunked", "/"] {
+        let (f, v) = load(path, "3");
+        assert_eq!(f.status.code(), Some(0), "{path}: {}", f.describe());
+        assert_eq!(assert_reconciled(path, &v), 0, "{path}: {v}");
+        assert_eq!(count(&v, "completed"), 200, "{path}: {v}");
+        assert_eq!(count(&v, "responses"), 600, "{path}: {v}");
+        assert_eq!(count(&v, "status_2xx"), 600, "{path}: {v}");
+    }
+}
+
+#[test]
 fn rfc5227_a_source_address_another_host_has_is_refused() {
     if !require_root_or_skip("rfc5227_a_source_address_another_host_has_is_refused") {
         return;

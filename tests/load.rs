@@ -45,6 +45,8 @@ fn assert_reconciled(what: &str, v: &Value) -> u64 {
         "response_timeout",
         "retries_exhausted",
         "unfinished",
+        "http_error",
+        "bad_response",
     ]
     .iter()
     .map(|k| {

@@ -95,19 +95,47 @@ impl ConnectCounters {
     pub const SUMMARY: &'static [&'static str] = Self::NAMES.split_at(7).0;
 
     fn of(c: &LoadCounters) -> Self {
+        // Every field named, so that a new load counter needs a place here.
+        let LoadCounters {
+            started,
+            completed,
+            refused,
+            reset,
+            connect_timeout,
+            syn_timeout,
+            response_timeout,
+            retries_exhausted,
+            unfinished,
+            // connect ends at the first response bytes and never frames
+            // HTTP: these stay 0.
+            http_error: _,
+            bad_response: _,
+            connected,
+            requests: _,
+            responses: _,
+            status_1xx: _,
+            status_2xx: _,
+            status_3xx: _,
+            status_4xx: _,
+            status_5xx: _,
+            bytes_received,
+            warm_up: _,
+            no_free_tuple,
+            interrupted: _,
+        } = *c;
         ConnectCounters {
-            opened: c.started,
-            connected: c.connected,
-            refused: c.refused,
-            reset: c.reset,
-            timed_out: c.connect_timeout
-                + c.syn_timeout
-                + c.response_timeout
-                + c.retries_exhausted
-                + c.unfinished,
-            closed: c.completed,
-            bytes_received: c.bytes_received,
-            port_busy: c.no_free_tuple,
+            opened: started,
+            connected,
+            refused,
+            reset,
+            timed_out: connect_timeout
+                + syn_timeout
+                + response_timeout
+                + retries_exhausted
+                + unfinished,
+            closed: completed,
+            bytes_received,
+            port_busy: no_free_tuple,
         }
     }
 

@@ -1,7 +1,9 @@
 //! HTTP/1.x response framing: where a response ends on the connection and
 //! what its status was, so the load generator can count responses without
 //! `--response-delimiter`. Pure and I/O-free: bytes go in as TCP delivers
-//! them, split anywhere, and [`Progress`] comes out.
+//! them, split anywhere, and [`Progress`] comes out. [`request_line`] says
+//! whether a request is HTTP/1.x at all, and so whether its responses can
+//! be framed this way.
 //!
 //! Only what framing needs is interpreted (RFC 9112 §6.3): the status line,
 //! `Content-Length` and `Transfer-Encoding`, and the chunked coding's
@@ -608,6 +610,44 @@ fn trim_ows(mut s: &[u8]) -> &[u8] {
     s
 }
 
+/// What a request's first line says about the responses to it, when it is
+/// an HTTP/1.x request line.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct RequestLine {
+    /// The method is HEAD: its responses have no body (RFC 9112 §6.3 rule 1).
+    pub head: bool,
+}
+
+/// The request line at the start of `request`, when it is one of HTTP/1.x:
+/// `method SP request-target SP HTTP/1.x` (RFC 9112 §3), the method a token
+/// (compared case-sensitively, RFC 9110 §9.1), the target visible ASCII, and
+/// the line ended by CRLF, or a bare LF as §2.2 lets a server take it.
+/// `None` for anything else: another protocol, HTTP/2's preface, or a line
+/// that never ends, which no server would answer as HTTP.
+pub fn request_line(request: &[u8]) -> Option<RequestLine> {
+    let lf = request.iter().position(|&b| b == b'\n')?;
+    let line = &request[..lf];
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let mut parts = line.split(|&b| b == b' ');
+    let (method, target, version) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some()
+        || method.is_empty()
+        || !method.iter().all(|&b| is_tchar(b))
+        || target.is_empty()
+        || !target.iter().all(|b| b.is_ascii_graphic())
+    {
+        return None;
+    }
+    match version {
+        [b'H', b'T', b'T', b'P', b'/', b'1', b'.', minor] if minor.is_ascii_digit() => {
+            Some(RequestLine {
+                head: method == b"HEAD",
+            })
+        }
+        _ => None,
+    }
+}
+
 /// A token character (RFC 9110 §5.6.2).
 fn is_tchar(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
@@ -680,6 +720,41 @@ mod tests {
 
     fn done(status: u16, bytes: &[u8]) -> Outcome {
         Outcome::Done(status, bytes.len())
+    }
+
+    #[test]
+    fn http1_request_lines_are_recognized_rfc9112_3() {
+        let get = Some(RequestLine { head: false });
+        let head = Some(RequestLine { head: true });
+        for (request, want) in [
+            (&b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"[..], get),
+            (b"GET /missing?a=1 HTTP/1.0\r\n\r\n", get),
+            (b"POST /form HTTP/1.1\r\nContent-Length: 0\r\n\r\n", get),
+            // A bare LF ends the line too (RFC 9112 §2.2).
+            (b"GET / HTTP/1.1\nHost: x\n\n", get),
+            (b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n", head),
+            // Methods are case-sensitive (RFC 9110 §9.1): not a HEAD.
+            (b"head / HTTP/1.1\r\n\r\n", get),
+            (b"OPTIONS * HTTP/1.1\r\n\r\n", get),
+        ] {
+            assert_eq!(request_line(request), want, "{}", request.escape_ascii());
+        }
+        for request in [
+            &b""[..],
+            b"hello\r\n",
+            b"GET / HTTP/1.1",
+            b"GET / HTTP/2.0\r\n\r\n",
+            b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+            b"GET / HTTP/1.1 \r\n\r\n",
+            b"GET  / HTTP/1.1\r\n\r\n",
+            b"GET / http/1.1\r\n\r\n",
+            b"GET / HTTP/1.x\r\n\r\n",
+            b"GET /a\tb HTTP/1.1\r\n\r\n",
+            b"G(T / HTTP/1.1\r\n\r\n",
+            b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\n",
+        ] {
+            assert_eq!(request_line(request), None, "{}", request.escape_ascii());
+        }
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! connection load, request/response per connection, a chosen way to close,
 //! and latency on the engine's own clock in HDR histograms.
 
+use super::http::{Progress, ResponseParser, StatusClass};
 use super::rate::RateSchedule;
 use super::tuples::{Tuple, TupleAllocator};
 use super::App;
@@ -23,6 +24,12 @@ pub enum ResponseEnd {
     Delimiter(Vec<u8>),
     /// At the server's FIN.
     PeerFin,
+    /// Where HTTP/1.x frames it (RFC 9112 §6.3): after the header section,
+    /// the Content-Length body, the last chunk, or at the server's FIN; its
+    /// status counted by class (RFC 9110 §15), and a final response outside
+    /// 2xx and 3xx an `http_error`. `head` when the request is a HEAD, whose
+    /// responses have no body.
+    Http { head: bool },
 }
 
 /// How each connection ends once its responses are in.
@@ -78,6 +85,9 @@ enum GaveUp {
     Connect,
     Response,
     Unfinished,
+    /// A response HTTP cannot frame (RFC 9112 §6.3 rule 5, §8): the client
+    /// must close the connection.
+    BadResponse,
 }
 
 struct Conn {
@@ -94,6 +104,11 @@ struct Conn {
     /// A request is out and its response not complete yet.
     awaiting: bool,
     closing: bool,
+    /// With [`ResponseEnd::Http`]: frames the responses, reset per request.
+    http: Option<ResponseParser>,
+    /// A final response was outside 2xx and 3xx: however the connection
+    /// ends, it counts as `http_error` (the first failure decides).
+    http_error: bool,
 }
 
 super::counters::counters! {
@@ -111,10 +126,23 @@ super::counters::counters! {
         retries_exhausted,
         /// Still open when the grace period ended or the run was stopped.
         unfinished,
+        /// A final HTTP response outside 2xx and 3xx (RFC 9110 §15), what
+        /// wrk reports as "Non-2xx or 3xx responses".
+        http_error,
+        /// A response HTTP/1.x cannot frame, or cut short by the server's
+        /// FIN (RFC 9112 §6.3 rule 5, §8).
+        bad_response,
         /// Handshakes completed.
         connected,
         requests,
         responses,
+        /// HTTP responses by status class (RFC 9110 §15): the first digit.
+        /// Interim 1xx responses are not counted, only 101, which is final.
+        status_1xx,
+        status_2xx,
+        status_3xx,
+        status_4xx,
+        status_5xx,
         bytes_received,
         /// Connections of the warm-up, not counted elsewhere.
         warm_up,
@@ -126,11 +154,19 @@ super::counters::counters! {
 }
 
 /// The classes a started connection fails in: every counter from `refused`
-/// to `unfinished`, so that `started = completed + errors`.
+/// to `bad_response`, so that `started = completed + errors`.
 pub const ERROR_CLASSES: &[&str] = {
     let (_, rest) = LoadCounters::NAMES.split_at(2);
-    let (errors, _) = rest.split_at(7);
+    let (errors, _) = rest.split_at(9);
     errors
+};
+
+/// The HTTP responses by status class: every counter from `status_1xx` to
+/// `status_5xx`. With [`ResponseEnd::Http`] they add up to `responses`.
+pub const STATUS_CLASSES: &[&str] = {
+    let (_, rest) = LoadCounters::NAMES.split_at(14);
+    let (classes, _) = rest.split_at(5);
+    classes
 };
 
 impl LoadCounters {
@@ -143,6 +179,19 @@ impl LoadCounters {
             + self.response_timeout
             + self.retries_exhausted
             + self.unfinished
+            + self.http_error
+            + self.bad_response
+    }
+
+    fn count_status(&mut self, class: Option<StatusClass>) {
+        match class {
+            Some(StatusClass::Informational) => self.status_1xx += 1,
+            Some(StatusClass::Success) => self.status_2xx += 1,
+            Some(StatusClass::Redirect) => self.status_3xx += 1,
+            Some(StatusClass::ClientError) => self.status_4xx += 1,
+            // The parser reports 100..=599 only.
+            Some(StatusClass::ServerError) | None => self.status_5xx += 1,
+        }
     }
 }
 
@@ -249,6 +298,11 @@ impl LoadApp {
                         deadline: self.o.connect_timeout.map(|t| now + t),
                         awaiting: false,
                         closing: false,
+                        http: match self.o.response {
+                            ResponseEnd::Http { head } => Some(ResponseParser::new(head)),
+                            _ => None,
+                        },
+                        http_error: false,
                     },
                 );
                 true
@@ -273,6 +327,9 @@ impl LoadApp {
         };
         c.received = 0;
         c.tail.clear();
+        if let (Some(p), ResponseEnd::Http { head }) = (&mut c.http, &self.o.response) {
+            p.reset(*head);
+        }
         c.deadline = self.o.response_timeout.map(|t| now + t);
         c.awaiting = true;
         if engine.send(conn, req).is_ok() && c.measured {
@@ -332,6 +389,10 @@ impl LoadApp {
         if c.closing || !c.awaiting {
             return;
         }
+        if c.http.is_some() {
+            self.on_http_data(engine, conn, bytes, at);
+            return;
+        }
         c.received += bytes.len();
         let done = match &self.o.response {
             ResponseEnd::FirstBytes => true,
@@ -346,10 +407,74 @@ impl LoadApp {
                 found
             }
             ResponseEnd::PeerFin => false,
+            ResponseEnd::Http { .. } => unreachable!("framed by on_http_data"),
         };
         if done {
             self.response_done(engine, conn, at);
         }
+    }
+
+    /// Response bytes framed as HTTP/1.x. Bytes beyond a response's end
+    /// start the next one's (RFC 9112 §9.3.2): the next request's, if one
+    /// goes out, otherwise nobody's.
+    fn on_http_data(&mut self, engine: &mut Engine, conn: ConnId, mut bytes: &[u8], at: Instant) {
+        while !bytes.is_empty() {
+            let Some(c) = self.conns.get_mut(&conn) else {
+                return;
+            };
+            if !c.awaiting || c.closing {
+                return;
+            }
+            let Some(p) = c.http.as_mut() else {
+                return;
+            };
+            match p.feed(bytes) {
+                Progress::NeedMore => return,
+                Progress::Done { status, consumed } => {
+                    bytes = &bytes[consumed..];
+                    self.http_response(engine, conn, status, at);
+                }
+                Progress::Invalid(_) => {
+                    self.give_up(engine, conn, GaveUp::BadResponse, at);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// The server's FIN arrived while an HTTP response was awaited: the end
+    /// of one framed by the close (RFC 9112 §6.3 rule 8), or one cut short.
+    /// False when the connection is given up as a bad response.
+    fn http_peer_closed(&mut self, engine: &mut Engine, conn: ConnId, at: Instant) -> bool {
+        let Some(p) = self.conns.get_mut(&conn).and_then(|c| c.http.as_mut()) else {
+            return true;
+        };
+        match p.peer_closed() {
+            Progress::Done { status, .. } => {
+                self.http_response(engine, conn, status, at);
+                true
+            }
+            Progress::NeedMore | Progress::Invalid(_) => {
+                self.give_up(engine, conn, GaveUp::BadResponse, at);
+                false
+            }
+        }
+    }
+
+    /// A complete HTTP response with `status`: counted by class, and unless
+    /// 2xx or 3xx, it makes the connection an `http_error`.
+    fn http_response(&mut self, engine: &mut Engine, conn: ConnId, status: u16, at: Instant) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        let class = StatusClass::of(status);
+        if c.measured {
+            self.c.count_status(class);
+        }
+        if !class.is_some_and(StatusClass::is_completed) {
+            c.http_error = true;
+        }
+        self.response_done(engine, conn, at);
     }
 
     fn on_end(&mut self, engine: &Engine, ev: &Event) {
@@ -360,6 +485,10 @@ impl LoadApp {
         self.tuples
             .give_back(c.src.addr, c.src.port, Some(ev.snd_nxt), ev.at, free_at);
         if !c.measured {
+            return;
+        }
+        if c.http_error {
+            self.c.http_error += 1;
             return;
         }
         match ev.kind {
@@ -388,10 +517,15 @@ impl LoadApp {
         if !c.measured {
             return;
         }
+        if c.http_error {
+            self.c.http_error += 1;
+            return;
+        }
         match why {
             GaveUp::Connect => self.c.connect_timeout += 1,
             GaveUp::Response => self.c.response_timeout += 1,
             GaveUp::Unfinished => self.c.unfinished += 1,
+            GaveUp::BadResponse => self.c.bad_response += 1,
         }
     }
 
@@ -495,6 +629,11 @@ impl App for LoadApp {
                     if waiting && self.o.response == ResponseEnd::PeerFin {
                         self.response_done(engine, ev.conn, ev.at);
                     }
+                    let framed = matches!(self.o.response, ResponseEnd::Http { .. });
+                    if waiting && framed && !self.http_peer_closed(engine, ev.conn, ev.at) {
+                        // Given up on: aborted and counted already.
+                        continue;
+                    }
                     if let Some(c) = self.conns.get_mut(&ev.conn) {
                         c.closing = true;
                         c.deadline = None;
@@ -573,8 +712,41 @@ mod tests {
                 "syn_timeout",
                 "response_timeout",
                 "retries_exhausted",
-                "unfinished"
+                "unfinished",
+                "http_error",
+                "bad_response",
             ]
         );
+        assert_eq!(
+            STATUS_CLASSES,
+            &[
+                "status_1xx",
+                "status_2xx",
+                "status_3xx",
+                "status_4xx",
+                "status_5xx"
+            ]
+        );
+    }
+
+    #[test]
+    fn each_status_class_has_its_counter_rfc9110_15() {
+        for (status, name) in [
+            (101, "status_1xx"),
+            (200, "status_2xx"),
+            (304, "status_3xx"),
+            (404, "status_4xx"),
+            (599, "status_5xx"),
+        ] {
+            let mut c = LoadCounters::default();
+            c.count_status(StatusClass::of(status));
+            let nonzero: Vec<&str> = c
+                .fields()
+                .into_iter()
+                .filter(|f| f.1 > 0)
+                .map(|f| f.0)
+                .collect();
+            assert_eq!(nonzero, [name], "{status}");
+        }
     }
 }

@@ -4,6 +4,7 @@
 //! shell hands in what it learned from the system (the interface's
 //! address) and acts on what comes back.
 
+use super::http;
 use super::load::{LoadClose, LoadOptions, ResponseEnd};
 use super::tuples::{check_demand, Demand};
 use crate::tcp::Config;
@@ -135,6 +136,17 @@ pub fn template(s: &str, target: SocketAddrV4) -> Vec<u8> {
         }
     }
     out.replace("{host}", &target.to_string()).into_bytes()
+}
+
+/// How a load's responses end: as `explicit` says (a `--response-*` flag),
+/// otherwise where HTTP/1.x frames them when the request is an HTTP/1.x
+/// request (its first line `METHOD SP target SP HTTP/1.x`, RFC 9112 §3),
+/// otherwise at their first bytes.
+pub fn response_end(explicit: Option<ResponseEnd>, request: Option<&[u8]>) -> ResponseEnd {
+    explicit.unwrap_or_else(|| match request.and_then(http::request_line) {
+        Some(line) => ResponseEnd::Http { head: line.head },
+        None => ResponseEnd::FirstBytes,
+    })
 }
 
 /// Parses `a.b.c.d` or `a.b.c.d/n` (n ≥ 20) into the host addresses of the
@@ -422,6 +434,32 @@ mod tests {
             b"GET / HTTP/1.1\r\nHost: 10.77.0.2:80\r\n\r\n".to_vec()
         );
         assert_eq!(template("a\\tb\\\\c\\", T), b"a\tb\\c\\".to_vec());
+    }
+
+    #[test]
+    fn an_http1_request_gets_http_framing_unless_a_flag_says_otherwise_rfc9112_3() {
+        let get = template("GET /missing HTTP/1.1\\r\\nHost: {host}\\r\\n\\r\\n", T);
+        let head = b"HEAD / HTTP/1.0\r\n\r\n".as_slice();
+        assert_eq!(
+            response_end(None, Some(&get)),
+            ResponseEnd::Http { head: false }
+        );
+        assert_eq!(
+            response_end(None, Some(head)),
+            ResponseEnd::Http { head: true }
+        );
+        // Not HTTP/1.x, or no request at all: today's rule.
+        for request in [Some(&b"hello\n"[..]), Some(b"GET / HTTP/1.1"), None] {
+            assert_eq!(response_end(None, request), ResponseEnd::FirstBytes);
+        }
+        // A flag wins.
+        for explicit in [
+            ResponseEnd::Bytes(40),
+            ResponseEnd::Delimiter(b"ok".to_vec()),
+            ResponseEnd::PeerFin,
+        ] {
+            assert_eq!(response_end(Some(explicit.clone()), Some(&get)), explicit);
+        }
     }
 
     #[test]

@@ -90,6 +90,9 @@ pub struct XdpCounters {
 
 /// The error classes of a load run, in the order they are printed.
 pub use super::load::ERROR_CLASSES;
+/// The HTTP status classes of a load run's responses, in the order they are
+/// printed.
+pub use super::load::STATUS_CLASSES;
 
 /// The version of the JSON result format; raised whenever a key changes
 /// meaning or goes away (new keys may appear without it).
@@ -178,8 +181,11 @@ pub fn load_json(sum: &Summary, measured_s: f64, target_rate: Option<f64>) -> Va
         "bytes_received",
         "warm_up",
         "no_free_tuple",
-    ] {
-        o.insert(k.into(), json!(sum.get(k)));
+    ]
+    .iter()
+    .chain(STATUS_CLASSES)
+    {
+        o.insert((*k).into(), json!(sum.get(k)));
     }
     let errors: Map<String, Value> = ERROR_CLASSES
         .iter()
@@ -376,6 +382,14 @@ pub fn load_table(sum: &Summary, measured_s: f64, target_rate: Option<f64>) -> S
     if sum.get("interrupted") > 0 {
         s.push_str("  interrupted: connections still open were aborted and count as unfinished\n");
     }
+    if STATUS_CLASSES.iter().any(|k| sum.get(k) > 0) {
+        s.push_str(&format!("  responses {}  by status:", sum.get("responses")));
+        for k in STATUS_CLASSES {
+            let class = k.strip_prefix("status_").unwrap_or(k);
+            s.push_str(&format!(" {class} {}", sum.get(k)));
+        }
+        s.push('\n');
+    }
     s.push_str("  errors:");
     for k in ERROR_CLASSES {
         s.push_str(&format!(" {k} {}", sum.get(k)));
@@ -538,11 +552,15 @@ mod tests {
     fn load_json_schema_has_every_field_and_histograms_decode() {
         let mut sum = Summary::default();
         for (k, v) in [
-            ("started", 10u64),
+            ("started", 11u64),
             ("completed", 7),
             ("refused", 1),
             ("reset", 1),
             ("syn_timeout", 1),
+            ("http_error", 1),
+            ("responses", 8),
+            ("status_2xx", 7),
+            ("status_4xx", 1),
         ] {
             sum.app.insert(k, v);
         }
@@ -570,7 +588,12 @@ mod tests {
         for class in ERROR_CLASSES {
             assert!(v["errors"][class].is_u64(), "missing error class {class}");
         }
-        assert_eq!(v["rate"]["achieved"], json!(5.0));
+        for class in STATUS_CLASSES {
+            assert!(v[class].is_u64(), "missing status class {class}");
+        }
+        assert_eq!(v["errors"]["http_error"], json!(1));
+        assert_eq!(v["status_4xx"], json!(1));
+        assert_eq!(v["rate"]["achieved"], json!(5.5));
         let lat = &v["latency_us"]["connect"];
         for key in [
             "count", "min", "mean", "p50", "p90", "p99", "p99.9", "p99.99", "max",
@@ -593,6 +616,34 @@ mod tests {
             v["started"].as_u64().unwrap(),
             v["completed"].as_u64().unwrap() + errors
         );
+    }
+
+    #[test]
+    fn the_table_shows_responses_by_status_and_every_error_class() {
+        let mut sum = Summary::default();
+        for (k, v) in [
+            ("started", 3u64),
+            ("completed", 1),
+            ("http_error", 1),
+            ("bad_response", 1),
+            ("responses", 2),
+            ("status_2xx", 1),
+            ("status_4xx", 1),
+        ] {
+            sum.app.insert(k, v);
+        }
+        let t = load_table(&sum, 1.0, None);
+        assert!(
+            t.contains("  responses 2  by status: 1xx 0 2xx 1 3xx 0 4xx 1 5xx 0\n"),
+            "{t}"
+        );
+        assert!(
+            t.contains(" unfinished 0 http_error 1 bad_response 1\n"),
+            "{t}"
+        );
+        // Without HTTP framing there is no status to show.
+        sum.app.retain(|k, _| !k.starts_with("status_"));
+        assert!(!load_table(&sum, 1.0, None).contains("by status"));
     }
 
     #[test]

@@ -286,6 +286,9 @@ pub fn first_byte_latencies(ns: &str, addr: SocketAddr, n: usize) -> Result<Vec<
 
 /// nginx in namespace B on 10.77.0.2:80, as an expert runs it for
 /// connection rate (reuseport, a long backlog, two workers); stopped on drop.
+/// `/` answers 200 `ok` with a Content-Length, `/missing` 404 (its error
+/// page, with a Content-Length), `/chunked` 200 in the chunked coding (the
+/// sub filter drops the length, so HTTP/1.1 gets chunks).
 pub struct Nginx {
     proc: Proc,
     _scratch: Scratch,
@@ -299,7 +302,10 @@ impl Nginx {
             "worker_processes 2;\npid {dir}/nginx.pid;\nerror_log {dir}/error.log;\ndaemon off;\n\
              events {{ worker_connections 65536; }}\n\
              http {{ access_log off; server {{ listen {IP_B}:80 reuseport backlog=65535; \
-             location / {{ return 200 \"ok\"; }} }} }}\n"
+             location / {{ return 200 \"ok\"; }} \
+             location /missing {{ return 404; }} \
+             location /chunked {{ sub_filter_types *; sub_filter \"ok\" \"ok\"; \
+             return 200 \"chunked ok\"; }} }} }}\n"
         );
         let path = scratch.write("nginx.conf", conf.as_bytes());
         let mut cmd = ns_cmd(tb.ns_b(), "nginx");

@@ -64,7 +64,7 @@ pub(crate) struct KernelLoadArgs {
     #[arg(long, default_value_t = 8)]
     pub(crate) threads: usize,
     /// Request bytes, inline (escapes as in `load --request`).
-    #[arg(long, default_value = "GET / HTTP/1.1\\r\\n\\r\\n")]
+    #[arg(long, default_value = "GET / HTTP/1.1\\r\\nHost: {host}\\r\\n\\r\\n")]
     pub(crate) request: String,
     /// Response bytes to read before closing.
     #[arg(long, default_value_t = 40)]
@@ -260,7 +260,11 @@ pub(crate) struct LoadArgs {
     /// Requests (and responses) per connection.
     #[arg(long, default_value_t = 1)]
     pub(crate) requests_per_connection: u32,
-    /// A response is complete after this many bytes.
+    /// A response is complete after this many bytes. Without this,
+    /// --response-delimiter or --response-until-fin, the response to an
+    /// HTTP/1.x request ends where HTTP frames it (Content-Length, chunked,
+    /// or the server's FIN) and its status is counted; any other at its
+    /// first bytes.
     #[arg(long, conflicts_with_all = ["response_delimiter", "response_until_fin"])]
     pub(crate) response_bytes: Option<usize>,
     /// A response is complete when this string arrives (escapes as in --request).

@@ -246,12 +246,13 @@ fn load(a: LoadArgs) -> Run {
         (Some(t), _) => Some(template(t, a.target.target)),
         (None, file) => read_file(file)?,
     };
-    let response = match (a.response_bytes, &a.response_delimiter) {
-        (Some(n), _) => ResponseEnd::Bytes(n),
-        (None, Some(d)) => ResponseEnd::Delimiter(template(d, a.target.target)),
-        (None, None) if a.response_until_fin => ResponseEnd::PeerFin,
-        (None, None) => ResponseEnd::FirstBytes,
+    let explicit = match (a.response_bytes, &a.response_delimiter) {
+        (Some(n), _) => Some(ResponseEnd::Bytes(n)),
+        (None, Some(d)) => Some(ResponseEnd::Delimiter(template(d, a.target.target))),
+        (None, None) if a.response_until_fin => Some(ResponseEnd::PeerFin),
+        (None, None) => None,
     };
+    let response = plan::response_end(explicit, request.as_deref());
     let close = match a.close {
         LoadCloseArg::Fin => LoadClose::Fin,
         LoadCloseArg::Wait => LoadClose::Wait,
