@@ -64,7 +64,9 @@ daemon off;
 events { worker_connections 65536; }
 http { access_log off; server { listen 10.77.0.2:80 reuseport backlog=65535; location / { return 200 "ok"; } } }
 NGINX
-B nginx -c "$tmp/nginx.conf" & pids+=($!)
+# Started directly, not through A/B: $! must be the process itself for the
+# signals below to reach it.
+ip netns exec "$NS_B" nginx -c "$tmp/nginx.conf" & pids+=($!)
 sleep 1
 
 echo "== 1. client side, against nginx (10.77.0.2:80)"
@@ -76,7 +78,7 @@ row "wrk -t2 -c256" "$theirs"
 row "synwave load -c256 --src 10.77.0.0/27 (29 addresses; wrk cannot)" "$more" "$(ratio "$more" "$theirs")"
 
 echo "== 2. client side, against synwave serve (10.77.0.2:8080, closes first)"
-B "$sw" serve --iface sw1 --listen 10.77.0.2:8080 --response "$tmp/resp" >/dev/null 2>&1 & pids+=($!)
+ip netns exec "$NS_B" "$sw" serve --iface sw1 --listen 10.77.0.2:8080 --response "$tmp/resp" >/dev/null 2>&1 & pids+=($!)
 sleep 1
 ours=$(load 10.77.0.2:8080)
 theirs=$(wrk_rate http://10.77.0.2:8080/)

@@ -137,13 +137,14 @@ pub fn run<B: Bed>(
         "3/4 load: synwave, {} connections at once for {secs:.0} s, one request each",
         opts.concurrency
     ));
-    // As wrk does: the response ends when nginx closes after it, then we close.
+    // As wrk does: each response ends where HTTP frames it, a non-2xx/3xx
+    // is an error, and the connection is closed after it.
     let load = bed.synwave(LoadOptions {
         concurrency: Some(opts.concurrency),
         duration: Some(opts.duration),
         request: Some(REQUEST.to_vec()),
         requests_per_connection: 1,
-        response: ResponseEnd::PeerFin,
+        response: ResponseEnd::Http { head: false },
         close: LoadClose::Fin,
         ..base
     })?;

@@ -96,7 +96,7 @@ pub use super::load::STATUS_CLASSES;
 
 /// The version of the JSON result format; raised whenever a key changes
 /// meaning or goes away (new keys may appear without it).
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// The latency histograms of a load run.
 pub const HISTOGRAMS: [&str; 3] = ["connect", "first_byte", "lifecycle"];
