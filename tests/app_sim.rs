@@ -35,6 +35,7 @@ fn options(ports: (u16, u16)) -> LoadOptions {
         ports,
         rate: None,
         ramp_up: Duration::ZERO,
+        stages: Vec::new(),
         concurrency: Some(4),
         connections: None,
         duration: Some(Duration::from_secs(3)),

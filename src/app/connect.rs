@@ -42,6 +42,7 @@ impl ConnectOptions {
             ports: self.ports,
             rate: None,
             ramp_up: Duration::ZERO,
+            stages: Vec::new(),
             concurrency: Some(self.concurrency.max(1)),
             connections: Some(self.count),
             duration: None,

@@ -53,6 +53,9 @@ pub struct LoadOptions {
     /// New connections per second (open loop).
     pub rate: Option<f64>,
     pub ramp_up: Duration,
+    /// Instead of `rate` and `ramp_up`: stages (duration, rate), each ramping
+    /// linearly from the rate before it; `rate` is then their peak.
+    pub stages: Vec<(Duration, f64)>,
     /// Connections open at once at most (closed loop alone, or a cap on the rate).
     pub concurrency: Option<u64>,
     /// Stop after this many measured connections.
@@ -567,7 +570,10 @@ impl App for LoadApp {
         let start = *self.start.get_or_insert(now);
         if self.schedule.is_none() {
             if let Some(rate) = self.o.rate {
-                self.schedule = Some(RateSchedule::new(start, rate, self.o.ramp_up));
+                self.schedule = Some(match self.o.stages.as_slice() {
+                    [] => RateSchedule::new(start, rate, self.o.ramp_up),
+                    stages => RateSchedule::stages(start, stages),
+                });
             }
         }
         self.scan_timeouts(engine, now);

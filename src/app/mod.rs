@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod plan;
 pub mod rate;
 pub mod report;
+pub mod search;
 pub mod server;
 pub mod tuples;
 mod turn;

@@ -211,6 +211,7 @@ pub fn load_options(
         ports,
         rate: None,
         ramp_up: Duration::ZERO,
+        stages: Vec::new(),
         concurrency: None,
         connections: None,
         duration: None,
@@ -327,6 +328,9 @@ impl LoadPlan {
             next_hop: w.next_hop,
             ports: port_slice(whole.ports, self.span, w.queue),
             rate: whole.rate.map(|r| r / f64::from(workers)),
+            stages: (whole.stages.iter())
+                .map(|&(d, r)| (d, r / f64::from(workers)))
+                .collect(),
             concurrency: whole.concurrency.map(|c| c.div_ceil(u64::from(workers))),
             connections: whole.connections.map(|n| share(n, workers, w.queue)),
             first_port: w.seed,
@@ -403,21 +407,57 @@ pub fn parse_positive_duration(s: &str) -> Result<Duration, String> {
     }
 }
 
+/// Parses `--stages`: `DURATION:RATE` pairs separated by commas, e.g.
+/// `10s:1000,30s:50000,10s:0` (ramp to 1000/s over 10 s, to 50000/s over
+/// the next 30 s, down to 0 over the last 10 s).
+pub fn parse_stages(s: &str) -> Result<Vec<(Duration, f64)>, String> {
+    let stages = s
+        .split(',')
+        .map(|stage| {
+            let (d, r) = stage
+                .split_once(':')
+                .ok_or_else(|| format!("{stage:?}: expected DURATION:RATE, e.g. 10s:1000"))?;
+            let rate: f64 = r
+                .trim()
+                .parse()
+                .map_err(|_| format!("{r:?} is not a rate"))?;
+            if !(rate >= 0.0 && rate.is_finite()) {
+                return Err(format!(
+                    "{r:?}: a rate is a number of connections per second, 0 or more"
+                ));
+            }
+            Ok((parse_duration(d)?, rate))
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    if stages.iter().all(|s| s.1 == 0.0) || stages.iter().all(|s| s.0.is_zero()) {
+        return Err("the stages never open a connection".into());
+    }
+    Ok(stages)
+}
+
+/// Parses a fraction as `0.001` or as a percentage, `0.1%`; within 0..=1.
+pub fn parse_fraction(s: &str) -> Result<f64, String> {
+    let (num, scale) = match s.trim().strip_suffix('%') {
+        Some(n) => (n, 0.01),
+        None => (s.trim(), 1.0),
+    };
+    let v = num
+        .trim()
+        .parse::<f64>()
+        .map_err(|_| format!("{s:?} is not a fraction (e.g. 0.001 or 0.1%)"))?
+        * scale;
+    if (0.0..=1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("{s:?} is not within 0..=1 (0%..=100%)"))
+    }
+}
+
 /// A count that must be at least 1.
 pub fn at_least_one(n: u64, what: &str) -> Result<u64, PlanError> {
     match n {
         0 => err(format!("{what} must be at least 1")),
         n => Ok(n),
-    }
-}
-
-/// A fraction of connections allowed to fail: within 0..=1.
-pub fn error_rate(r: Option<f64>) -> Result<Option<f64>, PlanError> {
-    match r {
-        Some(r) if !(0.0..=1.0).contains(&r) => {
-            err("--max-error-rate must be a fraction within 0..=1")
-        }
-        r => Ok(r),
     }
 }
 
@@ -492,6 +532,23 @@ mod tests {
         assert!(parse_positive_duration("0s")
             .unwrap_err()
             .contains("more than 0"));
+    }
+
+    #[test]
+    fn stages_and_fractions_parse_as_people_type_them() {
+        let s = Duration::from_secs;
+        assert_eq!(
+            parse_stages("10s:1000,30s:50000,10s:0"),
+            Ok(vec![(s(10), 1000.0), (s(30), 50000.0), (s(10), 0.0)])
+        );
+        for bad in ["", "10s", "10s:x", "x:10", "10s:-1", "10s:0", "0s:100"] {
+            assert!(parse_stages(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(parse_fraction("0.1%"), Ok(0.001));
+        assert_eq!(parse_fraction("0.25"), Ok(0.25));
+        for bad in ["150%", "1.5", "-0.1", "x%"] {
+            assert!(parse_fraction(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

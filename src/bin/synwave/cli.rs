@@ -6,7 +6,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::PathBuf;
 use std::time::Duration;
-use synwave::app::plan::{parse_duration, parse_positive_duration};
+use synwave::app::plan::{parse_duration, parse_fraction, parse_positive_duration, parse_stages};
+
+/// `--stages`, as one value (clap would read a `Vec` as repeated flags).
+pub(crate) type Stages = Vec<(Duration, f64)>;
 
 #[derive(Parser)]
 #[command(
@@ -95,7 +98,7 @@ pub(crate) struct Common {
     #[arg(long)]
     pub(crate) iface: String,
     /// Worker threads, one per receive queue.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, short = 't', default_value_t = 1)]
     pub(crate) workers: u32,
     /// Maximum segment lifetime in ms; TIME-WAIT lasts twice this (RFC 9293 §3.4.2).
     #[arg(long, default_value_t = 30_000)]
@@ -221,8 +224,8 @@ pub(crate) struct Target {
     #[arg(long, value_parser = parse_duration)]
     pub(crate) grace: Option<Duration>,
     /// Exit with status 3 when more than this fraction of the connections
-    /// failed (default: only when every one failed).
-    #[arg(long)]
+    /// failed, e.g. 0.001 or 0.1% (default: only when every one failed).
+    #[arg(long, value_parser = parse_fraction)]
     pub(crate) max_error_rate: Option<f64>,
 }
 
@@ -232,18 +235,32 @@ pub(crate) struct LoadArgs {
     pub(crate) common: Common,
     #[command(flatten)]
     pub(crate) target: Target,
-    /// New connections per second (open loop); latency counts from each intended start.
-    #[arg(long)]
+    /// New connections per second (open loop); latency counts from each
+    /// intended start. With --find-max, the first step's rate (default 1000).
+    #[arg(long, short = 'R')]
     pub(crate) rate: Option<f64>,
     /// How long the rate takes to ramp up linearly from zero.
     #[arg(long, default_value = "0s", value_parser = parse_duration)]
     pub(crate) ramp_up: Duration,
+    /// Rates in stages, DURATION:RATE,...: each ramps linearly from the rate
+    /// before it (0 at first), e.g. 10s:1000,30s:50000,10s:0.
+    #[arg(long, value_parser = parse_stages, conflicts_with_all = ["rate", "ramp_up", "duration", "find_max"])]
+    pub(crate) stages: Option<Stages>,
+    /// Search for the highest rate within --max-p99 and --max-error-rate
+    /// (default 0): runs of --duration each at rising rates, doubling from
+    /// --rate until one fails, then bisecting to within 5%.
+    #[arg(long, conflicts_with = "connections")]
+    pub(crate) find_max: bool,
+    /// With --find-max: the p99 a step's response latency (the handshake's
+    /// without a request) must stay within, e.g. 5ms.
+    #[arg(long, value_parser = parse_duration, requires = "find_max")]
+    pub(crate) max_p99: Option<Duration>,
     /// Connections open at once (closed loop alone, or a cap with --rate).
-    #[arg(long)]
+    #[arg(long, short = 'c')]
     pub(crate) concurrency: Option<u64>,
     /// How long to keep opening connections (after the warm-up), e.g. 30s;
     /// default 10s unless --connections.
-    #[arg(long, value_parser = parse_positive_duration)]
+    #[arg(long, short = 'd', value_parser = parse_positive_duration)]
     pub(crate) duration: Option<Duration>,
     /// Connections to open (after the warm-up).
     #[arg(long)]

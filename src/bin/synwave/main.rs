@@ -11,6 +11,7 @@ use synwave::app::kernel::{kernel_connect_latency, kernel_load, KernelServer};
 use synwave::app::metrics::MetricsServer;
 use synwave::app::plan::{self, judge, template, LoadPlan, Outcome, PlanError, Steering};
 use synwave::app::report::{self, Live, Summary};
+use synwave::app::search::{Limits, MaxRateSearch};
 use synwave::app::{CloseMode, ConnectApp, ConnectCounters, ConnectOptions, LoadClose};
 use synwave::app::{LoadCounters, LoadOptions, ResponseEnd, ServerApp, ServerCounters};
 use synwave::io::demo::DemoBed;
@@ -204,7 +205,6 @@ fn target_load(
     fallback: Duration,
 ) -> Result<LoadOptions, Failure> {
     plan::check_target(t.target)?;
-    plan::error_rate(t.max_error_rate)?;
     // With --src, the interface need not have an address.
     let own = match t.src {
         None => Interface::lookup(&opts.iface)?.address()?,
@@ -226,8 +226,8 @@ fn load_verdict(sum: &Summary, max_error_rate: Option<f64>) -> Outcome {
 }
 
 fn load(a: LoadArgs) -> Run {
-    if a.rate.is_none() && a.concurrency.is_none() {
-        return Err(PlanError("give --rate, --concurrency, or both".into()).into());
+    if a.rate.is_none() && a.concurrency.is_none() && a.stages.is_none() && !a.find_max {
+        return Err(PlanError("give --rate, --concurrency, --stages or --find-max".into()).into());
     }
     a.concurrency
         .map(|c| plan::at_least_one(c, "--concurrency"))
@@ -235,43 +235,11 @@ fn load(a: LoadArgs) -> Run {
     a.connections
         .map(|c| plan::at_least_one(c, "--connections"))
         .transpose()?;
-    let duration = match (a.duration, a.connections) {
-        (None, None) => Some(Duration::from_secs(10)),
-        (d, _) => d,
-    };
-    let (warm_up, response_timeout) = (a.warm_up, a.response_timeout);
     let mut opts = a.common.runtime(None, a.drain)?;
-    let base = target_load(&a.target, &opts, response_timeout)?;
-    let request = match (&a.request, &a.request_file) {
-        (Some(t), _) => Some(template(t, a.target.target)),
-        (None, file) => read_file(file)?,
-    };
-    let explicit = match (a.response_bytes, &a.response_delimiter) {
-        (Some(n), _) => Some(ResponseEnd::Bytes(n)),
-        (None, Some(d)) => Some(ResponseEnd::Delimiter(template(d, a.target.target))),
-        (None, None) if a.response_until_fin => Some(ResponseEnd::PeerFin),
-        (None, None) => None,
-    };
-    let response = plan::response_end(explicit, request.as_deref());
-    let close = match a.close {
-        LoadCloseArg::Fin => LoadClose::Fin,
-        LoadCloseArg::Wait => LoadClose::Wait,
-        LoadCloseArg::Rst => LoadClose::Rst,
-    };
-    let whole = LoadOptions {
-        rate: a.rate,
-        ramp_up: a.ramp_up,
-        concurrency: a.concurrency,
-        connections: a.connections,
-        duration,
-        warm_up,
-        request,
-        requests_per_connection: a.requests_per_connection,
-        response,
-        close,
-        response_timeout: Some(response_timeout),
-        ..base
-    };
+    let whole = load_options(&a, &opts)?;
+    if a.find_max {
+        return find_max(&a, &mut opts, whole);
+    }
     let plan = LoadPlan::new(whole, opts.workers, &opts.engine)?;
     opts.duration = plan.deadline();
     let metrics = match a.metrics {
@@ -285,8 +253,107 @@ fn load(a: LoadArgs) -> Run {
         eprintln!("synwave: metrics on http://{}/metrics", m.addr());
     }
     let sum = run_load(&opts, &plan, metrics.as_ref())?;
-    report::print_load(&sum, warm_up, duration, a.rate, a.common.json);
+    let w = &plan.whole;
+    report::print_load(&sum, w.warm_up, w.duration, w.rate, a.common.json);
     Ok(load_verdict(&sum, a.target.max_error_rate))
+}
+
+/// The whole load `load`'s flags describe.
+fn load_options(a: &LoadArgs, opts: &RuntimeOptions) -> Result<LoadOptions, Failure> {
+    let base = target_load(&a.target, opts, a.response_timeout)?;
+    let request = match (&a.request, &a.request_file) {
+        (Some(t), _) => Some(template(t, a.target.target)),
+        (None, file) => read_file(file)?,
+    };
+    let explicit = match (a.response_bytes, &a.response_delimiter) {
+        (Some(n), _) => Some(ResponseEnd::Bytes(n)),
+        (None, Some(d)) => Some(ResponseEnd::Delimiter(template(d, a.target.target))),
+        (None, None) if a.response_until_fin => Some(ResponseEnd::PeerFin),
+        (None, None) => None,
+    };
+    let (rate, duration, stages) = match &a.stages {
+        Some(st) => {
+            let total = st.iter().map(|s| s.0).sum();
+            (
+                Some(st.iter().map(|s| s.1).fold(0.0, f64::max)),
+                Some(total),
+                st.clone(),
+            )
+        }
+        None if a.duration.is_none() && a.connections.is_none() => {
+            (a.rate, Some(Duration::from_secs(10)), Vec::new())
+        }
+        None => (a.rate, a.duration, Vec::new()),
+    };
+    Ok(LoadOptions {
+        rate,
+        ramp_up: a.ramp_up,
+        stages,
+        concurrency: a.concurrency,
+        connections: a.connections,
+        duration,
+        warm_up: a.warm_up,
+        response: plan::response_end(explicit, request.as_deref()),
+        request,
+        requests_per_connection: a.requests_per_connection,
+        close: match a.close {
+            LoadCloseArg::Fin => LoadClose::Fin,
+            LoadCloseArg::Wait => LoadClose::Wait,
+            LoadCloseArg::Rst => LoadClose::Rst,
+        },
+        response_timeout: Some(a.response_timeout),
+        ..base
+    })
+}
+
+/// `load --find-max`: a run per step, at the rates the search asks for.
+fn find_max(a: &LoadArgs, opts: &mut RuntimeOptions, whole: LoadOptions) -> Run {
+    let limits = Limits {
+        max_p99: a.max_p99,
+        max_error_rate: a.target.max_error_rate.unwrap_or(0.0),
+    };
+    let p99_of = if whole.request.is_some() {
+        "first_byte"
+    } else {
+        "connect"
+    };
+    let mut search = MaxRateSearch::new(a.rate.unwrap_or(1000.0), limits);
+    while let (Some(rate), None) = (search.next_rate(), signal::received()) {
+        let step = LoadOptions {
+            rate: Some(rate),
+            ..whole.clone()
+        };
+        let plan = match LoadPlan::new(step, opts.workers, &opts.engine) {
+            Ok(plan) => plan,
+            Err(e) => {
+                eprintln!(
+                    "{}",
+                    MaxRateSearch::step_line(search.steps().len(), search.refuse(e.0))
+                );
+                continue;
+            }
+        };
+        opts.duration = plan.deadline();
+        let sum = run_load(opts, &plan, None)?;
+        let measured = plan.whole.duration.map_or(sum.elapsed, |d| d.as_secs_f64());
+        eprintln!(
+            "{}",
+            MaxRateSearch::step_line(search.steps().len(), search.record(&sum, measured, p99_of))
+        );
+    }
+    if a.common.json {
+        println!("{}", search.json());
+    } else {
+        for (i, s) in search.steps().iter().enumerate() {
+            println!("{}", MaxRateSearch::step_line(i, s));
+        }
+        println!("{}", search.result_line());
+    }
+    Ok(match (signal::received(), search.result()) {
+        (Some(sig), _) => Outcome::Interrupted(sig),
+        (None, Some(_)) => Outcome::Done,
+        (None, None) => Outcome::Failed("no rate tried stayed within the limits".into()),
+    })
 }
 
 fn latency(a: LatencyArgs) -> Run {
