@@ -28,4 +28,29 @@ fn main() {
         .build_and_generate(out.join("synwave.skel.rs"))
         .expect("failed to build the XDP program (bpf/synwave.bpf.c)");
     println!("cargo:rerun-if-changed={SRC}");
+    git_revision();
+}
+
+/// `synwave --version` names the commit it was built from, so that a figure
+/// can be traced to the code that produced it; "unknown" outside a checkout.
+fn git_revision() {
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    let rev = git(&["rev-parse", "--short=12", "HEAD"]).unwrap_or_else(|| "unknown".into());
+    let dirty =
+        git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+    let suffix = if dirty { "-dirty" } else { "" };
+    println!("cargo:rustc-env=SYNWAVE_GIT_REV={rev}{suffix}");
+    if let Some(head) = git(&["rev-parse", "--git-path", "HEAD"]) {
+        println!("cargo:rerun-if-changed={head}");
+    }
+    if let Some(index) = git(&["rev-parse", "--git-path", "index"]) {
+        println!("cargo:rerun-if-changed={index}");
+    }
 }

@@ -435,6 +435,18 @@ pub fn parse_stages(s: &str) -> Result<Vec<(Duration, f64)>, String> {
     Ok(stages)
 }
 
+/// The mean rate over `stages`, each ramping linearly from the rate before
+/// it (0 at first): what a run of them targets on average.
+pub fn mean_rate(stages: &[(Duration, f64)]) -> f64 {
+    let (mut prev, mut count, mut time) = (0.0, 0.0, 0.0);
+    for &(d, r) in stages {
+        count += (prev + r) / 2.0 * d.as_secs_f64();
+        time += d.as_secs_f64();
+        prev = r;
+    }
+    count / time.max(1e-9)
+}
+
 /// Parses a fraction as `0.001` or as a percentage, `0.1%`; within 0..=1.
 pub fn parse_fraction(s: &str) -> Result<f64, String> {
     let (num, scale) = match s.trim().strip_suffix('%') {
@@ -544,6 +556,8 @@ mod tests {
         for bad in ["", "10s", "10s:x", "x:10", "10s:-1", "10s:0", "0s:100"] {
             assert!(parse_stages(bad).is_err(), "{bad:?}");
         }
+        let st = parse_stages("1s:1000,1s:1000,1s:0").unwrap();
+        assert!((mean_rate(&st) - 2000.0 / 3.0).abs() < 1e-6);
         assert_eq!(parse_fraction("0.1%"), Ok(0.001));
         assert_eq!(parse_fraction("0.25"), Ok(0.25));
         for bad in ["150%", "1.5", "-0.1", "x%"] {

@@ -14,7 +14,7 @@ pub(crate) type Stages = Vec<(Duration, f64)>;
 #[derive(Parser)]
 #[command(
     name = "synwave",
-    version,
+    version = concat!(env!("CARGO_PKG_VERSION"), " (git ", env!("SYNWAVE_GIT_REV"), ")"),
     about = "Kernel-bypass TCP connection engine on AF_XDP"
 )]
 pub(crate) struct Cli {
@@ -39,6 +39,10 @@ pub(crate) enum Command {
     /// Build a veth testbed with nginx as the peer, load it with synwave and
     /// with wrk (like for like, on a tuned kernel), print both, clean up.
     Demo(DemoArgs),
+    /// Print a shell completion script, e.g. `synwave completions bash > /etc/bash_completion.d/synwave`.
+    Completions { shell: clap_complete::Shell },
+    /// Print the manual page (roff), e.g. `synwave man | man -l -`.
+    Man,
 }
 
 #[derive(Args)]

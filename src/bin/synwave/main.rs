@@ -1,7 +1,7 @@
 //! The `synwave` command: a thin shell that parses arguments, brings the
 //! data path up around an application, and prints what happened.
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -47,6 +47,21 @@ fn main() -> ExitCode {
         Command::KernelServe(a) => kernel_serve(a),
         Command::KernelLoad(a) => kernel_load_cmd(a),
         Command::Demo(a) => demo_cmd(a),
+        Command::Completions { shell } => {
+            let mut cmd = Cli::command();
+            clap_complete::generate(shell, &mut cmd, "synwave", &mut std::io::stdout());
+            Ok(Outcome::Done)
+        }
+        Command::Man => clap_mangen::Man::new(Cli::command())
+            .render(&mut std::io::stdout())
+            .map(|()| Outcome::Done)
+            .map_err(|err| {
+                Error::Os {
+                    op: "writing the manual page".into(),
+                    err,
+                }
+                .into()
+            }),
     };
     // 3: the run went through but did not do what was asked.
     match result {
@@ -254,7 +269,12 @@ fn load(a: LoadArgs) -> Run {
     }
     let sum = run_load(&opts, &plan, metrics.as_ref())?;
     let w = &plan.whole;
-    report::print_load(&sum, w.warm_up, w.duration, w.rate, a.common.json);
+    // With stages, what the run targeted on average.
+    let target = match w.stages.as_slice() {
+        [] => w.rate,
+        stages => Some(plan::mean_rate(stages)),
+    };
+    report::print_load(&sum, w.warm_up, w.duration, target, a.common.json);
     Ok(load_verdict(&sum, a.target.max_error_rate))
 }
 
