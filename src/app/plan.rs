@@ -435,6 +435,53 @@ pub fn parse_stages(s: &str) -> Result<Vec<(Duration, f64)>, String> {
     Ok(stages)
 }
 
+/// Parses a size as people type it: a number with a unit, decimal (`kB`,
+/// `KB`, `MB`, `GB`) or binary (`KiB`, `MiB`, `GiB`), or a bare number of
+/// `bare` bytes (1 for a byte count, 1 MiB where the flag has always been
+/// in megabytes).
+pub fn parse_size(s: &str, bare: u64) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let scale = match unit.trim() {
+        "" => bare as f64,
+        "B" => 1.0,
+        "kB" | "KB" | "k" | "K" => 1e3,
+        "MB" | "M" => 1e6,
+        "GB" | "G" => 1e9,
+        "KiB" => 1024.0,
+        "MiB" => 1024.0 * 1024.0,
+        "GiB" => 1024.0 * 1024.0 * 1024.0,
+        other => {
+            return Err(format!(
+                "unknown unit {other:?} (use B, kB, MB, GB, KiB, MiB or GiB)"
+            ))
+        }
+    };
+    let v: f64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size (e.g. 64KiB, 1MB, 4096)"))?;
+    let bytes = (v * scale).round();
+    if bytes.is_finite() && bytes <= u64::MAX as f64 {
+        Ok(bytes as u64)
+    } else {
+        Err(format!("{s:?} is out of range"))
+    }
+}
+
+/// `parse_size` for a byte count: bare numbers are bytes.
+pub fn parse_bytes(s: &str) -> Result<usize, String> {
+    parse_size(s, 1).and_then(|b| usize::try_from(b).map_err(|_| format!("{s:?} is out of range")))
+}
+
+/// `parse_size` for a memory limit: bare numbers are MiB.
+pub fn parse_memory(s: &str) -> Result<usize, String> {
+    parse_size(s, 1 << 20)
+        .and_then(|b| usize::try_from(b).map_err(|_| format!("{s:?} is out of range")))
+}
+
 /// The mean rate over `stages`, each ramping linearly from the rate before
 /// it (0 at first): what a run of them targets on average.
 pub fn mean_rate(stages: &[(Duration, f64)]) -> f64 {
@@ -559,6 +606,15 @@ mod tests {
         let st = parse_stages("1s:1000,1s:1000,1s:0").unwrap();
         assert!((mean_rate(&st) - 2000.0 / 3.0).abs() < 1e-6);
         assert_eq!(parse_fraction("0.1%"), Ok(0.001));
+        assert_eq!(parse_bytes("40"), Ok(40));
+        assert_eq!(parse_bytes("64KiB"), Ok(65_536));
+        assert_eq!(parse_bytes("1MB"), Ok(1_000_000));
+        assert_eq!(parse_bytes("1.5kB"), Ok(1_500));
+        assert_eq!(parse_memory("1024"), Ok(1 << 30));
+        assert_eq!(parse_memory("2GiB"), Ok(2 << 30));
+        for bad in ["", "MB", "1XB", "-1", "1e3"] {
+            assert!(parse_bytes(bad).is_err(), "{bad:?}");
+        }
         assert_eq!(parse_fraction("0.25"), Ok(0.25));
         for bad in ["150%", "1.5", "-0.1", "x%"] {
             assert!(parse_fraction(bad).is_err(), "{bad:?}");

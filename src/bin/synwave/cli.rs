@@ -6,7 +6,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::PathBuf;
 use std::time::Duration;
-use synwave::app::plan::{parse_duration, parse_fraction, parse_positive_duration, parse_stages};
+use synwave::app::plan::{
+    parse_bytes, parse_duration, parse_fraction, parse_memory, parse_positive_duration,
+    parse_stages,
+};
 
 /// `--stages`, as one value (clap would read a `Vec` as repeated flags).
 pub(crate) type Stages = Vec<(Duration, f64)>;
@@ -73,8 +76,8 @@ pub(crate) struct KernelLoadArgs {
     /// Request bytes, inline (escapes as in `load --request`).
     #[arg(long, default_value = "GET / HTTP/1.1\\r\\nHost: {host}\\r\\n\\r\\n")]
     pub(crate) request: String,
-    /// Response bytes to read before closing.
-    #[arg(long, default_value_t = 40)]
+    /// Response bytes to read before closing (e.g. 40, 64KiB).
+    #[arg(long, default_value = "40", value_parser = parse_bytes)]
     pub(crate) response_bytes: usize,
     #[arg(long)]
     pub(crate) json: bool,
@@ -133,8 +136,9 @@ pub(crate) struct Common {
     /// UMEM frames per worker (2 KiB each; a power of two).
     #[arg(long, default_value_t = 4096)]
     pub(crate) umem_frames: u32,
-    /// Memory one worker may use for its tables at their limits and its UMEM, in MB.
-    #[arg(long, default_value_t = 1024)]
+    /// Memory one worker may use for its tables at their limits and its
+    /// UMEM, e.g. 1GiB, 512MB (a bare number is MiB).
+    #[arg(long, default_value = "1GiB", value_parser = parse_memory)]
     pub(crate) memory_per_worker: usize,
     /// Print the counters as one JSON object.
     #[arg(long)]
@@ -286,7 +290,7 @@ pub(crate) struct LoadArgs {
     /// HTTP/1.x request ends where HTTP frames it (Content-Length, chunked,
     /// or the server's FIN) and its status is counted; any other at its
     /// first bytes.
-    #[arg(long, conflicts_with_all = ["response_delimiter", "response_until_fin"])]
+    #[arg(long, value_parser = parse_bytes, conflicts_with_all = ["response_delimiter", "response_until_fin"])]
     pub(crate) response_bytes: Option<usize>,
     /// A response is complete when this string arrives (escapes as in --request).
     #[arg(long, conflicts_with = "response_until_fin")]

@@ -121,7 +121,7 @@ impl Common {
         engine.validate().map_err(|e| PlanError(e.0))?;
         let mut opts = RuntimeOptions::new(&self.iface, self.workers, engine, self.umem_frames);
         (opts.drain, opts.duration) = (drain, duration);
-        opts.memory_per_worker = self.memory_per_worker.saturating_mul(1 << 20);
+        opts.memory_per_worker = self.memory_per_worker;
         opts.check_memory()?;
         opts.xsk.validate()?;
         Ok(opts)
