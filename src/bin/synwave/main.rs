@@ -14,7 +14,7 @@ use synwave::app::report::{self, Live, Summary};
 use synwave::app::{CloseMode, ConnectApp, ConnectCounters, ConnectOptions, LoadClose};
 use synwave::app::{LoadCounters, LoadOptions, ResponseEnd, ServerApp, ServerCounters};
 use synwave::io::demo::DemoBed;
-use synwave::io::runtime::{self, Interface, Runtime, RuntimeOptions};
+use synwave::io::runtime::{self, CaptureOptions, Interface, Runtime, RuntimeOptions};
 use synwave::io::{netns, signal, Error};
 use synwave::tcp::Config;
 use synwave::Failure;
@@ -112,6 +112,31 @@ impl Common {
     }
 }
 
+impl Pcap {
+    /// The capture these flags ask for, if any.
+    fn options(&self) -> Result<Option<CaptureOptions>, PlanError> {
+        let Some(path) = &self.pcap else {
+            return Ok(None);
+        };
+        Ok(Some(CaptureOptions {
+            path: path.clone(),
+            connections: plan::at_least_one(self.pcap_connections, "--pcap-connections")?,
+        }))
+    }
+
+    /// Says what the capture file holds, once written.
+    fn written(&self, sum: &Summary) {
+        if let (Some(path), Some(w)) = (&self.pcap, sum.capture) {
+            eprintln!(
+                "synwave: wrote {} frame(s) of {} connection(s) to {}",
+                w.frames,
+                w.connections,
+                path.display()
+            );
+        }
+    }
+}
+
 fn serve(a: ServeArgs) -> Run {
     let stop = signal::install_stop_flag()?;
     let opts = a.common.runtime(a.duration, false)?;
@@ -150,7 +175,8 @@ fn serve(a: ServeArgs) -> Run {
 fn connect(a: ConnectArgs) -> Run {
     let stop = signal::install_stop_flag()?;
     plan::check_target(a.target)?;
-    let opts = a.common.runtime(Some(a.timeout), a.drain)?;
+    let mut opts = a.common.runtime(Some(a.timeout), a.drain)?;
+    opts.capture = a.pcap.options()?;
     let src = match a.src {
         Some(ip) => ip,
         None => Interface::lookup(&opts.iface)?.address()?,
@@ -175,6 +201,7 @@ fn connect(a: ConnectArgs) -> Run {
     report::warn(rt.warnings());
     let sum = rt.wait()?;
     report::print_summary("connect", &sum, a.common.json, ConnectCounters::SUMMARY);
+    a.pcap.written(&sum);
     let c = ConnectCounters::read(|k| sum.get(k));
     Ok(judge(c.opened, c.failed(), None, signal::received()))
 }
@@ -241,6 +268,7 @@ fn load(a: LoadArgs) -> Run {
     };
     let (warm_up, response_timeout) = (a.warm_up, a.response_timeout);
     let mut opts = a.common.runtime(None, a.drain)?;
+    opts.capture = a.pcap.options()?;
     let base = target_load(&a.target, &opts, response_timeout)?;
     let request = match (&a.request, &a.request_file) {
         (Some(t), _) => Some(template(t, a.target.target)),
@@ -286,12 +314,14 @@ fn load(a: LoadArgs) -> Run {
     }
     let sum = run_load(&opts, &plan, metrics.as_ref())?;
     report::print_load(&sum, warm_up, duration, a.rate, a.common.json);
+    a.pcap.written(&sum);
     Ok(load_verdict(&sum, a.target.max_error_rate))
 }
 
 fn latency(a: LatencyArgs) -> Run {
     plan::at_least_one(a.connections, "--connections")?;
     let mut opts = a.common.runtime(None, false)?;
+    opts.capture = a.pcap.options()?;
     let whole = LoadOptions {
         rate: Some(a.rate),
         connections: Some(a.connections),
@@ -303,6 +333,7 @@ fn latency(a: LatencyArgs) -> Run {
     let kernel = (a.compare_kernel && signal::received().is_none())
         .then(|| kernel_connect_latency(a.target.target, a.rate, a.connections));
     report::print_latency(&sum, kernel.as_ref(), a.common.json);
+    a.pcap.written(&sum);
     Ok(load_verdict(&sum, a.target.max_error_rate))
 }
 
