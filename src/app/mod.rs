@@ -1,6 +1,7 @@
 //! Applications on top of the engine, each an [`App`] driven by [`turn`]:
 //! what `synwave serve` and `synwave connect` run on every worker.
 
+pub mod capture;
 pub mod connect;
 mod counters;
 pub mod demo;

@@ -36,6 +36,8 @@ pub struct Summary {
     pub xdp: XdpCounters,
     /// Seconds the workers ran.
     pub elapsed: f64,
+    /// What the `--pcap` file holds, when one was written.
+    pub capture: Option<super::capture::Written>,
 }
 
 impl Summary {

@@ -3,8 +3,9 @@
 //! queue, and sums their reports when they end. The XDP program is detached
 //! when the runtime is dropped, whichever way that happens.
 
-use super::worker::{self, Clock, WorkerOptions};
+use super::worker::{self, Clock, WorkerEnd, WorkerOptions};
 use super::{netdev, Error, XdpProgram, XskConfig, XskSocket};
+use crate::app::capture::{self, CapturedFrame, Written};
 use crate::app::plan::{self, LoadPlan, Steering, WorkerStart};
 use crate::app::report::{Summary, WorkerReport};
 use crate::app::{App, LoadApp};
@@ -12,10 +13,13 @@ use crate::tcp::{Config, Engine};
 use crate::wire::MacAddr;
 use crossbeam_channel::Receiver;
 use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
 use std::net::Ipv4Addr;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 /// What to bring up.
 #[derive(Clone, Debug)]
@@ -31,6 +35,17 @@ pub struct RuntimeOptions {
     pub duration: Option<Duration>,
     /// Bytes one worker may use at most for its tables (at their limits) and UMEM.
     pub memory_per_worker: usize,
+    /// Write a sample capture (`--pcap`) when the run ends.
+    pub capture: Option<CaptureOptions>,
+}
+
+/// A sample capture: the frames, both ways, of the first `connections`
+/// connections the run opens (each worker its share), written to `path` as
+/// one pcap file when the workers end.
+#[derive(Clone, Debug)]
+pub struct CaptureOptions {
+    pub path: PathBuf,
+    pub connections: u64,
 }
 
 impl RuntimeOptions {
@@ -50,6 +65,7 @@ impl RuntimeOptions {
             drain: false,
             duration: None,
             memory_per_worker: 1 << 30,
+            capture: None,
         }
     }
 
@@ -108,10 +124,21 @@ impl Interface {
 /// A running data path.
 pub struct Runtime {
     xdp: XdpProgram,
-    workers: Vec<JoinHandle<Result<WorkerReport, Error>>>,
+    workers: Vec<JoinHandle<Result<WorkerEnd, Error>>>,
     reports: Receiver<WorkerReport>,
     clock: Clock,
     warnings: Vec<String>,
+    capture: Option<CaptureFile>,
+}
+
+/// Where the capture goes, opened (and given its global header, so that it
+/// is a valid capture whatever happens next) before the run, so that a bad
+/// path fails first; and how engine time maps to wall-clock time.
+struct CaptureFile {
+    file: File,
+    path: PathBuf,
+    /// Unix time minus engine time at the start, in nanoseconds.
+    wall_offset: u64,
 }
 
 impl Runtime {
@@ -137,6 +164,17 @@ impl Runtime {
                 opts.workers, opts.iface, iface.rx_queues
             )));
         }
+        let mut capture = match &opts.capture {
+            Some(c) => Some(CaptureFile {
+                file: create_pcap(&c.path).map_err(|err| Error::Os {
+                    op: format!("creating the --pcap file {}", c.path.display()),
+                    err,
+                })?,
+                path: c.path.clone(),
+                wall_offset: 0,
+            }),
+            None => None,
+        };
         let mut warnings = Vec::new();
         let extra = claim_addresses(&iface, steering, &mut warnings)?;
         let next_hop = match steering.target {
@@ -157,6 +195,9 @@ impl Runtime {
         }
         steer(&mut xdp, steering, &extra, iface.mac)?;
         let clock = Clock::start()?;
+        if let Some(c) = &mut capture {
+            c.wall_offset = unix_nanos().saturating_sub(clock.now().as_nanos());
+        }
         let (tx, reports) = crossbeam_channel::bounded(1024);
         let cores = core_affinity::get_core_ids().map_or(1, |c| c.len().max(1));
         let mut workers = Vec::new();
@@ -177,6 +218,11 @@ impl Runtime {
                 deadline: opts.duration.map(|d| clock.now() + d),
                 report_every: Duration::from_secs(1),
                 arp: xdp.arp_responder(),
+                capture: opts.capture.as_ref().map(|c| {
+                    plan::share(c.connections, opts.workers, queue)
+                        .try_into()
+                        .unwrap_or(usize::MAX)
+                }),
             };
             workers.push(worker::spawn(
                 xsk,
@@ -194,6 +240,7 @@ impl Runtime {
             reports,
             clock,
             warnings,
+            capture,
         })
     }
 
@@ -247,14 +294,17 @@ impl Runtime {
     }
 
     /// Waits for every worker to end — raising `stop` makes them end now —
-    /// and adds up their last reports. The first worker error wins.
+    /// and adds up their last reports; writes the capture, if one was asked
+    /// for, with what the workers kept. The first worker error wins.
     pub fn wait(self) -> Result<Summary, Error> {
         let mut sum = Summary::default();
         let mut first_err = None;
+        let mut captures = Vec::new();
         for handle in self.workers {
             match handle.join() {
-                Ok(Ok(r)) => {
-                    sum.add(&r);
+                Ok(Ok(WorkerEnd { report, capture })) => {
+                    sum.add(&report);
+                    captures.extend(capture);
                 }
                 Ok(Err(e)) => {
                     super::signal::stop_flag().store(true, Ordering::Relaxed);
@@ -268,6 +318,23 @@ impl Runtime {
         sum.elapsed = self.clock.elapsed().as_secs_f64();
         sum.xdp = self.xdp.counters().unwrap_or_default();
         self.xdp.detach()?;
+        if let Some(c) = self.capture {
+            let connections = captures.iter().map(|c| c.connections()).sum();
+            let frames = capture::merge(captures.into_iter().map(|c| c.into_frames()));
+            let written = Written {
+                connections,
+                frames: frames.len(),
+            };
+            match write_pcap(BufWriter::new(c.file), &frames, c.wall_offset) {
+                Ok(()) => sum.capture = Some(written),
+                Err(err) => {
+                    first_err.get_or_insert(Error::Os {
+                        op: format!("writing the --pcap file {}", c.path.display()),
+                        err,
+                    });
+                }
+            }
+        }
         match first_err {
             Some(e) => Err(e),
             None => Ok(sum),
@@ -291,6 +358,37 @@ pub fn run_load(
     )?;
     crate::app::report::warn(rt.warnings());
     rt.wait_reporting(on_tick)
+}
+
+/// Nanoseconds since the Unix epoch, now.
+fn unix_nanos() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+/// Creates the pcap file at `path`, with its global header.
+fn create_pcap(path: &std::path::Path) -> std::io::Result<File> {
+    let mut f = File::create(path)?;
+    f.write_all(&crate::wire::pcap::global_header())?;
+    Ok(f)
+}
+
+/// Writes the records of `frames` after a pcap file's global header, their
+/// engine times moved to Unix time by `wall_offset` nanoseconds.
+fn write_pcap(
+    mut out: impl Write,
+    frames: &[CapturedFrame],
+    wall_offset: u64,
+) -> std::io::Result<()> {
+    use crate::wire::pcap;
+    let mut record = Vec::new();
+    for f in frames {
+        record.clear();
+        pcap::push_record(&mut record, f.at.as_nanos() + wall_offset, &f.bytes);
+        out.write_all(&record)?;
+    }
+    out.flush()
 }
 
 /// The sources of `steering` the interface does not own, after checking
@@ -344,4 +442,32 @@ fn steer(
         xdp.answer_arp(a, mac)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tcp::Instant;
+    use crate::wire::pcap;
+
+    #[test]
+    fn capture_records_carry_wall_clock_times_in_order() {
+        let frames = [
+            CapturedFrame {
+                at: Instant::from_nanos(5_000_000_000),
+                bytes: vec![1, 2],
+            },
+            CapturedFrame {
+                at: Instant::from_nanos(5_000_000_750),
+                bytes: vec![3],
+            },
+        ];
+        let mut out = Vec::new();
+        write_pcap(&mut out, &frames, 1_700_000_000_000_000_000).unwrap();
+        let mut want = Vec::new();
+        pcap::push_record(&mut want, 1_700_000_005_000_000_000, &[1, 2]);
+        pcap::push_record(&mut want, 1_700_000_005_000_000_750, &[3]);
+        assert_eq!(out, want);
+        assert_eq!(out[0..4], 1_700_000_005u32.to_le_bytes());
+    }
 }

@@ -5,6 +5,7 @@
 
 use super::arp::ArpResponder;
 use super::{Error, XskSocket};
+use crate::app::capture::Capture;
 use crate::app::report::WorkerReport;
 use crate::app::{turn, App};
 use crate::tcp::{Engine, Events, FrameBatch, Instant};
@@ -27,6 +28,18 @@ pub struct WorkerOptions {
     pub report_every: Duration,
     /// Answers the ARP requests the XDP program hands to this queue.
     pub arp: ArpResponder,
+    /// Keep the frames, both ways, of the first this many connections to
+    /// open (`--pcap`); `None`: no capture, and no work per frame.
+    pub capture: Option<usize>,
+}
+
+/// What a worker hands back as it ends.
+#[derive(Debug)]
+pub struct WorkerEnd {
+    /// Its last report.
+    pub report: WorkerReport,
+    /// Its capture, if it was asked for one.
+    pub capture: Option<Capture>,
 }
 
 /// The clock workers share. Engine time is nanoseconds since boot
@@ -62,7 +75,7 @@ impl Clock {
 
 /// Starts a worker thread owning `xsk`, `engine` and `app`. It returns when
 /// `stop` is raised, the deadline passes, or the application is finished
-/// (and drained, if asked); its last report is also the thread's result.
+/// (and drained, if asked); its last report (and capture) is the thread's result.
 pub fn spawn<A: App + Send + 'static>(
     mut xsk: XskSocket,
     mut engine: Engine,
@@ -71,7 +84,7 @@ pub fn spawn<A: App + Send + 'static>(
     opts: WorkerOptions,
     stop: &'static AtomicBool,
     reports: Sender<WorkerReport>,
-) -> JoinHandle<Result<WorkerReport, Error>> {
+) -> JoinHandle<Result<WorkerEnd, Error>> {
     std::thread::spawn(move || {
         if let Some(core) = opts.core {
             // Best effort: a core that does not exist only costs locality.
@@ -82,6 +95,7 @@ pub fn spawn<A: App + Send + 'static>(
         // ARP replies, kept apart so that the engine's turn can borrow `tx`.
         let mut arp_tx = FrameBatch::new();
         let mut events = Events::new();
+        let mut capture = opts.capture.map(Capture::new);
         let mut tx_dropped = 0u64;
         let mut idle_turns = 0u32;
         let mut next_report = clock.now() + opts.report_every;
@@ -101,17 +115,28 @@ pub fn spawn<A: App + Send + 'static>(
                 tx.clear();
                 app.shutdown(&mut engine, now);
                 engine.poll_transmit(now, &mut tx);
-                tx_dropped += send_all(&mut xsk, &tx)?;
+                let dropped = send_all(&mut xsk, &tx)?;
+                capture_sent(&mut capture, now, &tx, dropped);
+                tx_dropped += dropped;
                 break;
             }
             tx.clear();
             arp_tx.clear();
             let (received, ()) = xsk.recv_batch(|frames| {
                 let tcp = frames.filter(|frame| !opts.arp.handle(frame, &mut arp_tx));
-                turn(&mut engine, &mut app, &mut events, now, tcp, &mut tx);
+                // One check a batch: without a capture, frames go straight in.
+                match capture.as_mut().filter(|c| !c.is_done()) {
+                    None => turn(&mut engine, &mut app, &mut events, now, tcp, &mut tx),
+                    Some(c) => {
+                        let tcp = tcp.inspect(|frame| c.received(now, frame));
+                        turn(&mut engine, &mut app, &mut events, now, tcp, &mut tx);
+                    }
+                }
             })?;
             tx_dropped += send_all(&mut xsk, &arp_tx)?;
-            tx_dropped += send_all(&mut xsk, &tx)?;
+            let dropped = send_all(&mut xsk, &tx)?;
+            capture_sent(&mut capture, now, &tx, dropped);
+            tx_dropped += dropped;
 
             if app.finished() && (!opts.drain || engine.tcb_count() + engine.time_wait_count() == 0)
             {
@@ -142,8 +167,22 @@ pub fn spawn<A: App + Send + 'static>(
         }
         // The last report is the thread's result, not a message: a blocking
         // send could wait forever on a full channel nobody reads.
-        Ok(report(&engine, &app, tx_dropped, true))
+        Ok(WorkerEnd {
+            report: report(&engine, &app, tx_dropped, true),
+            capture,
+        })
     })
+}
+
+/// Hands the capture, if any, the frames of `tx` that went out: all but
+/// the last `dropped`, which found no room in the ring.
+fn capture_sent(capture: &mut Option<Capture>, now: Instant, tx: &FrameBatch, dropped: u64) {
+    if let Some(c) = capture.as_mut().filter(|c| !c.is_done()) {
+        let sent = tx.len().saturating_sub(dropped as usize);
+        for frame in tx.iter().take(sent) {
+            c.sent(now, frame);
+        }
+    }
 }
 
 /// Transmits the whole batch, retrying while the ring drains; returns how

@@ -1,5 +1,6 @@
 //! Wire formats: zero-copy views and parse/emit for Ethernet II (IEEE 802.3),
-//! ARP (RFC 826), IPv4 (RFC 791) and TCP (RFC 9293, RFC 7323 options).
+//! ARP (RFC 826), IPv4 (RFC 791) and TCP (RFC 9293, RFC 7323 options);
+//! and [`pcap`], the capture file format frames are written out in.
 //!
 //! Each format has a view over bytes (`Xxx<T: AsRef<[u8]>>`, validated once by
 //! `new_checked`, then cheap accessors) and a plain-data `XxxRepr` with
@@ -10,6 +11,7 @@ pub mod arp;
 pub mod checksum;
 pub mod ethernet;
 pub mod ipv4;
+pub mod pcap;
 pub mod tcp;
 
 mod error;

@@ -42,7 +42,7 @@ pub use self::{
         client_cycle, first_byte_latencies, kernel_clients, Behaviour, ClientClose, KernelServer,
         Nginx, IO_TIMEOUT, REQUEST, RESPONSE,
     },
-    pcap::{describe, read_pcap, segments, Seg},
+    pcap::{describe, read_pcap, read_pcap_records, segments, Seg},
     proc::{
         ns_cmd, run_connect, run_connect_exiting, run_to_end, start_serve, Finished, Proc, BIN,
         CONNECT_TIMEOUT, PROC_TIMEOUT,

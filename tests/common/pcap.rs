@@ -8,6 +8,15 @@ use synwave::io::testbed::{IP_A, IP_B};
 /// Frames of a classic pcap file (either byte order of timestamps is fine:
 /// microsecond 0xa1b2c3d4 or nanosecond 0xa1b23c4d magic, little-endian).
 pub fn read_pcap(path: &Path) -> Vec<Vec<u8>> {
+    read_pcap_records(path)
+        .into_iter()
+        .map(|(_, f)| f)
+        .collect()
+}
+
+/// The records of a classic pcap file, as in [`read_pcap`]: each frame with
+/// its timestamp in nanoseconds since the Unix epoch.
+pub fn read_pcap_records(path: &Path) -> Vec<(u64, Vec<u8>)> {
     let d = fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     assert!(d.len() >= 24, "pcap shorter than its global header");
     let le32 = |o: usize| u32::from_le_bytes(d[o..o + 4].try_into().unwrap());
@@ -16,19 +25,21 @@ pub fn read_pcap(path: &Path) -> Vec<Vec<u8>> {
         magic == 0xa1b2_c3d4 || magic == 0xa1b2_3c4d,
         "not a little-endian pcap: magic {magic:#x}"
     );
+    let per_tick = if magic == 0xa1b2_3c4d { 1 } else { 1_000 };
     assert_eq!(le32(20), 1, "link type is not Ethernet");
-    let mut frames = Vec::new();
+    let mut records = Vec::new();
     let mut off = 24;
     while off + 16 <= d.len() {
+        let ts = u64::from(le32(off)) * 1_000_000_000 + u64::from(le32(off + 4)) * per_tick;
         let incl = le32(off + 8) as usize;
         let orig = le32(off + 12) as usize;
         off += 16;
         assert!(off + incl <= d.len(), "truncated pcap record");
         assert_eq!(incl, orig, "frame truncated by the snap length");
-        frames.push(d[off..off + incl].to_vec());
+        records.push((ts, d[off..off + incl].to_vec()));
         off += incl;
     }
-    frames
+    records
 }
 
 /// A captured segment, from synwave (`ours`) or from the kernel.

@@ -145,6 +145,19 @@ pub(crate) struct Common {
     pub(crate) json: bool,
 }
 
+#[derive(Args)]
+pub(crate) struct Pcap {
+    /// Write a sample capture to this file (pcap: `tcpdump -r FILE`,
+    /// Wireshark): every frame, both ways, of the first --pcap-connections
+    /// connections the run opens.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) pcap: Option<PathBuf>,
+    /// How many connections --pcap captures; 64 frames each at most, kept
+    /// in memory until the run ends.
+    #[arg(long, value_name = "N", default_value_t = 10, requires = "pcap")]
+    pub(crate) pcap_connections: u64,
+}
+
 #[derive(Copy, Clone, ValueEnum)]
 pub(crate) enum Close {
     /// Close right after responding (or accepting): the server holds TIME-WAIT.
@@ -199,6 +212,8 @@ pub(crate) struct ConnectArgs {
     /// Give up after this long.
     #[arg(long, default_value = "60s", value_parser = parse_positive_duration)]
     pub(crate) timeout: Duration,
+    #[command(flatten)]
+    pub(crate) pcap: Pcap,
 }
 
 #[derive(Copy, Clone, ValueEnum, PartialEq, Eq)]
@@ -310,6 +325,8 @@ pub(crate) struct LoadArgs {
     /// After the last connection, wait until TIME-WAIT has drained too.
     #[arg(long)]
     pub(crate) drain: bool,
+    #[command(flatten)]
+    pub(crate) pcap: Pcap,
 }
 
 #[derive(Args)]
@@ -327,6 +344,8 @@ pub(crate) struct LatencyArgs {
     /// Also measure the kernel's connect() the same way, in the same run.
     #[arg(long)]
     pub(crate) compare_kernel: bool,
+    #[command(flatten)]
+    pub(crate) pcap: Pcap,
 }
 
 fn parse_ports(s: &str) -> Result<(u16, u16), String> {

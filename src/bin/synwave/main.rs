@@ -15,7 +15,7 @@ use synwave::app::search::{Limits, MaxRateSearch};
 use synwave::app::{CloseMode, ConnectApp, ConnectCounters, ConnectOptions, LoadClose};
 use synwave::app::{LoadCounters, LoadOptions, ResponseEnd, ServerApp, ServerCounters};
 use synwave::io::demo::DemoBed;
-use synwave::io::runtime::{self, Interface, Runtime, RuntimeOptions};
+use synwave::io::runtime::{self, CaptureOptions, Interface, Runtime, RuntimeOptions};
 use synwave::io::{netns, signal, Error};
 use synwave::tcp::Config;
 use synwave::Failure;
@@ -128,6 +128,31 @@ impl Common {
     }
 }
 
+impl Pcap {
+    /// The capture these flags ask for, if any.
+    fn options(&self) -> Result<Option<CaptureOptions>, PlanError> {
+        let Some(path) = &self.pcap else {
+            return Ok(None);
+        };
+        Ok(Some(CaptureOptions {
+            path: path.clone(),
+            connections: plan::at_least_one(self.pcap_connections, "--pcap-connections")?,
+        }))
+    }
+
+    /// Says what the capture file holds, once written.
+    fn written(&self, sum: &Summary) {
+        if let (Some(path), Some(w)) = (&self.pcap, sum.capture) {
+            eprintln!(
+                "synwave: wrote {} frame(s) of {} connection(s) to {}",
+                w.frames,
+                w.connections,
+                path.display()
+            );
+        }
+    }
+}
+
 fn serve(a: ServeArgs) -> Run {
     let stop = signal::install_stop_flag()?;
     let opts = a.common.runtime(a.duration, false)?;
@@ -166,7 +191,8 @@ fn serve(a: ServeArgs) -> Run {
 fn connect(a: ConnectArgs) -> Run {
     let stop = signal::install_stop_flag()?;
     plan::check_target(a.target)?;
-    let opts = a.common.runtime(Some(a.timeout), a.drain)?;
+    let mut opts = a.common.runtime(Some(a.timeout), a.drain)?;
+    opts.capture = a.pcap.options()?;
     let src = match a.src {
         Some(ip) => ip,
         None => Interface::lookup(&opts.iface)?.address()?,
@@ -191,6 +217,7 @@ fn connect(a: ConnectArgs) -> Run {
     report::warn(rt.warnings());
     let sum = rt.wait()?;
     report::print_summary("connect", &sum, a.common.json, ConnectCounters::SUMMARY);
+    a.pcap.written(&sum);
     let c = ConnectCounters::read(|k| sum.get(k));
     Ok(judge(c.opened, c.failed(), None, signal::received()))
 }
@@ -251,6 +278,7 @@ fn load(a: LoadArgs) -> Run {
         .map(|c| plan::at_least_one(c, "--connections"))
         .transpose()?;
     let mut opts = a.common.runtime(None, a.drain)?;
+    opts.capture = a.pcap.options()?;
     let whole = load_options(&a, &opts)?;
     if a.find_max {
         return find_max(&a, &mut opts, whole);
@@ -275,6 +303,7 @@ fn load(a: LoadArgs) -> Run {
         stages => Some(plan::mean_rate(stages)),
     };
     report::print_load(&sum, w.warm_up, w.duration, target, a.common.json);
+    a.pcap.written(&sum);
     Ok(load_verdict(&sum, a.target.max_error_rate))
 }
 
@@ -355,6 +384,10 @@ fn find_max(a: &LoadArgs, opts: &mut RuntimeOptions, whole: LoadOptions) -> Run 
         };
         opts.duration = plan.deadline();
         let sum = run_load(opts, &plan, None)?;
+        // The sample capture is of the first step.
+        if opts.capture.take().is_some() {
+            a.pcap.written(&sum);
+        }
         let measured = plan.whole.duration.map_or(sum.elapsed, |d| d.as_secs_f64());
         eprintln!(
             "{}",
@@ -379,6 +412,7 @@ fn find_max(a: &LoadArgs, opts: &mut RuntimeOptions, whole: LoadOptions) -> Run 
 fn latency(a: LatencyArgs) -> Run {
     plan::at_least_one(a.connections, "--connections")?;
     let mut opts = a.common.runtime(None, false)?;
+    opts.capture = a.pcap.options()?;
     let whole = LoadOptions {
         rate: Some(a.rate),
         connections: Some(a.connections),
@@ -390,6 +424,7 @@ fn latency(a: LatencyArgs) -> Run {
     let kernel = (a.compare_kernel && signal::received().is_none())
         .then(|| kernel_connect_latency(a.target.target, a.rate, a.connections));
     report::print_latency(&sum, kernel.as_ref(), a.common.json);
+    a.pcap.written(&sum);
     Ok(load_verdict(&sum, a.target.max_error_rate))
 }
 
