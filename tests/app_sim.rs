@@ -9,8 +9,12 @@ use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
+use hdrhistogram::Histogram;
+use synwave::app::load::OPENS_PER_TURN;
 use synwave::app::plan::response_end;
-use synwave::app::report::{ERROR_CLASSES, STATUS_CLASSES};
+use synwave::app::report::{
+    generator_limits, Summary, ERROR_CLASSES, SCHEDULE_LAG, STATUS_CLASSES,
+};
 use synwave::app::{turn, App};
 use synwave::app::{
     CloseMode, ConnectApp, ConnectOptions, LoadApp, LoadClose, LoadOptions, ResponseEnd, ServerApp,
@@ -106,6 +110,20 @@ fn drive_with<A: App, S: App>(
     listen: bool,
     cfg: Config,
 ) -> (Counts, Counts, Duration, u64) {
+    let (client, s, took, reopened) = drive_stepping(client, app, listen, cfg, DELAY);
+    (client.counters(), s, took, reopened)
+}
+
+/// Like [`drive_with`], with a turn of each side every `step` (frames
+/// cross the wire in one step): a longer step is a worker that gets a turn
+/// less often than connections are due. Returns the client application.
+fn drive_stepping<A: App, S: App>(
+    client: A,
+    app: S,
+    listen: bool,
+    cfg: Config,
+    step: Duration,
+) -> (A, Counts, Duration, u64) {
     let start = Instant::from_millis(1_000_000);
     let mut client = Side::new(cfg.clone(), CLIENT_MAC, 1, client, start);
     let mut srv = Side::new(cfg, SERVER_MAC, 2, app, start);
@@ -131,7 +149,7 @@ fn drive_with<A: App, S: App>(
                 server.is_some(),
                 now,
             );
-            now = now + DELAY;
+            now = now + step;
             took = now - start;
         }
         wire_turn(
@@ -142,10 +160,10 @@ fn drive_with<A: App, S: App>(
             server.is_some(),
             now,
         );
-        now = now + DELAY;
+        now = now + step;
     }
     let reopened = client.engine.stats().time_wait_reopened;
-    (client.app.counters(), srv.app.counters(), took, reopened)
+    (client.app, srv.app.counters(), took, reopened)
 }
 
 /// One turn of both sides; frames cross the wire unless it is a black
@@ -593,4 +611,148 @@ fn a_request_that_is_not_http_keeps_the_first_bytes_rule() {
     assert_eq!(errors(&c), 0, "{c:?}");
     assert_eq!(get(&c, "completed"), 20, "{c:?}");
     assert_eq!(status_counts(&c), [0; 5], "{c:?}");
+}
+
+/// Runs a `--rate` load with turns every `step` (see [`drive_stepping`]);
+/// returns its schedule lag (µs), its counters, and the summary the report
+/// judges (one worker's histograms and counters, no CPU figures).
+fn lagging(
+    load: LoadOptions,
+    server: Option<CloseMode>,
+    step: Duration,
+) -> (Histogram<u64>, Counts, Summary) {
+    let close = server.unwrap_or(CloseMode::ServerFirst);
+    let app = ServerApp::new(Some(RESPONSE.to_vec()), close);
+    let (client, _, _, _) = drive_stepping(
+        LoadApp::new(load),
+        app,
+        server.is_some(),
+        Config::default(),
+        step,
+    );
+    let mut sum = Summary::default();
+    sum.histograms.extend(client.histograms());
+    sum.app.extend(client.counters());
+    let lag = sum.histograms[SCHEDULE_LAG].clone();
+    (lag, client.counters(), sum)
+}
+
+/// `rate` connections per second for `secs`, no concurrency cap.
+fn paced(rate: f64, secs: f64) -> LoadOptions {
+    LoadOptions {
+        rate: Some(rate),
+        concurrency: None,
+        duration: Some(Duration::from_secs_f64(secs)),
+        ..options((10000, 30000))
+    }
+}
+
+#[test]
+fn wrk2_schedule_lag_of_a_well_fed_rate_is_at_most_one_turn() {
+    // A turn every 50 µs, a connection due every 500 µs: each SYN goes out
+    // in the first turn at or after its intended start.
+    let (lag, c, sum) = lagging(paced(2000.0, 1.0), Some(CloseMode::ServerFirst), DELAY);
+    assert_eq!(
+        lag.len(),
+        get(&c, "started"),
+        "one lag per started connection"
+    );
+    assert!(lag.len() >= 1990, "{c:?}");
+    assert!(
+        lag.max() <= DELAY.as_micros() as u64,
+        "max lag {}µs",
+        lag.max()
+    );
+    assert!(
+        generator_limits(&sum).is_empty(),
+        "{:?}",
+        generator_limits(&sum)
+    );
+}
+
+#[test]
+fn wrk2_coordinated_omission_a_worker_turning_late_records_how_late_each_connection_started() {
+    // A connection due every 1 ms, but a turn only every 5 ms: the SYNs go
+    // out in bursts, 0 to 4 ms after their intended starts — counted, not
+    // hidden by measuring from when they went out.
+    let step = Duration::from_millis(5);
+    let (lag, c, _) = lagging(paced(1000.0, 1.0), Some(CloseMode::ServerFirst), step);
+    assert_eq!(lag.len(), get(&c, "started"));
+    assert!(lag.max() < 5_000, "max lag {}µs", lag.max());
+    let p50 = lag.value_at_quantile(0.5);
+    assert!((1_500..=2_500).contains(&p50), "p50 lag {p50}µs");
+}
+
+#[test]
+fn wrk2_a_rate_far_above_what_the_worker_opens_has_a_growing_lag_and_is_generator_limited() {
+    // 100 connections due per 2 ms turn, but a turn opens OPENS_PER_TURN
+    // (64): the schedule runs away from the generator, each connection
+    // later than the one before.
+    let step = Duration::from_millis(2);
+    let (lag, c, sum) = lagging(paced(50_000.0, 0.5), Some(CloseMode::ServerFirst), step);
+    let started = get(&c, "started");
+    assert_eq!(lag.len(), started);
+    let turns = 500 / 2 + 1;
+    assert!(
+        started <= OPENS_PER_TURN as u64 * turns,
+        "started {started}: more than {OPENS_PER_TURN} a turn"
+    );
+    assert!(started < 25_000 * 9 / 10, "kept up: {c:?}");
+    // The lag grows with each connection: the last quarter's is far above
+    // the first quarter's, and the p99 far above a turn.
+    let (q25, q75) = (lag.value_at_quantile(0.25), lag.value_at_quantile(0.75));
+    assert!(2 * q25 < q75, "lag does not grow: p25 {q25}µs p75 {q75}µs");
+    assert!(
+        lag.value_at_quantile(0.99) > 100_000,
+        "p99 {}µs",
+        lag.value_at_quantile(0.99)
+    );
+    let why = generator_limits(&sum);
+    assert!(
+        why.len() == 1 && why[0].starts_with("schedule lag p99 "),
+        "{why:?}"
+    );
+}
+
+#[test]
+fn a_connection_held_by_the_concurrency_cap_counts_its_lag_when_it_starts() {
+    // One connection at a time into a black hole, each given up after the
+    // 500 ms connect timeout: the next, due 10 ms after the first, goes
+    // out about 490 ms late. The cap, not the generator, held it.
+    let load = LoadOptions {
+        concurrency: Some(1),
+        ..paced(100.0, 1.2)
+    };
+    let (lag, c, sum) = lagging(load, None, DELAY);
+    assert!(get(&c, "started") >= 2, "{c:?}");
+    assert_eq!(lag.len(), get(&c, "started"));
+    assert!(lag.max() >= 480_000, "max lag {}µs: {c:?}", lag.max());
+    assert!(get(&c, "concurrency_full") > 0, "{c:?}");
+    assert!(
+        generator_limits(&sum).is_empty(),
+        "{:?}",
+        generator_limits(&sum)
+    );
+}
+
+#[test]
+fn a_connection_waiting_for_a_free_tuple_counts_its_lag_when_it_starts() {
+    // One tuple, we close first: it rests a second in our TIME-WAIT, so
+    // each connection after the first waits for it, later and later.
+    let load = paced(100.0, 2.5);
+    let load = LoadOptions {
+        ports: (10000, 10000),
+        ..load
+    };
+    let (lag, c, sum) = lagging(load, Some(CloseMode::WaitClient), DELAY);
+    assert!(get(&c, "started") >= 2, "{c:?}");
+    assert_eq!(lag.len(), get(&c, "started"));
+    assert!(get(&c, "no_free_tuple") > 0, "{c:?}");
+    assert!(lag.max() >= 900_000, "max lag {}µs: {c:?}", lag.max());
+    // The tuple space, which the summary names on its own line.
+    assert!(
+        generator_limits(&sum).is_empty(),
+        "{:?}",
+        generator_limits(&sum)
+    );
 }

@@ -1,7 +1,10 @@
 //! `synwave load` against a Linux kernel server over a veth testbed: an
 //! open-loop rate held with reconciled counts, a closed loop closing with
 //! RST, a rate the source tuples cannot carry refused with the arithmetic,
-//! and a silent server counted as response timeouts.
+//! a silent server counted as response timeouts, and the generator's own
+//! honesty (wrk2's coordinated omission): a rate far above what one worker
+//! does shows as schedule lag and a generator-limited run, a modest one
+//! not.
 //!
 //! synwave in namespace A on `sw0`, the kernel in namespace B on `sw1`; each
 //! test starts with [`common::Bed`] (see `tests/common` for the harness).
@@ -10,7 +13,7 @@ mod common;
 
 use common::{
     assert_no_xdp, assert_one_line_error, count, ns_cmd, parse_json, run_to_end, s, Bed, Behaviour,
-    KernelServer, Scratch, BIN, CONNECT_TIMEOUT, MSL_MS, PROC_TIMEOUT, REQUEST, RESPONSE,
+    KernelServer, Nginx, Scratch, BIN, CONNECT_TIMEOUT, MSL_MS, PROC_TIMEOUT, REQUEST, RESPONSE,
 };
 use serde_json::Value;
 use synwave::io::testbed::{IFACE_A, IP_B};
@@ -240,4 +243,117 @@ fn load_counts_a_silent_server_as_response_timeouts() {
     assert_eq!(count(&v, "completed"), 0, "{v}");
     drop(server);
     assert_no_xdp(tb, "after load exited");
+}
+
+/// `synwave load --rate RATE --duration 2` against nginx, each connection
+/// aborted with RST once it is up (no request: the server's share of the
+/// work is the handshake, and no tuple rests in TIME-WAIT).
+fn load_nginx_at(rate: &str, tag: &str) -> Value {
+    let Some(bed) = Bed::new(tag, "swi-lag") else {
+        return Value::Null;
+    };
+    let (tb, scratch) = (&bed.tb, &bed.scratch);
+    let nginx = Nginx::start(tb);
+    let v = run_load(
+        tb,
+        scratch,
+        tag,
+        &[
+            "--target",
+            "10.77.0.2:80",
+            "--rate",
+            rate,
+            "--duration",
+            "2",
+            "--close",
+            "rst",
+        ],
+    );
+    drop(nginx);
+    assert_no_xdp(tb, "after load exited");
+    assert_reconciled(&format!("load --rate {rate}"), &v);
+    eprintln!(
+        "--rate {rate}: achieved {} conn/s, schedule lag {}, workers {}, generator_limited {} {}",
+        v["rate"]["achieved"],
+        v["schedule_lag_us"],
+        v["workers"],
+        v["generator_limited"],
+        v["generator_limited_reasons"]
+    );
+    v
+}
+
+/// The worker's CPU and busy shares, both within 0..=100 %.
+fn worker_shares(v: &Value) -> (f64, f64) {
+    let w = &v["workers"];
+    assert_eq!(w.as_array().map(Vec::len), Some(1), "one worker: {v}");
+    let (cpu, busy) = (
+        w[0]["cpu_percent"].as_f64().unwrap(),
+        w[0]["busy_percent"].as_f64().unwrap(),
+    );
+    assert!(
+        (0.0..=100.0).contains(&cpu) && (0.0..=100.0).contains(&busy),
+        "{v}"
+    );
+    (cpu, busy)
+}
+
+#[test]
+fn wrk2_a_rate_far_above_one_worker_shows_schedule_lag_and_a_generator_limited_run() {
+    // 2 million connections a second: far beyond one worker on this
+    // machine. Each connection's lag is when its SYN went out against its
+    // intended start, so a generator that cannot keep up falls further
+    // behind with every connection, and says so.
+    let tag = "wrk2_a_rate_far_above_one_worker_shows_schedule_lag_and_a_generator_limited_run";
+    let v = load_nginx_at("2000000", tag);
+    if v.is_null() {
+        return;
+    }
+    let started = count(&v, "started");
+    let lag = &v["schedule_lag_us"];
+    assert_eq!(
+        lag["count"].as_u64(),
+        Some(started),
+        "a lag per connection: {v}"
+    );
+    let p99 = lag["p99"].as_u64().unwrap();
+    assert!(p99 > 100_000, "schedule lag p99 {p99} µs: {v}");
+    assert!(
+        v["rate"]["achieved"].as_f64().unwrap() < 1_000_000.0,
+        "one worker kept up with 2M conn/s? {v}"
+    );
+    assert_eq!(v["generator_limited"], Value::Bool(true), "{v}");
+    let reasons: Vec<&str> = v["generator_limited_reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        reasons.iter().any(|r| r.starts_with("schedule lag p99 ")),
+        "{reasons:?}"
+    );
+    let (_, busy) = worker_shares(&v);
+    assert!(busy > 50.0, "a worker behind its schedule idled: {v}");
+}
+
+#[test]
+fn wrk2_a_modest_rate_keeps_its_schedule_and_is_not_generator_limited() {
+    // 1000 connections a second: the worker spins between them (a
+    // connection is due within poll's millisecond), so its CPU is high,
+    // but it is busy only a little of the time and starts each on time.
+    let tag = "wrk2_a_modest_rate_keeps_its_schedule_and_is_not_generator_limited";
+    let v = load_nginx_at("1000", tag);
+    if v.is_null() {
+        return;
+    }
+    let started = count(&v, "started");
+    assert!((1980..=2020).contains(&started), "started {started}: {v}");
+    let lag = &v["schedule_lag_us"];
+    assert_eq!(lag["count"].as_u64(), Some(started), "{v}");
+    assert!(lag["p99"].as_u64().unwrap() < 10_000, "{v}");
+    assert_eq!(v["generator_limited"], Value::Bool(false), "{v}");
+    assert_eq!(v["generator_limited_reasons"], serde_json::json!([]), "{v}");
+    let (_, busy) = worker_shares(&v);
+    assert!(busy < 50.0, "{v}");
 }

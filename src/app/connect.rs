@@ -123,6 +123,8 @@ impl ConnectCounters {
             warm_up: _,
             no_free_tuple,
             interrupted: _,
+            // connect has no rate, so nothing is late for its cap.
+            concurrency_full: _,
         } = *c;
         ConnectCounters {
             opened: started,

@@ -20,8 +20,46 @@ pub struct WorkerReport {
     pub time_waits: usize,
     /// Frames the tx ring had no room for (TCP retransmits them).
     pub tx_dropped: u64,
+    /// How much of a core the worker used, and of its time had work.
+    pub load: WorkerLoad,
     /// True on the last report: the worker's result as it ends.
     pub last: bool,
+}
+
+/// A worker's use of its core since it started. A worker spins while a
+/// timer or a connection is due within the millisecond poll(2) resolves,
+/// so its CPU time alone overstates how loaded it is: `busy` counts only
+/// the turns that had frames to receive or send (connections opened
+/// included), the time it could not have done more.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct WorkerLoad {
+    pub queue: u32,
+    /// CPU time of the worker's thread (CLOCK_THREAD_CPUTIME_ID): spinning
+    /// included, sleeping in poll(2) or waiting for a core not.
+    pub cpu: Duration,
+    /// Wall time of the turns that received, sent or opened something.
+    pub busy: Duration,
+    /// Wall time since the worker started.
+    pub wall: Duration,
+}
+
+impl WorkerLoad {
+    fn percent(part: Duration, wall: Duration) -> f64 {
+        if wall.is_zero() {
+            return 0.0;
+        }
+        (100.0 * part.as_secs_f64() / wall.as_secs_f64()).min(100.0)
+    }
+
+    /// CPU time in percent of one core over the worker's wall time.
+    pub fn cpu_percent(&self) -> f64 {
+        Self::percent(self.cpu, self.wall)
+    }
+
+    /// Busy time in percent of the worker's wall time.
+    pub fn busy_percent(&self) -> f64 {
+        Self::percent(self.busy, self.wall)
+    }
 }
 
 /// Every worker's counters, added up.
@@ -38,6 +76,8 @@ pub struct Summary {
     pub elapsed: f64,
     /// What the `--pcap` file holds, when one was written.
     pub capture: Option<super::capture::Written>,
+    /// Each worker's use of its core, in the order they were added.
+    pub workers: Vec<WorkerLoad>,
 }
 
 impl Summary {
@@ -48,6 +88,7 @@ impl Summary {
         self.tcbs_left += r.tcbs;
         self.time_wait_left += r.time_waits;
         self.tx_dropped += r.tx_dropped;
+        self.workers.push(r.load);
     }
 
     /// Adds one worker's application counters and histograms.
@@ -103,6 +144,45 @@ pub const FORMAT_VERSION: u32 = 3;
 /// The latency histograms of a load run.
 pub const HISTOGRAMS: [&str; 3] = ["connect", "first_byte", "lifecycle"];
 
+/// The histogram of how late each connection of a `--rate` run started
+/// against its intended time (µs).
+pub const SCHEDULE_LAG: &str = "schedule_lag";
+
+/// A worker with work to do this share of its time or more limited the run.
+pub const BUSY_LIMIT_PERCENT: f64 = 95.0;
+
+/// A schedule lag p99 above this (µs) means connections went out late.
+pub const LAG_LIMIT_US: u64 = 10_000;
+
+/// Why the generator, not the server, limited a run; empty when it did not.
+/// A worker busy [`BUSY_LIMIT_PERCENT`] of its time or more could not have
+/// done more (with `--concurrency` alone too); with `--rate`, a schedule
+/// lag p99 above [`LAG_LIMIT_US`] means connections went out later than
+/// the rate asked (wrk2's coordinated omission, measured), unless they
+/// waited for a free source tuple or for `--concurrency`, which the server
+/// and the tuple space decide, and the summary says on its own lines.
+pub fn generator_limits(sum: &Summary) -> Vec<String> {
+    let mut why = Vec::new();
+    for w in &sum.workers {
+        if w.busy_percent() >= BUSY_LIMIT_PERCENT {
+            why.push(format!(
+                "worker {} busy {:.0}%, cpu {:.0}%",
+                w.queue,
+                w.busy_percent(),
+                w.cpu_percent()
+            ));
+        }
+    }
+    if let Some(h) = sum.histograms.get(SCHEDULE_LAG).filter(|h| !h.is_empty()) {
+        let p99 = h.value_at_quantile(0.99);
+        let held = sum.get("no_free_tuple") + sum.get("concurrency_full") > 0;
+        if p99 > LAG_LIMIT_US && !held {
+            why.push(format!("schedule lag p99 {}", us(p99)));
+        }
+    }
+    why
+}
+
 /// Percentiles reported everywhere, as (label, quantile).
 const PERCENTILES: [(&str, f64); 6] = [
     ("p50", 0.50),
@@ -155,6 +235,16 @@ fn counters_json(sum: &Summary, o: &mut Map<String, Value>) {
     o.insert("time_wait_left".into(), json!(sum.time_wait_left));
     o.insert("tx_dropped".into(), json!(sum.tx_dropped));
     o.insert("elapsed_s".into(), json!(sum.elapsed));
+    let workers: Vec<Value> = sum
+        .workers
+        .iter()
+        .map(|w| {
+            json!({"queue": w.queue, "cpu_percent": w.cpu_percent(),
+                   "busy_percent": w.busy_percent(), "cpu_s": w.cpu.as_secs_f64(),
+                   "wall_s": w.wall.as_secs_f64()})
+        })
+        .collect();
+    o.insert("workers".into(), Value::Array(workers));
 }
 
 /// The JSON of `serve` and `connect`: every application counter at the top level.
@@ -183,6 +273,7 @@ pub fn load_json(sum: &Summary, measured_s: f64, target_rate: Option<f64>) -> Va
         "bytes_received",
         "warm_up",
         "no_free_tuple",
+        "concurrency_full",
     ]
     .iter()
     .chain(STATUS_CLASSES)
@@ -206,8 +297,19 @@ pub fn load_json(sum: &Summary, measured_s: f64, target_rate: Option<f64>) -> Va
             enc.insert(name.into(), json!(encode_histogram(h)));
         }
     }
+    let lag = target_rate.and(sum.histograms.get(SCHEDULE_LAG));
+    o.insert(
+        "schedule_lag_us".into(),
+        lag.map_or(Value::Null, latency_json),
+    );
+    if let Some(h) = lag {
+        enc.insert(SCHEDULE_LAG.into(), json!(encode_histogram(h)));
+    }
     o.insert("latency_us".into(), Value::Object(lat));
     o.insert("histograms".into(), Value::Object(enc));
+    let why = generator_limits(sum);
+    o.insert("generator_limited".into(), json!(!why.is_empty()));
+    o.insert("generator_limited_reasons".into(), json!(why));
     counters_json(sum, &mut o);
     Value::Object(o)
 }
@@ -242,6 +344,24 @@ pub fn prometheus(sum: &Summary) -> String {
         "# TYPE synwave_time_wait gauge\nsynwave_time_wait {}\n",
         sum.time_wait_left
     ));
+    if !sum.workers.is_empty() {
+        s.push_str("# TYPE synwave_worker_cpu_percent gauge\n");
+        for w in &sum.workers {
+            s.push_str(&format!(
+                "synwave_worker_cpu_percent{{queue=\"{}\"}} {:.1}\n",
+                w.queue,
+                w.cpu_percent()
+            ));
+        }
+        s.push_str("# TYPE synwave_worker_busy_percent gauge\n");
+        for w in &sum.workers {
+            s.push_str(&format!(
+                "synwave_worker_busy_percent{{queue=\"{}\"}} {:.1}\n",
+                w.queue,
+                w.busy_percent()
+            ));
+        }
+    }
     s
 }
 
@@ -281,8 +401,9 @@ pub struct Progress {
 
 impl Progress {
     /// The line for `sum`: rate since the last line, concurrency, errors,
-    /// p50/p99 so far, and a warning while the load waits for free source
-    /// tuples.
+    /// p50/p99 so far, the schedule lag's p99 with `--rate`, a warning
+    /// while the load waits for free source tuples, and one while the
+    /// generator is what limits the run (see [`generator_limits`]).
     pub fn line(&mut self, sum: &Summary) -> String {
         let started = sum.get("started");
         let rate = started.saturating_sub(self.last_started) as f64
@@ -341,8 +462,16 @@ fn progress_line(sum: &Summary, rate: f64, out_of_tuples: bool) -> String {
     let (p50, p99) = sum.histograms.get("connect").map_or((0, 0), |h| {
         (h.value_at_quantile(0.5), h.value_at_quantile(0.99))
     });
+    let lag = sum
+        .histograms
+        .get(SCHEDULE_LAG)
+        .filter(|h| !h.is_empty())
+        .map_or(String::new(), |h| {
+            format!("  lag p99 {:>8}", us(h.value_at_quantile(0.99)))
+        });
+    let limited = !generator_limits(sum).is_empty();
     format!(
-        "{:>6.1}s  {:>9.0} conn/s  active {:>6}  completed {:>10}  errors {:>6}  connect p50 {:>8} p99 {:>8}{}",
+        "{:>6.1}s  {:>9.0} conn/s  active {:>6}  completed {:>10}  errors {:>6}  connect p50 {:>8} p99 {:>8}{lag}{}{}",
         sum.elapsed,
         rate,
         sum.get("active"),
@@ -350,8 +479,55 @@ fn progress_line(sum: &Summary, rate: f64, out_of_tuples: bool) -> String {
         errors,
         us(p50),
         us(p99),
-        if out_of_tuples { "  OUT OF SOURCE TUPLES" } else { "" }
+        if out_of_tuples { "  OUT OF SOURCE TUPLES" } else { "" },
+        if limited { "  GENERATOR-LIMITED" } else { "" }
     )
+}
+
+/// The line of the workers' use of their cores: the highest CPU and busy
+/// share among them.
+pub fn workers_line(sum: &Summary) -> Option<String> {
+    let max = |f: fn(&WorkerLoad) -> f64| sum.workers.iter().map(f).fold(0.0, f64::max);
+    (!sum.workers.is_empty()).then(|| {
+        format!(
+            "  workers: cpu {:.0}% busy {:.0}% (max of {})\n",
+            max(WorkerLoad::cpu_percent),
+            max(WorkerLoad::busy_percent),
+            sum.workers.len()
+        )
+    })
+}
+
+/// A `--rate` run's schedule lag: how late connections started against
+/// the schedule.
+fn schedule_lag_line(sum: &Summary, h: &Histogram<u64>) -> String {
+    let waited = if sum.get("concurrency_full") > 0 {
+        " (connections waited for --concurrency)"
+    } else {
+        ""
+    };
+    format!(
+        "  schedule lag p50 {} p99 {} max {}{waited}\n",
+        us(h.value_at_quantile(0.5)),
+        us(h.value_at_quantile(0.99)),
+        us(h.max())
+    )
+}
+
+/// The warning that the generator, not the server, limited a run, if it did.
+fn generator_warning(sum: &Summary, target_rate: Option<f64>) -> Option<String> {
+    let why = generator_limits(sum);
+    (!why.is_empty()).then(|| {
+        format!(
+            "  warning: the generator, not the server, limited this run ({}): add --workers or lower {}\n",
+            why.join("; "),
+            if target_rate.is_some() {
+                "--rate"
+            } else {
+                "--concurrency"
+            }
+        )
+    })
 }
 
 /// The line that says a run was held back by its tuple space, if it was.
@@ -409,7 +585,13 @@ pub fn load_table(sum: &Summary, measured_s: f64, target_rate: Option<f64>) -> S
             s.push_str(&percentile_row(name, 11, h));
         }
     }
+    if let (Some(_), Some(h)) = (target_rate, sum.histograms.get(SCHEDULE_LAG)) {
+        s.push_str(&schedule_lag_line(sum, h));
+    }
     if let Some(line) = tuple_shortage(sum) {
+        s.push_str(&line);
+    }
+    if let Some(line) = workers_line(sum) {
         s.push_str(&line);
     }
     s.push_str(&format!(
@@ -421,6 +603,9 @@ pub fn load_table(sum: &Summary, measured_s: f64, target_rate: Option<f64>) -> S
         sum.tcbs_left,
         sum.time_wait_left
     ));
+    if let Some(line) = generator_warning(sum, target_rate) {
+        s.push_str(&line);
+    }
     s
 }
 
@@ -451,6 +636,9 @@ pub fn summary_text(command: &str, sum: &Summary, keys: &[&str]) -> String {
         "  xdp: redirected {}, passed to kernel {}",
         sum.xdp.redirected, sum.xdp.passed
     );
+    if let Some(line) = workers_line(sum) {
+        s.push_str(&line);
+    }
     s
 }
 
@@ -646,6 +834,125 @@ mod tests {
         // Without HTTP framing there is no status to show.
         sum.app.retain(|k, _| !k.starts_with("status_"));
         assert!(!load_table(&sum, 1.0, None).contains("by status"));
+    }
+
+    fn worker(queue: u32, cpu_ms: u64, busy_ms: u64) -> WorkerLoad {
+        WorkerLoad {
+            queue,
+            cpu: Duration::from_millis(cpu_ms),
+            busy: Duration::from_millis(busy_ms),
+            wall: Duration::from_millis(1_000),
+        }
+    }
+
+    /// A `--rate` run's summary whose schedule lag is `lag_us` for every
+    /// connection, with `workers`.
+    fn rate_run(lag_us: u64, workers: &[WorkerLoad]) -> Summary {
+        let mut sum = Summary::default();
+        sum.app.insert("started", 100);
+        let mut h = Histogram::<u64>::new_with_bounds(1, 100_000_000, 3).unwrap();
+        h.record_n(lag_us, 100).unwrap();
+        sum.histograms.insert(SCHEDULE_LAG, h);
+        sum.workers = workers.to_vec();
+        sum
+    }
+
+    #[test]
+    fn the_generator_is_the_limit_when_a_worker_is_busy_or_the_schedule_lags() {
+        // Keeping up: lag of a turn, a worker busy a tenth of its time.
+        let sum = rate_run(20, &[worker(0, 300, 100)]);
+        assert!(generator_limits(&sum).is_empty());
+        // Spinning for the next due connection uses the CPU, not the
+        // generator's capacity: 100% CPU, 5% busy is not a limit.
+        let sum = rate_run(20, &[worker(0, 1_000, 50)]);
+        assert!(generator_limits(&sum).is_empty());
+        // A worker busy all the time is, whatever the lag.
+        let sum = rate_run(20, &[worker(0, 400, 100), worker(1, 990, 980)]);
+        assert_eq!(generator_limits(&sum), ["worker 1 busy 98%, cpu 99%"]);
+        // So is a schedule lag p99 above 10 ms (the worker starved of its
+        // core, say), but one under 10 ms is not.
+        let sum = rate_run(45_000, &[worker(0, 300, 200)]);
+        assert_eq!(generator_limits(&sum), ["schedule lag p99 45.02ms"]);
+        assert!(generator_limits(&rate_run(LAG_LIMIT_US - 10, &[])).is_empty());
+        // Both, in that order.
+        let sum = rate_run(45_000, &[worker(0, 1_000, 1_000)]);
+        assert_eq!(
+            generator_limits(&sum),
+            ["worker 0 busy 100%, cpu 100%", "schedule lag p99 45.02ms"]
+        );
+    }
+
+    #[test]
+    fn a_lag_from_waiting_for_tuples_or_the_concurrency_cap_is_not_the_generators() {
+        for held in ["no_free_tuple", "concurrency_full"] {
+            let mut sum = rate_run(500_000, &[worker(0, 300, 200)]);
+            sum.app.insert(held, 3);
+            assert!(generator_limits(&sum).is_empty(), "{held}");
+        }
+    }
+
+    #[test]
+    fn the_table_and_json_show_schedule_lag_workers_and_the_warning() {
+        let sum = rate_run(45_000, &[worker(0, 1_000, 1_000)]);
+        let t = load_table(&sum, 1.0, Some(1e6));
+        assert!(
+            t.contains("  schedule lag p50 45.02ms p99 45.02ms max 45.02ms\n"),
+            "{t}"
+        );
+        assert!(
+            t.contains("  workers: cpu 100% busy 100% (max of 1)\n"),
+            "{t}"
+        );
+        assert!(
+            t.ends_with(
+                "  warning: the generator, not the server, limited this run (worker 0 busy 100%, \
+                 cpu 100%; schedule lag p99 45.02ms): add --workers or lower --rate\n"
+            ),
+            "{t}"
+        );
+        let v = load_json(&sum, 1.0, Some(1e6));
+        assert_eq!(v["generator_limited"], json!(true));
+        assert_eq!(
+            v["generator_limited_reasons"],
+            json!(["worker 0 busy 100%, cpu 100%", "schedule lag p99 45.02ms"])
+        );
+        assert_eq!(v["schedule_lag_us"]["count"], json!(100));
+        assert!(v["schedule_lag_us"]["p99"].as_u64().unwrap() >= 45_000);
+        assert!(v["histograms"][SCHEDULE_LAG].is_string());
+        assert_eq!(v["workers"][0]["queue"], json!(0));
+        assert_eq!(v["workers"][0]["cpu_percent"], json!(100.0));
+        assert_eq!(v["workers"][0]["busy_percent"], json!(100.0));
+        // A run that kept up: no warning, and false in the JSON.
+        let sum = rate_run(20, &[worker(0, 370, 100), worker(1, 200, 50)]);
+        let t = load_table(&sum, 1.0, Some(100.0));
+        assert!(
+            t.contains("  workers: cpu 37% busy 10% (max of 2)\n"),
+            "{t}"
+        );
+        assert!(!t.contains("warning"), "{t}");
+        let v = load_json(&sum, 1.0, Some(100.0));
+        assert_eq!(v["generator_limited"], json!(false));
+        assert_eq!(v["generator_limited_reasons"], json!([]));
+        // Without --rate there is no schedule to lag behind.
+        let t = load_table(&sum, 1.0, None);
+        assert!(!t.contains("schedule lag"), "{t}");
+        assert_eq!(load_json(&sum, 1.0, None)["schedule_lag_us"], Value::Null);
+    }
+
+    #[test]
+    fn serve_and_connect_show_their_workers_cpu() {
+        let sum = Summary {
+            workers: vec![worker(0, 250, 100)],
+            ..Summary::default()
+        };
+        let t = summary_text("serve", &sum, &[]);
+        assert!(
+            t.ends_with("  workers: cpu 25% busy 10% (max of 1)\n"),
+            "{t}"
+        );
+        let v = flat_json("serve", &sum);
+        assert_eq!(v["workers"][0]["cpu_percent"], json!(25.0));
+        assert_eq!(v["workers"][0]["wall_s"], json!(1.0));
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use super::arp::ArpResponder;
 use super::{Error, XskSocket};
 use crate::app::capture::Capture;
-use crate::app::report::WorkerReport;
+use crate::app::report::{WorkerLoad, WorkerReport};
 use crate::app::{turn, App};
 use crate::tcp::{Engine, Events, FrameBatch, Instant};
 use crossbeam_channel::Sender;
@@ -98,8 +98,13 @@ pub fn spawn<A: App + Send + 'static>(
         let mut capture = opts.capture.map(Capture::new);
         let mut tx_dropped = 0u64;
         let mut idle_turns = 0u32;
-        let mut next_report = clock.now() + opts.report_every;
-        let report = |engine: &Engine, app: &A, tx_dropped, last| WorkerReport {
+        let started = clock.now();
+        let cpu_at_start = super::sys::os::thread_cpu_time().unwrap_or_default();
+        // Wall time of the turns that had work; the turn before this one's.
+        let (mut busy, mut last_turn, mut last_busy) = (Duration::ZERO, started, false);
+        let mut next_report = started + opts.report_every;
+        // Called on the worker's own thread, whose CPU time it reads.
+        let report = |engine: &Engine, app: &A, tx_dropped, busy, last| WorkerReport {
             queue,
             engine: engine.stats().clone(),
             app: app.counters(),
@@ -107,10 +112,22 @@ pub fn spawn<A: App + Send + 'static>(
             tcbs: engine.tcb_count(),
             time_waits: engine.time_wait_count(),
             tx_dropped,
+            load: WorkerLoad {
+                queue,
+                cpu: super::sys::os::thread_cpu_time()
+                    .unwrap_or_default()
+                    .saturating_sub(cpu_at_start),
+                busy,
+                wall: clock.now().saturating_since(started),
+            },
             last,
         };
         loop {
             let now = clock.now();
+            if last_busy {
+                busy += now.saturating_since(last_turn);
+            }
+            last_turn = now;
             if stop.load(Ordering::Relaxed) || opts.deadline.is_some_and(|d| now >= d) {
                 tx.clear();
                 app.shutdown(&mut engine, now);
@@ -145,9 +162,10 @@ pub fn spawn<A: App + Send + 'static>(
             if now >= next_report {
                 next_report = now + opts.report_every;
                 // A full channel means nobody reads live reports: skip one.
-                let _ = reports.try_send(report(&engine, &app, tx_dropped, false));
+                let _ = reports.try_send(report(&engine, &app, tx_dropped, busy, false));
             }
-            if received == 0 && tx.is_empty() && arp_tx.is_empty() {
+            last_busy = received > 0 || !tx.is_empty() || !arp_tx.is_empty();
+            if !last_busy {
                 idle_turns += 1;
                 if idle_turns > 64 {
                     // Sleep in poll(2) until a frame arrives, for 1 ms at
@@ -167,8 +185,11 @@ pub fn spawn<A: App + Send + 'static>(
         }
         // The last report is the thread's result, not a message: a blocking
         // send could wait forever on a full channel nobody reads.
+        if last_busy {
+            busy += clock.now().saturating_since(last_turn);
+        }
         Ok(WorkerEnd {
-            report: report(&engine, &app, tx_dropped, true),
+            report: report(&engine, &app, tx_dropped, busy, true),
             capture,
         })
     })

@@ -1,6 +1,6 @@
 //! Thin safe wrappers over the libc calls the I/O layer needs: interface
 //! ioctls, `if_nametoindex`, `setns`, an AF_PACKET socket for ARP probes,
-//! `clock_gettime`, `sigaction`.
+//! `clock_gettime` (boot time, the thread's CPU time), `sigaction`.
 //!
 //! Each wrapper takes and returns plain Rust values and maps errno to
 //! [`Error`]; the `unsafe` stays inside.
@@ -258,6 +258,25 @@ pub(crate) fn boottime() -> Result<std::time::Duration, Error> {
     ))
 }
 
+/// CPU time the calling thread has used so far (CLOCK_THREAD_CPUTIME_ID):
+/// the time it ran, spinning included, not the time it slept or waited
+/// for a core.
+pub(crate) fn thread_cpu_time() -> Result<std::time::Duration, Error> {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec owned by us.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    if rc < 0 {
+        return Err(Error::last_os("clock_gettime(CLOCK_THREAD_CPUTIME_ID)"));
+    }
+    Ok(std::time::Duration::new(
+        ts.tv_sec as u64,
+        ts.tv_nsec as u32,
+    ))
+}
+
 /// Installs `handler` for `signals` with SA_RESETHAND, so a second
 /// signal gets the default action (kills a stuck process).
 pub(crate) fn on_signals(
@@ -280,4 +299,36 @@ pub(crate) fn on_signals(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn thread_cpu_time_counts_running_not_sleeping() {
+        let t0 = thread_cpu_time().unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        let slept = thread_cpu_time().unwrap() - t0;
+        assert!(slept < Duration::from_millis(10), "sleeping used {slept:?}");
+        // Spin until 10 ms of CPU time went by: it does, well before the
+        // wall-clock bound even on a shared core.
+        let wall = Instant::now();
+        while thread_cpu_time().unwrap() - t0 < slept + Duration::from_millis(10) {
+            assert!(
+                wall.elapsed() < Duration::from_secs(10),
+                "CPU time stood still"
+            );
+        }
+        // Another thread's spinning is not ours.
+        let before = thread_cpu_time().unwrap();
+        std::thread::spawn(|| {
+            let t = Instant::now();
+            while t.elapsed() < Duration::from_millis(30) {}
+        })
+        .join()
+        .unwrap();
+        assert!(thread_cpu_time().unwrap() - before < Duration::from_millis(10));
+    }
 }
