@@ -43,6 +43,7 @@ fn wrk_style_short_flags_are_aliases() {
         "-d, --duration",
         "-R, --rate",
         "-t, --workers",
+        "--latency",
     ] {
         assert!(help.contains(flag), "load --help lacks {flag}");
     }

@@ -712,6 +712,7 @@ pub fn print_load(
     duration: Option<Duration>,
     target_rate: Option<f64>,
     as_json: bool,
+    distribution: bool,
 ) {
     let measured = (sum.elapsed - warm_up.as_secs_f64()).max(1e-9);
     let measured = duration.map_or(measured, |d| d.as_secs_f64().min(measured));
@@ -719,7 +720,41 @@ pub fn print_load(
         println!("{}", load_json(sum, measured, target_rate));
     } else {
         print!("{}", load_table(sum, measured, target_rate));
+        if distribution {
+            print!("{}", latency_distribution(sum));
+        }
     }
+}
+
+/// The percentiles of `--latency`, as wrk's latency distribution lists them
+/// and finer in the tail.
+const DISTRIBUTION: [f64; 8] = [50.0, 75.0, 90.0, 99.0, 99.9, 99.99, 99.999, 100.0];
+
+/// Every latency histogram's distribution, one column each (`--latency`).
+pub fn latency_distribution(sum: &Summary) -> String {
+    use core::fmt::Write as _;
+    let hs: Vec<(&str, &Histogram<u64>)> = HISTOGRAMS
+        .iter()
+        .filter_map(|&n| {
+            sum.histograms
+                .get(n)
+                .filter(|h| !h.is_empty())
+                .map(|h| (n, h))
+        })
+        .collect();
+    let mut s = String::from("  latency distribution\n  percentile");
+    for (name, _) in &hs {
+        let _ = write!(s, " {name:>11}");
+    }
+    s.push('\n');
+    for p in DISTRIBUTION {
+        let _ = write!(s, "  {:<10}", format!("{p}%"));
+        for (_, h) in &hs {
+            let _ = write!(s, " {:>11}", us(h.value_at_percentile(p)));
+        }
+        s.push('\n');
+    }
+    s
 }
 
 /// Prints a latency run's result to stdout, with the kernel's connect()
@@ -737,6 +772,36 @@ pub fn print_latency(sum: &Summary, kernel: Option<&Histogram<u64>>, as_json: bo
 mod tests {
     use super::*;
     use hdrhistogram::serialization::Deserializer;
+
+    #[test]
+    fn latency_distribution_lists_every_percentile_of_every_histogram() {
+        let mut sum = Summary::default();
+        let mut h = Histogram::<u64>::new_with_bounds(1, 100_000_000, 3).unwrap();
+        for v in 1..=10_000u64 {
+            h.record(v).unwrap();
+        }
+        sum.histograms.insert("connect", h.clone());
+        sum.histograms.insert("lifecycle", h);
+        let d = latency_distribution(&sum);
+        let lines: Vec<&str> = d.lines().collect();
+        assert_eq!(lines.len(), 2 + DISTRIBUTION.len(), "{d}");
+        assert!(
+            lines[1].contains("connect") && lines[1].contains("lifecycle"),
+            "{d}"
+        );
+        assert!(
+            !lines[1].contains("first_byte"),
+            "empty histograms are left out: {d}"
+        );
+        assert!(
+            lines[2].trim_start().starts_with("50%") && lines[2].contains("5.00ms"),
+            "{d}"
+        );
+        assert!(
+            lines[9].trim_start().starts_with("100%") && lines[9].contains("10.0"),
+            "{d}"
+        );
+    }
 
     #[test]
     fn load_json_schema_has_every_field_and_histograms_decode() {

@@ -190,6 +190,29 @@ impl MaxRateSearch {
         }
     }
 
+    /// Prints the search's result to stdout: JSON, or every step and the
+    /// verdict line.
+    pub fn print(&self, as_json: bool) {
+        if as_json {
+            println!("{}", self.json());
+        } else {
+            for (i, s) in self.steps.iter().enumerate() {
+                println!("{}", Self::step_line(i, s));
+            }
+            println!("{}", self.result_line());
+        }
+    }
+
+    /// Done when some rate passed, unless a signal cut the search short.
+    pub fn verdict(&self, signal: Option<i32>) -> super::plan::Outcome {
+        use super::plan::Outcome;
+        match (signal, self.best_pass) {
+            (Some(sig), _) => Outcome::Interrupted(sig),
+            (None, Some(_)) => Outcome::Done,
+            (None, None) => Outcome::Failed("no rate tried stayed within the limits".into()),
+        }
+    }
+
     /// The search as JSON: limits, steps and the result.
     pub fn json(&self) -> Value {
         let steps: Vec<Value> = self

@@ -8,7 +8,8 @@ use super::{netdev, Error, XdpProgram, XskConfig, XskSocket};
 use crate::app::capture::{self, CapturedFrame, Written};
 use crate::app::plan::{self, LoadPlan, Steering, WorkerStart};
 use crate::app::report::{Summary, WorkerReport};
-use crate::app::{App, LoadApp};
+use crate::app::search::{MaxRateSearch, Step};
+use crate::app::{App, LoadApp, LoadOptions};
 use crate::tcp::{Config, Engine};
 use crate::wire::MacAddr;
 use crossbeam_channel::Receiver;
@@ -389,6 +390,47 @@ fn write_pcap(
         out.write_all(&record)?;
     }
     out.flush()
+}
+
+/// Runs `search`'s steps until it is over or `stop` is raised, each a load
+/// of `whole` at the step's rate; a rate the tuple space cannot carry fails
+/// its step without a run. `on_step(i, step, summary)` sees each step as it
+/// ends (with the summary of the first, whose run the sample capture in
+/// `opts` records); `on_tick` sees each run's running totals.
+pub fn find_max(
+    opts: &mut RuntimeOptions,
+    whole: &LoadOptions,
+    search: &mut MaxRateSearch,
+    stop: &'static AtomicBool,
+    mut on_step: impl FnMut(usize, &Step, Option<&Summary>),
+    mut on_tick: impl FnMut(&Summary),
+) -> Result<(), Error> {
+    let p99_of = if whole.request.is_some() {
+        "first_byte"
+    } else {
+        "connect"
+    };
+    while let Some(rate) = search.next_rate().filter(|_| !stop.load(Ordering::Relaxed)) {
+        let i = search.steps().len();
+        let step = LoadOptions {
+            rate: Some(rate),
+            ..whole.clone()
+        };
+        let plan = match LoadPlan::new(step, opts.workers, &opts.engine) {
+            Ok(plan) => plan,
+            Err(e) => {
+                on_step(i, search.refuse(e.0), None);
+                continue;
+            }
+        };
+        opts.duration = plan.deadline();
+        let sum = run_load(opts, &plan, stop, &mut on_tick)?;
+        let first = opts.capture.take().is_some();
+        let measured = plan.whole.duration.map_or(sum.elapsed, |d| d.as_secs_f64());
+        let step = search.record(&sum, measured, p99_of);
+        on_step(i, step, first.then_some(&sum));
+    }
+    Ok(())
 }
 
 /// The sources of `steering` the interface does not own, after checking

@@ -1,15 +1,23 @@
-//! The `synwave` command line as clap declares it: every subcommand and
-//! flag, with its help text. Durations take units (`10s`, `500ms`) or bare
+//! The `synwave` command line as clap declares it — every subcommand and
+//! flag, with its help text — and what each group of flags means as the
+//! options the library takes. Durations take units (`10s`, `500ms`) or bare
 //! seconds.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::PathBuf;
 use std::time::Duration;
+use synwave::app::plan::{self, template, PlanError};
 use synwave::app::plan::{
     parse_bytes, parse_duration, parse_fraction, parse_memory, parse_positive_duration,
     parse_stages,
 };
+use synwave::app::report::Summary;
+use synwave::app::{LoadClose, LoadOptions, ResponseEnd};
+use synwave::io::netns;
+use synwave::io::runtime::{CaptureOptions, Interface, RuntimeOptions};
+use synwave::tcp::Config;
+use synwave::Failure;
 
 /// `--stages`, as one value (clap would read a `Vec` as repeated flags).
 pub(crate) type Stages = Vec<(Duration, f64)>;
@@ -327,6 +335,10 @@ pub(crate) struct LoadArgs {
     pub(crate) drain: bool,
     #[command(flatten)]
     pub(crate) pcap: Pcap,
+    /// Also print each latency's full distribution, 50% to 100% (wrk's
+    /// --latency; the JSON always has every percentile).
+    #[arg(long)]
+    pub(crate) latency: bool,
 }
 
 #[derive(Args)]
@@ -358,4 +370,143 @@ fn parse_ports(s: &str) -> Result<(u16, u16), String> {
         return Err("need 0 < LO <= HI".into());
     }
     Ok((lo, hi))
+}
+
+// What the flags mean, as the options the library takes.
+
+pub(crate) fn read_file(path: &Option<PathBuf>) -> Result<Option<Vec<u8>>, PlanError> {
+    let read = |p: &PathBuf| {
+        std::fs::read(p).map_err(|e| PlanError(format!("cannot read {}: {e}", p.display())))
+    };
+    path.as_ref().map(read).transpose()
+}
+
+impl Common {
+    /// The runtime these flags describe, in their namespace.
+    pub(crate) fn runtime(
+        &self,
+        duration: Option<Duration>,
+        drain: bool,
+    ) -> Result<RuntimeOptions, Failure> {
+        if let Some(ns) = &self.netns {
+            netns::enter(ns)?;
+        }
+        let time_wait_reuse = if self.strict_time_wait {
+            None
+        } else {
+            Config::default().time_wait_reuse
+        };
+        let engine = Config {
+            msl: Duration::from_millis(self.msl_ms),
+            max_tcbs: self.max_tcbs,
+            syn_backlog: self.syn_backlog,
+            syn_cookies: !self.no_syn_cookies,
+            max_time_wait: self.max_time_wait,
+            rfc1337: self.rfc1337,
+            time_wait_reuse,
+            ..Config::default()
+        };
+        engine.validate().map_err(|e| PlanError(e.0))?;
+        let mut opts = RuntimeOptions::new(&self.iface, self.workers, engine, self.umem_frames);
+        (opts.drain, opts.duration) = (drain, duration);
+        opts.memory_per_worker = self.memory_per_worker;
+        opts.check_memory()?;
+        opts.xsk.validate()?;
+        Ok(opts)
+    }
+}
+
+impl Pcap {
+    /// The capture these flags ask for, if any.
+    pub(crate) fn options(&self) -> Result<Option<CaptureOptions>, PlanError> {
+        let Some(path) = &self.pcap else {
+            return Ok(None);
+        };
+        Ok(Some(CaptureOptions {
+            path: path.clone(),
+            connections: plan::at_least_one(self.pcap_connections, "--pcap-connections")?,
+        }))
+    }
+
+    /// Says what the capture file holds, once written.
+    pub(crate) fn written(&self, sum: &Summary) {
+        if let (Some(path), Some(w)) = (&self.pcap, sum.capture) {
+            eprintln!(
+                "synwave: wrote {} frame(s) of {} connection(s) to {}",
+                w.frames,
+                w.connections,
+                path.display()
+            );
+        }
+    }
+}
+
+/// The load `t` names with its defaults: from the interface's address
+/// unless `--src`, connect timeout and grace `fallback` unless given.
+pub(crate) fn target_load(
+    t: &Target,
+    opts: &RuntimeOptions,
+    fallback: Duration,
+) -> Result<LoadOptions, Failure> {
+    plan::check_target(t.target)?;
+    // With --src, the interface need not have an address.
+    let own = match t.src {
+        None => Interface::lookup(&opts.iface)?.address()?,
+        Some(_) => Ipv4Addr::UNSPECIFIED,
+    };
+    let sources = plan::load_sources(t.src.as_deref(), own, t.target)?;
+    plan::ports_per_worker(t.ports, opts.workers)?;
+    Ok(LoadOptions {
+        connect_timeout: Some(t.connect_timeout.unwrap_or(fallback)),
+        grace: t.grace.unwrap_or(fallback),
+        ..plan::load_options(t.target, sources, t.ports)
+    })
+}
+
+/// The whole load `load`'s flags describe.
+pub(crate) fn load_options(a: &LoadArgs, opts: &RuntimeOptions) -> Result<LoadOptions, Failure> {
+    let base = target_load(&a.target, opts, a.response_timeout)?;
+    let request = match (&a.request, &a.request_file) {
+        (Some(t), _) => Some(template(t, a.target.target)),
+        (None, file) => read_file(file)?,
+    };
+    let explicit = match (a.response_bytes, &a.response_delimiter) {
+        (Some(n), _) => Some(ResponseEnd::Bytes(n)),
+        (None, Some(d)) => Some(ResponseEnd::Delimiter(template(d, a.target.target))),
+        (None, None) if a.response_until_fin => Some(ResponseEnd::PeerFin),
+        (None, None) => None,
+    };
+    let (rate, duration, stages) = match &a.stages {
+        Some(st) => {
+            let total = st.iter().map(|s| s.0).sum();
+            (
+                Some(st.iter().map(|s| s.1).fold(0.0, f64::max)),
+                Some(total),
+                st.clone(),
+            )
+        }
+        None if a.duration.is_none() && a.connections.is_none() => {
+            (a.rate, Some(Duration::from_secs(10)), Vec::new())
+        }
+        None => (a.rate, a.duration, Vec::new()),
+    };
+    Ok(LoadOptions {
+        rate,
+        ramp_up: a.ramp_up,
+        stages,
+        concurrency: a.concurrency,
+        connections: a.connections,
+        duration,
+        warm_up: a.warm_up,
+        response: plan::response_end(explicit, request.as_deref()),
+        request,
+        requests_per_connection: a.requests_per_connection,
+        close: match a.close {
+            LoadCloseArg::Fin => LoadClose::Fin,
+            LoadCloseArg::Wait => LoadClose::Wait,
+            LoadCloseArg::Rst => LoadClose::Rst,
+        },
+        response_timeout: Some(a.response_timeout),
+        ..base
+    })
 }

@@ -2,8 +2,6 @@
 //! data path up around an application, and prints what happened.
 
 use clap::{CommandFactory, Parser};
-use std::net::Ipv4Addr;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 use synwave::app::demo::{self, DemoOptions};
@@ -12,12 +10,11 @@ use synwave::app::metrics::MetricsServer;
 use synwave::app::plan::{self, judge, template, LoadPlan, Outcome, PlanError, Steering};
 use synwave::app::report::{self, Live, Summary};
 use synwave::app::search::{Limits, MaxRateSearch};
-use synwave::app::{CloseMode, ConnectApp, ConnectCounters, ConnectOptions, LoadClose};
-use synwave::app::{LoadCounters, LoadOptions, ResponseEnd, ServerApp, ServerCounters};
+use synwave::app::{CloseMode, ConnectApp, ConnectCounters, ConnectOptions};
+use synwave::app::{LoadCounters, LoadOptions, ServerApp, ServerCounters};
 use synwave::io::demo::DemoBed;
-use synwave::io::runtime::{self, CaptureOptions, Interface, Runtime, RuntimeOptions};
-use synwave::io::{netns, signal, Error};
-use synwave::tcp::Config;
+use synwave::io::runtime::{self, Interface, Runtime, RuntimeOptions};
+use synwave::io::{signal, Error};
 use synwave::Failure;
 
 mod cli;
@@ -88,69 +85,6 @@ fn one_line(rendered: &str) -> String {
     let msg = rendered.split("\n\n").next().unwrap_or(rendered);
     let msg = msg.strip_prefix("error: ").unwrap_or(msg);
     msg.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-fn read_file(path: &Option<PathBuf>) -> Result<Option<Vec<u8>>, PlanError> {
-    let read = |p: &PathBuf| {
-        std::fs::read(p).map_err(|e| PlanError(format!("cannot read {}: {e}", p.display())))
-    };
-    path.as_ref().map(read).transpose()
-}
-
-impl Common {
-    /// The runtime these flags describe, in their namespace.
-    fn runtime(&self, duration: Option<Duration>, drain: bool) -> Result<RuntimeOptions, Failure> {
-        if let Some(ns) = &self.netns {
-            netns::enter(ns)?;
-        }
-        let time_wait_reuse = if self.strict_time_wait {
-            None
-        } else {
-            Config::default().time_wait_reuse
-        };
-        let engine = Config {
-            msl: Duration::from_millis(self.msl_ms),
-            max_tcbs: self.max_tcbs,
-            syn_backlog: self.syn_backlog,
-            syn_cookies: !self.no_syn_cookies,
-            max_time_wait: self.max_time_wait,
-            rfc1337: self.rfc1337,
-            time_wait_reuse,
-            ..Config::default()
-        };
-        engine.validate().map_err(|e| PlanError(e.0))?;
-        let mut opts = RuntimeOptions::new(&self.iface, self.workers, engine, self.umem_frames);
-        (opts.drain, opts.duration) = (drain, duration);
-        opts.memory_per_worker = self.memory_per_worker;
-        opts.check_memory()?;
-        opts.xsk.validate()?;
-        Ok(opts)
-    }
-}
-
-impl Pcap {
-    /// The capture these flags ask for, if any.
-    fn options(&self) -> Result<Option<CaptureOptions>, PlanError> {
-        let Some(path) = &self.pcap else {
-            return Ok(None);
-        };
-        Ok(Some(CaptureOptions {
-            path: path.clone(),
-            connections: plan::at_least_one(self.pcap_connections, "--pcap-connections")?,
-        }))
-    }
-
-    /// Says what the capture file holds, once written.
-    fn written(&self, sum: &Summary) {
-        if let (Some(path), Some(w)) = (&self.pcap, sum.capture) {
-            eprintln!(
-                "synwave: wrote {} frame(s) of {} connection(s) to {}",
-                w.frames,
-                w.connections,
-                path.display()
-            );
-        }
-    }
 }
 
 fn serve(a: ServeArgs) -> Run {
@@ -239,28 +173,6 @@ fn run_load(
     Ok(sum)
 }
 
-/// The load `t` names with its defaults: from the interface's address
-/// unless `--src`, connect timeout and grace `fallback` unless given.
-fn target_load(
-    t: &Target,
-    opts: &RuntimeOptions,
-    fallback: Duration,
-) -> Result<LoadOptions, Failure> {
-    plan::check_target(t.target)?;
-    // With --src, the interface need not have an address.
-    let own = match t.src {
-        None => Interface::lookup(&opts.iface)?.address()?,
-        Some(_) => Ipv4Addr::UNSPECIFIED,
-    };
-    let sources = plan::load_sources(t.src.as_deref(), own, t.target)?;
-    plan::ports_per_worker(t.ports, opts.workers)?;
-    Ok(LoadOptions {
-        connect_timeout: Some(t.connect_timeout.unwrap_or(fallback)),
-        grace: t.grace.unwrap_or(fallback),
-        ..plan::load_options(t.target, sources, t.ports)
-    })
-}
-
 /// The verdict on a load run: every error class counts as failed.
 fn load_verdict(sum: &Summary, max_error_rate: Option<f64>) -> Outcome {
     let c = LoadCounters::read(|k| sum.get(k));
@@ -302,111 +214,43 @@ fn load(a: LoadArgs) -> Run {
         [] => w.rate,
         stages => Some(plan::mean_rate(stages)),
     };
-    report::print_load(&sum, w.warm_up, w.duration, target, a.common.json);
+    report::print_load(
+        &sum,
+        w.warm_up,
+        w.duration,
+        target,
+        a.common.json,
+        a.latency,
+    );
     a.pcap.written(&sum);
     Ok(load_verdict(&sum, a.target.max_error_rate))
 }
 
-/// The whole load `load`'s flags describe.
-fn load_options(a: &LoadArgs, opts: &RuntimeOptions) -> Result<LoadOptions, Failure> {
-    let base = target_load(&a.target, opts, a.response_timeout)?;
-    let request = match (&a.request, &a.request_file) {
-        (Some(t), _) => Some(template(t, a.target.target)),
-        (None, file) => read_file(file)?,
-    };
-    let explicit = match (a.response_bytes, &a.response_delimiter) {
-        (Some(n), _) => Some(ResponseEnd::Bytes(n)),
-        (None, Some(d)) => Some(ResponseEnd::Delimiter(template(d, a.target.target))),
-        (None, None) if a.response_until_fin => Some(ResponseEnd::PeerFin),
-        (None, None) => None,
-    };
-    let (rate, duration, stages) = match &a.stages {
-        Some(st) => {
-            let total = st.iter().map(|s| s.0).sum();
-            (
-                Some(st.iter().map(|s| s.1).fold(0.0, f64::max)),
-                Some(total),
-                st.clone(),
-            )
-        }
-        None if a.duration.is_none() && a.connections.is_none() => {
-            (a.rate, Some(Duration::from_secs(10)), Vec::new())
-        }
-        None => (a.rate, a.duration, Vec::new()),
-    };
-    Ok(LoadOptions {
-        rate,
-        ramp_up: a.ramp_up,
-        stages,
-        concurrency: a.concurrency,
-        connections: a.connections,
-        duration,
-        warm_up: a.warm_up,
-        response: plan::response_end(explicit, request.as_deref()),
-        request,
-        requests_per_connection: a.requests_per_connection,
-        close: match a.close {
-            LoadCloseArg::Fin => LoadClose::Fin,
-            LoadCloseArg::Wait => LoadClose::Wait,
-            LoadCloseArg::Rst => LoadClose::Rst,
-        },
-        response_timeout: Some(a.response_timeout),
-        ..base
-    })
-}
-
 /// `load --find-max`: a run per step, at the rates the search asks for.
 fn find_max(a: &LoadArgs, opts: &mut RuntimeOptions, whole: LoadOptions) -> Run {
+    let max_error_rate = a.target.max_error_rate.unwrap_or(0.0);
     let limits = Limits {
         max_p99: a.max_p99,
-        max_error_rate: a.target.max_error_rate.unwrap_or(0.0),
-    };
-    let p99_of = if whole.request.is_some() {
-        "first_byte"
-    } else {
-        "connect"
+        max_error_rate,
     };
     let mut search = MaxRateSearch::new(a.rate.unwrap_or(1000.0), limits);
-    while let (Some(rate), None) = (search.next_rate(), signal::received()) {
-        let step = LoadOptions {
-            rate: Some(rate),
-            ..whole.clone()
-        };
-        let plan = match LoadPlan::new(step, opts.workers, &opts.engine) {
-            Ok(plan) => plan,
-            Err(e) => {
-                eprintln!(
-                    "{}",
-                    MaxRateSearch::step_line(search.steps().len(), search.refuse(e.0))
-                );
-                continue;
-            }
-        };
-        opts.duration = plan.deadline();
-        let sum = run_load(opts, &plan, None)?;
-        // The sample capture is of the first step.
-        if opts.capture.take().is_some() {
-            a.pcap.written(&sum);
-        }
-        let measured = plan.whole.duration.map_or(sum.elapsed, |d| d.as_secs_f64());
-        eprintln!(
-            "{}",
-            MaxRateSearch::step_line(search.steps().len(), search.record(&sum, measured, p99_of))
-        );
-    }
-    if a.common.json {
-        println!("{}", search.json());
-    } else {
-        for (i, s) in search.steps().iter().enumerate() {
-            println!("{}", MaxRateSearch::step_line(i, s));
-        }
-        println!("{}", search.result_line());
-    }
-    Ok(match (signal::received(), search.result()) {
-        (Some(sig), _) => Outcome::Interrupted(sig),
-        (None, Some(_)) => Outcome::Done,
-        (None, None) => Outcome::Failed("no rate tried stayed within the limits".into()),
-    })
+    // Both callbacks write to the one progress line.
+    let live = std::cell::RefCell::new(Live::default());
+    let stop = signal::install_stop_flag()?;
+    runtime::find_max(
+        opts,
+        &whole,
+        &mut search,
+        stop,
+        |i, step, sum| {
+            live.borrow().end();
+            sum.inspect(|s| a.pcap.written(s));
+            eprintln!("{}", MaxRateSearch::step_line(i, step));
+        },
+        |s| live.borrow_mut().tick(s),
+    )?;
+    search.print(a.common.json);
+    Ok(search.verdict(signal::received()))
 }
 
 fn latency(a: LatencyArgs) -> Run {
