@@ -374,12 +374,8 @@ pub fn listen_address(
 /// Parses a duration as people type it: a number with a unit (`10s`,
 /// `500ms`, `250us`, `2m`, `1h`) or a bare number of seconds (`2.5`).
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let t = s.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let scale = match unit.trim() {
+    let (value, unit) = number_and_unit(s, "a duration (e.g. 10s, 500ms, 2.5)")?;
+    let scale = match unit {
         "" | "s" => 1.0,
         "ms" => 1e-3,
         "us" | "µs" => 1e-6,
@@ -392,10 +388,19 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             ))
         }
     };
-    let value: f64 = num
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration (e.g. 10s, 500ms, 2.5)"))?;
     Duration::try_from_secs_f64(value * scale).map_err(|_| format!("{s:?} is out of range"))
+}
+
+/// A non-negative decimal number and the unit that follows it, as typed:
+/// `2.5ms` is (2.5, "ms"); `what` names the kind of value in the error.
+fn number_and_unit<'a>(s: &'a str, what: &str) -> Result<(f64, &'a str), String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let value = num.parse().map_err(|_| format!("{s:?} is not {what}"))?;
+    Ok((value, unit.trim()))
 }
 
 /// Like [`parse_duration`], but zero is refused too: a run of no time does
@@ -440,12 +445,8 @@ pub fn parse_stages(s: &str) -> Result<Vec<(Duration, f64)>, String> {
 /// `bare` bytes (1 for a byte count, 1 MiB where the flag has always been
 /// in megabytes).
 pub fn parse_size(s: &str, bare: u64) -> Result<u64, String> {
-    let t = s.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let scale = match unit.trim() {
+    let (v, unit) = number_and_unit(s, "a size (e.g. 64KiB, 1MB, 4096)")?;
+    let scale = match unit {
         "" => bare as f64,
         "B" => 1.0,
         "kB" | "KB" | "k" | "K" => 1e3,
@@ -460,9 +461,6 @@ pub fn parse_size(s: &str, bare: u64) -> Result<u64, String> {
             ))
         }
     };
-    let v: f64 = num
-        .parse()
-        .map_err(|_| format!("{s:?} is not a size (e.g. 64KiB, 1MB, 4096)"))?;
     let bytes = (v * scale).round();
     if bytes.is_finite() && bytes <= u64::MAX as f64 {
         Ok(bytes as u64)
