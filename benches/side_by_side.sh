@@ -44,7 +44,9 @@ print(d["completed"] / float(sys.argv[1]))' "$secs"
 wrk_rate() { A wrk -t2 -c256 -d"${secs}s" -H 'Connection: close' "$1" | awk '/Requests\/sec/ {print $2}'; }
 ratio() { python3 -c "print(f'{$1/$2:.2f}x')"; }
 row() { printf '  %-46s %9.0f conn/s%s\n' "$1" "$2" "${3:+   $3}"; }
-load() { A "$sw" load --iface sw0 --target "$1" --concurrency 256 --duration "$secs" --request-file "$tmp/req" "${@:2}" --json | rate; }
+load() { A "$sw" load --iface sw0 --target "$1" --concurrency 256 --duration "$secs" --request-file "$tmp/req" "${@:2}" --json | tee "$tmp/last.json" | rate; }
+# Frames both ways per completed connection of the last load run.
+frames_per() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); e=d["engine"]; print((e["frames_in"]+e["frames_out"])/max(d["completed"],1))' "$tmp/last.json"; }
 
 A sysctl -qw net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_range="1024 65535"
 B sysctl -qw net.core.somaxconn=65535 net.ipv4.tcp_max_syn_backlog=65535
@@ -85,6 +87,9 @@ theirs=$(wrk_rate http://10.77.0.2:8080/)
 row "synwave load -c256 (one source address)" "$ours" "synwave / wrk $(ratio "$ours" "$theirs")"
 row "wrk -t2 -c256" "$theirs"
 
+per=$(frames_per)
+ours_serve=$ours
+
 echo "== 3. server side, both loaded by wrk -t2 -c256"
 ours=$(wrk_rate http://10.77.0.2:8080/)
 theirs=$(wrk_rate http://10.77.0.2:80/)
@@ -92,5 +97,11 @@ row "synwave serve (1 worker)" "$ours" "synwave / nginx $(ratio "$ours" "$theirs
 row "nginx (2 workers)" "$theirs"
 kill -INT "${pids[-1]}"; wait "${pids[-1]}" || true; unset 'pids[-1]'
 
-echo "== 4. handshake latency against nginx, 1000/s"
+echo "== 4. the frame ceiling: AF_XDP frames bounced across this veth, no TCP (benches/ceiling.rs)"
+ceiling=$(cargo bench --quiet --bench ceiling -- "$secs" 2>/dev/null | awk -F= '/^ceiling_frames_per_s=/ {print $2}')
+fps=$(python3 -c "print($ours_serve*$per)")
+printf '  ceiling %.0f frames/s; synwave in 2. %.0f conn/s x %.1f frames = %.0f frames/s: %s of the ceiling\n' \
+    "$ceiling" "$ours_serve" "$per" "$fps" "$(python3 -c "print(f'{$fps/$ceiling:.2f}')")"
+
+echo "== 5. handshake latency against nginx, 1000/s"
 A "$sw" latency --iface sw0 --target 10.77.0.2:80 --rate 1000 --connections 3000 --compare-kernel
