@@ -3,6 +3,7 @@
 //! anything is attached), or the system refused (an [`io::Error`]). Both
 //! display as one line.
 
+use crate::app::merge::MergeError;
 use crate::app::plan::PlanError;
 use crate::io;
 use core::fmt;
@@ -12,6 +13,8 @@ use core::fmt;
 pub enum Failure {
     Plan(PlanError),
     Io(io::Error),
+    /// `synwave merge` refused its results.
+    Merge(MergeError),
 }
 
 impl fmt::Display for Failure {
@@ -19,6 +22,7 @@ impl fmt::Display for Failure {
         match self {
             Failure::Plan(e) => write!(f, "invalid configuration: {e}"),
             Failure::Io(e) => e.fmt(f),
+            Failure::Merge(e) => write!(f, "cannot merge: {e}"),
         }
     }
 }
@@ -28,6 +32,12 @@ impl std::error::Error for Failure {}
 impl From<PlanError> for Failure {
     fn from(e: PlanError) -> Self {
         Failure::Plan(e)
+    }
+}
+
+impl From<MergeError> for Failure {
+    fn from(e: MergeError) -> Self {
+        Failure::Merge(e)
     }
 }
 

@@ -10,11 +10,15 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
+use synwave::app::interval::Intervals;
 use synwave::app::load::OPENS_PER_TURN;
+use synwave::app::merge;
 use synwave::app::plan::response_end;
 use synwave::app::report::{
-    generator_limits, Summary, ERROR_CLASSES, SCHEDULE_LAG, STATUS_CLASSES,
+    generator_limits, load_result, measured_s, Provenance, Summary, ERROR_CLASSES, HISTOGRAMS,
+    LOAD_COUNTS, SCHEDULE_LAG, STATUS_CLASSES,
 };
+use synwave::app::segment::{test_options, Segment};
 use synwave::app::{turn, App};
 use synwave::app::{
     CloseMode, ConnectApp, ConnectOptions, LoadApp, LoadClose, LoadOptions, ResponseEnd, ServerApp,
@@ -755,4 +759,180 @@ fn a_connection_waiting_for_a_free_tuple_counts_its_lag_when_it_starts() {
         "{:?}",
         generator_limits(&sum)
     );
+}
+
+/// A load's summary as the runtime would add it up, its clock started at
+/// `at_ms` (Unix milliseconds).
+fn summary_of(app: &LoadApp, took: Duration, at_ms: u64) -> Summary {
+    let mut sum = Summary::default();
+    for (k, v) in app.counters() {
+        sum.app.insert(k, v);
+    }
+    for (k, h) in app.histograms() {
+        sum.histograms.insert(k, h);
+    }
+    sum.elapsed = took.as_secs_f64();
+    sum.started_at = Some(std::time::UNIX_EPOCH + Duration::from_millis(at_ms));
+    sum
+}
+
+/// `load --segment i/N` on N machines, each on its own wire to the server,
+/// against the whole test on one: the merge of the N JSON results has the
+/// whole's counts, and its histograms are the whole's bucket for bucket
+/// (every connection on this wire takes the same time, so they can be).
+#[test]
+fn merged_segment_results_equal_the_whole_run_bucket_for_bucket() {
+    let mut whole = options((10000, 10999));
+    whole.addresses = (1..=7).map(|i| Ipv4Addr::new(10, 0, 0, 10 + i)).collect();
+    whole.duration = None;
+    whole.connections = Some(601);
+    whole.concurrency = Some(9);
+    let test = test_options(&whole, Some("10.0.0.8/29"));
+    let run_of = |o: LoadOptions| {
+        let app = ServerApp::new(Some(RESPONSE.to_vec()), CloseMode::ServerFirst);
+        let (client, _, took, _) =
+            drive_stepping(LoadApp::new(o), app, true, Config::default(), DELAY);
+        (client, took)
+    };
+    let (one, took) = run_of(whole.clone());
+    let one = summary_of(&one, took, 1_000_000);
+    assert_eq!(one.get("completed"), 601);
+    let mut results = Vec::new();
+    let mut addresses = Vec::new();
+    let mut longest: f64 = 0.0;
+    let mut total = 0.0;
+    for i in 0..3 {
+        let seg = Segment::new(i, 3).unwrap();
+        let share = seg.apply(&whole, true).unwrap();
+        addresses.extend(share.addresses.clone());
+        let (app, took) = run_of(share);
+        // The machines start a little out of step.
+        let sum = summary_of(&app, took, 1_000_000 + 5 * u64::from(i));
+        let measured = measured_s(&sum, Duration::ZERO, None);
+        (longest, total) = (longest.max(measured), total + measured);
+        let p = Provenance::run(test.clone(), seg, &sum, Duration::ZERO, measured);
+        let json = load_result(&sum, measured, None, &p).to_string();
+        results.push((
+            format!("segment-{i}.json"),
+            serde_json::from_str(&json).unwrap(),
+        ));
+    }
+    assert_eq!(addresses, whole.addresses, "split by address, in order");
+    let merged = merge::merge(&results).unwrap();
+    let m = &merged.summary;
+    for k in LOAD_COUNTS
+        .iter()
+        .chain(ERROR_CLASSES)
+        .chain(STATUS_CLASSES)
+    {
+        assert_eq!(m.get(k), one.get(k), "{k}");
+    }
+    assert_eq!(m.get("started"), 601);
+    for name in HISTOGRAMS {
+        let (a, b) = (&m.histograms[name], &one.histograms[name]);
+        assert_eq!(a.len(), 601, "{name}");
+        let buckets = |h: &Histogram<u64>| {
+            h.iter_recorded()
+                .map(|v| (v.value_iterated_to(), v.count_at_value()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(buckets(a), buckets(b), "{name}");
+    }
+    assert!(merged.missing.is_empty());
+    // The rate is over the union of the windows: the last machine started
+    // 10 ms after the first, its window overlapping the others'.
+    assert!((merged.start_spread_s - 0.010).abs() < 1e-6, "{merged:?}");
+    let union = merged.measured_s;
+    assert!(
+        union > longest && union < total,
+        "{union} {longest} {total}"
+    );
+    let v = merged.json();
+    assert_eq!(v["started"], serde_json::json!(601));
+    assert_eq!(
+        v["rate"]["achieved"].as_f64().unwrap(),
+        601.0 / merged.measured_s
+    );
+    // A result of another test is refused.
+    let mut other = results[0].1.clone();
+    other["test"]["connections"] = serde_json::json!(600);
+    results[0].1 = other;
+    let e = merge::merge(&results).unwrap_err().0;
+    assert!(e.contains("different tests: connections 600 vs 601"), "{e}");
+}
+
+/// `--interval`: a run cut into intervals as its running totals come (here
+/// every 100 ms of the simulated wire, about once a second in a worker):
+/// the intervals' counts and histograms add up to the final summary.
+#[test]
+fn intervals_add_up_to_the_final_summary() {
+    let load = LoadOptions {
+        rate: Some(2000.0),
+        concurrency: None,
+        ..options((10000, 30000))
+    };
+    let start = Instant::from_millis(1_000_000);
+    let cfg = Config::default();
+    let mut client = Side::new(cfg.clone(), CLIENT_MAC, 1, LoadApp::new(load), start);
+    let server = ServerApp::new(Some(RESPONSE.to_vec()), CloseMode::ServerFirst);
+    let mut srv = Side::new(cfg, SERVER_MAC, 2, server, start);
+    srv.engine.listen(SERVER).expect("listen");
+    let (mut to_server, mut to_client) = (Vec::new(), Vec::new());
+    let mut intervals = Intervals::new(Duration::from_secs(1));
+    let mut lines = Vec::new();
+    let mut now = start;
+    let mut next_report = start;
+    let totals = |app: &LoadApp, now: Instant| {
+        let mut sum = summary_of(app, now - start, 1_000_000);
+        sum.app.remove("active");
+        sum
+    };
+    while !client.app.finished() {
+        wire_turn(
+            &mut client,
+            &mut srv,
+            &mut to_server,
+            &mut to_client,
+            true,
+            now,
+        );
+        if now >= next_report {
+            lines.extend(intervals.tick(&totals(&client.app, now)));
+            next_report = now + Duration::from_millis(100);
+        }
+        now = now + DELAY;
+    }
+    let last = totals(&client.app, now);
+    lines.push(intervals.finish(&last));
+    // 3 s of load and the last connections' end: 4 lines, read back as text.
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    let lines: Vec<serde_json::Value> = lines
+        .iter()
+        .map(|l| serde_json::from_str(&l.to_string()).unwrap())
+        .collect();
+    assert!(lines[1]["started"].as_u64().unwrap() > 1900, "{}", lines[1]);
+    let sum_of = |f: &dyn Fn(&serde_json::Value) -> u64| lines.iter().map(f).sum::<u64>();
+    for k in LOAD_COUNTS.iter().chain(STATUS_CLASSES) {
+        assert_eq!(sum_of(&|l| l[k].as_u64().unwrap()), last.get(k), "{k}");
+    }
+    for k in ERROR_CLASSES {
+        assert_eq!(
+            sum_of(&|l| l["errors"][k].as_u64().unwrap()),
+            last.get(k),
+            "{k}"
+        );
+    }
+    assert_eq!(last.get("started"), 6000);
+    for name in HISTOGRAMS.iter().chain([&SCHEDULE_LAG]) {
+        let mut total = Histogram::<u64>::new_with_bounds(1, 100_000_000, 3).unwrap();
+        for l in &lines {
+            let h = merge::decode_histogram(l["histograms"][*name].as_str().unwrap()).unwrap();
+            total.add(&h).unwrap();
+        }
+        assert_eq!(total, last.histograms[*name], "{name}");
+    }
+    // Each interval starts where the one before ended.
+    for w in lines.windows(2) {
+        assert_eq!(w[1]["start_s"], w[0]["end_s"]);
+    }
 }

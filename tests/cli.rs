@@ -86,3 +86,154 @@ fn durations_and_fractions_take_units() {
         .expect("synwave runs");
     assert_eq!(bad.status.code(), Some(2), "{bad:?}");
 }
+
+/// A segment's `load --json` result as synwave writes it: `started`
+/// connections, all completed, connect latencies `lat` (µs), measured for
+/// 10 s from `start` (Unix seconds).
+fn segment_result(i: u32, n: u32, started: u64, lat: &[u64], start: u64) -> String {
+    use synwave::app::report::{load_result, Provenance, Summary};
+    use synwave::app::segment::{test_options, Segment};
+    let mut sum = Summary::default();
+    sum.app.insert("started", started);
+    sum.app.insert("completed", started);
+    let mut h = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 100_000_000, 3).unwrap();
+    for &v in lat {
+        h.record(v).unwrap();
+    }
+    sum.histograms.insert("connect", h);
+    sum.elapsed = 10.0;
+    sum.started_at = Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(start));
+    let target = "10.77.0.2:80".parse().unwrap();
+    let whole = synwave::app::plan::load_options(target, Vec::new(), (10000, 30000));
+    let test = test_options(&whole, Some("10.77.0.0/24"));
+    let seg = Segment::new(i, n).unwrap();
+    let p = Provenance::run(test, seg, &sum, std::time::Duration::ZERO, 10.0);
+    load_result(&sum, 10.0, None, &p).to_string()
+}
+
+/// A scratch directory of this test's own.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("synwave-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn merge_of(args: &[&std::ffi::OsStr], stdin: Option<&str>) -> std::process::Output {
+    use std::io::Write as _;
+    let mut child = Command::new(BIN)
+        .arg("merge")
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("synwave runs");
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn merge_adds_two_result_files_and_reads_a_directory() {
+    let dir = scratch("merge");
+    let (a, b) = (dir.join("a.json"), dir.join("b.json"));
+    std::fs::write(&a, segment_result(0, 2, 600, &[100, 200], 1_000) + "\n").unwrap();
+    std::fs::write(&b, segment_result(1, 2, 400, &[300], 1_005)).unwrap();
+    let out = merge_of(&[a.as_os_str(), b.as_os_str(), "--json".as_ref()], None);
+    assert!(out.status.success(), "{out:?}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["started"], 1000);
+    assert_eq!(v["latency_us"]["connect"]["count"], 3);
+    assert_eq!(v["segments"]["indices"], serde_json::json!([0, 1]));
+    // 1000 connections over the union of [1000, 1010] and [1005, 1015].
+    assert_eq!(v["rate"]["achieved"], 1000.0 / 15.0);
+    assert_eq!(v["merged"]["complete"], true);
+    // The directory: the same, as a table.
+    let out = merge_of(&[dir.as_os_str()], None);
+    assert!(out.status.success(), "{out:?}");
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        table.starts_with("synwave merge: 2 result(s), segments 0,1 of 2"),
+        "{table}"
+    );
+    assert!(table.contains("achieved 67 conn/s"), "{table}");
+    assert!(table.contains("started 1000  completed 1000"), "{table}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn merge_reads_results_among_log_lines_on_stdin() {
+    let log = format!(
+        "synwave: segment 0/2: concurrency 4, 1 source address(es)\n{}\n[pod/load-1] {}\nsome other line\n",
+        segment_result(0, 2, 10, &[5], 1_000),
+        segment_result(1, 2, 20, &[6], 1_000)
+    );
+    let out = merge_of(&["-".as_ref(), "--json".as_ref()], Some(&log));
+    assert!(out.status.success(), "{out:?}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["started"], 30);
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("skipped 2 line(s)"), "{err}");
+    // Half the test: merged, with a warning.
+    let half = segment_result(1, 2, 20, &[6], 1_000);
+    let out = merge_of(&["-".as_ref()], Some(&half));
+    assert!(out.status.success(), "{out:?}");
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("segment(s) 0 of 2 missing"), "{err}");
+}
+
+#[test]
+fn merge_refuses_results_of_different_tests_in_one_line() {
+    let dir = scratch("refuse");
+    let (a, b, c) = (dir.join("a.json"), dir.join("b.json"), dir.join("c.json"));
+    std::fs::write(&a, segment_result(0, 2, 10, &[5], 1_000)).unwrap();
+    // The same segment twice.
+    std::fs::write(&b, segment_result(0, 2, 10, &[5], 1_000)).unwrap();
+    let other = segment_result(1, 2, 10, &[5], 1_000).replace("10.77.0.2:80", "10.77.0.3:80");
+    std::fs::write(&c, other).unwrap();
+    for (x, want) in [
+        (&b, "segment 0/2 is in both"),
+        (
+            &c,
+            "different tests: target \"10.77.0.2:80\" vs \"10.77.0.3:80\"",
+        ),
+    ] {
+        let out = merge_of(&[a.as_os_str(), x.as_os_str()], None);
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(err.starts_with("synwave: error: cannot merge: "), "{err}");
+        assert!(err.contains(want), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(out.stdout.is_empty());
+    }
+    let out = merge_of(&["-".as_ref()], Some("no results here\n"));
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn an_interval_under_a_second_and_a_bad_segment_are_usage_errors() {
+    for args in [
+        &["--interval", "500ms"][..],
+        &["--interval-file", "x.jsonl"],
+        &["--segment", "2/2"],
+        &["--segment", "1/3", "--find-max"],
+    ] {
+        let out = Command::new(BIN)
+            .args([
+                "load",
+                "--iface",
+                "x",
+                "--target",
+                "10.77.0.2:80",
+                "-R",
+                "10",
+            ])
+            .args(args)
+            .output()
+            .expect("synwave runs");
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
+    }
+}

@@ -4,7 +4,8 @@
 //! a silent server counted as response timeouts, and the generator's own
 //! honesty (wrk2's coordinated omission): a rate far above what one worker
 //! does shows as schedule lag and a generator-limited run, a modest one
-//! not.
+//! not; and two `--segment` halves of one test that `synwave merge` adds
+//! into the whole, each with an `--interval` series adding up to its run.
 //!
 //! synwave in namespace A on `sw0`, the kernel in namespace B on `sw1`; each
 //! test starts with [`common::Bed`] (see `tests/common` for the harness).
@@ -356,4 +357,80 @@ fn wrk2_a_modest_rate_keeps_its_schedule_and_is_not_generator_limited() {
     assert_eq!(v["generator_limited_reasons"], serde_json::json!([]), "{v}");
     let (_, busy) = worker_shares(&v);
     assert!(busy < 50.0, "{v}");
+}
+
+/// Issue 16's segments: the two halves of one test against nginx (one
+/// after the other here, on two machines in production), a shared `--src`
+/// split by address, each with its `--interval` series; `synwave merge` of
+/// their results reconciles, holds both halves' counts and the whole
+/// test's rate, and each series adds up to its run.
+#[test]
+fn two_segments_merge_into_the_whole_test_and_their_intervals_add_up() {
+    let Some(bed) = Bed::new("two_segments_merge", "swi-seg") else {
+        return;
+    };
+    let (tb, scratch) = (&bed.tb, &bed.scratch);
+    let nginx = Nginx::start(tb);
+    let mut files = Vec::new();
+    let mut halves = Vec::new();
+    for i in 0..2 {
+        let segment = format!("{i}/2");
+        let series = scratch.path(&format!("intervals-{i}.jsonl"));
+        let v = run_load(
+            tb,
+            scratch,
+            &format!("segment-{i}"),
+            &[
+                "--target",
+                "10.77.0.2:80",
+                "--src",
+                "10.77.0.0/28",
+                "--rate",
+                "400",
+                "--duration",
+                "2",
+                "--segment",
+                &segment,
+                "--interval",
+                "1s",
+                "--interval-file",
+                series.to_str().unwrap(),
+            ],
+        );
+        assert_reconciled(&format!("segment {segment}"), &v);
+        assert_eq!(v["segments"]["indices"], serde_json::json!([i]), "{v}");
+        assert_eq!(v["rate"]["target"], 200.0, "{v}");
+        let text = std::fs::read_to_string(&series).unwrap();
+        let lines: Vec<Value> = text.lines().map(|l| parse_json("interval", l)).collect();
+        assert!(lines.len() >= 2, "{text}");
+        for k in ["started", "completed"] {
+            let sum: u64 = lines.iter().map(|l| count(l, k)).sum();
+            assert_eq!(sum, count(&v, k), "{k}: {text}");
+        }
+        let path = scratch.write(&format!("segment-{i}.json"), v.to_string().as_bytes());
+        files.push(path);
+        halves.push(v);
+    }
+    drop(nginx);
+    let out = std::process::Command::new(BIN)
+        .arg("merge")
+        .args(&files)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let m = parse_json("merge", &String::from_utf8_lossy(&out.stdout));
+    assert_reconciled("merged", &m);
+    for k in ["started", "completed"] {
+        assert_eq!(
+            count(&m, k),
+            count(&halves[0], k) + count(&halves[1], k),
+            "{k}"
+        );
+    }
+    assert_eq!(m["rate"]["target"], 400.0, "{m}");
+    assert_eq!(m["merged"]["complete"], true, "{m}");
+    assert_eq!(m["test"]["rate"], 400.0, "{m}");
+    let count_of = |v: &Value| v["latency_us"]["connect"]["count"].as_u64().unwrap();
+    assert_eq!(count_of(&m), count_of(&halves[0]) + count_of(&halves[1]));
 }

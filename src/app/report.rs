@@ -74,6 +74,9 @@ pub struct Summary {
     pub xdp: XdpCounters,
     /// Seconds the workers ran.
     pub elapsed: f64,
+    /// Wall-clock time when the workers' clock started (`elapsed` counts
+    /// from then), when the runtime ran them.
+    pub started_at: Option<std::time::SystemTime>,
     /// What the `--pcap` file holds, when one was written.
     pub capture: Option<super::capture::Written>,
     /// Each worker's use of its core, in the order they were added.
@@ -140,6 +143,19 @@ pub use super::load::STATUS_CLASSES;
 /// The version of the JSON result format; raised whenever a key changes
 /// meaning or goes away (new keys may appear without it).
 pub const FORMAT_VERSION: u32 = 3;
+
+/// The counters of a load run at the top level of its JSON, besides the
+/// status classes (and the error classes under `errors`).
+pub const LOAD_COUNTS: [&str; 8] = [
+    "started",
+    "completed",
+    "requests",
+    "responses",
+    "bytes_received",
+    "warm_up",
+    "no_free_tuple",
+    "concurrency_full",
+];
 
 /// The latency histograms of a load run.
 pub const HISTOGRAMS: [&str; 3] = ["connect", "first_byte", "lifecycle"];
@@ -265,19 +281,7 @@ pub fn load_json(sum: &Summary, measured_s: f64, target_rate: Option<f64>) -> Va
     o.insert("command".into(), json!("load"));
     o.insert("format_version".into(), json!(FORMAT_VERSION));
     o.insert("interrupted".into(), json!(sum.get("interrupted") > 0));
-    for k in [
-        "started",
-        "completed",
-        "requests",
-        "responses",
-        "bytes_received",
-        "warm_up",
-        "no_free_tuple",
-        "concurrency_full",
-    ]
-    .iter()
-    .chain(STATUS_CLASSES)
-    {
+    for k in LOAD_COUNTS.iter().chain(STATUS_CLASSES) {
         o.insert((*k).into(), json!(sum.get(k)));
     }
     let errors: Map<String, Value> = ERROR_CLASSES
@@ -312,6 +316,89 @@ pub fn load_json(sum: &Summary, measured_s: f64, target_rate: Option<f64>) -> Va
     o.insert("generator_limited_reasons".into(), json!(why));
     counters_json(sum, &mut o);
     Value::Object(o)
+}
+
+/// What a load result says about the test it is part of, so that results
+/// of several machines (or segments) can be merged exactly.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Provenance {
+    /// The options that define the test ([`super::segment::test_options`]):
+    /// results merge only when theirs are equal.
+    pub test: Value,
+    /// How many segments the test is split into.
+    pub segment_count: u32,
+    /// Which of them this result holds, in order.
+    pub segments: Vec<u32>,
+    /// The measured periods, as (start, end) in Unix seconds: disjoint and
+    /// in order; one for a single run, empty when unknown.
+    pub windows: Vec<(f64, f64)>,
+}
+
+impl Provenance {
+    /// One run of `segment` of the test `test`, measured from `warm_up`
+    /// after the workers' clock started, for `measured_s`.
+    pub fn run(
+        test: Value,
+        segment: super::segment::Segment,
+        sum: &Summary,
+        warm_up: Duration,
+        measured_s: f64,
+    ) -> Self {
+        let windows = sum
+            .started_at
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|t| {
+                let start = (t + warm_up).as_secs_f64();
+                (start, start + measured_s)
+            });
+        Provenance {
+            test,
+            segment_count: segment.count,
+            segments: vec![segment.index],
+            windows: windows.into_iter().collect(),
+        }
+    }
+
+    /// The keys a merge needs: `test`, `segments` and `window`.
+    fn insert(&self, o: &mut Map<String, Value>) {
+        o.insert("test".into(), self.test.clone());
+        o.insert(
+            "segments".into(),
+            json!({"count": self.segment_count, "indices": self.segments}),
+        );
+        let window = match (self.windows.first(), self.windows.last()) {
+            (Some(first), Some(last)) => json!({
+                "start_unix_s": first.0,
+                "end_unix_s": last.1,
+                "measured_s": self.windows.iter().map(|w| w.1 - w.0).sum::<f64>(),
+                "intervals": self.windows.iter().map(|w| json!([w.0, w.1])).collect::<Vec<_>>(),
+            }),
+            _ => Value::Null,
+        };
+        o.insert("window".into(), window);
+    }
+}
+
+/// [`load_json`] with what a merge needs besides: the test's options, the
+/// segments the result holds, and the measured time window.
+pub fn load_result(
+    sum: &Summary,
+    measured_s: f64,
+    target_rate: Option<f64>,
+    provenance: &Provenance,
+) -> Value {
+    let mut v = load_json(sum, measured_s, target_rate);
+    if let Value::Object(o) = &mut v {
+        provenance.insert(o);
+    }
+    v
+}
+
+/// The measured period of a load run: after its `warm_up`, at most
+/// `duration` (the grace period is not part of it).
+pub fn measured_s(sum: &Summary, warm_up: Duration, duration: Option<Duration>) -> f64 {
+    let measured = (sum.elapsed - warm_up.as_secs_f64()).max(1e-9);
+    duration.map_or(measured, |d| d.as_secs_f64().min(measured))
 }
 
 /// Prometheus text exposition of a (possibly partial) summary.
@@ -703,9 +790,10 @@ pub fn print_summary(command: &str, sum: &Summary, as_json: bool, keys: &[&str])
     }
 }
 
-/// Prints a load run's result to stdout. The measured period is the run
-/// after its `warm_up`, at most `duration` (the grace period is not part of
-/// it).
+/// Prints a load run's result to stdout (see [`measured_s`] for the
+/// measured period); the JSON with the test's options and the segment
+/// (`test` and `segment`, see [`Provenance`]), for `merge`.
+#[allow(clippy::too_many_arguments)]
 pub fn print_load(
     sum: &Summary,
     warm_up: Duration,
@@ -713,11 +801,13 @@ pub fn print_load(
     target_rate: Option<f64>,
     as_json: bool,
     distribution: bool,
+    test: Value,
+    segment: super::segment::Segment,
 ) {
-    let measured = (sum.elapsed - warm_up.as_secs_f64()).max(1e-9);
-    let measured = duration.map_or(measured, |d| d.as_secs_f64().min(measured));
+    let measured = measured_s(sum, warm_up, duration);
     if as_json {
-        println!("{}", load_json(sum, measured, target_rate));
+        let p = Provenance::run(test, segment, sum, warm_up, measured);
+        println!("{}", load_result(sum, measured, target_rate, &p));
     } else {
         print!("{}", load_table(sum, measured, target_rate));
         if distribution {

@@ -128,6 +128,8 @@ pub struct Runtime {
     workers: Vec<JoinHandle<Result<WorkerEnd, Error>>>,
     reports: Receiver<WorkerReport>,
     clock: Clock,
+    /// Wall-clock time when the workers' clock started.
+    started_at: SystemTime,
     warnings: Vec<String>,
     capture: Option<CaptureFile>,
 }
@@ -196,6 +198,7 @@ impl Runtime {
         }
         steer(&mut xdp, steering, &extra, iface.mac)?;
         let clock = Clock::start()?;
+        let started_at = SystemTime::now();
         if let Some(c) = &mut capture {
             c.wall_offset = unix_nanos().saturating_sub(clock.now().as_nanos());
         }
@@ -240,6 +243,7 @@ impl Runtime {
             workers,
             reports,
             clock,
+            started_at,
             warnings,
             capture,
         })
@@ -288,6 +292,7 @@ impl Runtime {
                     sum.add(r);
                 }
                 sum.elapsed = self.elapsed();
+                sum.started_at = Some(self.started_at);
                 on_tick(&sum);
             }
         }
@@ -317,6 +322,7 @@ impl Runtime {
             }
         }
         sum.elapsed = self.clock.elapsed().as_secs_f64();
+        sum.started_at = Some(self.started_at);
         sum.xdp = self.xdp.counters().unwrap_or_default();
         self.xdp.detach()?;
         if let Some(c) = self.capture {

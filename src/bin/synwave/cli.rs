@@ -13,6 +13,7 @@ use synwave::app::plan::{
     parse_stages,
 };
 use synwave::app::report::Summary;
+use synwave::app::segment::Segment;
 use synwave::app::{LoadClose, LoadOptions, ResponseEnd};
 use synwave::io::netns;
 use synwave::io::runtime::{CaptureOptions, Interface, RuntimeOptions};
@@ -50,6 +51,10 @@ pub(crate) enum Command {
     /// Build a veth testbed with nginx as the peer, load it with synwave and
     /// with wrk (like for like, on a tuned kernel), print both, clean up.
     Demo(DemoArgs),
+    /// Merge the JSON results of `load --json` runs (segments of one test,
+    /// on several machines) into one: counts summed, histograms added, the
+    /// rate over the union of their time windows.
+    Merge(MergeArgs),
     /// Print a shell completion script, e.g. `synwave completions bash > /etc/bash_completion.d/synwave`.
     Completions { shell: clap_complete::Shell },
     /// Print the manual page (roff), e.g. `synwave man | man -l -`.
@@ -87,6 +92,18 @@ pub(crate) struct KernelLoadArgs {
     /// Response bytes to read before closing (e.g. 40, 64KiB).
     #[arg(long, default_value = "40", value_parser = parse_bytes)]
     pub(crate) response_bytes: usize,
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Args)]
+pub(crate) struct MergeArgs {
+    /// Result files, directories (every file in them), or `-` for stdin:
+    /// JSON objects, one per line, among other lines (`kubectl logs`),
+    /// which are skipped and counted.
+    #[arg(required = true, value_name = "FILES|DIR|-")]
+    pub(crate) inputs: Vec<PathBuf>,
+    /// Print the merged result as one JSON object (it merges again).
     #[arg(long)]
     pub(crate) json: bool,
 }
@@ -335,6 +352,21 @@ pub(crate) struct LoadArgs {
     pub(crate) drain: bool,
     #[command(flatten)]
     pub(crate) pcap: Pcap,
+    /// Write a time series: one JSON line per interval of about this long
+    /// (1s or more: the workers report once a second) with its starts,
+    /// completions, errors by class, latency percentiles and histograms;
+    /// the intervals add up to the summary. To stderr unless --interval-file.
+    #[arg(long, value_parser = parse_interval, conflicts_with = "find_max")]
+    pub(crate) interval: Option<Duration>,
+    /// Where --interval writes its lines.
+    #[arg(long, value_name = "FILE", requires = "interval")]
+    pub(crate) interval_file: Option<PathBuf>,
+    /// Run the i-th of N equal shares of the test (counting from 0, e.g.
+    /// 0/3, 1/3, 2/3 on three machines): rate, --connections and
+    /// --concurrency split so that the shares add up to the whole, a --src
+    /// range split by address; `synwave merge` adds the results up.
+    #[arg(long, value_name = "i/N", value_parser = Segment::parse, conflicts_with = "find_max")]
+    pub(crate) segment: Option<Segment>,
     /// Also print each latency's full distribution, 50% to 100% (wrk's
     /// --latency; the JSON always has every percentile).
     #[arg(long)]
@@ -358,6 +390,16 @@ pub(crate) struct LatencyArgs {
     pub(crate) compare_kernel: bool,
     #[command(flatten)]
     pub(crate) pcap: Pcap,
+}
+
+/// `--interval`: a duration of a second or more.
+fn parse_interval(s: &str) -> Result<Duration, String> {
+    match parse_duration(s)? {
+        d if d < Duration::from_secs(1) => {
+            Err("1s at least: the workers report once a second".into())
+        }
+        d => Ok(d),
+    }
 }
 
 fn parse_ports(s: &str) -> Result<(u16, u16), String> {

@@ -2,14 +2,18 @@
 //! data path up around an application, and prints what happened.
 
 use clap::{CommandFactory, Parser};
+use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::Duration;
 use synwave::app::demo::{self, DemoOptions};
+use synwave::app::interval::Intervals;
 use synwave::app::kernel::{kernel_connect_latency, kernel_load, KernelServer};
+use synwave::app::merge;
 use synwave::app::metrics::MetricsServer;
 use synwave::app::plan::{self, judge, template, LoadPlan, Outcome, PlanError, Steering};
 use synwave::app::report::{self, Live, Summary};
 use synwave::app::search::{Limits, MaxRateSearch};
+use synwave::app::segment::{self, Segment};
 use synwave::app::{CloseMode, ConnectApp, ConnectCounters, ConnectOptions};
 use synwave::app::{LoadCounters, LoadOptions, ServerApp, ServerCounters};
 use synwave::io::demo::DemoBed;
@@ -44,6 +48,7 @@ fn main() -> ExitCode {
         Command::KernelServe(a) => kernel_serve(a),
         Command::KernelLoad(a) => kernel_load_cmd(a),
         Command::Demo(a) => demo_cmd(a),
+        Command::Merge(a) => merge_cmd(a),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
             clap_complete::generate(shell, &mut cmd, "synwave", &mut std::io::stdout());
@@ -156,20 +161,64 @@ fn connect(a: ConnectArgs) -> Run {
     Ok(judge(c.opened, c.failed(), None, signal::received()))
 }
 
-/// Runs a load to its end, showing progress and feeding `metrics`.
+/// Where `--interval` writes its lines, and what cuts them.
+struct IntervalLog {
+    intervals: Intervals,
+    out: Box<dyn std::io::Write>,
+}
+
+impl IntervalLog {
+    /// The log `--interval` and `--interval-file` ask for, if any.
+    fn open(a: &LoadArgs) -> Result<Option<Self>, Failure> {
+        let Some(every) = a.interval else {
+            return Ok(None);
+        };
+        let out: Box<dyn std::io::Write> = match &a.interval_file {
+            Some(p) => Box::new(std::io::LineWriter::new(std::fs::File::create(p).map_err(
+                |err| Error::Os {
+                    op: format!("creating the --interval-file {}", p.display()),
+                    err,
+                },
+            )?)),
+            None => Box::new(std::io::stderr()),
+        };
+        Ok(Some(IntervalLog {
+            intervals: Intervals::new(every),
+            out,
+        }))
+    }
+
+    fn write(&mut self, line: serde_json::Value) {
+        let _ = writeln!(self.out, "{line}");
+    }
+}
+
+/// Runs a load to its end, showing progress, feeding `metrics` and
+/// writing the `--interval` lines.
 fn run_load(
     opts: &RuntimeOptions,
     plan: &LoadPlan,
     metrics: Option<&MetricsServer>,
+    mut log: Option<IntervalLog>,
 ) -> Result<Summary, Failure> {
     let mut live = Live::default();
     let sum = runtime::run_load(opts, plan, signal::install_stop_flag()?, |s| {
         live.tick(s);
         metrics.inspect(|m| m.set(report::prometheus(s)));
+        if let Some(l) = log.as_mut() {
+            if let Some(line) = l.intervals.tick(s) {
+                l.write(line);
+            }
+        }
     });
     live.end();
     let sum = sum?;
     metrics.inspect(|m| m.set(report::prometheus(&sum)));
+    if let Some(l) = log.as_mut() {
+        let line = l.intervals.finish(&sum);
+        l.write(line);
+        let _ = l.out.flush();
+    }
     Ok(sum)
 }
 
@@ -195,7 +244,13 @@ fn load(a: LoadArgs) -> Run {
     if a.find_max {
         return find_max(&a, &mut opts, whole);
     }
-    let plan = LoadPlan::new(whole, opts.workers, &opts.engine)?;
+    let test = segment::test_options(&whole, a.target.src.as_deref());
+    let seg = a.segment.unwrap_or(Segment::WHOLE);
+    let mine = seg.apply(&whole, a.target.src.is_some())?;
+    if seg != Segment::WHOLE {
+        eprintln!("synwave: {}", segment::describe(seg, &mine));
+    }
+    let plan = LoadPlan::new(mine, opts.workers, &opts.engine)?;
     opts.duration = plan.deadline();
     let metrics = match a.metrics {
         Some(addr) => Some(MetricsServer::start(addr).map_err(|err| Error::Os {
@@ -207,7 +262,7 @@ fn load(a: LoadArgs) -> Run {
     if let Some(m) = &metrics {
         eprintln!("synwave: metrics on http://{}/metrics", m.addr());
     }
-    let sum = run_load(&opts, &plan, metrics.as_ref())?;
+    let sum = run_load(&opts, &plan, metrics.as_ref(), IntervalLog::open(&a)?)?;
     let w = &plan.whole;
     // With stages, what the run targeted on average.
     let target = match w.stages.as_slice() {
@@ -221,6 +276,8 @@ fn load(a: LoadArgs) -> Run {
         target,
         a.common.json,
         a.latency,
+        test,
+        seg,
     );
     a.pcap.written(&sum);
     Ok(load_verdict(&sum, a.target.max_error_rate))
@@ -264,7 +321,7 @@ fn latency(a: LatencyArgs) -> Run {
     };
     let plan = LoadPlan::new(whole, opts.workers, &opts.engine)?;
     opts.duration = plan.deadline();
-    let sum = run_load(&opts, &plan, None)?;
+    let sum = run_load(&opts, &plan, None, None)?;
     let kernel = (a.compare_kernel && signal::received().is_none())
         .then(|| kernel_connect_latency(a.target.target, a.rate, a.connections));
     report::print_latency(&sum, kernel.as_ref(), a.common.json);
@@ -321,4 +378,79 @@ fn demo_cmd(a: DemoArgs) -> Run {
         print!("{}", results.text());
     }
     Ok(results.verdict(signal::received()))
+}
+
+/// `synwave merge`: reads the results, merges them (`app::merge`), prints
+/// the merged result as one run's.
+fn merge_cmd(a: MergeArgs) -> Run {
+    let mut results = Vec::new();
+    let mut skipped = 0;
+    for input in &a.inputs {
+        for (name, text) in read_inputs(input)? {
+            let (values, n) = merge::parse_stream(&text);
+            skipped += n;
+            let many = values.len() > 1;
+            for (i, v) in values.into_iter().enumerate() {
+                let name = if many {
+                    format!("{name}:{}", i + 1)
+                } else {
+                    name.clone()
+                };
+                results.push((name, v));
+            }
+        }
+    }
+    if skipped > 0 {
+        eprintln!("synwave merge: skipped {skipped} line(s) that are not load results");
+    }
+    let merged = merge::merge(&results)?;
+    if !merged.missing.is_empty() {
+        eprintln!(
+            "synwave merge: warning: segment(s) {} of {} missing; the result is partial",
+            (merged.missing.iter())
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+            merged.provenance.segment_count
+        );
+    }
+    if a.json {
+        println!("{}", merged.json());
+    } else {
+        print!("{}", merged.table());
+    }
+    Ok(Outcome::Done)
+}
+
+/// The texts `input` names, each with its name: stdin for `-`, every file
+/// of a directory (sorted, hidden ones left out), or the file.
+fn read_inputs(input: &std::path::Path) -> Result<Vec<(String, String)>, Failure> {
+    use std::io::Read as _;
+    let os = |op: String| move |err| Error::Os { op, err };
+    if input.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(os("reading stdin".into()))?;
+        return Ok(vec![("stdin".into(), text)]);
+    }
+    let read = |p: &std::path::Path| {
+        std::fs::read_to_string(p)
+            .map(|t| (p.display().to_string(), t))
+            .map_err(os(format!("reading {}", p.display())))
+    };
+    if !input.is_dir() {
+        return Ok(vec![read(input)?]);
+    }
+    let mut files: Vec<_> = std::fs::read_dir(input)
+        .map_err(os(format!("reading {}", input.display())))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| !n.to_string_lossy().starts_with('.'))
+        })
+        .collect();
+    files.sort();
+    Ok(files.iter().map(|p| read(p)).collect::<Result<_, _>>()?)
 }
