@@ -245,6 +245,28 @@ pub struct Merged {
 
 /// Merges `results`, each `(name, value)` with the name it is reported by
 /// (a file, `stdin:3`).
+/// Every load result in `inputs` (name, text), named `name` or, where a
+/// text holds several, `name:1`, `name:2`…; and how many lines were skipped
+/// as not results.
+pub fn collect(inputs: Vec<(String, String)>) -> (Vec<(String, Value)>, usize) {
+    let mut results = Vec::new();
+    let mut skipped = 0;
+    for (name, text) in inputs {
+        let (values, n) = parse_stream(&text);
+        skipped += n;
+        let many = values.len() > 1;
+        for (i, v) in values.into_iter().enumerate() {
+            let name = if many {
+                format!("{name}:{}", i + 1)
+            } else {
+                name.clone()
+            };
+            results.push((name, v));
+        }
+    }
+    (results, skipped)
+}
+
 pub fn merge(results: &[(String, Value)]) -> Result<Merged, MergeError> {
     if results.is_empty() {
         return err("no load results to merge");
@@ -365,6 +387,18 @@ pub fn merge(results: &[(String, Value)]) -> Result<Merged, MergeError> {
 }
 
 impl Merged {
+    /// The line to warn with when segments of the test are missing.
+    pub fn missing_warning(&self) -> Option<String> {
+        (!self.missing.is_empty()).then(|| {
+            let list: Vec<String> = self.missing.iter().map(u32::to_string).collect();
+            format!(
+                "segment(s) {} of {} missing; the result is partial",
+                list.join(", "),
+                self.provenance.segment_count
+            )
+        })
+    }
+
     /// The JSON of one run ([`report::load_result`]) for the merged
     /// results, with the engine counters summed by name and a `merged`
     /// object: how many results, which segments are missing, the spread of

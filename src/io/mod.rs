@@ -18,6 +18,7 @@ pub mod demo;
 pub mod keys;
 pub mod netdev;
 pub mod netns;
+pub mod results;
 pub mod runtime;
 pub mod signal;
 mod sys;

@@ -2,11 +2,9 @@
 //! data path up around an application, and prints what happened.
 
 use clap::{CommandFactory, Parser};
-use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::Duration;
 use synwave::app::demo::{self, DemoOptions};
-use synwave::app::interval::Intervals;
 use synwave::app::kernel::{kernel_connect_latency, kernel_load, KernelServer};
 use synwave::app::merge;
 use synwave::app::metrics::MetricsServer;
@@ -17,6 +15,7 @@ use synwave::app::segment::{self, Segment};
 use synwave::app::{CloseMode, ConnectApp, ConnectCounters, ConnectOptions};
 use synwave::app::{LoadCounters, LoadOptions, ServerApp, ServerCounters};
 use synwave::io::demo::DemoBed;
+use synwave::io::results::{self, IntervalLog};
 use synwave::io::runtime::{self, Interface, Runtime, RuntimeOptions};
 use synwave::io::{signal, Error};
 use synwave::Failure;
@@ -161,38 +160,6 @@ fn connect(a: ConnectArgs) -> Run {
     Ok(judge(c.opened, c.failed(), None, signal::received()))
 }
 
-/// Where `--interval` writes its lines, and what cuts them.
-struct IntervalLog {
-    intervals: Intervals,
-    out: Box<dyn std::io::Write>,
-}
-
-impl IntervalLog {
-    /// The log `--interval` and `--interval-file` ask for, if any.
-    fn open(a: &LoadArgs) -> Result<Option<Self>, Failure> {
-        let Some(every) = a.interval else {
-            return Ok(None);
-        };
-        let out: Box<dyn std::io::Write> = match &a.interval_file {
-            Some(p) => Box::new(std::io::LineWriter::new(std::fs::File::create(p).map_err(
-                |err| Error::Os {
-                    op: format!("creating the --interval-file {}", p.display()),
-                    err,
-                },
-            )?)),
-            None => Box::new(std::io::stderr()),
-        };
-        Ok(Some(IntervalLog {
-            intervals: Intervals::new(every),
-            out,
-        }))
-    }
-
-    fn write(&mut self, line: serde_json::Value) {
-        let _ = writeln!(self.out, "{line}");
-    }
-}
-
 /// Runs a load to its end, showing progress, feeding `metrics` and
 /// writing the `--interval` lines.
 fn run_load(
@@ -206,18 +173,14 @@ fn run_load(
         live.tick(s);
         metrics.inspect(|m| m.set(report::prometheus(s)));
         if let Some(l) = log.as_mut() {
-            if let Some(line) = l.intervals.tick(s) {
-                l.write(line);
-            }
+            l.tick(s);
         }
     });
     live.end();
     let sum = sum?;
     metrics.inspect(|m| m.set(report::prometheus(&sum)));
     if let Some(l) = log.as_mut() {
-        let line = l.intervals.finish(&sum);
-        l.write(line);
-        let _ = l.out.flush();
+        l.finish(&sum);
     }
     Ok(sum)
 }
@@ -262,7 +225,14 @@ fn load(a: LoadArgs) -> Run {
     if let Some(m) = &metrics {
         eprintln!("synwave: metrics on http://{}/metrics", m.addr());
     }
-    let sum = run_load(&opts, &plan, metrics.as_ref(), IntervalLog::open(&a)?)?;
+    let sum = run_load(
+        &opts,
+        &plan,
+        metrics.as_ref(),
+        a.interval
+            .map(|every| IntervalLog::open(every, a.interval_file.as_deref()))
+            .transpose()?,
+    )?;
     let w = &plan.whole;
     // With stages, what the run targeted on average.
     let target = match w.stages.as_slice() {
@@ -383,36 +353,13 @@ fn demo_cmd(a: DemoArgs) -> Run {
 /// `synwave merge`: reads the results, merges them (`app::merge`), prints
 /// the merged result as one run's.
 fn merge_cmd(a: MergeArgs) -> Run {
-    let mut results = Vec::new();
-    let mut skipped = 0;
-    for input in &a.inputs {
-        for (name, text) in read_inputs(input)? {
-            let (values, n) = merge::parse_stream(&text);
-            skipped += n;
-            let many = values.len() > 1;
-            for (i, v) in values.into_iter().enumerate() {
-                let name = if many {
-                    format!("{name}:{}", i + 1)
-                } else {
-                    name.clone()
-                };
-                results.push((name, v));
-            }
-        }
-    }
+    let (results, skipped) = merge::collect(results::read(&a.inputs)?);
     if skipped > 0 {
         eprintln!("synwave merge: skipped {skipped} line(s) that are not load results");
     }
     let merged = merge::merge(&results)?;
-    if !merged.missing.is_empty() {
-        eprintln!(
-            "synwave merge: warning: segment(s) {} of {} missing; the result is partial",
-            (merged.missing.iter())
-                .map(u32::to_string)
-                .collect::<Vec<_>>()
-                .join(", "),
-            merged.provenance.segment_count
-        );
+    if let Some(w) = merged.missing_warning() {
+        eprintln!("synwave merge: warning: {w}");
     }
     if a.json {
         println!("{}", merged.json());
@@ -420,37 +367,4 @@ fn merge_cmd(a: MergeArgs) -> Run {
         print!("{}", merged.table());
     }
     Ok(Outcome::Done)
-}
-
-/// The texts `input` names, each with its name: stdin for `-`, every file
-/// of a directory (sorted, hidden ones left out), or the file.
-fn read_inputs(input: &std::path::Path) -> Result<Vec<(String, String)>, Failure> {
-    use std::io::Read as _;
-    let os = |op: String| move |err| Error::Os { op, err };
-    if input.as_os_str() == "-" {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .map_err(os("reading stdin".into()))?;
-        return Ok(vec![("stdin".into(), text)]);
-    }
-    let read = |p: &std::path::Path| {
-        std::fs::read_to_string(p)
-            .map(|t| (p.display().to_string(), t))
-            .map_err(os(format!("reading {}", p.display())))
-    };
-    if !input.is_dir() {
-        return Ok(vec![read(input)?]);
-    }
-    let mut files: Vec<_> = std::fs::read_dir(input)
-        .map_err(os(format!("reading {}", input.display())))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file())
-        .filter(|p| {
-            p.file_name()
-                .is_some_and(|n| !n.to_string_lossy().starts_with('.'))
-        })
-        .collect();
-    files.sort();
-    Ok(files.iter().map(|p| read(p)).collect::<Result<_, _>>()?)
 }
