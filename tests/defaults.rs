@@ -14,7 +14,7 @@ use common::{
     run_to_end, s, Finished, Nginx, Proc, Scratch, BIN, PROC_TIMEOUT,
 };
 use serde_json::Value;
-use synwave::io::testbed::{run_cmd, IFACE_A, IFACE_B};
+use synwave::io::testbed::{run_cmd, IFACE_A, IFACE_B, IP_A, IP_B};
 use synwave::io::Testbed;
 
 /// An HTTP request whose server closes first (nginx holds TIME-WAIT).
@@ -196,6 +196,41 @@ fn rfc6191_back_to_back_runs_against_nginx_see_the_same_connect_latency() {
     );
 }
 
+/// Keys like `old` (the 48-byte keys file) but for the timestamp key, chosen
+/// so that towards nginx our TSvals fall about 10^8 ticks (a day) behind
+/// those `old` gave: every SYN to a tuple in nginx's TIME-WAIT is then old
+/// to its PAWS check (RFC 7323 §5.3).
+fn keys_behind(old: &[u8]) -> Vec<u8> {
+    use synwave::tcp::{FourTuple, Keys};
+    let keys = |b: &[u8]| {
+        let k = |i: usize| <[u8; 16]>::try_from(&b[i * 16..i * 16 + 16]).expect("16 bytes");
+        Keys {
+            isn: k(0),
+            syn_cookie: k(1),
+            timestamp: k(2),
+        }
+    };
+    let pair = FourTuple {
+        local_ip: IP_A,
+        remote_ip: IP_B,
+        local_port: 0,
+        remote_port: 0,
+    };
+    let was = keys(old).ts_offset(&pair);
+    (0u32..)
+        .map(|n| {
+            let mut b = old.to_vec();
+            b[32..36].copy_from_slice(&n.to_le_bytes());
+            b[36] ^= 0xa5;
+            b
+        })
+        .find(|b| {
+            let behind = was.wrapping_sub(keys(b).ts_offset(&pair)) as i32;
+            (100_000_000..1_000_000_000).contains(&behind)
+        })
+        .expect("some key falls behind")
+}
+
 #[test]
 fn rfc9293_3_10_7_3_a_peer_time_wait_that_rejects_our_syn_gets_rst_and_the_syn_again() {
     if !require_root_or_skip(
@@ -226,11 +261,16 @@ fn rfc9293_3_10_7_3_a_peer_time_wait_that_rejects_our_syn_gets_rst_and_the_syn_a
     let (f, v) = synwave(&tb, &scratch, &args, Duration::from_secs(60));
     assert_eq!(f.status.code(), Some(0), "{}", f.describe());
     // nginx holds all 1000 tuples in TIME-WAIT. New keys (as after a
-    // reboot, or another tool on the same tuples) make some of our next
-    // SYNs look old to it: it re-ACKs the old connection instead.
+    // reboot, or another tool on the same tuples) can put our next TSvals
+    // behind the ones nginx saw: PAWS then makes it re-ACK the old
+    // connection instead of taking the SYN. Which way a random new key falls
+    // is a coin toss per address pair, so the test picks one that falls
+    // behind, by about a day of TSval ticks.
     let keys = std::path::Path::new(synwave::io::keys::KEYS_DIR).join("keys");
     let saved = std::fs::read(&keys).ok();
+    let old = saved.clone().unwrap_or_else(|| vec![0u8; 48]);
     let _ = std::fs::remove_file(&keys);
+    common::restore_keys(&keys, &keys_behind(&old));
     let (f, v2) = synwave(&tb, &scratch, &args, Duration::from_secs(60));
     let _ = std::fs::remove_file(&keys);
     if let Some(bytes) = saved {
