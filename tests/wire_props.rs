@@ -22,6 +22,7 @@ fn options() -> impl Strategy<Value = TcpOptions> {
                 window_scale,
                 sack_permitted,
                 timestamps,
+                ..Default::default()
             },
         )
 }

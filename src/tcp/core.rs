@@ -9,6 +9,7 @@ use super::event::{ConnId, Event, EventKind, Events};
 use super::isn::IsnGenerator;
 use super::keys::Keys;
 use super::listen::Listener;
+use super::reassembly;
 use super::stats::Stats;
 use super::syn_cookie::SynCookies;
 use super::tcb::{flag, Tcb};
@@ -122,6 +123,8 @@ pub(crate) struct Core {
     /// checked as cookies (Linux does the same).
     pub last_cookie: Option<Instant>,
     pub challenge: ChallengeLimit,
+    /// Out-of-order queues, lent to connections with a gap.
+    pub ooo: reassembly::Pool,
 }
 
 /// The wheel tick (ms) at which a timer of length `after` from `now` fires:
@@ -158,6 +161,15 @@ impl Core {
     pub(crate) fn disarm(&mut self, tcb: &mut Tcb) {
         if let Some(h) = tcb.timer.take() {
             self.timers.cancel(h);
+        }
+    }
+
+    /// Gives the TCB's out-of-order queue back to the pool, if it holds one.
+    #[inline]
+    pub(crate) fn release_ooo(&mut self, tcb: &mut Tcb) {
+        if tcb.ooo != reassembly::NONE {
+            self.ooo.release(tcb.ooo);
+            tcb.ooo = reassembly::NONE;
         }
     }
 

@@ -5,6 +5,7 @@
 use super::core::Bare;
 use super::engine::Engine;
 use super::event::EventKind;
+use super::reassembly;
 use super::table::Slot;
 use super::tcb::flag;
 use super::{FourTuple, FrameBatch, Instant, State};
@@ -341,26 +342,55 @@ impl Engine {
 
         // Seventh: segment text.
         let mut fin_seq = seg.seq + seg.payload.len() as u32;
+        let mut queued_fin = false;
+        if tcb.state.receives_data()
+            && seg.seq > tcb.rcv_nxt
+            && (!seg.payload.is_empty() || seg.flags.fin())
+        {
+            // Out of order: kept for when the gap fills, and a duplicate
+            // ACK now, with SACK blocks, tells the peer what is missing
+            // (RFC 9293 §3.10.7.4 seventh, RFC 5681 §4.2, RFC 2018 §4).
+            self.core.stats.out_of_order += 1;
+            self.queue_out_of_order(index, seg, rcv_wnd);
+            let tcb = &mut self.table.tcbs[index as usize];
+            self.core.stats.dup_acks_sent += 1;
+            self.core.ack_now(tx, tcb, now);
+            return;
+        }
         if !seg.payload.is_empty() && tcb.state.receives_data() {
-            let skip = tcb.rcv_nxt - seg.seq;
-            if skip < 0 {
-                // Out of order: not kept yet; a duplicate ACK tells the peer
-                // where we are (RFC 9293 §3.10.7.4, seventh).
-                self.core.stats.out_of_order += 1;
-                self.core.ack_now(tx, tcb, now);
-                return;
-            }
-            let skip = skip as usize;
+            let skip = (tcb.rcv_nxt - seg.seq) as usize;
             if skip < seg.payload.len() {
                 let new = &seg.payload[skip..];
                 let n = new.len().min(rcv_wnd as usize);
-                let kind = self.core.events.push_data(&new[..n]);
-                self.core.event(tcb, index, kind, now);
-                self.core.stats.bytes_in += n as u64;
                 tcb.rcv_nxt += n as u32;
                 if n < new.len() {
                     fin_seq = tcb.rcv_nxt + 1; // FIN beyond the window: not yet
                 }
+                // The gap below held text may have filled: it follows in
+                // the same event, in order, each byte once.
+                let held = self
+                    .core
+                    .ooo
+                    .get_mut(tcb.ooo)
+                    .and_then(|q| q.take(tcb.rcv_nxt));
+                let kind = match held {
+                    Some((right, a, b)) => {
+                        let kind = self.core.events.push_data_parts(&[&new[..n], a, b]);
+                        tcb.rcv_nxt = right;
+                        kind
+                    }
+                    None => self.core.events.push_data(&new[..n]),
+                };
+                if let EventKind::Data { len, .. } = kind {
+                    self.core.stats.bytes_in += u64::from(len);
+                }
+                if let Some(q) = self.core.ooo.get(tcb.ooo) {
+                    queued_fin = q.fin_at(tcb.rcv_nxt);
+                    if q.is_empty() || queued_fin {
+                        self.core.release_ooo(tcb);
+                    }
+                }
+                self.core.event(tcb, index, kind, now);
             }
             if tcb.state == State::FinWait2 {
                 // close() is a half-close: the application still reads and
@@ -374,8 +404,9 @@ impl Engine {
             self.core.mark_dirty(tcb, index);
         }
 
-        // Eighth: FIN, only once every byte before it has arrived.
-        if seg.flags.fin() && fin_seq == tcb.rcv_nxt {
+        // Eighth: FIN, only once every byte before it has arrived: this
+        // segment's, or one held beyond a gap that has now filled.
+        if queued_fin || (seg.flags.fin() && fin_seq == tcb.rcv_nxt) {
             tcb.rcv_nxt += 1;
             match tcb.state {
                 State::SynReceived | State::Established => {
@@ -395,6 +426,43 @@ impl Engine {
             }
             tcb.set(flag::ACK_PENDING);
             self.core.mark_dirty(tcb, index);
+        }
+    }
+
+    /// Keeps the text (and FIN) of a segment beyond RCV.NXT in the
+    /// connection's out-of-order queue, taking one from the pool first if
+    /// it has none; counted as queued or dropped.
+    fn queue_out_of_order(&mut self, index: u32, seg: &Segment, rcv_wnd: u32) {
+        let tcb = &mut self.table.tcbs[index as usize];
+        if tcb.ooo == reassembly::NONE {
+            match self.core.ooo.acquire() {
+                Some(q) => tcb.ooo = q,
+                None => {
+                    self.core.stats.ooo_dropped += 1;
+                    return;
+                }
+            }
+        }
+        // Nothing beyond the window we advertised is kept (§3.10.7.4:
+        // such text is not acceptable), nor a FIN after it.
+        let offset = (seg.seq - tcb.rcv_nxt) as u32;
+        let in_window = (rcv_wnd.saturating_sub(offset) as usize).min(seg.payload.len());
+        let fin = seg.flags.fin() && in_window == seg.payload.len();
+        let Some(q) = self.core.ooo.get_mut(tcb.ooo) else {
+            return;
+        };
+        let result = q.insert(tcb.rcv_nxt, seg.seq, &seg.payload[..in_window], fin);
+        let empty = q.is_empty();
+        match result {
+            reassembly::Insert::Queued => self.core.stats.ooo_queued += 1,
+            reassembly::Insert::Dropped => self.core.stats.ooo_dropped += 1,
+            reassembly::Insert::Duplicate => {}
+        }
+        if in_window < seg.payload.len() && result != reassembly::Insert::Dropped {
+            self.core.stats.ooo_dropped += 1;
+        }
+        if empty {
+            self.core.release_ooo(tcb);
         }
     }
 

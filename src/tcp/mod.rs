@@ -12,6 +12,7 @@ mod isn;
 mod keys;
 mod listen;
 mod output;
+mod reassembly;
 mod retransmit;
 mod rtt;
 mod state;

@@ -52,6 +52,18 @@ impl Core {
         payload: &[u8],
     ) {
         let syn = flags.syn();
+        // RFC 2018 §4: SACK blocks in ACKs while text is held beyond a
+        // gap. Only on segments without text, whose room the option
+        // cannot take from the MSS.
+        let mut sack = wire::SackBlocks::default();
+        if !syn && payload.is_empty() && tcb.sack_ok {
+            if let Some(q) = self.ooo.get(tcb.ooo) {
+                // 40 bytes of options: 4 blocks, or 3 beside timestamps.
+                let max = if tcb.has(flag::TS_OK) { 3 } else { 4 };
+                sack = q.sack(max);
+                self.stats.sack_blocks_sent += sack.len() as u64;
+            }
+        }
         let window = if syn {
             self.cfg.syn_window()
         } else {
@@ -72,10 +84,11 @@ impl Core {
             options: TcpOptions {
                 mss: syn.then_some(self.cfg.mss),
                 window_scale: (syn && tcb.has(flag::WS_OK)).then_some(tcb.rcv_wscale),
-                sack_permitted: false,
+                sack_permitted: syn && tcb.sack_ok,
                 timestamps: tcb
                     .has(flag::TS_OK)
                     .then(|| (ts_val(now, tcb.ts_offset), tcb.ts_recent)),
+                sack,
             },
             payload,
         };

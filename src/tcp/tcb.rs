@@ -63,6 +63,9 @@ pub(crate) struct Tcb {
     /// Our SYN or SYN-ACK went out more than once, so its ACK cannot be
     /// timed (Karn, RFC 6298 §3).
     pub syn_resent: bool,
+    /// SACK-permitted offered by both sides (RFC 2018 §2): ours is
+    /// configured, the peer's read from its SYN or SYN-ACK.
+    pub sack_ok: bool,
     /// Index of the listener a passive connection came from.
     pub listener: u16,
     /// Our MSS for sending: the peer's limit less our option overhead.
@@ -109,6 +112,9 @@ pub(crate) struct Tcb {
     pub timer: Option<TimerHandle>,
     /// Bytes from `snd_una` on: sent-unacknowledged, then unsent.
     pub send_buf: Vec<u8>,
+    /// The out-of-order queue this connection holds while it has a gap
+    /// (an index into the engine's pool), or `reassembly::NONE`.
+    pub ooo: u32,
     /// When the connection began (SYN sent or received).
     pub created: Instant,
 }
@@ -130,6 +136,7 @@ impl Tcb {
             rcv_wscale: 0,
             retries: 0,
             syn_resent: false,
+            sack_ok: false,
             listener: 0,
             snd_mss: 536,
             generation: 0,
@@ -155,6 +162,7 @@ impl Tcb {
             rtt: RttEstimator::new(core::time::Duration::from_secs(1)),
             timer: None,
             send_buf: Vec::new(),
+            ooo: super::reassembly::NONE,
             created: Instant::ZERO,
         }
     }
@@ -235,6 +243,7 @@ impl Tcb {
             Some((tsval, _)) if self.has(flag::TS_OK) => self.set_ts_recent(tsval, now),
             _ => self.clear(flag::TS_OK),
         }
+        self.sack_ok &= options.sack_permitted;
         let peer_mss = options.mss.unwrap_or(DEFAULT_MSS).max(64);
         self.set_snd_mss(peer_mss.min(our_mss));
     }

@@ -6,6 +6,7 @@ mod challenge;
 mod close;
 mod input;
 mod listen;
+mod reassembly;
 mod retransmit;
 mod time_wait;
 mod transition;
