@@ -409,6 +409,10 @@ impl Engine {
         tcb.snd_wl1 = SeqNumber(0);
         tcb.snd_wl2 = iss;
         tcb.ssthresh = u32::MAX;
+        tcb.recover = iss;
+        tcb.dup_acks = 0;
+        tcb.in_recovery = false;
+        tcb.rcv_unacked = 0;
         tcb.irs = SeqNumber(0);
         tcb.rcv_nxt = SeqNumber(0);
         // Hashed only where timestamps may go out.

@@ -298,7 +298,18 @@ impl Engine {
             }
         }
         if seg.ack > tcb.snd_una {
-            self.on_new_ack(index, seg.ack, now);
+            self.on_new_ack(index, seg.ack, now, tx);
+        } else if seg.ack == tcb.snd_una
+            && tcb.outstanding()
+            && seg.carries_nothing()
+            && (u32::from(seg.wnd) << tcb.snd_wscale) == tcb.snd_wnd
+            && tcb.snd_wnd > 0
+            && tcb.state.is_synchronized()
+        {
+            // RFC 5681 §2's duplicate ACK: outstanding data, no text, no
+            // SYN or FIN, SND.UNA unchanged, the same window — and an open
+            // one: the answers to zero-window probes say nothing of loss.
+            self.core.on_dup_ack(tx, tcb, index, now);
         }
         let tcb = &mut self.table.tcbs[index as usize];
         // Window update (RFC 9293 §3.10.7.4, SND.WL1/SND.WL2 rule).
@@ -383,6 +394,7 @@ impl Engine {
                 };
                 if let EventKind::Data { len, .. } = kind {
                     self.core.stats.bytes_in += u64::from(len);
+                    tcb.rcv_unacked = tcb.rcv_unacked.saturating_add(len);
                 }
                 if let Some(q) = self.core.ooo.get(tcb.ooo) {
                     queued_fin = q.fin_at(tcb.rcv_nxt);
@@ -400,7 +412,15 @@ impl Engine {
                 let timeout = self.core.cfg.fin_wait2_timeout;
                 self.core.arm(tcb, index, timeout, now);
             }
-            tcb.set(flag::ACK_PENDING);
+            if tcb.rcv_unacked >= 2 * u32::from(tcb.snd_mss) && !seg.flags.fin() && !queued_fin {
+                // RFC 5681 §4.2 (RFC 9293 §3.8.6.3): an ACK for at least
+                // every second full-sized segment, not one per batch of
+                // frames, so the sender's window grows and its duplicate
+                // ACK count means what RFC 5681 §3.2 expects.
+                self.core.ack_now(tx, tcb, now);
+            } else {
+                tcb.set(flag::ACK_PENDING);
+            }
             self.core.mark_dirty(tcb, index);
         }
 
@@ -468,9 +488,10 @@ impl Engine {
 
     /// SND.UNA < SEG.ACK: drop acknowledged bytes, take an RTT sample, grow
     /// cwnd, and restart or stop the RTO (RFC 6298 §5.2–5.3).
-    fn on_new_ack(&mut self, index: u32, ack: SeqNumber, now: Instant) {
+    fn on_new_ack(&mut self, index: u32, ack: SeqNumber, now: Instant, tx: &mut FrameBatch) {
         let tcb = &mut self.table.tcbs[index as usize];
         let acked = (ack - tcb.snd_una) as u32;
+        tcb.dup_acks = 0;
         let bytes = (acked as usize).min(tcb.send_buf.len());
         tcb.send_buf.drain(..bytes);
         tcb.advance_una(ack);
@@ -482,15 +503,19 @@ impl Engine {
                 tcb.rtt_seq = None;
             }
         }
-        // RFC 5681 §3.1: slow start below ssthresh, cwnd += min(N, SMSS);
-        // congestion avoidance above, cwnd += SMSS*SMSS/cwnd per ACK (3).
-        let smss = u32::from(tcb.snd_mss);
-        let grow = if tcb.cwnd < tcb.ssthresh {
-            acked.min(smss)
+        if tcb.in_recovery {
+            self.core.on_ack_in_recovery(tx, tcb, acked, now);
         } else {
-            (smss * smss / tcb.cwnd.max(1)).max(1)
-        };
-        tcb.cwnd = tcb.cwnd.saturating_add(grow);
+            // RFC 5681 §3.1: slow start below ssthresh, cwnd += min(N, SMSS);
+            // congestion avoidance above, cwnd += SMSS*SMSS/cwnd per ACK (3).
+            let smss = u32::from(tcb.snd_mss);
+            let grow = if tcb.cwnd < tcb.ssthresh {
+                acked.min(smss)
+            } else {
+                (smss * smss / tcb.cwnd.max(1)).max(1)
+            };
+            tcb.cwnd = tcb.cwnd.saturating_add(grow);
+        }
         if tcb.outstanding() {
             let rto = tcb.rtt.rto();
             self.core.arm(tcb, index, rto, now);

@@ -13,6 +13,7 @@ mod keys;
 mod listen;
 mod output;
 mod reassembly;
+mod recovery;
 mod retransmit;
 mod rtt;
 mod state;

@@ -50,6 +50,11 @@ impl Engine {
                 let flight = (tcb.snd_max - tcb.snd_una) as u32;
                 tcb.ssthresh = (flight / 2).max(2 * u32::from(tcb.snd_mss));
             }
+            // RFC 6582 §3.2 (1): the RTO ends fast recovery, and duplicate
+            // ACKs of what was sent before it start none.
+            tcb.in_recovery = false;
+            tcb.dup_acks = 0;
+            tcb.recover = tcb.snd_max;
             tcb.retries += 1;
             tcb.syn_resent |= handshake;
             tcb.rtt.back_off(self.core.cfg.rto_max);

@@ -60,6 +60,13 @@ pub(crate) struct Tcb {
     pub rcv_wscale: u8,
     /// Consecutive retransmissions of the oldest unacknowledged segment.
     pub retries: u8,
+    /// Text received in order since our last segment (which carried the
+    /// ACK): at two full-sized segments, the ACK goes at once.
+    pub rcv_unacked: u32,
+    /// Duplicate ACKs in a row (RFC 5681 §2), towards DupThresh.
+    pub dup_acks: u8,
+    /// In fast recovery (RFC 6582 §3.2) until SND.UNA passes `recover`.
+    pub in_recovery: bool,
     /// Our SYN or SYN-ACK went out more than once, so its ACK cannot be
     /// timed (Karn, RFC 6298 §3).
     pub syn_resent: bool,
@@ -84,6 +91,9 @@ pub(crate) struct Tcb {
     pub snd_wl2: SeqNumber,
     /// Congestion window: IW10 (RFC 6928), then RFC 5681; one MSS after an RTO.
     pub cwnd: u32,
+    /// RFC 6582's `recover`: SND.MAX when fast recovery or an RTO began;
+    /// duplicate ACKs below it start no new recovery.
+    pub recover: SeqNumber,
     /// Slow start threshold (RFC 5681 §3.1): slow start below, congestion
     /// avoidance above; arbitrarily high until the first loss.
     pub ssthresh: u32,
@@ -136,6 +146,9 @@ impl Tcb {
             rcv_wscale: 0,
             retries: 0,
             syn_resent: false,
+            rcv_unacked: 0,
+            dup_acks: 0,
+            in_recovery: false,
             sack_ok: false,
             listener: 0,
             snd_mss: 536,
@@ -149,6 +162,7 @@ impl Tcb {
             snd_wl1: SeqNumber(0),
             snd_wl2: SeqNumber(0),
             cwnd: 0,
+            recover: SeqNumber(0),
             ssthresh: u32::MAX,
             irs: SeqNumber(0),
             rcv_nxt: SeqNumber(0),
@@ -165,6 +179,13 @@ impl Tcb {
             ooo: super::reassembly::NONE,
             created: Instant::ZERO,
         }
+    }
+
+    /// A segment carrying our ACK left: nothing is owed any more.
+    #[inline]
+    pub fn ack_sent(&mut self) {
+        self.clear(flag::ACK_PENDING);
+        self.rcv_unacked = 0;
     }
 
     #[inline]

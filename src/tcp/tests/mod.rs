@@ -7,6 +7,7 @@ mod close;
 mod input;
 mod listen;
 mod reassembly;
+mod recovery;
 mod retransmit;
 mod time_wait;
 mod transition;
