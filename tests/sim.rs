@@ -688,10 +688,11 @@ fn lossy_64k(loss: f64) -> (Sim, u64) {
     let lost = sim.to_client.lost + sim.to_server.lost;
     let rto = c.retransmits + s.retransmits;
     println!(
-        "  loss {:.0}%: {lost} segments lost, {rto} RTO retransmissions, {} fast retransmits, {} recoveries; {} out of order queued, {} dropped",
+        "  loss {:.0}%: {lost} segments lost, {rto} RTO retransmissions, {} fast retransmits, {} recoveries, {} TLPs; {} out of order queued, {} dropped",
         loss * 100.0,
         c.fast_retransmits + s.fast_retransmits,
         c.recoveries + s.recoveries,
+        c.tlps + s.tlps,
         c.ooo_queued + s.ooo_queued,
         c.ooo_dropped + s.ooo_dropped,
     );

@@ -78,6 +78,10 @@ pub struct Config {
     /// RFC 1337: ignore RST in TIME-WAIT (protection from TIME-WAIT
     /// assassination). Off by default, like Linux.
     pub rfc1337: bool,
+    /// Send a tail loss probe (RFC 8985 §7) two smoothed RTTs after the
+    /// last segment while nothing is acknowledged, so that a lost last
+    /// segment is repaired by duplicate-ACK recovery long before the RTO.
+    pub tail_loss_probe: bool,
     /// Offer and accept selective acknowledgments (RFC 2018). A SYN-ACK
     /// sent as a SYN cookie does not offer them: the cookie has no room
     /// to remember that the peer did.
@@ -117,6 +121,7 @@ impl Default for Config {
             send_buffer: 1 << 20,
             verify_checksums: true,
             rfc1337: false,
+            tail_loss_probe: true,
             sack: true,
             reassembly_buffer: 256 * 1024,
             reassembly_total: 64 << 20,

@@ -150,6 +150,7 @@ impl Core {
     #[inline]
     pub(crate) fn arm(&mut self, tcb: &mut Tcb, index: u32, after: Duration, now: Instant) {
         self.disarm(tcb);
+        tcb.pto_armed = false;
         tcb.timer = Some(
             self.timers
                 .schedule(deadline_ms(now, after), TimerKey::tcb(index)),
@@ -159,6 +160,7 @@ impl Core {
     /// Cancels the TCB's timer, if any.
     #[inline]
     pub(crate) fn disarm(&mut self, tcb: &mut Tcb) {
+        tcb.pto_armed = false;
         if let Some(h) = tcb.timer.take() {
             self.timers.cancel(h);
         }

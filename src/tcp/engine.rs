@@ -413,6 +413,8 @@ impl Engine {
         tcb.dup_acks = 0;
         tcb.in_recovery = false;
         tcb.rcv_unacked = 0;
+        tcb.pto_armed = false;
+        tcb.tlp_sent = false;
         tcb.irs = SeqNumber(0);
         tcb.rcv_nxt = SeqNumber(0);
         // Hashed only where timestamps may go out.

@@ -516,11 +516,14 @@ impl Engine {
             };
             tcb.cwnd = tcb.cwnd.saturating_add(grow);
         }
+        if tcb.tlp_sent {
+            self.core.tlp_answered(tcb);
+        }
+        self.core.disarm(tcb);
         if tcb.outstanding() {
-            let rto = tcb.rtt.rto();
-            self.core.arm(tcb, index, rto, now);
-        } else {
-            self.core.disarm(tcb);
+            // The RTO restarts (RFC 6298 §5.3), or the probe timeout in
+            // its place while a tail loss probe may go (RFC 8985 §7.2).
+            self.core.rearm(tcb, index, now);
         }
         if !tcb.send_buf.is_empty() || tcb.has(flag::FIN_QUEUED) {
             self.core.mark_dirty(tcb, index);

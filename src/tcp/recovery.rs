@@ -2,12 +2,15 @@
 //! RFC 6582): three duplicate ACKs say a segment was lost while later ones
 //! arrived, so it is repeated at once rather than at the RTO, the window
 //! halves instead of collapsing to one segment, and each partial ACK of
-//! the recovery repeats the next hole.
+//! the recovery repeats the next hole. And the tail loss probe of RACK-TLP
+//! (RFC 8985 §7), for the loss at the end of a response, which draws no
+//! duplicate ACKs at all.
 
 use super::core::Core;
 use super::tcb::{flag, Tcb};
-use super::{FrameBatch, Instant};
+use super::{FrameBatch, Instant, State};
 use crate::wire::TcpFlags;
+use core::time::Duration;
 
 /// RFC 5681 §3.2's DupThresh.
 const DUP_THRESH: u8 = 3;
@@ -105,5 +108,96 @@ impl Core {
         self.emit(tx, tcb, now, seq, flags, &tcb.send_buf[..len]);
         tcb.ack_sent();
         self.stats.fast_retransmits += 1;
+    }
+}
+
+/// RFC 8985 §7.2's floor under the probe timeout (Linux's
+/// `TCP_TIMEOUT_MIN` is 2 jiffies; 10 ms keeps timer-wheel ticks apart).
+const PTO_MIN: Duration = Duration::from_millis(10);
+
+/// RFC 8985 §7.2's WCDelAckT: when one segment is in flight, the peer may
+/// hold its ACK for its delayed-ACK timer. The RFC suggests 200 ms, which
+/// with a 200 ms minimum RTO leaves no room for a probe at all; 40 ms is
+/// Linux's delayed-ACK floor (`TCP_DELACK_MIN`), which a Linux receiver
+/// uses once it has seen a few segments. A peer that waits longer costs
+/// one needless probe, not a needless RTO.
+const WORST_CASE_DELAYED_ACK: Duration = Duration::from_millis(40);
+
+impl Core {
+    /// The probe timeout to arm instead of the RTO, where a tail loss
+    /// probe may go (RFC 8985 §7.2): 2·SRTT, plus the peer's worst-case
+    /// delayed ACK when only one segment is out. None before any RTT
+    /// sample, in recovery, after an RTO or once a probe is out.
+    pub(crate) fn pto(&self, tcb: &Tcb) -> Option<Duration> {
+        let data_state = matches!(
+            tcb.state,
+            State::Established
+                | State::CloseWait
+                | State::FinWait1
+                | State::Closing
+                | State::LastAck
+        );
+        let srtt = tcb.rtt.srtt();
+        if !self.cfg.tail_loss_probe
+            || !data_state
+            || tcb.in_recovery
+            || tcb.tlp_sent
+            || tcb.retries > 0
+            || tcb.snd_wnd == 0
+            || srtt.is_zero()
+        {
+            return None;
+        }
+        let mut pto = (2 * srtt).max(PTO_MIN);
+        if (tcb.snd_max - tcb.snd_una) as u32 <= u32::from(tcb.snd_mss) {
+            pto += WORST_CASE_DELAYED_ACK;
+        }
+        Some(pto)
+    }
+
+    /// The probe timeout fired (RFC 8985 §7.3): the last segment sent
+    /// goes again, so that whatever the peer holds draws an ACK — with
+    /// SACK blocks, or as the duplicate ACKs of fast recovery — or, if
+    /// the tail itself was lost, the probe repairs it. Then the RTO.
+    pub(crate) fn on_pto(&mut self, tx: &mut FrameBatch, tcb: &mut Tcb, index: u32, now: Instant) {
+        let fin = tcb.has(flag::FIN_SENT);
+        let flight = (tcb.snd_max - tcb.snd_una) as u32 as usize;
+        let text = flight - usize::from(fin);
+        let len = text.min(usize::from(tcb.snd_mss)).min(tcb.send_buf.len());
+        let offset = text - len;
+        let seq = tcb.snd_una + offset as u32;
+        let mut flags = TcpFlags::ACK;
+        if len > 0 {
+            flags |= TcpFlags::PSH;
+        }
+        if fin {
+            flags |= TcpFlags::FIN;
+        }
+        if tcb.rtt_seq.is_some_and(|(s, _)| s >= seq) {
+            tcb.rtt_seq = None; // Karn: the probe may repeat the timed segment
+        }
+        if let Some(payload) = tcb.send_buf.get(offset..offset + len) {
+            self.emit(tx, tcb, now, seq, flags, payload);
+        }
+        tcb.ack_sent();
+        tcb.tlp_sent = true;
+        tcb.tlp_high = tcb.snd_max;
+        self.stats.tlps += 1;
+        let rto = tcb.rtt.rto();
+        self.arm(tcb, index, rto, now);
+    }
+
+    /// An ACK of new data with a probe out (RFC 8985 §7.4): the episode
+    /// ends; if it covers the tail the probe repeated, the probe may have
+    /// repaired a loss (without DSACK we cannot tell it from a late ACK),
+    /// and the window is reduced as for one.
+    pub(crate) fn tlp_answered(&mut self, tcb: &mut Tcb) {
+        tcb.tlp_sent = false;
+        if tcb.snd_una >= tcb.tlp_high && !tcb.in_recovery {
+            let smss = u32::from(tcb.snd_mss);
+            tcb.ssthresh = (tcb.cwnd / 2).max(2 * smss);
+            tcb.cwnd = tcb.cwnd.min(tcb.ssthresh);
+            self.stats.tlp_recoveries += 1;
+        }
     }
 }

@@ -119,6 +119,10 @@ counters! {
     fast_retransmits,
     /// Fast recoveries entered (RFC 6582 §3.2).
     recoveries,
+    /// Tail loss probes sent (RFC 8985 §7).
+    tlps,
+    /// Tail loss probes that repaired a loss: their ACK covered the tail (RFC 8985 §7.4).
+    tlp_recoveries,
     /// Zero-window probes sent (RFC 9293 §3.8.6.1), first or repeated.
     persist_probes,
     /// Connections ended by `persist_timeout`: the window stayed shut (also in `timeouts`).

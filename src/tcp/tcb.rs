@@ -67,6 +67,11 @@ pub(crate) struct Tcb {
     pub dup_acks: u8,
     /// In fast recovery (RFC 6582 §3.2) until SND.UNA passes `recover`.
     pub in_recovery: bool,
+    /// The TCB's timer is the probe timeout, not the RTO (RFC 8985 §7.2).
+    pub pto_armed: bool,
+    /// A tail loss probe is out and unanswered: no other until an ACK
+    /// acknowledges new data (RFC 8985 §7.3).
+    pub tlp_sent: bool,
     /// Our SYN or SYN-ACK went out more than once, so its ACK cannot be
     /// timed (Karn, RFC 6298 §3).
     pub syn_resent: bool,
@@ -91,6 +96,9 @@ pub(crate) struct Tcb {
     pub snd_wl2: SeqNumber,
     /// Congestion window: IW10 (RFC 6928), then RFC 5681; one MSS after an RTO.
     pub cwnd: u32,
+    /// SND.MAX when the tail loss probe went: the ACK that covers it
+    /// says the probe repaired a loss (RFC 8985 §7.4).
+    pub tlp_high: SeqNumber,
     /// RFC 6582's `recover`: SND.MAX when fast recovery or an RTO began;
     /// duplicate ACKs below it start no new recovery.
     pub recover: SeqNumber,
@@ -149,6 +157,8 @@ impl Tcb {
             rcv_unacked: 0,
             dup_acks: 0,
             in_recovery: false,
+            pto_armed: false,
+            tlp_sent: false,
             sack_ok: false,
             listener: 0,
             snd_mss: 536,
@@ -162,6 +172,7 @@ impl Tcb {
             snd_wl1: SeqNumber(0),
             snd_wl2: SeqNumber(0),
             cwnd: 0,
+            tlp_high: SeqNumber(0),
             recover: SeqNumber(0),
             ssthresh: u32::MAX,
             irs: SeqNumber(0),

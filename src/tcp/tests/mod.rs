@@ -81,6 +81,8 @@ fn config() -> Config {
         timestamps: false,
         window_scale: 0,
         rcv_wnd: 65535,
+        // The traces time RTOs; tail loss probes have their own (recovery.rs).
+        tail_loss_probe: false,
         ..Config::default()
     }
 }

@@ -230,3 +230,26 @@ fn rfc2018_three_non_adjacent_losses_in_a_64k_response_recovered_with_sack_witho
     let p = three_losses(true);
     assert!(p.client.stats().sack_blocks_sent > 0);
 }
+
+#[test]
+fn rfc8985_7_a_lost_last_segment_is_recovered_by_a_tlp_well_before_the_rto() {
+    // 64 KiB in segments of 1448 (timestamps on): the 46th is the last.
+    let mut p = Pair::new(Config::default(), &[45]);
+    let took = p.response(65536);
+    let st = p.server.stats();
+    assert_eq!(st.retransmits, 0, "no RTO: {st:?}");
+    assert_eq!(st.tlps, 1, "{st:?}");
+    assert!(took < Duration::from_millis(100), "took {took:?}");
+}
+
+#[test]
+fn rfc8985_7_without_tlp_the_same_loss_waits_for_the_rto() {
+    let cfg = Config {
+        tail_loss_probe: false,
+        ..Config::default()
+    };
+    let mut p = Pair::new(cfg, &[45]);
+    let took = p.response(65536);
+    assert_eq!(p.server.stats().retransmits, 1);
+    assert!(took >= Duration::from_millis(200), "took {took:?}");
+}
