@@ -9,7 +9,7 @@
 use super::core::Core;
 use super::tcb::{flag, Tcb};
 use super::{FrameBatch, Instant, State};
-use crate::wire::TcpFlags;
+use crate::wire::{SackBlocks, SeqNumber, TcpFlags};
 use core::time::Duration;
 
 /// RFC 5681 §3.2's DupThresh.
@@ -22,11 +22,18 @@ impl Core {
         tx: &mut FrameBatch,
         tcb: &mut Tcb,
         index: u32,
+        sack: &SackBlocks,
         now: Instant,
     ) {
         let smss = u32::from(tcb.snd_mss);
         tcb.dup_acks = tcb.dup_acks.saturating_add(1);
         if tcb.in_recovery {
+            // RFC 6675 §5 (C): with SACK, the segment that left the
+            // network makes room for the next hole's retransmission
+            // rather than for new data.
+            if self.retransmit_next_hole(tx, tcb, sack, now) {
+                return;
+            }
             // RFC 6582 §3.2 (3): each further duplicate ACK says a segment
             // left the network; inflate cwnd so that one new may go.
             tcb.cwnd = tcb.cwnd.saturating_add(smss);
@@ -49,6 +56,7 @@ impl Core {
         self.stats.recoveries += 1;
         self.retransmit_una(tx, tcb, now);
         tcb.cwnd = tcb.ssthresh + u32::from(DUP_THRESH) * smss;
+        tcb.high_rxt = tcb.snd_una + smss;
         self.mark_dirty(tcb, index);
     }
 
@@ -59,6 +67,7 @@ impl Core {
         tx: &mut FrameBatch,
         tcb: &mut Tcb,
         acked: u32,
+        sack: &SackBlocks,
         now: Instant,
     ) {
         let smss = u32::from(tcb.snd_mss);
@@ -72,8 +81,15 @@ impl Core {
         }
         // Partial acknowledgment: the segment at the new SND.UNA was lost
         // too. Repeat it, and deflate by what was acknowledged, adding one
-        // SMSS back when that was a segment or more.
-        self.retransmit_una(tx, tcb, now);
+        // SMSS back when that was a segment or more. With SACK, the hole
+        // at SND.UNA may have been repeated already (below HighRxt): then
+        // the next one the blocks show.
+        if tcb.high_rxt <= tcb.snd_una {
+            self.retransmit_una(tx, tcb, now);
+            tcb.high_rxt = tcb.snd_una + smss;
+        } else {
+            self.retransmit_next_hole(tx, tcb, sack, now);
+        }
         tcb.cwnd = tcb.cwnd.saturating_sub(acked);
         if acked >= smss {
             tcb.cwnd = tcb.cwnd.saturating_add(smss);
@@ -84,12 +100,87 @@ impl Core {
     /// Sends the first unacknowledged segment again, without rewinding
     /// SND.NXT, and times no segment it repeats (Karn, RFC 6298 §3).
     pub(crate) fn retransmit_una(&mut self, tx: &mut FrameBatch, tcb: &mut Tcb, now: Instant) {
-        let queued = tcb.send_buf.len();
-        let len = queued.min(usize::from(tcb.snd_mss));
+        self.retransmit_at(tx, tcb, tcb.snd_una, usize::MAX, now);
+    }
+
+    /// RFC 6675 §4 NextSeg (1), from this ACK's SACK blocks alone (no
+    /// scoreboard is kept: the receiver repeats its most recent blocks in
+    /// every ACK, RFC 2018 §4): the first sequence number at or above
+    /// HighRxt and SND.UNA that no block covers, below the highest SACKed
+    /// byte — a hole the peer reported data beyond. Repeats one segment
+    /// of it; false when there is none.
+    fn retransmit_next_hole(
+        &mut self,
+        tx: &mut FrameBatch,
+        tcb: &mut Tcb,
+        sack: &SackBlocks,
+        now: Instant,
+    ) -> bool {
+        if !tcb.sack_ok || sack.is_empty() {
+            return false;
+        }
+        let valid =
+            |&&(l, r): &&(SeqNumber, SeqNumber)| l >= tcb.snd_una && r <= tcb.snd_max && l < r;
+        let Some(high_sacked) = sack
+            .as_slice()
+            .iter()
+            .filter(valid)
+            .map(|b| b.1)
+            .reduce(|a, b| if b > a { b } else { a })
+        else {
+            return false;
+        };
+        let mut at = if tcb.high_rxt > tcb.snd_una {
+            tcb.high_rxt
+        } else {
+            tcb.snd_una
+        };
+        // Step over blocks until `at` lies in none (at most one pass each).
+        for _ in 0..SackBlocks::MAX {
+            match sack
+                .as_slice()
+                .iter()
+                .filter(valid)
+                .find(|b| b.0 <= at && at < b.1)
+            {
+                Some(b) => at = b.1,
+                None => break,
+            }
+        }
+        if at >= high_sacked {
+            return false;
+        }
+        // The hole ends where the next block above it begins.
+        let end = (sack.as_slice().iter().filter(valid))
+            .map(|b| b.0)
+            .filter(|&l| l > at)
+            .reduce(|a, b| if b < a { b } else { a })
+            .unwrap_or(high_sacked);
+        let max = (end - at) as u32 as usize;
+        let sent = self.retransmit_at(tx, tcb, at, max, now);
+        if sent > 0 {
+            tcb.high_rxt = at + sent as u32;
+        }
+        sent > 0
+    }
+
+    /// Sends `max` bytes at most of the segment at `seq` (at or above
+    /// SND.UNA) again, one MSS at most; returns the sequence space sent.
+    fn retransmit_at(
+        &mut self,
+        tx: &mut FrameBatch,
+        tcb: &mut Tcb,
+        seq: SeqNumber,
+        max: usize,
+        now: Instant,
+    ) -> usize {
+        let offset = (seq - tcb.snd_una).max(0) as usize;
+        let queued = tcb.send_buf.len().saturating_sub(offset);
+        let len = queued.min(usize::from(tcb.snd_mss)).min(max);
         // The FIN follows the last byte if it was sent.
         let fin = tcb.has(flag::FIN_SENT) && len == queued;
         if len == 0 && !fin {
-            return;
+            return 0;
         }
         let mut flags = TcpFlags::ACK;
         if len > 0 && len == queued {
@@ -98,16 +189,15 @@ impl Core {
         if fin {
             flags |= TcpFlags::FIN;
         }
-        let seq = tcb.snd_una;
-        if tcb
-            .rtt_seq
-            .is_some_and(|(s, _)| s - seq < (len as i32 + i32::from(fin)))
-        {
+        if tcb.rtt_seq.is_some_and(|(s, _)| s >= seq) {
             tcb.rtt_seq = None;
         }
-        self.emit(tx, tcb, now, seq, flags, &tcb.send_buf[..len]);
+        if let Some(payload) = tcb.send_buf.get(offset..offset + len) {
+            self.emit(tx, tcb, now, seq, flags, payload);
+        }
         tcb.ack_sent();
         self.stats.fast_retransmits += 1;
+        len + usize::from(fin)
     }
 }
 

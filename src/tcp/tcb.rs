@@ -99,6 +99,9 @@ pub(crate) struct Tcb {
     /// SND.MAX when the tail loss probe went: the ACK that covers it
     /// says the probe repaired a loss (RFC 8985 §7.4).
     pub tlp_high: SeqNumber,
+    /// RFC 6675's HighRxt: the end of the highest retransmission of this
+    /// recovery, from which the next hole the SACK blocks show is sought.
+    pub high_rxt: SeqNumber,
     /// RFC 6582's `recover`: SND.MAX when fast recovery or an RTO began;
     /// duplicate ACKs below it start no new recovery.
     pub recover: SeqNumber,
@@ -173,6 +176,7 @@ impl Tcb {
             snd_wl2: SeqNumber(0),
             cwnd: 0,
             tlp_high: SeqNumber(0),
+            high_rxt: SeqNumber(0),
             recover: SeqNumber(0),
             ssthresh: u32::MAX,
             irs: SeqNumber(0),

@@ -253,3 +253,68 @@ fn rfc8985_7_without_tlp_the_same_loss_waits_for_the_rto() {
     assert_eq!(p.server.stats().retransmits, 1);
     assert!(took >= Duration::from_millis(200), "took {took:?}");
 }
+
+#[test]
+fn rfc6675_4_a_second_hole_the_sack_blocks_show_is_repeated_before_the_partial_ack() {
+    let mut h = Harness::new(config());
+    h.engine.listen(LOCAL).unwrap();
+    let sack_ok = TcpOptions {
+        sack_permitted: true,
+        ..Default::default()
+    };
+    h.send(seg(PEER_ISS, 0, SYN).options(sack_ok));
+    let sa = h.recv_one();
+    h.send(seg(PEER_ISS + 1, sa.seq + 1, ACK));
+    let (iss, c) = (sa.seq + 1, h.events_conn());
+    h.engine.send(c, &[7u8; 40 * MSS as usize]).unwrap();
+    assert_eq!(h.recv().len(), 10);
+    // Segments 0 and 3 lost: the peer holds 1–2 and 4 on.
+    let s = |i: u32| SeqNumber(iss + i * MSS);
+    let dup = |blocks: &[(u32, u32)]| {
+        let mut o = TcpOptions::default();
+        for &(l, r) in blocks {
+            o.sack.push(s(l), s(r));
+        }
+        seg(PEER_ISS + 1, iss, ACK).options(o)
+    };
+    h.send(dup(&[(1, 2)]));
+    h.send(dup(&[(1, 3)]));
+    h.recv(); // limited transmit
+    h.send(dup(&[(4, 5), (1, 3)]));
+    assert_eq!(h.recv()[0].seq, iss, "fast retransmit of the first hole");
+    h.send(dup(&[(4, 6), (1, 3)]));
+    let out = h.recv();
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].seq, iss + 3 * MSS, "the second hole, at once");
+    // The next duplicate ACK finds no hole left below the SACKed data.
+    h.send(dup(&[(4, 7), (1, 3)]));
+    assert!(
+        h.recv().iter().all(|o| o.seq >= iss + 10 * MSS),
+        "no hole twice"
+    );
+    // The partial ACK up to the second hole does not repeat it again.
+    h.send(seg(PEER_ISS + 1, iss + 3 * MSS, ACK));
+    assert!(h.recv().iter().all(|o| o.seq != iss + 3 * MSS));
+    assert_eq!(h.engine.stats().fast_retransmits, 2);
+}
+
+#[test]
+fn rfc6675_two_losses_in_one_window_are_both_repeated_within_one_recovery() {
+    let run = |sack| {
+        let mut p = Pair::new(
+            Config {
+                sack,
+                ..Config::default()
+            },
+            &[12, 14],
+        );
+        let took = p.response(65536);
+        let st = p.server.stats().clone();
+        assert_eq!(st.retransmits, 0, "no RTO: {st:?}");
+        assert_eq!(st.recoveries, 1, "{st:?}");
+        took
+    };
+    let (with, without) = (run(true), run(false));
+    println!("two holes: {with:?} with SACK, {without:?} with NewReno");
+    assert!(with <= without, "{with:?} with SACK, {without:?} without");
+}
