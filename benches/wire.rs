@@ -15,6 +15,7 @@ fn syn_options() -> TcpOptions {
         window_scale: Some(7),
         sack_permitted: true,
         timestamps: Some((123456, 0)),
+        ..Default::default()
     }
 }
 

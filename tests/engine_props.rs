@@ -195,6 +195,7 @@ impl Fixture {
                         window_scale: Some(3),
                         sack_permitted: true,
                         timestamps: Some((seq as u32, 0)),
+                        ..Default::default()
                     }
                 } else {
                     TcpOptions::default()

@@ -38,6 +38,8 @@ struct Faults {
     duplicate: f64,
     delay: Duration,
     jitter: Duration,
+    /// Share of frames that get the jitter; the others keep their order.
+    reorder: f64,
 }
 
 const CLEAN: Faults = Faults {
@@ -45,6 +47,7 @@ const CLEAN: Faults = Faults {
     duplicate: 0.0,
     delay: Duration::from_micros(20),
     jitter: Duration::ZERO,
+    reorder: 1.0,
 };
 
 const LOSSY: Faults = Faults {
@@ -52,6 +55,7 @@ const LOSSY: Faults = Faults {
     duplicate: 0.03,
     delay: Duration::from_micros(20),
     jitter: Duration::from_micros(60),
+    reorder: 1.0,
 };
 
 /// One direction of the wire: frames in flight, ordered by arrival time.
@@ -59,12 +63,24 @@ const LOSSY: Faults = Faults {
 struct Link {
     in_flight: BinaryHeap<Reverse<(Instant, u64, Vec<u8>)>>,
     sequence: u64,
+    /// Frames lost that occupied sequence space (text, SYN or FIN): each
+    /// one the sender must repeat.
+    lost: u64,
+}
+
+/// Whether a TCP frame carries text, SYN or FIN.
+fn occupies_sequence_space(frame: &[u8]) -> bool {
+    let tcp = 14 + usize::from(frame[14] & 0x0f) * 4;
+    let data_offset = usize::from(frame[tcp + 12] >> 4) * 4;
+    let ip_len = usize::from(u16::from_be_bytes([frame[16], frame[17]]));
+    ip_len > (tcp - 14) + data_offset || frame[tcp + 13] & 0x03 != 0
 }
 
 impl Link {
     fn carry(&mut self, now: Instant, frames: &FrameBatch, faults: &Faults, rng: &mut SmallRng) {
         for frame in frames.iter() {
             if faults.loss > 0.0 && rng.gen_bool(faults.loss) {
+                self.lost += u64::from(occupies_sequence_space(frame));
                 continue;
             }
             let copies = if faults.duplicate > 0.0 && rng.gen_bool(faults.duplicate) {
@@ -73,7 +89,11 @@ impl Link {
                 1
             };
             for _ in 0..copies {
-                let jitter = rng.gen_range(0..=faults.jitter.as_nanos() as u64);
+                let jitter = if faults.reorder > 0.0 && rng.gen_bool(faults.reorder) {
+                    rng.gen_range(0..=faults.jitter.as_nanos() as u64)
+                } else {
+                    0
+                };
                 let at = now + faults.delay + Duration::from_nanos(jitter);
                 self.sequence += 1;
                 self.in_flight
@@ -182,6 +202,8 @@ struct SimClient {
     clients: HashMap<ConnId, ClientConn>,
     opened: u64,
     done: u64,
+    /// Response lengths, drawn for each connection.
+    response_len: std::ops::Range<usize>,
     /// Simultaneous close: the server's side of these tuples closes too.
     close_on_server: Vec<FourTuple>,
 }
@@ -197,7 +219,7 @@ impl SimClient {
             10_000 + (id % 50_000) as u16,
         );
         let req_len = self.rng.gen_range(0..4000);
-        let resp_len = self.rng.gen_range(1..6000);
+        let resp_len = self.rng.gen_range(self.response_len.clone());
         let conn = engine.connect(now, src, SERVER, SERVER_MAC).unwrap();
         self.clients.insert(
             conn,
@@ -414,6 +436,7 @@ impl Sim {
                 clients: HashMap::new(),
                 opened: 0,
                 done: 0,
+                response_len: 1..6000,
                 close_on_server: Vec::new(),
             },
             server_app: SimServer {
@@ -641,6 +664,58 @@ fn rfc9293_3_6_server_first_close_lossy_wire() {
 #[test]
 fn rfc9293_3_6_simultaneous_close_lossy_wire() {
     lifecycle(CloseMode::Simultaneous, LOSSY);
+}
+
+/// A wire losing `loss` of frames, duplicating 1%, with 1 ms of delay,
+/// and 2% of frames up to 300 µs late (so some reordering), carrying
+/// 64 KiB responses.
+fn lossy_64k(loss: f64) -> (Sim, u64) {
+    let seed = seed();
+    let n = connections().min(400);
+    let faults = Faults {
+        loss,
+        duplicate: 0.01,
+        delay: Duration::from_millis(1),
+        jitter: Duration::from_micros(300),
+        reorder: 0.02,
+    };
+    println!("sim 64 KiB responses {faults:?}: seed {seed} (replay with SYNWAVE_SIM_SEED={seed}), {n} connections");
+    let mut sim = Sim::new(seed, CloseMode::ClientFirst, faults);
+    sim.client_app.response_len = 65536..65537;
+    sim.run(n);
+    check_lifecycle(&sim, CloseMode::ClientFirst, n, seed);
+    let (c, s) = (sim.client.stats(), sim.server.stats());
+    let lost = sim.to_client.lost + sim.to_server.lost;
+    let rto = c.retransmits + s.retransmits;
+    println!(
+        "  loss {:.0}%: {lost} segments lost, {rto} RTO retransmissions, {} fast retransmits, {} recoveries, {} TLPs; {} out of order queued, {} dropped",
+        loss * 100.0,
+        c.fast_retransmits + s.fast_retransmits,
+        c.recoveries + s.recoveries,
+        c.tlps + s.tlps,
+        c.ooo_queued + s.ooo_queued,
+        c.ooo_dropped + s.ooo_dropped,
+    );
+    assert!(
+        rto < lost,
+        "{rto} RTO retransmissions for {lost} lost segments (seed {seed})"
+    );
+    (sim, seed)
+}
+
+#[test]
+fn rfc5681_rfc6582_rfc8985_one_percent_loss_64k_responses() {
+    lossy_64k(0.01);
+}
+
+#[test]
+fn rfc5681_rfc6582_rfc8985_three_percent_loss_64k_responses() {
+    lossy_64k(0.03);
+}
+
+#[test]
+fn rfc5681_rfc6582_rfc8985_ten_percent_loss_64k_responses() {
+    lossy_64k(0.10);
 }
 
 #[test]

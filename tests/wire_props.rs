@@ -15,15 +15,24 @@ fn options() -> impl Strategy<Value = TcpOptions> {
         proptest::option::of(0u8..15),
         any::<bool>(),
         proptest::option::of((any::<u32>(), any::<u32>())),
+        proptest::collection::vec((any::<u32>(), any::<u32>()), 0..=4),
     )
-        .prop_map(
-            |(mss, window_scale, sack_permitted, timestamps)| TcpOptions {
+        .prop_map(|(mss, window_scale, sack_permitted, timestamps, blocks)| {
+            let mut o = TcpOptions {
                 mss,
                 window_scale,
                 sack_permitted,
                 timestamps,
-            },
-        )
+                ..Default::default()
+            };
+            // SACK blocks (RFC 2018 §3), as many as the 40 bytes of
+            // option space leave room for.
+            let room = (40 - o.len()).saturating_sub(4) / 8;
+            for (l, r) in blocks.into_iter().take(room) {
+                o.sack.push(SeqNumber(l), SeqNumber(r));
+            }
+            o
+        })
 }
 
 fn valid_frame(payload: &[u8], options: TcpOptions, flags: u8) -> Vec<u8> {

@@ -78,6 +78,22 @@ pub struct Config {
     /// RFC 1337: ignore RST in TIME-WAIT (protection from TIME-WAIT
     /// assassination). Off by default, like Linux.
     pub rfc1337: bool,
+    /// Send a tail loss probe (RFC 8985 §7) two smoothed RTTs after the
+    /// last segment while nothing is acknowledged, so that a lost last
+    /// segment is repaired by duplicate-ACK recovery long before the RTO.
+    pub tail_loss_probe: bool,
+    /// Offer and accept selective acknowledgments (RFC 2018). A SYN-ACK
+    /// sent as a SYN cookie does not offer them: the cookie has no room
+    /// to remember that the peer did.
+    pub sack: bool,
+    /// Bytes of out-of-order text one connection may hold above RCV.NXT,
+    /// rounded up to a power of two (RFC 9293 §3.10.7.4 seventh); beyond,
+    /// segments are dropped and counted (`ooo_dropped`).
+    pub reassembly_buffer: usize,
+    /// Bytes of out-of-order queues the whole engine may hold: at most
+    /// `reassembly_total / reassembly_buffer` connections keep text beyond
+    /// a gap at once, the others drop it as before. 0 disables the queue.
+    pub reassembly_total: usize,
 }
 
 impl Default for Config {
@@ -105,6 +121,10 @@ impl Default for Config {
             send_buffer: 1 << 20,
             verify_checksums: true,
             rfc1337: false,
+            tail_loss_probe: true,
+            sack: true,
+            reassembly_buffer: 256 * 1024,
+            reassembly_total: 64 << 20,
         }
     }
 }
@@ -151,6 +171,9 @@ impl Config {
         }
         if self.syn_backlog == 0 {
             return err("syn_backlog must be at least 1");
+        }
+        if self.reassembly_buffer == 0 || self.reassembly_buffer > (1 << 30) {
+            return err("reassembly_buffer must be within 1..=2^30");
         }
         if self.max_time_wait == 0 || self.max_time_wait > (1 << 30) {
             return err("max_time_wait must be within 1..=2^30");

@@ -9,6 +9,7 @@ use super::event::{ConnId, Event, EventKind, Events};
 use super::isn::IsnGenerator;
 use super::keys::Keys;
 use super::listen::Listener;
+use super::reassembly;
 use super::stats::Stats;
 use super::syn_cookie::SynCookies;
 use super::tcb::{flag, Tcb};
@@ -122,6 +123,8 @@ pub(crate) struct Core {
     /// checked as cookies (Linux does the same).
     pub last_cookie: Option<Instant>,
     pub challenge: ChallengeLimit,
+    /// Out-of-order queues, lent to connections with a gap.
+    pub ooo: reassembly::Pool,
 }
 
 /// The wheel tick (ms) at which a timer of length `after` from `now` fires:
@@ -147,6 +150,7 @@ impl Core {
     #[inline]
     pub(crate) fn arm(&mut self, tcb: &mut Tcb, index: u32, after: Duration, now: Instant) {
         self.disarm(tcb);
+        tcb.pto_armed = false;
         tcb.timer = Some(
             self.timers
                 .schedule(deadline_ms(now, after), TimerKey::tcb(index)),
@@ -156,8 +160,18 @@ impl Core {
     /// Cancels the TCB's timer, if any.
     #[inline]
     pub(crate) fn disarm(&mut self, tcb: &mut Tcb) {
+        tcb.pto_armed = false;
         if let Some(h) = tcb.timer.take() {
             self.timers.cancel(h);
+        }
+    }
+
+    /// Gives the TCB's out-of-order queue back to the pool, if it holds one.
+    #[inline]
+    pub(crate) fn release_ooo(&mut self, tcb: &mut Tcb) {
+        if tcb.ooo != reassembly::NONE {
+            self.ooo.release(tcb.ooo);
+            tcb.ooo = reassembly::NONE;
         }
     }
 

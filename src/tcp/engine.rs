@@ -15,6 +15,7 @@ use super::core::{Bare, Core, TimerKey, TimerOwner};
 use super::event::{ConnId, EventKind, Events};
 use super::isn::IsnGenerator;
 use super::keys::Keys;
+use super::reassembly;
 use super::rtt::RttEstimator;
 use super::stats::Stats;
 use super::syn_cookie::SynCookies;
@@ -93,6 +94,7 @@ impl Engine {
                 keys,
                 last_cookie: None,
                 challenge: Default::default(),
+                ooo: reassembly::Pool::new(cfg.reassembly_buffer, cfg.reassembly_total),
                 cfg,
             },
             expired: Vec::new(),
@@ -407,6 +409,12 @@ impl Engine {
         tcb.snd_wl1 = SeqNumber(0);
         tcb.snd_wl2 = iss;
         tcb.ssthresh = u32::MAX;
+        tcb.recover = iss;
+        tcb.dup_acks = 0;
+        tcb.in_recovery = false;
+        tcb.rcv_unacked = 0;
+        tcb.pto_armed = false;
+        tcb.tlp_sent = false;
         tcb.irs = SeqNumber(0);
         tcb.rcv_nxt = SeqNumber(0);
         // Hashed only where timestamps may go out.
@@ -423,6 +431,8 @@ impl Engine {
         tcb.rtt = RttEstimator::new(cfg.rto_initial);
         tcb.timer = None;
         tcb.send_buf.clear();
+        tcb.sack_ok = cfg.sack;
+        tcb.ooo = reassembly::NONE;
         tcb.created = now;
         index
     }
@@ -446,6 +456,7 @@ impl Engine {
             State::Closed
         };
         tcb.transition(to, &mut self.core.stats);
+        self.core.release_ooo(tcb);
         self.table.remove_tcb(index, false);
     }
 

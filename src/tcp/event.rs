@@ -107,6 +107,19 @@ impl Events {
         }
     }
 
+    /// Records received bytes that arrive in pieces (a segment and the
+    /// out-of-order text it joined up with) as one event.
+    pub(crate) fn push_data_parts(&mut self, parts: &[&[u8]]) -> EventKind {
+        let start = self.data.len() as u32;
+        for p in parts {
+            self.data.extend_from_slice(p);
+        }
+        EventKind::Data {
+            start,
+            len: self.data.len() as u32 - start,
+        }
+    }
+
     /// The events in the order they happened.
     pub fn iter(&self) -> core::slice::Iter<'_, Event> {
         self.list.iter()

@@ -5,10 +5,11 @@
 use super::core::Bare;
 use super::engine::Engine;
 use super::event::EventKind;
+use super::reassembly;
 use super::table::Slot;
 use super::tcb::flag;
 use super::{FourTuple, FrameBatch, Instant, State};
-use crate::wire::{self, MacAddr, SeqNumber, TcpFlags, TcpOptions};
+use crate::wire::{self, MacAddr, SackBlocks, SeqNumber, TcpFlags, TcpOptions};
 
 /// SYNs repeated at once per connection when the peer answers with an ACK
 /// of an older connection; beyond, the RTO paces them.
@@ -297,7 +298,18 @@ impl Engine {
             }
         }
         if seg.ack > tcb.snd_una {
-            self.on_new_ack(index, seg.ack, now);
+            self.on_new_ack(index, seg.ack, &seg.options.sack, now, tx);
+        } else if seg.ack == tcb.snd_una
+            && tcb.outstanding()
+            && seg.carries_nothing()
+            && (u32::from(seg.wnd) << tcb.snd_wscale) == tcb.snd_wnd
+            && tcb.snd_wnd > 0
+            && tcb.state.is_synchronized()
+        {
+            // RFC 5681 §2's duplicate ACK: outstanding data, no text, no
+            // SYN or FIN, SND.UNA unchanged, the same window — and an open
+            // one: the answers to zero-window probes say nothing of loss.
+            self.core.on_dup_ack(tx, tcb, index, &seg.options.sack, now);
         }
         let tcb = &mut self.table.tcbs[index as usize];
         // Window update (RFC 9293 §3.10.7.4, SND.WL1/SND.WL2 rule).
@@ -341,26 +353,56 @@ impl Engine {
 
         // Seventh: segment text.
         let mut fin_seq = seg.seq + seg.payload.len() as u32;
+        let mut queued_fin = false;
+        if tcb.state.receives_data()
+            && seg.seq > tcb.rcv_nxt
+            && (!seg.payload.is_empty() || seg.flags.fin())
+        {
+            // Out of order: kept for when the gap fills, and a duplicate
+            // ACK now, with SACK blocks, tells the peer what is missing
+            // (RFC 9293 §3.10.7.4 seventh, RFC 5681 §4.2, RFC 2018 §4).
+            self.core.stats.out_of_order += 1;
+            self.queue_out_of_order(index, seg, rcv_wnd);
+            let tcb = &mut self.table.tcbs[index as usize];
+            self.core.stats.dup_acks_sent += 1;
+            self.core.ack_now(tx, tcb, now);
+            return;
+        }
         if !seg.payload.is_empty() && tcb.state.receives_data() {
-            let skip = tcb.rcv_nxt - seg.seq;
-            if skip < 0 {
-                // Out of order: not kept yet; a duplicate ACK tells the peer
-                // where we are (RFC 9293 §3.10.7.4, seventh).
-                self.core.stats.out_of_order += 1;
-                self.core.ack_now(tx, tcb, now);
-                return;
-            }
-            let skip = skip as usize;
+            let skip = (tcb.rcv_nxt - seg.seq) as usize;
             if skip < seg.payload.len() {
                 let new = &seg.payload[skip..];
                 let n = new.len().min(rcv_wnd as usize);
-                let kind = self.core.events.push_data(&new[..n]);
-                self.core.event(tcb, index, kind, now);
-                self.core.stats.bytes_in += n as u64;
                 tcb.rcv_nxt += n as u32;
                 if n < new.len() {
                     fin_seq = tcb.rcv_nxt + 1; // FIN beyond the window: not yet
                 }
+                // The gap below held text may have filled: it follows in
+                // the same event, in order, each byte once.
+                let held = self
+                    .core
+                    .ooo
+                    .get_mut(tcb.ooo)
+                    .and_then(|q| q.take(tcb.rcv_nxt));
+                let kind = match held {
+                    Some((right, a, b)) => {
+                        let kind = self.core.events.push_data_parts(&[&new[..n], a, b]);
+                        tcb.rcv_nxt = right;
+                        kind
+                    }
+                    None => self.core.events.push_data(&new[..n]),
+                };
+                if let EventKind::Data { len, .. } = kind {
+                    self.core.stats.bytes_in += u64::from(len);
+                    tcb.rcv_unacked = tcb.rcv_unacked.saturating_add(len);
+                }
+                if let Some(q) = self.core.ooo.get(tcb.ooo) {
+                    queued_fin = q.fin_at(tcb.rcv_nxt);
+                    if q.is_empty() || queued_fin {
+                        self.core.release_ooo(tcb);
+                    }
+                }
+                self.core.event(tcb, index, kind, now);
             }
             if tcb.state == State::FinWait2 {
                 // close() is a half-close: the application still reads and
@@ -370,12 +412,21 @@ impl Engine {
                 let timeout = self.core.cfg.fin_wait2_timeout;
                 self.core.arm(tcb, index, timeout, now);
             }
-            tcb.set(flag::ACK_PENDING);
+            if tcb.rcv_unacked >= 2 * u32::from(tcb.snd_mss) && !seg.flags.fin() && !queued_fin {
+                // RFC 5681 §4.2 (RFC 9293 §3.8.6.3): an ACK for at least
+                // every second full-sized segment, not one per batch of
+                // frames, so the sender's window grows and its duplicate
+                // ACK count means what RFC 5681 §3.2 expects.
+                self.core.ack_now(tx, tcb, now);
+            } else {
+                tcb.set(flag::ACK_PENDING);
+            }
             self.core.mark_dirty(tcb, index);
         }
 
-        // Eighth: FIN, only once every byte before it has arrived.
-        if seg.flags.fin() && fin_seq == tcb.rcv_nxt {
+        // Eighth: FIN, only once every byte before it has arrived: this
+        // segment's, or one held beyond a gap that has now filled.
+        if queued_fin || (seg.flags.fin() && fin_seq == tcb.rcv_nxt) {
             tcb.rcv_nxt += 1;
             match tcb.state {
                 State::SynReceived | State::Established => {
@@ -398,11 +449,56 @@ impl Engine {
         }
     }
 
+    /// Keeps the text (and FIN) of a segment beyond RCV.NXT in the
+    /// connection's out-of-order queue, taking one from the pool first if
+    /// it has none; counted as queued or dropped.
+    fn queue_out_of_order(&mut self, index: u32, seg: &Segment, rcv_wnd: u32) {
+        let tcb = &mut self.table.tcbs[index as usize];
+        if tcb.ooo == reassembly::NONE {
+            match self.core.ooo.acquire() {
+                Some(q) => tcb.ooo = q,
+                None => {
+                    self.core.stats.ooo_dropped += 1;
+                    return;
+                }
+            }
+        }
+        // Nothing beyond the window we advertised is kept (§3.10.7.4:
+        // such text is not acceptable), nor a FIN after it.
+        let offset = (seg.seq - tcb.rcv_nxt) as u32;
+        let in_window = (rcv_wnd.saturating_sub(offset) as usize).min(seg.payload.len());
+        let fin = seg.flags.fin() && in_window == seg.payload.len();
+        let Some(q) = self.core.ooo.get_mut(tcb.ooo) else {
+            return;
+        };
+        let result = q.insert(tcb.rcv_nxt, seg.seq, &seg.payload[..in_window], fin);
+        let empty = q.is_empty();
+        match result {
+            reassembly::Insert::Queued => self.core.stats.ooo_queued += 1,
+            reassembly::Insert::Dropped => self.core.stats.ooo_dropped += 1,
+            reassembly::Insert::Duplicate => {}
+        }
+        if in_window < seg.payload.len() && result != reassembly::Insert::Dropped {
+            self.core.stats.ooo_dropped += 1;
+        }
+        if empty {
+            self.core.release_ooo(tcb);
+        }
+    }
+
     /// SND.UNA < SEG.ACK: drop acknowledged bytes, take an RTT sample, grow
     /// cwnd, and restart or stop the RTO (RFC 6298 §5.2–5.3).
-    fn on_new_ack(&mut self, index: u32, ack: SeqNumber, now: Instant) {
+    fn on_new_ack(
+        &mut self,
+        index: u32,
+        ack: SeqNumber,
+        sack: &SackBlocks,
+        now: Instant,
+        tx: &mut FrameBatch,
+    ) {
         let tcb = &mut self.table.tcbs[index as usize];
         let acked = (ack - tcb.snd_una) as u32;
+        tcb.dup_acks = 0;
         let bytes = (acked as usize).min(tcb.send_buf.len());
         tcb.send_buf.drain(..bytes);
         tcb.advance_una(ack);
@@ -414,20 +510,27 @@ impl Engine {
                 tcb.rtt_seq = None;
             }
         }
-        // RFC 5681 §3.1: slow start below ssthresh, cwnd += min(N, SMSS);
-        // congestion avoidance above, cwnd += SMSS*SMSS/cwnd per ACK (3).
-        let smss = u32::from(tcb.snd_mss);
-        let grow = if tcb.cwnd < tcb.ssthresh {
-            acked.min(smss)
+        if tcb.in_recovery {
+            self.core.on_ack_in_recovery(tx, tcb, acked, sack, now);
         } else {
-            (smss * smss / tcb.cwnd.max(1)).max(1)
-        };
-        tcb.cwnd = tcb.cwnd.saturating_add(grow);
+            // RFC 5681 §3.1: slow start below ssthresh, cwnd += min(N, SMSS);
+            // congestion avoidance above, cwnd += SMSS*SMSS/cwnd per ACK (3).
+            let smss = u32::from(tcb.snd_mss);
+            let grow = if tcb.cwnd < tcb.ssthresh {
+                acked.min(smss)
+            } else {
+                (smss * smss / tcb.cwnd.max(1)).max(1)
+            };
+            tcb.cwnd = tcb.cwnd.saturating_add(grow);
+        }
+        if tcb.tlp_sent {
+            self.core.tlp_answered(tcb);
+        }
+        self.core.disarm(tcb);
         if tcb.outstanding() {
-            let rto = tcb.rtt.rto();
-            self.core.arm(tcb, index, rto, now);
-        } else {
-            self.core.disarm(tcb);
+            // The RTO restarts (RFC 6298 §5.3), or the probe timeout in
+            // its place while a tail loss probe may go (RFC 8985 §7.2).
+            self.core.rearm(tcb, index, now);
         }
         if !tcb.send_buf.is_empty() || tcb.has(flag::FIN_QUEUED) {
             self.core.mark_dirty(tcb, index);

@@ -184,6 +184,9 @@ impl Engine {
             tcb.set_ts_recent(tsval, now);
         }
         tcb.set_snd_mss(mss.min(self.core.cfg.mss));
+        // The cookie SYN-ACK offered no SACK (it could not remember the
+        // peer's SACK-permitted), so neither side uses it.
+        tcb.sack_ok = false;
         tcb.snd_wl1 = seg.seq;
         // Counted as half-open for the instant until this very segment
         // establishes it below.

@@ -12,6 +12,8 @@ mod isn;
 mod keys;
 mod listen;
 mod output;
+mod reassembly;
+mod recovery;
 mod retransmit;
 mod rtt;
 mod state;

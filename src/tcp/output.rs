@@ -52,6 +52,18 @@ impl Core {
         payload: &[u8],
     ) {
         let syn = flags.syn();
+        // RFC 2018 §4: SACK blocks in ACKs while text is held beyond a
+        // gap. Only on segments without text, whose room the option
+        // cannot take from the MSS.
+        let mut sack = wire::SackBlocks::default();
+        if !syn && payload.is_empty() && tcb.sack_ok {
+            if let Some(q) = self.ooo.get(tcb.ooo) {
+                // 40 bytes of options: 4 blocks, or 3 beside timestamps.
+                let max = if tcb.has(flag::TS_OK) { 3 } else { 4 };
+                sack = q.sack(max);
+                self.stats.sack_blocks_sent += sack.len() as u64;
+            }
+        }
         let window = if syn {
             self.cfg.syn_window()
         } else {
@@ -72,10 +84,11 @@ impl Core {
             options: TcpOptions {
                 mss: syn.then_some(self.cfg.mss),
                 window_scale: (syn && tcb.has(flag::WS_OK)).then_some(tcb.rcv_wscale),
-                sack_permitted: false,
+                sack_permitted: syn && tcb.sack_ok,
                 timestamps: tcb
                     .has(flag::TS_OK)
                     .then(|| (ts_val(now, tcb.ts_offset), tcb.ts_recent)),
+                sack,
             },
             payload,
         };
@@ -84,7 +97,7 @@ impl Core {
 
     /// An ACK <SEQ=SND.NXT><ACK=RCV.NXT> now, not deferred (RFC 9293 §3.10.7.4).
     pub(crate) fn ack_now(&mut self, tx: &mut FrameBatch, tcb: &mut Tcb, now: Instant) {
-        tcb.clear(flag::ACK_PENDING);
+        tcb.ack_sent();
         self.emit(tx, tcb, now, tcb.snd_nxt, TcpFlags::ACK, &[]);
     }
 
@@ -117,7 +130,7 @@ impl Core {
         if !sent && tcb.has(flag::ACK_PENDING) && tcb.state.is_synchronized() {
             self.ack_now(tx, tcb, now);
         }
-        tcb.clear(flag::ACK_PENDING);
+        tcb.ack_sent();
         if !was_outstanding && tcb.outstanding() {
             // A persist or SWS override timer gives way to the RTO of what
             // just left (RFC 6298 §5.1).
@@ -145,7 +158,14 @@ impl Core {
                 break; // the FIN is out
             }
             let unsent = queued - offset;
-            let room = tcb.snd_wnd.min(tcb.cwnd).saturating_sub(in_flight) as usize;
+            // RFC 3042 limited transmit: the first two duplicate ACKs each
+            // let one new segment out, so that a small window still draws
+            // the third.
+            let mut cwnd = tcb.cwnd;
+            if !tcb.in_recovery {
+                cwnd += u32::from(tcb.dup_acks.min(2)) * u32::from(tcb.snd_mss);
+            }
+            let room = tcb.snd_wnd.min(cwnd).saturating_sub(in_flight) as usize;
             let mss = usize::from(tcb.snd_mss);
             let mut len = unsent.min(mss).min(room);
             if len == 0 && unsent > 0 && force && in_flight == 0 {
@@ -193,7 +213,7 @@ impl Core {
             }
         }
         if sent {
-            tcb.clear(flag::ACK_PENDING);
+            tcb.ack_sent();
         }
         sent
     }

@@ -19,6 +19,10 @@ impl Engine {
     pub(crate) fn on_tcb_timer(&mut self, index: u32, now: Instant, tx: &mut FrameBatch) {
         let tcb = &mut self.table.tcbs[index as usize];
         tcb.timer = None;
+        if core::mem::take(&mut tcb.pto_armed) && tcb.outstanding() && tcb.snd_wnd > 0 {
+            self.core.on_pto(tx, tcb, index, now);
+            return;
+        }
         let handshake = matches!(tcb.state, State::SynSent | State::SynReceived);
         if !handshake && tcb.snd_wnd == 0 && (tcb.outstanding() || tcb.has_unsent()) {
             return self.on_persist_timer(index, now, tx);
@@ -50,6 +54,12 @@ impl Engine {
                 let flight = (tcb.snd_max - tcb.snd_una) as u32;
                 tcb.ssthresh = (flight / 2).max(2 * u32::from(tcb.snd_mss));
             }
+            // RFC 6582 §3.2 (1): the RTO ends fast recovery, and duplicate
+            // ACKs of what was sent before it start none.
+            tcb.in_recovery = false;
+            tcb.dup_acks = 0;
+            tcb.recover = tcb.snd_max;
+            tcb.tlp_sent = false;
             tcb.retries += 1;
             tcb.syn_resent |= handshake;
             tcb.rtt.back_off(self.core.cfg.rto_max);
@@ -121,7 +131,13 @@ impl Core {
         }
         let rto = tcb.rtt.rto();
         if tcb.outstanding() {
-            self.arm(tcb, index, rto, now);
+            match self.pto(tcb) {
+                Some(pto) if pto < rto => {
+                    self.arm(tcb, index, pto, now);
+                    tcb.pto_armed = true;
+                }
+                _ => self.arm(tcb, index, rto, now),
+            }
         } else if tcb.has_unsent() && tcb.state.is_synchronized() && tcb.state != State::SynReceived
         {
             let after = if tcb.snd_wnd == 0 {

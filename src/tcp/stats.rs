@@ -95,8 +95,16 @@ counters! {
     out_of_window,
     /// Segments dropped by PAWS (RFC 7323 §5).
     paws_rejected,
-    /// Out-of-order data dropped (and re-ACKed).
+    /// Out-of-order segments received (each answered by a duplicate ACK).
     out_of_order,
+    /// Out-of-order segments kept in the reassembly queue (RFC 9293 §3.10.7.4).
+    ooo_queued,
+    /// Out-of-order segments dropped or cut short for lack of queue room (per connection or in total).
+    ooo_dropped,
+    /// Duplicate ACKs sent at once for out-of-order segments (RFC 5681 §4.2).
+    dup_acks_sent,
+    /// SACK blocks sent in ACKs (RFC 2018 §4).
+    sack_blocks_sent,
     /// Challenge ACKs sent (RFC 5961).
     challenge_acks,
     /// Challenge ACKs suppressed by the rate limit (RFC 5961 §7).
@@ -107,6 +115,14 @@ counters! {
     syn_duplicates,
     /// Segments retransmitted on RTO.
     retransmits,
+    /// Segments retransmitted on three duplicate ACKs or a partial ACK (RFC 5681 §3.2, RFC 6582).
+    fast_retransmits,
+    /// Fast recoveries entered (RFC 6582 §3.2).
+    recoveries,
+    /// Tail loss probes sent (RFC 8985 §7).
+    tlps,
+    /// Tail loss probes that repaired a loss: their ACK covered the tail (RFC 8985 §7.4).
+    tlp_recoveries,
     /// Zero-window probes sent (RFC 9293 §3.8.6.1), first or repeated.
     persist_probes,
     /// Connections ended by `persist_timeout`: the window stayed shut (also in `timeouts`).

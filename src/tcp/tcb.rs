@@ -60,9 +60,24 @@ pub(crate) struct Tcb {
     pub rcv_wscale: u8,
     /// Consecutive retransmissions of the oldest unacknowledged segment.
     pub retries: u8,
+    /// Text received in order since our last segment (which carried the
+    /// ACK): at two full-sized segments, the ACK goes at once.
+    pub rcv_unacked: u32,
+    /// Duplicate ACKs in a row (RFC 5681 §2), towards DupThresh.
+    pub dup_acks: u8,
+    /// In fast recovery (RFC 6582 §3.2) until SND.UNA passes `recover`.
+    pub in_recovery: bool,
+    /// The TCB's timer is the probe timeout, not the RTO (RFC 8985 §7.2).
+    pub pto_armed: bool,
+    /// A tail loss probe is out and unanswered: no other until an ACK
+    /// acknowledges new data (RFC 8985 §7.3).
+    pub tlp_sent: bool,
     /// Our SYN or SYN-ACK went out more than once, so its ACK cannot be
     /// timed (Karn, RFC 6298 §3).
     pub syn_resent: bool,
+    /// SACK-permitted offered by both sides (RFC 2018 §2): ours is
+    /// configured, the peer's read from its SYN or SYN-ACK.
+    pub sack_ok: bool,
     /// Index of the listener a passive connection came from.
     pub listener: u16,
     /// Our MSS for sending: the peer's limit less our option overhead.
@@ -81,6 +96,15 @@ pub(crate) struct Tcb {
     pub snd_wl2: SeqNumber,
     /// Congestion window: IW10 (RFC 6928), then RFC 5681; one MSS after an RTO.
     pub cwnd: u32,
+    /// SND.MAX when the tail loss probe went: the ACK that covers it
+    /// says the probe repaired a loss (RFC 8985 §7.4).
+    pub tlp_high: SeqNumber,
+    /// RFC 6675's HighRxt: the end of the highest retransmission of this
+    /// recovery, from which the next hole the SACK blocks show is sought.
+    pub high_rxt: SeqNumber,
+    /// RFC 6582's `recover`: SND.MAX when fast recovery or an RTO began;
+    /// duplicate ACKs below it start no new recovery.
+    pub recover: SeqNumber,
     /// Slow start threshold (RFC 5681 §3.1): slow start below, congestion
     /// avoidance above; arbitrarily high until the first loss.
     pub ssthresh: u32,
@@ -109,6 +133,9 @@ pub(crate) struct Tcb {
     pub timer: Option<TimerHandle>,
     /// Bytes from `snd_una` on: sent-unacknowledged, then unsent.
     pub send_buf: Vec<u8>,
+    /// The out-of-order queue this connection holds while it has a gap
+    /// (an index into the engine's pool), or `reassembly::NONE`.
+    pub ooo: u32,
     /// When the connection began (SYN sent or received).
     pub created: Instant,
 }
@@ -130,6 +157,12 @@ impl Tcb {
             rcv_wscale: 0,
             retries: 0,
             syn_resent: false,
+            rcv_unacked: 0,
+            dup_acks: 0,
+            in_recovery: false,
+            pto_armed: false,
+            tlp_sent: false,
+            sack_ok: false,
             listener: 0,
             snd_mss: 536,
             generation: 0,
@@ -142,6 +175,9 @@ impl Tcb {
             snd_wl1: SeqNumber(0),
             snd_wl2: SeqNumber(0),
             cwnd: 0,
+            tlp_high: SeqNumber(0),
+            high_rxt: SeqNumber(0),
+            recover: SeqNumber(0),
             ssthresh: u32::MAX,
             irs: SeqNumber(0),
             rcv_nxt: SeqNumber(0),
@@ -155,8 +191,16 @@ impl Tcb {
             rtt: RttEstimator::new(core::time::Duration::from_secs(1)),
             timer: None,
             send_buf: Vec::new(),
+            ooo: super::reassembly::NONE,
             created: Instant::ZERO,
         }
+    }
+
+    /// A segment carrying our ACK left: nothing is owed any more.
+    #[inline]
+    pub fn ack_sent(&mut self) {
+        self.clear(flag::ACK_PENDING);
+        self.rcv_unacked = 0;
     }
 
     #[inline]
@@ -235,6 +279,7 @@ impl Tcb {
             Some((tsval, _)) if self.has(flag::TS_OK) => self.set_ts_recent(tsval, now),
             _ => self.clear(flag::TS_OK),
         }
+        self.sack_ok &= options.sack_permitted;
         let peer_mss = options.mss.unwrap_or(DEFAULT_MSS).max(64);
         self.set_snd_mss(peer_mss.min(our_mss));
     }

@@ -224,6 +224,7 @@ impl Engine {
                 self.core.stats.time_wait_recycled += 1;
             }
         }
+        self.core.release_ooo(&mut self.table.tcbs[index as usize]);
         self.table.remove_tcb(index, true);
         let tw_index = self.table.insert_time_wait(tw);
         self.restart_time_wait(tw_index, now);

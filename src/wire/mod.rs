@@ -24,4 +24,4 @@ pub use ethernet::{EtherType, EthernetFrame, EthernetRepr, MacAddr};
 pub use frame::{emit_tcp_frame, parse_tcp_frame, TcpFrame, TCP_FRAME_MAX_HEADER};
 pub use ipv4::{Ipv4Packet, Ipv4Repr};
 pub use seq::SeqNumber;
-pub use tcp::{TcpFlags, TcpOptions, TcpRepr, TcpSegment};
+pub use tcp::{SackBlocks, TcpFlags, TcpOptions, TcpRepr, TcpSegment};

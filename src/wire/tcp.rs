@@ -96,6 +96,76 @@ pub struct TcpOptions {
     pub sack_permitted: bool,
     /// (TSval, TSecr) (RFC 7323 §3), kind 8.
     pub timestamps: Option<(u32, u32)>,
+    /// SACK blocks (RFC 2018 §3), kind 5: never on a SYN.
+    pub sack: SackBlocks,
+}
+
+/// Up to four SACK blocks (RFC 2018 §3): each the left edge (first
+/// sequence number) and right edge (the one after the last) of a block of
+/// data the receiver holds above its RCV.NXT. Four is all 40 bytes of
+/// option space hold; three with timestamps.
+#[derive(Copy, Clone, Default, Eq)]
+pub struct SackBlocks {
+    blocks: [(SeqNumber, SeqNumber); SackBlocks::MAX],
+    len: u8,
+}
+
+impl PartialEq for SackBlocks {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl fmt::Debug for SackBlocks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.as_slice()).finish()
+    }
+}
+
+impl SackBlocks {
+    /// Blocks that fit in a header at all.
+    pub const MAX: usize = 4;
+
+    /// Adds a block; one beyond [`SackBlocks::MAX`] is ignored.
+    #[inline]
+    pub fn push(&mut self, left: SeqNumber, right: SeqNumber) {
+        if let Some(slot) = self.blocks.get_mut(usize::from(self.len)) {
+            *slot = (left, right);
+            self.len += 1;
+        }
+    }
+
+    /// The blocks, first the one reported first.
+    #[inline]
+    pub fn as_slice(&self) -> &[(SeqNumber, SeqNumber)] {
+        &self.blocks[..usize::from(self.len)]
+    }
+
+    #[inline]
+    pub fn len(&self) -> usize {
+        usize::from(self.len)
+    }
+
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Keeps the first `n` blocks.
+    #[inline]
+    pub fn truncate(&mut self, n: usize) {
+        self.len = self.len.min(n as u8);
+    }
+
+    /// Bytes the option takes, aligned by two NOPs as Linux lays it out.
+    #[inline]
+    fn emitted_len(&self) -> usize {
+        if self.is_empty() {
+            0
+        } else {
+            4 + 8 * self.len()
+        }
+    }
 }
 
 mod kind {
@@ -104,6 +174,7 @@ mod kind {
     pub const MSS: u8 = 2;
     pub const WS: u8 = 3;
     pub const SACK_PERMITTED: u8 = 4;
+    pub const SACK: u8 = 5;
     pub const TIMESTAMPS: u8 = 8;
 }
 
@@ -130,6 +201,18 @@ impl TcpOptions {
                 (kind::MSS, &[a, b]) => o.mss = Some(u16::from_be_bytes([a, b])),
                 (kind::WS, &[s]) => o.window_scale = Some(s),
                 (kind::SACK_PERMITTED, &[]) => o.sack_permitted = true,
+                // RFC 2018 §3: 8 bytes a block. A malformed list is
+                // ignored, not fatal: SACK is advisory (§8), and the rest
+                // of the segment is still good.
+                (kind::SACK, v) if !v.is_empty() && v.len() % 8 == 0 => {
+                    o.sack = SackBlocks::default();
+                    for b in v.chunks_exact(8) {
+                        o.sack.push(
+                            SeqNumber(u32::from_be_bytes([b[0], b[1], b[2], b[3]])),
+                            SeqNumber(u32::from_be_bytes([b[4], b[5], b[6], b[7]])),
+                        );
+                    }
+                }
                 (kind::TIMESTAMPS, &[a, b, c, d, e, f, g, h]) => {
                     o.timestamps = Some((
                         u32::from_be_bytes([a, b, c, d]),
@@ -161,7 +244,7 @@ impl TcpOptions {
         if self.window_scale.is_some() {
             n += 4;
         }
-        n
+        n + self.sack.emitted_len()
     }
 
     /// True when no option is set.
@@ -198,6 +281,16 @@ impl TcpOptions {
         if let Some(ws) = self.window_scale {
             buf[at..at + 4].copy_from_slice(&[kind::NOP, kind::WS, 3, ws]);
             at += 4;
+        }
+        if !self.sack.is_empty() {
+            let len = self.sack.emitted_len();
+            buf[at..at + 4].copy_from_slice(&[kind::NOP, kind::NOP, kind::SACK, len as u8 - 2]);
+            at += 4;
+            for (left, right) in self.sack.as_slice() {
+                buf[at..at + 4].copy_from_slice(&left.0.to_be_bytes());
+                buf[at + 4..at + 8].copy_from_slice(&right.0.to_be_bytes());
+                at += 8;
+            }
         }
         at
     }
@@ -441,6 +534,7 @@ mod tests {
                 window_scale: Some(7),
                 sack_permitted: true,
                 timestamps: Some((0x001f_4a3c, 0)),
+                ..Default::default()
             }
         );
         assert_eq!(r.seg_len(), 1);
@@ -518,6 +612,7 @@ mod tests {
                 window_scale: (mask & 2 != 0).then_some(9),
                 sack_permitted: mask & 4 != 0,
                 timestamps: (mask & 8 != 0).then_some((1, 2)),
+                sack: SackBlocks::default(),
             };
             let mut buf = [0u8; 40];
             let n = o.emit(&mut buf);
@@ -525,6 +620,30 @@ mod tests {
             assert_eq!(n % 4, 0);
             assert_eq!(TcpOptions::parse(&buf[..n]).unwrap(), o);
         }
+    }
+
+    #[test]
+    fn rfc2018_3_sack_blocks_round_trip_with_timestamps() {
+        for n in 1..=3u32 {
+            let mut o = TcpOptions {
+                timestamps: Some((7, 8)),
+                ..TcpOptions::default()
+            };
+            for i in 0..n {
+                o.sack.push(SeqNumber(1000 * i), SeqNumber(1000 * i + 500));
+            }
+            let mut buf = [0u8; 40];
+            let len = o.emit(&mut buf);
+            assert_eq!(len, o.len());
+            assert_eq!(len, 12 + 4 + 8 * n as usize);
+            assert_eq!(TcpOptions::parse(&buf[..len]).unwrap(), o);
+        }
+    }
+
+    #[test]
+    fn rfc2018_3_a_malformed_sack_option_is_ignored() {
+        let o = TcpOptions::parse(&[5, 7, 0, 0, 0, 0, 0, 1, 1]).unwrap();
+        assert!(o.sack.is_empty());
     }
 
     #[test]

@@ -151,14 +151,12 @@ fn rfc7323_window_scale_and_timestamps_are_negotiated() {
         window_scale: Some(2),
         sack_permitted: true,
         timestamps: Some((777, 0)),
+        ..Default::default()
     }));
     let sa = h.recv_one();
     assert_eq!(sa.options.window_scale, Some(7));
     assert_eq!(sa.options.timestamps.map(|t| t.1), Some(777));
-    assert!(
-        !sa.options.sack_permitted,
-        "SACK offered but not implemented"
-    );
+    assert!(sa.options.sack_permitted, "RFC 2018 §2: SACK answered");
     h.send(seg(PEER_ISS + 1, sa.seq + 1, ACK).options(TcpOptions {
         timestamps: Some((778, sa.options.timestamps.unwrap().0)),
         ..Default::default()

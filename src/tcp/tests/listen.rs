@@ -173,6 +173,7 @@ fn rfc4987_3_6_cookie_keeps_window_scale_and_timestamps_through_tsval() {
         window_scale: Some(5),
         sack_permitted: false,
         timestamps: Some((1000, 0)),
+        ..Default::default()
     }));
     let sa = h.recv_one();
     assert_eq!(h.engine.stats().syn_cookies_sent, 1);
@@ -253,6 +254,7 @@ fn rfc7323_5_4_cookie_syn_ack_tsval_is_never_ahead_of_the_clock() {
         window_scale: Some(5),
         sack_permitted: false,
         timestamps: Some((1000, 0)),
+        ..Default::default()
     }));
     let sa = h.recv_one();
     let (tsval, _) = sa.options.timestamps.unwrap();

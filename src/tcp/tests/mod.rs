@@ -6,6 +6,8 @@ mod challenge;
 mod close;
 mod input;
 mod listen;
+mod reassembly;
+mod recovery;
 mod retransmit;
 mod time_wait;
 mod transition;
@@ -79,6 +81,8 @@ fn config() -> Config {
         timestamps: false,
         window_scale: 0,
         rcv_wnd: 65535,
+        // The traces time RTOs; tail loss probes have their own (recovery.rs).
+        tail_loss_probe: false,
         ..Config::default()
     }
 }

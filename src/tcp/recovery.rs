@@ -1,0 +1,293 @@
+//! Fast retransmit and fast recovery, NewReno's way (RFC 5681 §3.2,
+//! RFC 6582): three duplicate ACKs say a segment was lost while later ones
+//! arrived, so it is repeated at once rather than at the RTO, the window
+//! halves instead of collapsing to one segment, and each partial ACK of
+//! the recovery repeats the next hole. And the tail loss probe of RACK-TLP
+//! (RFC 8985 §7), for the loss at the end of a response, which draws no
+//! duplicate ACKs at all.
+
+use super::core::Core;
+use super::tcb::{flag, Tcb};
+use super::{FrameBatch, Instant, State};
+use crate::wire::{SackBlocks, SeqNumber, TcpFlags};
+use core::time::Duration;
+
+/// RFC 5681 §3.2's DupThresh.
+const DUP_THRESH: u8 = 3;
+
+impl Core {
+    /// A duplicate ACK (RFC 5681 §2) arrived for `tcb`.
+    pub(crate) fn on_dup_ack(
+        &mut self,
+        tx: &mut FrameBatch,
+        tcb: &mut Tcb,
+        index: u32,
+        sack: &SackBlocks,
+        now: Instant,
+    ) {
+        let smss = u32::from(tcb.snd_mss);
+        tcb.dup_acks = tcb.dup_acks.saturating_add(1);
+        if tcb.in_recovery {
+            // RFC 6675 §5 (C): with SACK, the segment that left the
+            // network makes room for the next hole's retransmission
+            // rather than for new data.
+            if self.retransmit_next_hole(tx, tcb, sack, now) {
+                return;
+            }
+            // RFC 6582 §3.2 (3): each further duplicate ACK says a segment
+            // left the network; inflate cwnd so that one new may go.
+            tcb.cwnd = tcb.cwnd.saturating_add(smss);
+            self.mark_dirty(tcb, index);
+            return;
+        }
+        // RFC 6582 §3.2 (2): only duplicate ACKs of data sent after the
+        // last recovery or RTO (beyond `recover`) start one, so the go-back-N
+        // of an RTO does not trigger a second, spurious, reduction.
+        if tcb.dup_acks != DUP_THRESH || tcb.snd_una <= tcb.recover {
+            if tcb.dup_acks < DUP_THRESH && tcb.has_unsent() {
+                self.mark_dirty(tcb, index); // limited transmit (RFC 3042)
+            }
+            return;
+        }
+        let flight = (tcb.snd_max - tcb.snd_una) as u32;
+        tcb.ssthresh = (flight / 2).max(2 * smss);
+        tcb.recover = tcb.snd_max;
+        tcb.in_recovery = true;
+        self.stats.recoveries += 1;
+        self.retransmit_una(tx, tcb, now);
+        tcb.cwnd = tcb.ssthresh + u32::from(DUP_THRESH) * smss;
+        tcb.high_rxt = tcb.snd_una + smss;
+        self.mark_dirty(tcb, index);
+    }
+
+    /// SND.UNA advanced by `acked` during fast recovery: a full ACK ends
+    /// it, a partial one repeats the next hole (RFC 6582 §3.2 (5)).
+    pub(crate) fn on_ack_in_recovery(
+        &mut self,
+        tx: &mut FrameBatch,
+        tcb: &mut Tcb,
+        acked: u32,
+        sack: &SackBlocks,
+        now: Instant,
+    ) {
+        let smss = u32::from(tcb.snd_mss);
+        if tcb.snd_una >= tcb.recover {
+            // Full acknowledgment: deflate to ssthresh, or less where
+            // little is in flight, so no burst follows (option 1).
+            let flight = (tcb.snd_max - tcb.snd_una) as u32;
+            tcb.cwnd = tcb.ssthresh.min(flight.max(smss) + smss);
+            tcb.in_recovery = false;
+            return;
+        }
+        // Partial acknowledgment: the segment at the new SND.UNA was lost
+        // too. Repeat it, and deflate by what was acknowledged, adding one
+        // SMSS back when that was a segment or more. With SACK, the hole
+        // at SND.UNA may have been repeated already (below HighRxt): then
+        // the next one the blocks show.
+        if tcb.high_rxt <= tcb.snd_una {
+            self.retransmit_una(tx, tcb, now);
+            tcb.high_rxt = tcb.snd_una + smss;
+        } else {
+            self.retransmit_next_hole(tx, tcb, sack, now);
+        }
+        tcb.cwnd = tcb.cwnd.saturating_sub(acked);
+        if acked >= smss {
+            tcb.cwnd = tcb.cwnd.saturating_add(smss);
+        }
+        tcb.cwnd = tcb.cwnd.max(smss);
+    }
+
+    /// Sends the first unacknowledged segment again, without rewinding
+    /// SND.NXT, and times no segment it repeats (Karn, RFC 6298 §3).
+    pub(crate) fn retransmit_una(&mut self, tx: &mut FrameBatch, tcb: &mut Tcb, now: Instant) {
+        self.retransmit_at(tx, tcb, tcb.snd_una, usize::MAX, now);
+    }
+
+    /// RFC 6675 §4 NextSeg (1), from this ACK's SACK blocks alone (no
+    /// scoreboard is kept: the receiver repeats its most recent blocks in
+    /// every ACK, RFC 2018 §4): the first sequence number at or above
+    /// HighRxt and SND.UNA that no block covers, below the highest SACKed
+    /// byte — a hole the peer reported data beyond. Repeats one segment
+    /// of it; false when there is none.
+    fn retransmit_next_hole(
+        &mut self,
+        tx: &mut FrameBatch,
+        tcb: &mut Tcb,
+        sack: &SackBlocks,
+        now: Instant,
+    ) -> bool {
+        if !tcb.sack_ok || sack.is_empty() {
+            return false;
+        }
+        let valid =
+            |&&(l, r): &&(SeqNumber, SeqNumber)| l >= tcb.snd_una && r <= tcb.snd_max && l < r;
+        let Some(high_sacked) = sack
+            .as_slice()
+            .iter()
+            .filter(valid)
+            .map(|b| b.1)
+            .reduce(|a, b| if b > a { b } else { a })
+        else {
+            return false;
+        };
+        let mut at = if tcb.high_rxt > tcb.snd_una {
+            tcb.high_rxt
+        } else {
+            tcb.snd_una
+        };
+        // Step over blocks until `at` lies in none (at most one pass each).
+        for _ in 0..SackBlocks::MAX {
+            match sack
+                .as_slice()
+                .iter()
+                .filter(valid)
+                .find(|b| b.0 <= at && at < b.1)
+            {
+                Some(b) => at = b.1,
+                None => break,
+            }
+        }
+        if at >= high_sacked {
+            return false;
+        }
+        // The hole ends where the next block above it begins.
+        let end = (sack.as_slice().iter().filter(valid))
+            .map(|b| b.0)
+            .filter(|&l| l > at)
+            .reduce(|a, b| if b < a { b } else { a })
+            .unwrap_or(high_sacked);
+        let max = (end - at) as u32 as usize;
+        let sent = self.retransmit_at(tx, tcb, at, max, now);
+        if sent > 0 {
+            tcb.high_rxt = at + sent as u32;
+        }
+        sent > 0
+    }
+
+    /// Sends `max` bytes at most of the segment at `seq` (at or above
+    /// SND.UNA) again, one MSS at most; returns the sequence space sent.
+    fn retransmit_at(
+        &mut self,
+        tx: &mut FrameBatch,
+        tcb: &mut Tcb,
+        seq: SeqNumber,
+        max: usize,
+        now: Instant,
+    ) -> usize {
+        let offset = (seq - tcb.snd_una).max(0) as usize;
+        let queued = tcb.send_buf.len().saturating_sub(offset);
+        let len = queued.min(usize::from(tcb.snd_mss)).min(max);
+        // The FIN follows the last byte if it was sent.
+        let fin = tcb.has(flag::FIN_SENT) && len == queued;
+        if len == 0 && !fin {
+            return 0;
+        }
+        let mut flags = TcpFlags::ACK;
+        if len > 0 && len == queued {
+            flags |= TcpFlags::PSH;
+        }
+        if fin {
+            flags |= TcpFlags::FIN;
+        }
+        if tcb.rtt_seq.is_some_and(|(s, _)| s >= seq) {
+            tcb.rtt_seq = None;
+        }
+        if let Some(payload) = tcb.send_buf.get(offset..offset + len) {
+            self.emit(tx, tcb, now, seq, flags, payload);
+        }
+        tcb.ack_sent();
+        self.stats.fast_retransmits += 1;
+        len + usize::from(fin)
+    }
+}
+
+/// RFC 8985 §7.2's floor under the probe timeout (Linux's
+/// `TCP_TIMEOUT_MIN` is 2 jiffies; 10 ms keeps timer-wheel ticks apart).
+const PTO_MIN: Duration = Duration::from_millis(10);
+
+/// RFC 8985 §7.2's WCDelAckT: when one segment is in flight, the peer may
+/// hold its ACK for its delayed-ACK timer. The RFC suggests 200 ms, which
+/// with a 200 ms minimum RTO leaves no room for a probe at all; 40 ms is
+/// Linux's delayed-ACK floor (`TCP_DELACK_MIN`), which a Linux receiver
+/// uses once it has seen a few segments. A peer that waits longer costs
+/// one needless probe, not a needless RTO.
+const WORST_CASE_DELAYED_ACK: Duration = Duration::from_millis(40);
+
+impl Core {
+    /// The probe timeout to arm instead of the RTO, where a tail loss
+    /// probe may go (RFC 8985 §7.2): 2·SRTT, plus the peer's worst-case
+    /// delayed ACK when only one segment is out. None before any RTT
+    /// sample, in recovery, after an RTO or once a probe is out.
+    pub(crate) fn pto(&self, tcb: &Tcb) -> Option<Duration> {
+        let data_state = matches!(
+            tcb.state,
+            State::Established
+                | State::CloseWait
+                | State::FinWait1
+                | State::Closing
+                | State::LastAck
+        );
+        let srtt = tcb.rtt.srtt();
+        if !self.cfg.tail_loss_probe
+            || !data_state
+            || tcb.in_recovery
+            || tcb.tlp_sent
+            || tcb.retries > 0
+            || tcb.snd_wnd == 0
+            || srtt.is_zero()
+        {
+            return None;
+        }
+        let mut pto = (2 * srtt).max(PTO_MIN);
+        if (tcb.snd_max - tcb.snd_una) as u32 <= u32::from(tcb.snd_mss) {
+            pto += WORST_CASE_DELAYED_ACK;
+        }
+        Some(pto)
+    }
+
+    /// The probe timeout fired (RFC 8985 §7.3): the last segment sent
+    /// goes again, so that whatever the peer holds draws an ACK — with
+    /// SACK blocks, or as the duplicate ACKs of fast recovery — or, if
+    /// the tail itself was lost, the probe repairs it. Then the RTO.
+    pub(crate) fn on_pto(&mut self, tx: &mut FrameBatch, tcb: &mut Tcb, index: u32, now: Instant) {
+        let fin = tcb.has(flag::FIN_SENT);
+        let flight = (tcb.snd_max - tcb.snd_una) as u32 as usize;
+        let text = flight - usize::from(fin);
+        let len = text.min(usize::from(tcb.snd_mss)).min(tcb.send_buf.len());
+        let offset = text - len;
+        let seq = tcb.snd_una + offset as u32;
+        let mut flags = TcpFlags::ACK;
+        if len > 0 {
+            flags |= TcpFlags::PSH;
+        }
+        if fin {
+            flags |= TcpFlags::FIN;
+        }
+        if tcb.rtt_seq.is_some_and(|(s, _)| s >= seq) {
+            tcb.rtt_seq = None; // Karn: the probe may repeat the timed segment
+        }
+        if let Some(payload) = tcb.send_buf.get(offset..offset + len) {
+            self.emit(tx, tcb, now, seq, flags, payload);
+        }
+        tcb.ack_sent();
+        tcb.tlp_sent = true;
+        tcb.tlp_high = tcb.snd_max;
+        self.stats.tlps += 1;
+        let rto = tcb.rtt.rto();
+        self.arm(tcb, index, rto, now);
+    }
+
+    /// An ACK of new data with a probe out (RFC 8985 §7.4): the episode
+    /// ends; if it covers the tail the probe repeated, the probe may have
+    /// repaired a loss (without DSACK we cannot tell it from a late ACK),
+    /// and the window is reduced as for one.
+    pub(crate) fn tlp_answered(&mut self, tcb: &mut Tcb) {
+        tcb.tlp_sent = false;
+        if tcb.snd_una >= tcb.tlp_high && !tcb.in_recovery {
+            let smss = u32::from(tcb.snd_mss);
+            tcb.ssthresh = (tcb.cwnd / 2).max(2 * smss);
+            tcb.cwnd = tcb.cwnd.min(tcb.ssthresh);
+            self.stats.tlp_recoveries += 1;
+        }
+    }
+}

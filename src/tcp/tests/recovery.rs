@@ -1,0 +1,320 @@
+//! Fast retransmit and NewReno fast recovery (RFC 5681 §3.2, RFC 6582),
+//! as packet traces and on a two-engine wire that loses chosen segments.
+
+use super::*;
+use std::collections::HashSet;
+
+const MSS: u32 = 536; // the peer of `Harness::accepted` sent no MSS option
+
+/// Ten segments out (IW10) on an accepted connection; returns the
+/// harness, our first data sequence number and the connection.
+fn ten_segments_out() -> (Harness, u32, ConnId) {
+    let (mut h, iss, c) = Harness::accepted();
+    h.engine.send(c, &[7u8; 40 * MSS as usize]).unwrap();
+    assert_eq!(h.recv().len(), 10, "IW10");
+    (h, iss, c)
+}
+
+#[test]
+fn rfc5681_3_2_three_duplicate_acks_retransmit_the_first_unacked_segment() {
+    let (mut h, iss, c) = ten_segments_out();
+    // The first segment was lost; the next ones each draw a duplicate ACK.
+    // The first two are not enough, but each lets one new segment out
+    // (RFC 3042 limited transmit).
+    for i in 0..2 {
+        h.send(seg(PEER_ISS + 1, iss, ACK));
+        let out = h.recv_one();
+        assert_eq!(out.seq, iss + (10 + i) * MSS, "limited transmit");
+    }
+    h.send(seg(PEER_ISS + 1, iss, ACK));
+    let out = h.recv();
+    assert_eq!(out[0].seq, iss, "the first unacknowledged segment, at once");
+    assert_eq!(out[0].payload.len(), MSS as usize);
+    let t = tcb_of(&h, c);
+    // ssthresh = max(FlightSize / 2, 2*SMSS); cwnd = ssthresh + 3*SMSS.
+    assert_eq!(t.ssthresh, 6 * MSS);
+    assert_eq!(t.cwnd, 9 * MSS);
+    assert!(t.in_recovery);
+    let st = h.engine.stats();
+    assert_eq!(
+        (st.fast_retransmits, st.recoveries, st.retransmits),
+        (1, 1, 0)
+    );
+}
+
+#[test]
+fn rfc6582_3_2_partial_acks_retransmit_each_hole_and_the_full_ack_ends_recovery() {
+    let (mut h, iss, c) = ten_segments_out();
+    for _ in 0..3 {
+        h.send(seg(PEER_ISS + 1, iss, ACK));
+    }
+    h.recv();
+    // Segments 1 and 4 were lost: the retransmission of 1 is acknowledged
+    // up to 4 — a partial ACK — and 4 goes at once.
+    h.send(seg(PEER_ISS + 1, iss + 3 * MSS, ACK));
+    let out = h.recv();
+    assert_eq!(out[0].seq, iss + 3 * MSS, "the next hole, without an RTO");
+    assert!(tcb_of(&h, c).in_recovery);
+    // Further duplicate ACKs inflate cwnd and let new data out.
+    let before = tcb_of(&h, c).cwnd;
+    h.send(seg(PEER_ISS + 1, iss + 3 * MSS, ACK));
+    assert_eq!(tcb_of(&h, c).cwnd, before + MSS);
+    h.recv();
+    // The full ACK (past `recover`, SND.MAX when recovery began).
+    h.send(seg(PEER_ISS + 1, iss + 10 * MSS, ACK));
+    let t = tcb_of(&h, c);
+    assert!(!t.in_recovery);
+    assert!(t.cwnd <= t.ssthresh, "deflated to ssthresh");
+    let st = h.engine.stats();
+    assert_eq!(
+        (st.fast_retransmits, st.recoveries, st.retransmits),
+        (2, 1, 0)
+    );
+}
+
+#[test]
+fn rfc6582_3_2_duplicate_acks_of_data_sent_before_an_rto_start_no_recovery() {
+    let (mut h, iss, _) = ten_segments_out();
+    h.advance(Duration::from_secs(1));
+    assert_eq!(h.recv().len(), 1, "the RTO's retransmission");
+    for _ in 0..5 {
+        h.send(seg(PEER_ISS + 1, iss, ACK));
+    }
+    h.recv();
+    let st = h.engine.stats();
+    assert_eq!((st.fast_retransmits, st.recoveries), (0, 0));
+}
+
+#[test]
+fn rfc5681_2_an_ack_with_a_window_update_is_no_duplicate() {
+    let (mut h, iss, _) = ten_segments_out();
+    for w in [60000, 50000, 40000] {
+        h.send(ack_wnd(PEER_ISS + 1, iss, w));
+    }
+    h.recv();
+    assert_eq!(h.engine.stats().fast_retransmits, 0);
+}
+
+/// Two engines on a wire with 1 ms each way that drops the first
+/// transmission of the server's data segments whose index (in order of
+/// first sending) is in `lose`.
+struct Pair {
+    client: Engine,
+    server: Engine,
+    now: Instant,
+    to_client: Vec<(Instant, Vec<u8>)>,
+    to_server: Vec<(Instant, Vec<u8>)>,
+    sent_seqs: Vec<u32>,
+    lose: HashSet<usize>,
+    received: Vec<u8>,
+    events: Events,
+}
+
+const SERVER: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 1), 80);
+const CLIENT: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 2), 40000);
+const ONE_WAY: Duration = Duration::from_millis(1);
+
+impl Pair {
+    fn new(cfg: Config, lose: &[usize]) -> Self {
+        let now = Instant::from_millis(10_000);
+        let mut server = Engine::new(cfg.clone(), US, [1; 16], now).unwrap();
+        server.listen(SERVER).unwrap();
+        Pair {
+            client: Engine::new(cfg, PEER, [2; 16], now).unwrap(),
+            server,
+            now,
+            to_client: Vec::new(),
+            to_server: Vec::new(),
+            sent_seqs: Vec::new(),
+            lose: lose.iter().copied().collect(),
+            received: Vec::new(),
+            events: Events::new(),
+        }
+    }
+
+    /// Runs a 64 KiB response to a request until the client has it all;
+    /// returns how long that took.
+    fn response(&mut self, len: usize) -> Duration {
+        let start = self.now;
+        let mut tx = FrameBatch::new();
+        self.client.connect(self.now, CLIENT, SERVER, US).unwrap();
+        let body: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+        while self.received.len() < len {
+            assert!(self.now - start < Duration::from_secs(30), "stuck");
+            // Client side.
+            let arrived = take_arrived(&mut self.to_client, self.now);
+            tx.clear();
+            self.client
+                .handle_frames(self.now, arrived.iter().map(|f| f.as_slice()), &mut tx);
+            self.client.handle_timeout(self.now, &mut tx);
+            self.client.swap_events(&mut self.events);
+            for ev in self.events.iter() {
+                let d = self.events.data(&ev.kind);
+                self.received.extend_from_slice(d);
+            }
+            self.client.poll_transmit(self.now, &mut tx);
+            for f in tx.iter() {
+                self.to_server.push((self.now + ONE_WAY, f.to_vec()));
+            }
+            // Server side: answers the connection with the response.
+            let arrived = take_arrived(&mut self.to_server, self.now);
+            tx.clear();
+            self.server
+                .handle_frames(self.now, arrived.iter().map(|f| f.as_slice()), &mut tx);
+            self.server.handle_timeout(self.now, &mut tx);
+            self.server.swap_events(&mut self.events);
+            let accepted: Vec<ConnId> = (self.events.iter())
+                .filter(|e| e.kind == EventKind::Accepted)
+                .map(|e| e.conn)
+                .collect();
+            for c in accepted {
+                self.server.send(c, &body).unwrap();
+            }
+            self.server.poll_transmit(self.now, &mut tx);
+            for f in tx.iter() {
+                let p = wire::parse_tcp_frame(f, false).unwrap();
+                if !p.tcp.payload.is_empty() {
+                    let seq = p.tcp.seq.0;
+                    let first = !self.sent_seqs.contains(&seq);
+                    if first {
+                        self.sent_seqs.push(seq);
+                        if self.lose.contains(&(self.sent_seqs.len() - 1)) {
+                            continue;
+                        }
+                    }
+                }
+                self.to_client.push((self.now + ONE_WAY, f.to_vec()));
+            }
+            self.now = self.now + Duration::from_micros(100);
+        }
+        assert_eq!(
+            self.received, body,
+            "the response, each byte once, in order"
+        );
+        self.now - start
+    }
+}
+
+fn take_arrived(link: &mut Vec<(Instant, Vec<u8>)>, now: Instant) -> Vec<Vec<u8>> {
+    let (due, later): (Vec<_>, Vec<_>) = link.drain(..).partition(|(at, _)| *at <= now);
+    *link = later;
+    due.into_iter().map(|(_, f)| f).collect()
+}
+
+fn three_losses(sack: bool) -> Pair {
+    let cfg = Config {
+        sack,
+        ..Config::default()
+    };
+    // Segments 5, 20 and 33 of the 45 of a 64 KiB response.
+    let mut p = Pair::new(cfg, &[5, 20, 33]);
+    let took = p.response(65536);
+    let st = p.server.stats();
+    assert_eq!(st.retransmits, 0, "no RTO: {st:?}");
+    assert!(st.fast_retransmits >= 3, "{st:?}");
+    assert!(
+        took < Duration::from_millis(200),
+        "took {took:?}: an RTO's worth"
+    );
+    p
+}
+
+#[test]
+fn rfc6582_three_non_adjacent_losses_in_a_64k_response_recovered_without_rto() {
+    let p = three_losses(false);
+    assert_eq!(p.client.stats().sack_blocks_sent, 0);
+}
+
+#[test]
+fn rfc2018_three_non_adjacent_losses_in_a_64k_response_recovered_with_sack_without_rto() {
+    let p = three_losses(true);
+    assert!(p.client.stats().sack_blocks_sent > 0);
+}
+
+#[test]
+fn rfc8985_7_a_lost_last_segment_is_recovered_by_a_tlp_well_before_the_rto() {
+    // 64 KiB in segments of 1448 (timestamps on): the 46th is the last.
+    let mut p = Pair::new(Config::default(), &[45]);
+    let took = p.response(65536);
+    let st = p.server.stats();
+    assert_eq!(st.retransmits, 0, "no RTO: {st:?}");
+    assert_eq!(st.tlps, 1, "{st:?}");
+    assert!(took < Duration::from_millis(100), "took {took:?}");
+}
+
+#[test]
+fn rfc8985_7_without_tlp_the_same_loss_waits_for_the_rto() {
+    let cfg = Config {
+        tail_loss_probe: false,
+        ..Config::default()
+    };
+    let mut p = Pair::new(cfg, &[45]);
+    let took = p.response(65536);
+    assert_eq!(p.server.stats().retransmits, 1);
+    assert!(took >= Duration::from_millis(200), "took {took:?}");
+}
+
+#[test]
+fn rfc6675_4_a_second_hole_the_sack_blocks_show_is_repeated_before_the_partial_ack() {
+    let mut h = Harness::new(config());
+    h.engine.listen(LOCAL).unwrap();
+    let sack_ok = TcpOptions {
+        sack_permitted: true,
+        ..Default::default()
+    };
+    h.send(seg(PEER_ISS, 0, SYN).options(sack_ok));
+    let sa = h.recv_one();
+    h.send(seg(PEER_ISS + 1, sa.seq + 1, ACK));
+    let (iss, c) = (sa.seq + 1, h.events_conn());
+    h.engine.send(c, &[7u8; 40 * MSS as usize]).unwrap();
+    assert_eq!(h.recv().len(), 10);
+    // Segments 0 and 3 lost: the peer holds 1–2 and 4 on.
+    let s = |i: u32| SeqNumber(iss + i * MSS);
+    let dup = |blocks: &[(u32, u32)]| {
+        let mut o = TcpOptions::default();
+        for &(l, r) in blocks {
+            o.sack.push(s(l), s(r));
+        }
+        seg(PEER_ISS + 1, iss, ACK).options(o)
+    };
+    h.send(dup(&[(1, 2)]));
+    h.send(dup(&[(1, 3)]));
+    h.recv(); // limited transmit
+    h.send(dup(&[(4, 5), (1, 3)]));
+    assert_eq!(h.recv()[0].seq, iss, "fast retransmit of the first hole");
+    h.send(dup(&[(4, 6), (1, 3)]));
+    let out = h.recv();
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].seq, iss + 3 * MSS, "the second hole, at once");
+    // The next duplicate ACK finds no hole left below the SACKed data.
+    h.send(dup(&[(4, 7), (1, 3)]));
+    assert!(
+        h.recv().iter().all(|o| o.seq >= iss + 10 * MSS),
+        "no hole twice"
+    );
+    // The partial ACK up to the second hole does not repeat it again.
+    h.send(seg(PEER_ISS + 1, iss + 3 * MSS, ACK));
+    assert!(h.recv().iter().all(|o| o.seq != iss + 3 * MSS));
+    assert_eq!(h.engine.stats().fast_retransmits, 2);
+}
+
+#[test]
+fn rfc6675_two_losses_in_one_window_are_both_repeated_within_one_recovery() {
+    let run = |sack| {
+        let mut p = Pair::new(
+            Config {
+                sack,
+                ..Config::default()
+            },
+            &[12, 14],
+        );
+        let took = p.response(65536);
+        let st = p.server.stats().clone();
+        assert_eq!(st.retransmits, 0, "no RTO: {st:?}");
+        assert_eq!(st.recoveries, 1, "{st:?}");
+        took
+    };
+    let (with, without) = (run(true), run(false));
+    println!("two holes: {with:?} with SACK, {without:?} with NewReno");
+    assert!(with <= without, "{with:?} with SACK, {without:?} without");
+}
