@@ -9,6 +9,7 @@ pub mod http;
 pub mod kernel;
 pub mod load;
 pub mod metrics;
+pub mod owner;
 pub mod plan;
 pub mod rate;
 pub mod report;

@@ -3,9 +3,11 @@
 //! queue, and sums their reports when they end. The XDP program is detached
 //! when the runtime is dropped, whichever way that happens.
 
+use super::handoff;
 use super::worker::{self, Clock, WorkerEnd, WorkerOptions};
 use super::{netdev, Error, XdpProgram, XskConfig, XskSocket};
 use crate::app::capture::{self, CapturedFrame, Written};
+use crate::app::owner::Owners;
 use crate::app::plan::{self, LoadPlan, Steering, WorkerStart};
 use crate::app::report::{Summary, WorkerReport};
 use crate::app::search::{MaxRateSearch, Step};
@@ -202,6 +204,14 @@ impl Runtime {
         let (tx, reports) = crossbeam_channel::bounded(1024);
         let cores = core_affinity::get_core_ids().map_or(1, |c| c.len().max(1));
         let mut workers = Vec::new();
+        // Every worker knows every tuple's owner, and hands it what arrives
+        // on the wrong queue.
+        let owners = Owners::new(steering, opts.workers);
+        let handoffs = handoff::mesh(owners, opts.xsk.frame_size as usize).into_iter();
+        // Every socket is open and registered before any worker starts: a
+        // reply arriving on a queue without one would go to the kernel,
+        // which resets the connection.
+        let mut ready = Vec::new();
         for queue in 0..opts.workers {
             let xsk = XskSocket::open(&opts.iface, queue, &opts.xsk)?;
             xdp.register_xsk(&xsk)?;
@@ -225,10 +235,14 @@ impl Runtime {
                         .unwrap_or(usize::MAX)
                 }),
             };
+            ready.push((xsk, engine, app, wopts));
+        }
+        for ((xsk, engine, app, wopts), handoff) in ready.into_iter().zip(handoffs) {
             workers.push(worker::spawn(
                 xsk,
                 engine,
                 app,
+                handoff,
                 clock,
                 wopts,
                 stop,
