@@ -51,6 +51,12 @@ fn load_with_two_workers_against_nginx_on_two_queues_completes_every_connection(
     );
     assert_eq!(f.status.code(), Some(0), "{}", f.describe());
     let v = parse_json("synwave load --workers 2", &f.stdout);
+    // veth reports no RSS (ETHTOOL_GRSSH): said once, and hand-off carries the run.
+    assert!(
+        f.stderr.contains("sw0 has no RSS") && f.stderr.contains("handed to it"),
+        "{}",
+        f.describe()
+    );
     let errors: u64 = v["errors"]
         .as_object()
         .expect("errors")

@@ -197,6 +197,21 @@ impl Runtime {
             ));
         }
         steer(&mut xdp, steering, &extra, iface.mac)?;
+        if opts.workers > 1 {
+            // Source ports are not chosen by the NIC's hash yet: say what
+            // it is, and that replies on other queues are handed off.
+            let rss = match netdev::rss(&opts.iface)? {
+                Ok(rss) => format!(
+                    "{} has Toeplitz RSS over the TCP/IPv4 4-tuple ({}-entry table)",
+                    opts.iface,
+                    rss.table.len()
+                ),
+                Err(why) => why,
+            };
+            warnings.push(format!(
+                "{rss}; frames that arrive at a worker other than their connection's are handed to it"
+            ));
+        }
         let clock = Clock::start()?;
         if let Some(c) = &mut capture {
             c.wall_offset = unix_nanos().saturating_sub(clock.now().as_nanos());
