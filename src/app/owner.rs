@@ -8,7 +8,9 @@
 //! one does, without asking anybody:
 //!
 //! - a connection we opened belongs to the worker whose slice of the
-//!   source-port range ([`super::plan::port_slice`]) holds its local port;
+//!   source-port range ([`super::plan::port_slice`]) holds its local port,
+//!   or, when the NIC's RSS is known, to the worker of the queue its
+//!   replies hash to (which chose it for that: [`super::tuples::Home`]);
 //! - a connection a peer opened (a listener's) belongs to the worker a
 //!   fixed software hash of its 4-tuple names, as Linux's RPS spreads
 //!   flows — never to "the queue its SYN arrived on", since a retried SYN
@@ -17,17 +19,21 @@
 //! A frame that arrives elsewhere is handed to its owner (`io::handoff`).
 
 use super::plan::{ports_per_worker, Steering};
+use crate::wire::rss::Rss;
 use crate::wire::{EtherType, EthernetFrame, EthernetRepr, Ipv4Packet, Ipv4Repr, TcpSegment};
 use std::net::{Ipv4Addr, SocketAddrV4};
 
 /// The owner of every tuple, the same on every worker.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Owners {
     workers: u32,
     /// First source port of worker 0's slice.
     first_port: u16,
     /// Ports per worker; 0 when we open no connections.
     span: u32,
+    /// With the NIC's RSS: the source port range, whose tuples belong to
+    /// the queue their replies hash to.
+    rss: Option<(Rss, (u16, u16))>,
 }
 
 impl Owners {
@@ -45,6 +51,17 @@ impl Owners {
             workers,
             first_port: steering.ports.0,
             span,
+            rss: None,
+        }
+    }
+
+    /// Like [`Owners::new`], the source ports chosen by the NIC's `rss`
+    /// ([`super::plan::LoadPlan::worker`] with [`super::plan::WorkerStart::rss`]).
+    pub fn with_rss(steering: &Steering, workers: u32, rss: Rss) -> Self {
+        let ports = steering.ports;
+        Owners {
+            rss: (!steering.sources.is_empty()).then_some((rss, ports)),
+            ..Self::new(steering, workers)
         }
     }
 
@@ -54,6 +71,7 @@ impl Owners {
             workers: 1,
             first_port: 0,
             span: 0,
+            rss: None,
         }
     }
 
@@ -68,6 +86,14 @@ impl Owners {
     pub fn of(&self, local: SocketAddrV4, remote: SocketAddrV4) -> u32 {
         if self.workers == 1 {
             return 0;
+        }
+        if let Some((rss, (lo, hi))) = &self.rss {
+            if (*lo..=*hi).contains(&local.port()) {
+                let queue = rss.queue(remote, local);
+                if queue < self.workers {
+                    return queue;
+                }
+            }
         }
         let offset = u32::from(local.port()).wrapping_sub(u32::from(self.first_port));
         // No span: we open no connections.
@@ -221,6 +247,32 @@ mod tests {
         // A retried SYN is the same tuple: the same owner.
         let remote = SocketAddrV4::new(PEER, 50_007);
         assert_eq!(o.of(local, remote), owners[7]);
+    }
+
+    #[test]
+    fn with_rss_a_connection_we_opened_belongs_to_the_queue_its_replies_hash_to() {
+        use crate::wire::rss::VERIFICATION_KEY;
+        let rss = Rss {
+            key: VERIFICATION_KEY.to_vec(),
+            table: (0..128).map(|i| i % 4).collect(),
+        };
+        let steering = load_steering((1024, 65535));
+        let o = Owners::with_rss(&steering, 2, rss.clone());
+        let remote = SocketAddrV4::new(PEER, 80);
+        for port in (1024..=65535).step_by(11) {
+            let local = SocketAddrV4::new(OURS, port);
+            let queue = rss.queue(remote, local);
+            let owner = o.of(local, remote);
+            // Queues 2 and 3 have no worker: those tuples are nobody's
+            // choice, and owned by hash like any other.
+            if queue < 2 {
+                assert_eq!(owner, queue, "port {port}");
+            }
+            assert!(owner < 2);
+        }
+        // A listener's connections are still owned by hash.
+        let serve = Owners::with_rss(&Steering::default(), 2, rss);
+        assert_eq!(serve, Owners::new(&Steering::default(), 2));
     }
 
     #[test]

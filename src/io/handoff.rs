@@ -71,7 +71,7 @@ pub fn mesh(owners: Owners, frame_len: usize) -> Vec<Handoff> {
     (0..n)
         .map(|me| Handoff {
             me: me as u32,
-            owners,
+            owners: owners.clone(),
             inbox: ends[me].0 .1.clone(),
             pool: ends[me].1 .0.clone(),
             peers: (0..n)

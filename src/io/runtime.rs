@@ -197,21 +197,32 @@ impl Runtime {
             ));
         }
         steer(&mut xdp, steering, &extra, iface.mac)?;
-        if opts.workers > 1 {
-            // Source ports are not chosen by the NIC's hash yet: say what
-            // it is, and that replies on other queues are handed off.
-            let rss = match netdev::rss(&opts.iface)? {
-                Ok(rss) => format!(
-                    "{} has Toeplitz RSS over the TCP/IPv4 4-tuple ({}-entry table)",
-                    opts.iface,
-                    rss.table.len()
-                ),
-                Err(why) => why,
-            };
-            warnings.push(format!(
-                "{rss}; frames that arrive at a worker other than their connection's are handed to it"
-            ));
-        }
+        // With several workers: the NIC's RSS, if port steering can use it
+        // (each worker then opens only connections whose replies it
+        // receives); whatever it is, frames that arrive at the wrong
+        // worker are handed to their owner.
+        let rss = match opts.workers {
+            1 => None,
+            _ => match netdev::rss(&opts.iface)? {
+                Ok(rss) => {
+                    if !steering.sources.is_empty() {
+                        warnings.push(format!(
+                            "{} hashes TCP/IPv4 by Toeplitz ({}-entry table): each worker opens only \
+                             connections whose replies the NIC receives on its queue",
+                            opts.iface,
+                            rss.table.len()
+                        ));
+                    }
+                    Some(rss)
+                }
+                Err(why) => {
+                    warnings.push(format!(
+                        "{why}; frames that arrive at a worker other than their connection's are handed to it"
+                    ));
+                    None
+                }
+            },
+        };
         let clock = Clock::start()?;
         if let Some(c) = &mut capture {
             c.wall_offset = unix_nanos().saturating_sub(clock.now().as_nanos());
@@ -221,7 +232,10 @@ impl Runtime {
         let mut workers = Vec::new();
         // Every worker knows every tuple's owner, and hands it what arrives
         // on the wrong queue.
-        let owners = Owners::new(steering, opts.workers);
+        let owners = match &rss {
+            Some(rss) => Owners::with_rss(steering, opts.workers, rss.clone()),
+            None => Owners::new(steering, opts.workers),
+        };
         let handoffs = handoff::mesh(owners, opts.xsk.frame_size as usize).into_iter();
         // Every socket is open and registered before any worker starts: a
         // reply arriving on a queue without one would go to the kernel,
@@ -236,6 +250,7 @@ impl Runtime {
                 queue,
                 next_hop,
                 seed,
+                rss: rss.clone(),
             };
             let app = make_app(&start, &mut engine)?;
             let wopts = WorkerOptions {
