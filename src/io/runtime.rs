@@ -206,10 +206,13 @@ impl Runtime {
             _ => match netdev::rss(&opts.iface)? {
                 Ok(rss) => {
                     if !steering.sources.is_empty() {
+                        // Tuples hashing to a queue without a worker go unused.
+                        let ours = rss.table.iter().filter(|&&q| q < opts.workers).count();
                         warnings.push(format!(
-                            "{} hashes TCP/IPv4 by Toeplitz ({}-entry table): each worker opens only \
-                             connections whose replies the NIC receives on its queue",
+                            "{} hashes TCP/IPv4 by Toeplitz ({} of its {} table entries on the workers' \
+                             queues): each worker opens only connections whose replies the NIC receives on its queue",
                             opts.iface,
+                            ours,
                             rss.table.len()
                         ));
                     }
