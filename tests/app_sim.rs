@@ -56,6 +56,7 @@ fn options(ports: (u16, u16)) -> LoadOptions {
         connect_timeout: Some(Duration::from_millis(500)),
         grace: Duration::from_millis(500),
         first_port: 0,
+        home: None,
     }
 }
 
@@ -217,6 +218,44 @@ fn rfc6191_tuples_the_server_holds_come_back_at_once() {
     assert_eq!(errors(&c), 0, "{c:?}");
     assert_eq!(get(&c, "started"), get(&c, "completed"), "{c:?}");
     assert!(get(&c, "started") > 1000, "{c:?}");
+}
+
+#[test]
+fn mtcp_a_worker_kept_to_the_tuples_rss_steers_home_runs_on_them_alone() {
+    use synwave::wire::rss::{Rss, VERIFICATION_KEY};
+    let rss = Rss {
+        key: VERIFICATION_KEY.to_vec(),
+        table: (0..128).map(|i| i % 2).collect(),
+    };
+    let ports = (10000, 10099);
+    let home = |queue| LoadOptions {
+        connections: Some(200),
+        duration: None,
+        home: Some((rss.clone(), queue)),
+        ..options(ports)
+    };
+    for queue in 0..2 {
+        let (c, _, _) = run(home(queue), Some(CloseMode::ServerFirst), Config::default());
+        assert_eq!(errors(&c), 0, "queue {queue}: {c:?}");
+        assert_eq!(get(&c, "completed"), 200, "queue {queue}: {c:?}");
+    }
+    // Half of the 100 ports or so come home to each queue; one that no
+    // port does cannot open anything.
+    let nowhere = Rss {
+        table: vec![0],
+        ..rss.clone()
+    };
+    let (c, _, _) = run(
+        LoadOptions {
+            home: Some((nowhere, 1)),
+            duration: Some(Duration::from_millis(200)),
+            ..options(ports)
+        },
+        Some(CloseMode::ServerFirst),
+        Config::default(),
+    );
+    assert_eq!(get(&c, "completed"), 0, "{c:?}");
+    assert!(get(&c, "no_free_tuple") > 0, "{c:?}");
 }
 
 #[test]

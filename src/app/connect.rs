@@ -55,6 +55,7 @@ impl ConnectOptions {
             connect_timeout: None,
             grace: Duration::ZERO,
             first_port: self.first_port,
+            home: None,
         }
     }
 }

@@ -4,9 +4,10 @@
 
 use super::http::{Progress, ResponseParser, StatusClass};
 use super::rate::RateSchedule;
-use super::tuples::{Tuple, TupleAllocator};
+use super::tuples::{Home, Tuple, TupleAllocator};
 use super::App;
 use crate::tcp::{ConnId, Engine, Event, EventKind, Events, FourTuple, Instant, TimeoutReason};
+use crate::wire::rss::Rss;
 use crate::wire::MacAddr;
 use core::time::Duration;
 use hashbrown::HashMap;
@@ -80,6 +81,9 @@ pub struct LoadOptions {
     pub grace: Duration,
     /// Where in the port range never-used tuples start (modulo its size).
     pub first_port: u32,
+    /// The NIC's RSS and this worker's queue: open only connections whose
+    /// replies the NIC receives on that queue (`tuples::Home`).
+    pub home: Option<(Rss, u32)>,
 }
 
 /// Why the application gave up on a connection (the engine did not end it).
@@ -240,7 +244,13 @@ impl LoadApp {
     /// A load generator per `o`.
     pub fn new(o: LoadOptions) -> Self {
         LoadApp {
-            tuples: TupleAllocator::new(o.addresses.clone(), o.ports, o.first_port),
+            tuples: match &o.home {
+                None => TupleAllocator::new(o.addresses.clone(), o.ports, o.first_port),
+                Some((rss, queue)) => {
+                    let home = Home::new(rss.clone(), o.target, &o.addresses, o.ports, *queue);
+                    TupleAllocator::new(o.addresses.clone(), o.ports, o.first_port).homed(home)
+                }
+            },
             o,
             schedule: None,
             start: None,

@@ -11,6 +11,7 @@ pub mod kernel;
 pub mod load;
 pub mod merge;
 pub mod metrics;
+pub mod owner;
 pub mod plan;
 pub mod rate;
 pub mod report;

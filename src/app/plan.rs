@@ -8,6 +8,7 @@ use super::http;
 use super::load::{LoadClose, LoadOptions, ResponseEnd};
 use super::tuples::{check_demand, Demand};
 use crate::tcp::Config;
+use crate::wire::rss::Rss;
 use crate::wire::MacAddr;
 use core::fmt;
 use core::time::Duration;
@@ -224,6 +225,7 @@ pub fn load_options(
         connect_timeout: Some(Duration::from_secs(5)),
         grace: Duration::from_secs(5),
         first_port: 0,
+        home: None,
     }
 }
 
@@ -277,7 +279,7 @@ pub struct Steering {
 }
 
 /// What each worker learns as it starts, beyond its own options.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WorkerStart {
     /// The worker's queue (its index).
     pub queue: u32,
@@ -285,6 +287,9 @@ pub struct WorkerStart {
     pub next_hop: MacAddr,
     /// A random number drawn once per run: where never-used tuples start.
     pub seed: u32,
+    /// The NIC's RSS, when it hashes TCP/IPv4 by Toeplitz over the 4-tuple
+    /// (and the run has several workers): source ports are chosen by it.
+    pub rss: Option<Rss>,
 }
 
 /// A load split across workers: each gets a slice of the port range and its
@@ -320,13 +325,20 @@ impl LoadPlan {
         }
     }
 
-    /// Worker `w.queue`'s share of the load.
+    /// Worker `w.queue`'s share of the load: its slice of the port range,
+    /// or with the NIC's RSS known, the tuples of the whole range whose
+    /// replies come back to its queue.
     pub fn worker(&self, w: &WorkerStart) -> LoadOptions {
         let workers = self.workers;
         let whole = &self.whole;
+        let (ports, home) = match &w.rss {
+            Some(rss) => (whole.ports, Some((rss.clone(), w.queue))),
+            None => (port_slice(whole.ports, self.span, w.queue), None),
+        };
         LoadOptions {
             next_hop: w.next_hop,
-            ports: port_slice(whole.ports, self.span, w.queue),
+            ports,
+            home,
             rate: whole.rate.map(|r| r / f64::from(workers)),
             stages: (whole.stages.iter())
                 .map(|&(d, r)| (d, r / f64::from(workers)))
@@ -628,6 +640,29 @@ mod tests {
         assert_eq!(ports_per_worker((10, 19), 3), Ok(3));
         assert_eq!(port_slice((10, 19), 3, 2), (16, 18));
         assert!(ports_per_worker((10, 10), 2).is_err());
+    }
+
+    #[test]
+    fn with_the_nics_rss_each_worker_takes_the_whole_port_range_kept_to_its_queue() {
+        let whole = load_options(T, vec![Ipv4Addr::new(10, 77, 0, 1)], (10_000, 10_999));
+        let plan = LoadPlan::new(whole, 2, &Config::default()).unwrap();
+        let start = |queue, rss| WorkerStart {
+            queue,
+            next_hop: MacAddr::default(),
+            seed: 0,
+            rss,
+        };
+        let sliced = plan.worker(&start(1, None));
+        assert_eq!((sliced.ports, sliced.home), ((10_500, 10_999), None));
+        let rss = Rss {
+            key: crate::wire::rss::VERIFICATION_KEY.to_vec(),
+            table: vec![0, 1],
+        };
+        let homed = plan.worker(&start(1, Some(rss.clone())));
+        assert_eq!(
+            (homed.ports, homed.home),
+            ((10_000, 10_999), Some((rss, 1)))
+        );
     }
 
     #[test]

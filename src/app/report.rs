@@ -20,6 +20,12 @@ pub struct WorkerReport {
     pub time_waits: usize,
     /// Frames the tx ring had no room for (TCP retransmits them).
     pub tx_dropped: u64,
+    /// Frames that arrived on this worker's queue but belong to another
+    /// worker's connection, copied to it.
+    pub handed_off: u64,
+    /// Frames for another worker that found its inbox full (or the worker
+    /// ended): dropped, and retransmitted by TCP.
+    pub handoff_dropped: u64,
     /// How much of a core the worker used, and of its time had work.
     pub load: WorkerLoad,
     /// True on the last report: the worker's result as it ends.
@@ -71,6 +77,10 @@ pub struct Summary {
     pub tcbs_left: usize,
     pub time_wait_left: usize,
     pub tx_dropped: u64,
+    /// Frames handed from the worker that received them to their owner.
+    pub handed_off: u64,
+    /// Frames for another worker dropped on the way (a full inbox).
+    pub handoff_dropped: u64,
     pub xdp: XdpCounters,
     /// Seconds the workers ran.
     pub elapsed: f64,
@@ -91,6 +101,8 @@ impl Summary {
         self.tcbs_left += r.tcbs;
         self.time_wait_left += r.time_waits;
         self.tx_dropped += r.tx_dropped;
+        self.handed_off += r.handed_off;
+        self.handoff_dropped += r.handoff_dropped;
         self.workers.push(r.load);
     }
 
@@ -250,6 +262,8 @@ fn counters_json(sum: &Summary, o: &mut Map<String, Value>) {
     o.insert("tcbs_left".into(), json!(sum.tcbs_left));
     o.insert("time_wait_left".into(), json!(sum.time_wait_left));
     o.insert("tx_dropped".into(), json!(sum.tx_dropped));
+    o.insert("handed_off".into(), json!(sum.handed_off));
+    o.insert("handoff_dropped".into(), json!(sum.handoff_dropped));
     o.insert("elapsed_s".into(), json!(sum.elapsed));
     let workers: Vec<Value> = sum
         .workers
@@ -682,11 +696,13 @@ pub fn load_table(sum: &Summary, measured_s: f64, target_rate: Option<f64>) -> S
         s.push_str(&line);
     }
     s.push_str(&format!(
-        "  frames in/out {} / {}, retransmits {}, tx dropped {}, TCBs left {}, TIME-WAIT left {}\n",
+        "  frames in/out {} / {}, retransmits {}, tx dropped {}, handed off {} (dropped {}), TCBs left {}, TIME-WAIT left {}\n",
         sum.engine.frames_in,
         sum.engine.frames_out,
         sum.engine.retransmits,
         sum.tx_dropped,
+        sum.handed_off,
+        sum.handoff_dropped,
         sum.tcbs_left,
         sum.time_wait_left
     ));
@@ -710,13 +726,15 @@ pub fn summary_text(command: &str, sum: &Summary, keys: &[&str]) -> String {
     let drops: u64 = sum.engine.parse_errors.iter().sum();
     let _ = writeln!(
         s,
-        "  frames in/out {} / {}, retransmits {}, RST sent {}, malformed dropped {}, tx dropped {}",
+        "  frames in/out {} / {}, retransmits {}, RST sent {}, malformed dropped {}, tx dropped {}, handed off {} (dropped {})",
         sum.engine.frames_in,
         sum.engine.frames_out,
         sum.engine.retransmits,
         sum.engine.rst_sent,
         drops,
-        sum.tx_dropped
+        sum.tx_dropped,
+        sum.handed_off,
+        sum.handoff_dropped
     );
     let _ = writeln!(
         s,

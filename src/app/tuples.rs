@@ -9,13 +9,19 @@
 //! - we closed first: when the engine lets a connect take over our
 //!   TIME-WAIT record ([`crate::tcp::Engine::reusable_at`]): a second with
 //!   timestamps, 2MSL without them or with `--strict-time-wait`.
+//!
+//! On a NIC whose RSS is known, a worker's allocator can keep to the
+//! tuples whose replies the NIC steers to the worker's own queue ([`Home`]:
+//! mTCP's per-core address pools), over the whole port range, so that no
+//! reply has to be handed to another worker.
 
 use crate::tcp::Instant;
+use crate::wire::rss::{toeplitz_tcp4, Rss};
 use crate::wire::SeqNumber;
 use core::fmt;
 use core::time::Duration;
 use std::collections::VecDeque;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddrV4};
 
 /// How long at least a tuple rests: one tick of the TSval clock (1 ms), so
 /// the next SYN's TSval is strictly above the last segment's.
@@ -129,6 +135,50 @@ struct Resting {
     snd_nxt: Option<SeqNumber>,
 }
 
+/// Which tuples come back home: those whose replies from `target` the
+/// NIC's RSS receives on `queue`. The Toeplitz hash is linear, so a
+/// reply's hash is the XOR of its addresses' and target port's part (one
+/// per source address) and its destination port's part (one per port).
+#[derive(Clone, Debug)]
+pub struct Home {
+    rss: Rss,
+    queue: u32,
+    by_addr: Vec<u32>,
+    by_port: Vec<u32>,
+}
+
+impl Home {
+    /// The tuples of `addresses` x `ports` whose replies from `target`
+    /// `rss` steers to `queue`.
+    pub fn new(
+        rss: Rss,
+        target: SocketAddrV4,
+        addresses: &[Ipv4Addr],
+        ports: (u16, u16),
+        queue: u32,
+    ) -> Self {
+        let zero = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0);
+        let by_addr = (addresses.iter())
+            .map(|&a| toeplitz_tcp4(&rss.key, target, SocketAddrV4::new(a, 0)))
+            .collect();
+        let by_port = (ports.0..=ports.1)
+            .map(|p| toeplitz_tcp4(&rss.key, zero, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, p)))
+            .collect();
+        Home {
+            rss,
+            queue,
+            by_addr,
+            by_port,
+        }
+    }
+
+    /// Whether the reply to the `addr`-th address and `offset`-th port lands on our queue.
+    fn keeps(&self, addr: usize, offset: u32) -> bool {
+        let hash = self.by_addr[addr] ^ self.by_port[offset as usize];
+        self.rss.queue_of_hash(hash) == self.queue
+    }
+}
+
 /// The tuples of some addresses and a port range. Never-used tuples come
 /// first, from a cursor that starts at a chosen port (so that consecutive
 /// runs do not begin on the same tuples); used ones rest in FIFOs, one per
@@ -139,7 +189,13 @@ pub struct TupleAllocator {
     first_port: u16,
     ports: u32,
     start: u32,
+    /// The cursor over never-used tuples, by index.
     fresh: u32,
+    /// Never-used tuples handed out.
+    handed: usize,
+    /// Tuples that are ours: all, or those that come back [`Home`].
+    kept: usize,
+    home: Option<Home>,
     resting: Vec<(Duration, VecDeque<Resting>)>,
 }
 
@@ -150,18 +206,40 @@ impl TupleAllocator {
     pub fn new(addresses: Vec<Ipv4Addr>, ports: (u16, u16), start: u32) -> Self {
         let count = u32::from(ports.1 - ports.0) + 1;
         TupleAllocator {
+            kept: addresses.len() * count as usize,
             addresses,
             first_port: ports.0,
             ports: count,
             start: start % count,
             fresh: 0,
+            handed: 0,
+            home: None,
             resting: Vec::new(),
         }
     }
 
-    /// Addresses x ports.
+    /// Only the tuples that come back `home` (built for the same
+    /// addresses and ports).
+    pub fn homed(mut self, home: Home) -> Self {
+        let n = self.addresses.len();
+        self.kept = (0..n)
+            .map(|a| (0..self.ports).filter(|&o| home.keeps(a, o)).count())
+            .sum();
+        self.home = Some(home);
+        self
+    }
+
+    /// The tuples that are ours: addresses x ports, or those that come back home.
     pub fn capacity(&self) -> usize {
-        self.addresses.len() * self.ports as usize
+        self.kept
+    }
+
+    /// Whether the tuple of `index` is ours.
+    fn keeps(&self, index: u32) -> bool {
+        let n = self.addresses.len() as u32;
+        self.home
+            .as_ref()
+            .is_none_or(|h| h.keeps((index % n) as usize, (self.start + index / n) % self.ports))
     }
 
     fn tuple(&self, index: u32, last_snd_nxt: Option<SeqNumber>) -> Tuple {
@@ -186,9 +264,14 @@ impl TupleAllocator {
     /// A tuple free by `now`: a never-used one while any is left, else the
     /// one that has been free the longest.
     pub fn take(&mut self, now: Instant) -> Option<Tuple> {
-        if (self.fresh as usize) < self.capacity() {
+        let all = self.addresses.len() * self.ports as usize;
+        while self.handed < self.kept && (self.fresh as usize) < all {
+            let index = self.fresh;
             self.fresh += 1;
-            return Some(self.tuple(self.fresh - 1, None));
+            if self.keeps(index) {
+                self.handed += 1;
+                return Some(self.tuple(index, None));
+            }
         }
         let (queue, _) = self
             .resting
@@ -232,8 +315,7 @@ impl TupleAllocator {
 
     /// Tuples not in use (free now or resting).
     pub fn len(&self) -> usize {
-        self.capacity() - self.fresh as usize
-            + self.resting.iter().map(|(_, q)| q.len()).sum::<usize>()
+        self.capacity() - self.handed + self.resting.iter().map(|(_, q)| q.len()).sum::<usize>()
     }
 
     /// True when every tuple is in use.
@@ -318,6 +400,52 @@ mod tests {
         a.give_back(A, 999, Some(SeqNumber(5)), t0(), t0());
         a.give_back(A, 1003, Some(SeqNumber(5)), t0(), t0());
         assert_eq!(a.len(), 0);
+    }
+
+    #[test]
+    fn mtcp_each_worker_gets_only_tuples_whose_replies_rss_steers_to_it_over_the_whole_range() {
+        use crate::wire::rss::VERIFICATION_KEY;
+        let target = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 9), 80);
+        let ports = (1024, 65535);
+        let addresses = vec![A, B];
+        for workers in [2u32, 3, 4] {
+            let rss = Rss {
+                key: VERIFICATION_KEY.to_vec(),
+                table: (0..128).map(|i| i % workers).collect(),
+            };
+            let mut owner = std::collections::HashMap::new();
+            let mut counts = Vec::new();
+            for q in 0..workers {
+                let home = Home::new(rss.clone(), target, &addresses, ports, q);
+                let mut a = TupleAllocator::new(addresses.clone(), ports, 12_345).homed(home);
+                let capacity = a.capacity();
+                let mut got = 0;
+                while let Some(t) = a.take(t0()) {
+                    let reply_to = SocketAddrV4::new(t.addr, t.port);
+                    assert_eq!(rss.queue(target, reply_to), q, "{reply_to} given to {q}");
+                    assert!(owner.insert(reply_to, q).is_none(), "{reply_to} twice");
+                    got += 1;
+                }
+                assert_eq!(got, capacity);
+                assert!(a.is_empty());
+                // A tuple given back comes out again, and only ours are taken back.
+                let mine = *owner.iter().find(|(_, &w)| w == q).unwrap().0;
+                a.give_back(*mine.ip(), mine.port(), None, t0(), t0());
+                let again = a.take(t0() + MIN_REST).unwrap();
+                assert_eq!((again.addr, again.port), (*mine.ip(), mine.port()));
+                counts.push(got);
+            }
+            // Every tuple of the range has exactly one worker, and each a fair share.
+            let all = addresses.len() * (usize::from(ports.1 - ports.0) + 1);
+            assert_eq!(owner.len(), all);
+            let fair = all / workers as usize;
+            assert!(
+                counts
+                    .iter()
+                    .all(|&c| c > fair * 9 / 10 && c < fair * 11 / 10),
+                "{workers} workers: {counts:?} tuples each"
+            );
+        }
     }
 
     fn demand(rate: Option<f64>, duration: Option<u64>, rest: u64) -> Demand {

@@ -6,7 +6,8 @@
 //! ring logic, the libbpf skeleton and the libc wrappers; [`netdev`] answers
 //! "what is this interface" and "what MAC is the next hop"; [`netns`] moves
 //! the calling thread into a named network namespace; [`signal`] turns
-//! Ctrl-C into a flag so loops stop and `Drop` guards run; [`keys`] keeps
+//! Ctrl-C into a flag so loops stop and `Drop` guards run; [`handoff`]
+//! carries a frame that arrived at the wrong worker to its owner; [`keys`] keeps
 //! the engine's secrets for the life of the boot; [`testbed`] builds
 //! veth pairs between throw-away namespaces for tests.
 
@@ -15,6 +16,7 @@ use std::net::Ipv4Addr;
 
 pub mod arp;
 pub mod demo;
+pub mod handoff;
 pub mod keys;
 pub mod netdev;
 pub mod netns;

@@ -116,6 +116,51 @@ pub fn rx_queue_count(iface: &str) -> Result<u32, Error> {
     Ok(u32::try_from(n).unwrap_or(u32::MAX).max(1))
 }
 
+/// What a NIC's RSS means for port steering: the key and table when the
+/// NIC hashes TCP/IPv4 by Toeplitz over addresses and both ports, as
+/// `wire::rss` computes it; otherwise, in one line, why replies cannot be
+/// steered home by choosing source ports (and so are handed to their
+/// owner).
+pub fn rss(iface: &str) -> Result<Result<crate::wire::rss::Rss, String>, Error> {
+    // <linux/ethtool.h>: ETH_RSS_HASH_TOP, RXH_IP_SRC | RXH_IP_DST |
+    // RXH_L4_B_0_1 | RXH_L4_B_2_3.
+    const TOEPLITZ: u8 = 1 << 0;
+    const FOUR_TUPLE: u64 = 0xf0;
+    let Some(c) = os::rss(iface)? else {
+        return Ok(Err(format!(
+            "{iface} has no RSS (ETHTOOL_GRSSH unsupported)"
+        )));
+    };
+    if c.hfunc & TOEPLITZ == 0 {
+        return Ok(Err(format!(
+            "{iface} hashes with RSS function {:#x}, not Toeplitz",
+            c.hfunc
+        )));
+    }
+    match c.tcp4_fields {
+        Some(f) if f & FOUR_TUPLE == FOUR_TUPLE => {}
+        Some(f) => {
+            return Ok(Err(format!(
+                "{iface} hashes TCP/IPv4 on fields {f:#x}, not both addresses and ports                  (ethtool -N {iface} rx-flow-hash tcp4 sdfn)"
+            )))
+        }
+        None => {
+            return Ok(Err(format!(
+                "{iface} does not say which TCP/IPv4 fields it hashes (ETHTOOL_GRXFH)"
+            )))
+        }
+    }
+    if c.key.is_empty() || c.table.is_empty() {
+        return Ok(Err(format!(
+            "{iface} reports no RSS key or indirection table"
+        )));
+    }
+    Ok(Ok(crate::wire::rss::Rss {
+        key: c.key,
+        table: c.table,
+    }))
+}
+
 /// Looks `ip` up in the kernel's neighbour table for `iface`, without
 /// triggering resolution. Incomplete entries (all-zero MAC) count as absent.
 pub fn lookup_neighbour(ip: Ipv4Addr, iface: &str) -> Result<Option<MacAddr>, Error> {

@@ -3,9 +3,11 @@
 //! queue, and sums their reports when they end. The XDP program is detached
 //! when the runtime is dropped, whichever way that happens.
 
+use super::handoff;
 use super::worker::{self, Clock, WorkerEnd, WorkerOptions};
 use super::{netdev, Error, XdpProgram, XskConfig, XskSocket};
 use crate::app::capture::{self, CapturedFrame, Written};
+use crate::app::owner::Owners;
 use crate::app::plan::{self, LoadPlan, Steering, WorkerStart};
 use crate::app::report::{Summary, WorkerReport};
 use crate::app::search::{MaxRateSearch, Step};
@@ -197,6 +199,35 @@ impl Runtime {
             ));
         }
         steer(&mut xdp, steering, &extra, iface.mac)?;
+        // With several workers: the NIC's RSS, if port steering can use it
+        // (each worker then opens only connections whose replies it
+        // receives); whatever it is, frames that arrive at the wrong
+        // worker are handed to their owner.
+        let rss = match opts.workers {
+            1 => None,
+            _ => match netdev::rss(&opts.iface)? {
+                Ok(rss) => {
+                    if !steering.sources.is_empty() {
+                        // Tuples hashing to a queue without a worker go unused.
+                        let ours = rss.table.iter().filter(|&&q| q < opts.workers).count();
+                        warnings.push(format!(
+                            "{} hashes TCP/IPv4 by Toeplitz ({} of its {} table entries on the workers' \
+                             queues): each worker opens only connections whose replies the NIC receives on its queue",
+                            opts.iface,
+                            ours,
+                            rss.table.len()
+                        ));
+                    }
+                    Some(rss)
+                }
+                Err(why) => {
+                    warnings.push(format!(
+                        "{why}; frames that arrive at a worker other than their connection's are handed to it"
+                    ));
+                    None
+                }
+            },
+        };
         let clock = Clock::start()?;
         let started_at = SystemTime::now();
         if let Some(c) = &mut capture {
@@ -205,6 +236,17 @@ impl Runtime {
         let (tx, reports) = crossbeam_channel::bounded(1024);
         let cores = core_affinity::get_core_ids().map_or(1, |c| c.len().max(1));
         let mut workers = Vec::new();
+        // Every worker knows every tuple's owner, and hands it what arrives
+        // on the wrong queue.
+        let owners = match &rss {
+            Some(rss) => Owners::with_rss(steering, opts.workers, rss.clone()),
+            None => Owners::new(steering, opts.workers),
+        };
+        let handoffs = handoff::mesh(owners, opts.xsk.frame_size as usize).into_iter();
+        // Every socket is open and registered before any worker starts: a
+        // reply arriving on a queue without one would go to the kernel,
+        // which resets the connection.
+        let mut ready = Vec::new();
         for queue in 0..opts.workers {
             let xsk = XskSocket::open(&opts.iface, queue, &opts.xsk)?;
             xdp.register_xsk(&xsk)?;
@@ -214,6 +256,7 @@ impl Runtime {
                 queue,
                 next_hop,
                 seed,
+                rss: rss.clone(),
             };
             let app = make_app(&start, &mut engine)?;
             let wopts = WorkerOptions {
@@ -228,10 +271,14 @@ impl Runtime {
                         .unwrap_or(usize::MAX)
                 }),
             };
+            ready.push((xsk, engine, app, wopts));
+        }
+        for ((xsk, engine, app, wopts), handoff) in ready.into_iter().zip(handoffs) {
             workers.push(worker::spawn(
                 xsk,
                 engine,
                 app,
+                handoff,
                 clock,
                 wopts,
                 stop,

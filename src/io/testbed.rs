@@ -32,6 +32,8 @@ static SEQ: AtomicU32 = AtomicU32::new(0);
 pub struct Testbed {
     ns_a: String,
     ns_b: String,
+    /// Receive and transmit queues on each end of the veth pair.
+    queues: u32,
     created: Vec<String>,
 }
 
@@ -64,6 +66,14 @@ impl Testbed {
     /// Creates namespaces `PREFIX-PID-N-a` / `-b` and the veth pair, with
     /// addresses, links up, and checksum offload off (see below).
     pub fn up(name_prefix: &str) -> Result<Self, Error> {
+        Self::up_with_queues(name_prefix, 1)
+    }
+
+    /// Like [`Testbed::up`], with `queues` receive and transmit queues on
+    /// each end (`numrxqueues`/`numtxqueues`): the kernel peer picks its
+    /// transmit queue per socket by its hash, so replies arrive on any of
+    /// synwave's queues, as a NIC's RSS spreads them.
+    pub fn up_with_queues(name_prefix: &str, queues: u32) -> Result<Self, Error> {
         let (ns_a, ns_b) = loop {
             let n = SEQ.fetch_add(1, Ordering::Relaxed);
             let base = format!("{name_prefix}-{}-{n}", std::process::id());
@@ -75,6 +85,7 @@ impl Testbed {
         let mut tb = Testbed {
             ns_a,
             ns_b,
+            queues: queues.max(1),
             created: Vec::new(),
         };
         // On error, `tb` drops here and removes whatever was created.
@@ -90,13 +101,13 @@ impl Testbed {
         let (a, b) = (self.ns_a.as_str(), self.ns_b.as_str());
         // Created directly inside the namespaces: nothing named sw0/sw1 ever
         // exists in the host namespace, even transiently.
-        run_cmd(
-            "ip",
-            &[
-                "link", "add", IFACE_A, "netns", a, "type", "veth", "peer", "name", IFACE_B,
-                "netns", b,
-            ],
-        )?;
+        let q = self.queues.to_string();
+        let queues = ["numrxqueues", &q, "numtxqueues", &q];
+        let mut args = vec!["link", "add", IFACE_A, "netns", a];
+        args.extend(queues);
+        args.extend(["type", "veth", "peer", "name", IFACE_B, "netns", b]);
+        args.extend(queues);
+        run_cmd("ip", &args)?;
         for (ns, ifc, ip) in [(a, IFACE_A, IP_A), (b, IFACE_B, IP_B)] {
             run_cmd(
                 "ip",
@@ -124,6 +135,11 @@ impl Testbed {
         // Nothing synwave needs (ARP replies included) goes by XDP_TX, which
         // veth would drop into such a peer.
         Ok(())
+    }
+
+    /// Queues on each end of the veth pair.
+    pub fn queues(&self) -> u32 {
+        self.queues
     }
 
     /// synwave's namespace.

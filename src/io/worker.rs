@@ -2,8 +2,11 @@
 //! locks on the hot path. The loop is the fixed order of the AF_XDP receive
 //! path: timers, receive a batch into the engine, let the application react,
 //! transmit what the engine owes, and sleep in poll(2) only when idle.
+//! Frames another worker owns are handed to it ([`Handoff`]), and the ones
+//! handed to this worker join each received batch.
 
 use super::arp::ArpResponder;
+use super::handoff::Handoff;
 use super::{Error, XskSocket};
 use crate::app::capture::Capture;
 use crate::app::report::{WorkerLoad, WorkerReport};
@@ -73,13 +76,17 @@ impl Clock {
     }
 }
 
-/// Starts a worker thread owning `xsk`, `engine` and `app`. It returns when
-/// `stop` is raised, the deadline passes, or the application is finished
-/// (and drained, if asked); its last report (and capture) is the thread's result.
+/// Starts a worker thread owning `xsk`, `engine` and `app`, and its end of
+/// the hand-off mesh. It returns when `stop` is raised, the deadline
+/// passes, or the application is finished (and drained, if asked) on every
+/// worker — until the last is, frames of its connections may still arrive
+/// here; its last report (and capture) is the thread's result.
+#[allow(clippy::too_many_arguments)]
 pub fn spawn<A: App + Send + 'static>(
     mut xsk: XskSocket,
     mut engine: Engine,
     mut app: A,
+    mut handoff: Handoff,
     clock: Clock,
     opts: WorkerOptions,
     stop: &'static AtomicBool,
@@ -94,6 +101,8 @@ pub fn spawn<A: App + Send + 'static>(
         let mut tx = FrameBatch::with_capacity(256, 128);
         // ARP replies, kept apart so that the engine's turn can borrow `tx`.
         let mut arp_tx = FrameBatch::new();
+        // Frames other workers handed to this one, for the turn.
+        let mut handed = Vec::with_capacity(super::handoff::BATCH);
         let mut events = Events::new();
         let mut capture = opts.capture.map(Capture::new);
         let mut tx_dropped = 0u64;
@@ -104,24 +113,27 @@ pub fn spawn<A: App + Send + 'static>(
         let (mut busy, mut last_turn, mut last_busy) = (Duration::ZERO, started, false);
         let mut next_report = started + opts.report_every;
         // Called on the worker's own thread, whose CPU time it reads.
-        let report = |engine: &Engine, app: &A, tx_dropped, busy, last| WorkerReport {
-            queue,
-            engine: engine.stats().clone(),
-            app: app.counters(),
-            histograms: app.histograms(),
-            tcbs: engine.tcb_count(),
-            time_waits: engine.time_wait_count(),
-            tx_dropped,
-            load: WorkerLoad {
+        let report =
+            |engine: &Engine, app: &A, handoff: &Handoff, tx_dropped, busy, last| WorkerReport {
                 queue,
-                cpu: super::sys::os::thread_cpu_time()
-                    .unwrap_or_default()
-                    .saturating_sub(cpu_at_start),
-                busy,
-                wall: clock.now().saturating_since(started),
-            },
-            last,
-        };
+                handed_off: handoff.handed_off(),
+                handoff_dropped: handoff.dropped(),
+                engine: engine.stats().clone(),
+                app: app.counters(),
+                histograms: app.histograms(),
+                tcbs: engine.tcb_count(),
+                time_waits: engine.time_wait_count(),
+                tx_dropped,
+                load: WorkerLoad {
+                    queue,
+                    cpu: super::sys::os::thread_cpu_time()
+                        .unwrap_or_default()
+                        .saturating_sub(cpu_at_start),
+                    busy,
+                    wall: clock.now().saturating_since(started),
+                },
+                last,
+            };
         loop {
             let now = clock.now();
             if last_busy {
@@ -139,8 +151,11 @@ pub fn spawn<A: App + Send + 'static>(
             }
             tx.clear();
             arp_tx.clear();
+            handoff.take(&mut handed);
             let (received, ()) = xsk.recv_batch(|frames| {
-                let tcp = frames.filter(|frame| !opts.arp.handle(frame, &mut arp_tx));
+                let tcp = frames
+                    .filter(|frame| !opts.arp.handle(frame, &mut arp_tx) && !handoff.forward(frame))
+                    .chain(handed.iter().map(Vec::as_slice));
                 // One check a batch: without a capture, frames go straight in.
                 match capture.as_mut().filter(|c| !c.is_done()) {
                     None => turn(&mut engine, &mut app, &mut events, now, tcp, &mut tx),
@@ -150,19 +165,23 @@ pub fn spawn<A: App + Send + 'static>(
                     }
                 }
             })?;
+            let received = received + handed.len();
+            handoff.release(&mut handed);
             tx_dropped += send_all(&mut xsk, &arp_tx)?;
             let dropped = send_all(&mut xsk, &tx)?;
             capture_sent(&mut capture, now, &tx, dropped);
             tx_dropped += dropped;
 
-            if app.finished() && (!opts.drain || engine.tcb_count() + engine.time_wait_count() == 0)
+            if app.finished()
+                && (!opts.drain || engine.tcb_count() + engine.time_wait_count() == 0)
+                && handoff.finish()
             {
                 break;
             }
             if now >= next_report {
                 next_report = now + opts.report_every;
                 // A full channel means nobody reads live reports: skip one.
-                let _ = reports.try_send(report(&engine, &app, tx_dropped, busy, false));
+                let _ = reports.try_send(report(&engine, &app, &handoff, tx_dropped, busy, false));
             }
             last_busy = received > 0 || !tx.is_empty() || !arp_tx.is_empty();
             if !last_busy {
@@ -175,7 +194,9 @@ pub fn spawn<A: App + Send + 'static>(
                         .into_iter()
                         .flatten()
                         .min();
-                    if due.is_none_or(|t| t.saturating_since(now) >= Duration::from_millis(1)) {
+                    let soon =
+                        due.is_some_and(|t| t.saturating_since(now) < Duration::from_millis(1));
+                    if !soon && !handoff.pending() {
                         xsk.poll_readable(1)?;
                     }
                 }
@@ -189,7 +210,7 @@ pub fn spawn<A: App + Send + 'static>(
             busy += clock.now().saturating_since(last_turn);
         }
         Ok(WorkerEnd {
-            report: report(&engine, &app, tx_dropped, busy, true),
+            report: report(&engine, &app, &handoff, tx_dropped, busy, true),
             capture,
         })
     })

@@ -12,6 +12,7 @@ pub mod checksum;
 pub mod ethernet;
 pub mod ipv4;
 pub mod pcap;
+pub mod rss;
 pub mod tcp;
 
 mod error;

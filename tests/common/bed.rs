@@ -119,11 +119,16 @@ impl Bed {
     /// when the test skips (see [`require_root_or_skip`]: under `CI` it
     /// fails instead).
     pub fn new(test: &str, prefix: &str) -> Option<Bed> {
+        Self::with_queues(test, prefix, 1)
+    }
+
+    /// Like [`Bed::new`], the veth pair with `queues` queues on each end.
+    pub fn with_queues(test: &str, prefix: &str, queues: u32) -> Option<Bed> {
         if !require_root_or_skip(test) {
             return None;
         }
         let serial = serial();
-        let tb = Testbed::up(prefix).unwrap_or_else(|e| panic!("testbed: {e}"));
+        let tb = Testbed::up_with_queues(prefix, queues).unwrap_or_else(|e| panic!("testbed: {e}"));
         Some(Bed {
             scratch: Scratch::new(test),
             tb,

@@ -137,6 +137,80 @@ pub(crate) fn channels(name: &str) -> Result<Option<(u32, u32)>, Error> {
     }
 }
 
+const ETHTOOL_GRSSH: u32 = 0x46;
+const ETHTOOL_GRXFH: u32 = 0x29;
+/// `struct ethtool_rxfh` up to its flexible `rss_config[]`.
+const RXFH_HEADER: usize = 24;
+/// `flow_type` of TCP over IPv4 (<linux/ethtool.h> TCP_V4_FLOW).
+const TCP_V4_FLOW: u32 = 0x01;
+
+/// A NIC's RSS as the driver reports it: the hash functions it uses
+/// (`ETH_RSS_HASH_*` bits: 1 Toeplitz, 2 XOR, 4 CRC32), the key, the
+/// indirection table, and the fields it hashes for TCP/IPv4 (`RXH_*` bits).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct RssConfig {
+    pub hfunc: u8,
+    pub key: Vec<u8>,
+    pub table: Vec<u32>,
+    pub tcp4_fields: Option<u64>,
+}
+
+/// Runs SIOCETHTOOL with `ifru_data` pointing at `buf`.
+fn ethtool(name: &str, buf: &mut [u8]) -> Result<(), i32> {
+    let mut req = ifreq_for(name).map_err(|_| libc::ENODEV)?;
+    req.ifr_ifru.ifru_data = buf.as_mut_ptr().cast();
+    if_ioctl(libc::SIOCETHTOOL, &mut req)
+}
+
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    u32::from_ne_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+/// The RSS key, hash function and indirection table (ETHTOOL_GRSSH) and
+/// the TCP/IPv4 hashed fields (ETHTOOL_GRXFH) of `name`; `None` when the
+/// driver has no RSS to report (veth).
+pub(crate) fn rss(name: &str) -> Result<Option<RssConfig>, Error> {
+    let unsupported = |e: i32| e == libc::EOPNOTSUPP || e == libc::EINVAL;
+    // First ask for the sizes, then for the table and the key.
+    let mut head = [0u8; RXFH_HEADER];
+    head[0..4].copy_from_slice(&ETHTOOL_GRSSH.to_ne_bytes());
+    match ethtool(name, &mut head) {
+        Ok(()) => {}
+        Err(e) if unsupported(e) => return Ok(None),
+        Err(e) => return Err(ioctl_err(name, "ETHTOOL_GRSSH", e)),
+    }
+    let (indir, key) = (u32_at(&head, 8) as usize, u32_at(&head, 12) as usize);
+    let mut buf = vec![0u8; RXFH_HEADER + indir * 4 + key];
+    buf[0..4].copy_from_slice(&ETHTOOL_GRSSH.to_ne_bytes());
+    buf[8..12].copy_from_slice(&(indir as u32).to_ne_bytes());
+    buf[12..16].copy_from_slice(&(key as u32).to_ne_bytes());
+    match ethtool(name, &mut buf) {
+        Ok(()) => {}
+        Err(e) if unsupported(e) => return Ok(None),
+        Err(e) => return Err(ioctl_err(name, "ETHTOOL_GRSSH", e)),
+    }
+    let table = (0..indir)
+        .map(|i| u32_at(&buf, RXFH_HEADER + 4 * i))
+        .collect();
+    let key = buf[RXFH_HEADER + indir * 4..].to_vec();
+    // The original `struct ethtool_rxnfc`: cmd, flow_type, data.
+    let mut rxnfc = [0u8; 16];
+    rxnfc[0..4].copy_from_slice(&ETHTOOL_GRXFH.to_ne_bytes());
+    rxnfc[4..8].copy_from_slice(&TCP_V4_FLOW.to_ne_bytes());
+    let tcp4_fields = match ethtool(name, &mut rxnfc) {
+        Ok(()) => Some(u64::from_ne_bytes(
+            rxnfc[8..16].try_into().unwrap_or_default(),
+        )),
+        Err(_) => None,
+    };
+    Ok(Some(RssConfig {
+        hfunc: buf[16],
+        key,
+        table,
+        tcp4_fields,
+    }))
+}
+
 /// Moves the calling thread into the network namespace `ns` refers to.
 pub(crate) fn setns_net(ns: &File, what: &str) -> Result<(), Error> {
     // SAFETY: setns(2) only reads the descriptor, which `ns` keeps open
