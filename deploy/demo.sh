@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job on a built-in testbed: installs what is missing, builds, and
-# runs `synwave demo` (veth testbed, Linux kernel server as the peer,
-# synwave and kernel sockets load it in turn, everything removed after).
+# runs `synwave demo` (veth testbed, nginx as the peer on a tuned kernel,
+# synwave and wrk load it in turn like for like, everything removed after).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
