@@ -170,7 +170,7 @@ impl DemoResults {
     }
 
     fn failed(&self) -> u64 {
-        report::ERROR_CLASSES.iter().map(|k| self.load.get(k)).sum()
+        self.load.errors()
     }
 
     fn ratio(&self) -> f64 {

@@ -128,6 +128,11 @@ impl Summary {
     pub fn get(&self, name: &str) -> u64 {
         self.app.get(name).copied().unwrap_or(0)
     }
+
+    /// Failed connections of a load: every one of the [`ERROR_CLASSES`].
+    pub fn errors(&self) -> u64 {
+        super::load::LoadCounters::read(|k| self.get(k)).errors()
+    }
 }
 
 /// The XDP program's packet counters, summed over CPUs (`io` reads them).
@@ -559,7 +564,7 @@ pub fn warn(warnings: &[String]) {
 }
 
 fn progress_line(sum: &Summary, rate: f64, out_of_tuples: bool) -> String {
-    let errors: u64 = ERROR_CLASSES.iter().map(|k| sum.get(k)).sum();
+    let errors = sum.errors();
     let (p50, p99) = sum.histograms.get("connect").map_or((0, 0), |h| {
         (h.value_at_quantile(0.5), h.value_at_quantile(0.99))
     });
@@ -754,7 +759,7 @@ pub fn latency_json_report(
     ours: Option<&Histogram<u64>>,
     kernel: Option<&Histogram<u64>>,
 ) -> Value {
-    let errors: u64 = ERROR_CLASSES.iter().map(|k| sum.get(k)).sum();
+    let errors = sum.errors();
     let mut o = Map::new();
     o.insert("command".into(), json!("latency"));
     o.insert("completed".into(), json!(sum.get("completed")));
@@ -776,7 +781,7 @@ pub fn latency_text(
     kernel: Option<&Histogram<u64>>,
 ) -> String {
     use core::fmt::Write as _;
-    let errors: u64 = ERROR_CLASSES.iter().map(|k| sum.get(k)).sum();
+    let errors = sum.errors();
     let mut s = String::new();
     let _ = writeln!(
         s,

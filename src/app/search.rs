@@ -3,7 +3,7 @@
 //! Short runs at rising rates, doubling until one fails, then bisecting
 //! between the best pass and the first failure until they are within 5%.
 
-use super::report::{Summary, ERROR_CLASSES};
+use super::report::Summary;
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -70,7 +70,7 @@ impl MaxRateSearch {
     pub fn record(&mut self, sum: &Summary, measured_s: f64, p99_of: &str) -> &Step {
         let target = self.next.unwrap_or(0.0);
         let started = sum.get("started");
-        let errors: u64 = ERROR_CLASSES.iter().map(|k| sum.get(k)).sum();
+        let errors = sum.errors();
         let p99 = sum
             .histograms
             .get(p99_of)
