@@ -13,33 +13,9 @@ cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 secs=${1:-30}
 deploy/setup.sh
-cargo build --release --quiet
-sw=$PWD/target/release/synwave
-export NS_A=swone-a NS_B=swone-b STATE=/run/synwave-one.state
-deploy/testbed.sh up >/dev/null
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    deploy/testbed.sh down >/dev/null
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-A() { ip netns exec "$NS_A" "$@"; }
-B() { ip netns exec "$NS_B" "$@"; }
-# Completed connections per second of a load run, with its failures on stderr.
-rate() {
-    python3 -c '
-import json, sys
-d = json.load(sys.stdin)
-errors = {k: v for k, v in d["errors"].items() if v}
-if errors:
-    print("  (%d of %d failed: %s)" % (sum(errors.values()), d["started"], errors), file=sys.stderr)
-print(d["completed"] / float(sys.argv[1]))' "$secs"
-}
-wrk_rate() { A wrk -t2 -c"$1" -d"${secs}s" -H 'Connection: close' "$2" | awk '/Requests\/sec/ {print $2}'; }
-ratio() { python3 -c "print(f'{$1/$2:.2f}x')"; }
+NS_A=swone-a NS_B=swone-b STATE=/run/synwave-one.state
+# shellcheck source=benches/kernel_peer.sh
+. benches/kernel_peer.sh
 # synwave's figure beside wrk's at its best concurrency here (64) and at
 # synwave's (256, like for like).
 report() {
@@ -59,16 +35,6 @@ echo "kernel settings (both namespaces): $(A sysctl -n net.ipv4.tcp_tw_reuse) tc
     "veth GRO $(B ethtool -k sw1 | awk '/generic-receive-offload/ {print $2}')"
 echo "synwave: default flags, source address 10.77.0.1 only, ports 10000-30000"
 
-printf 'GET / HTTP/1.1\r\nHost: 10.77.0.2\r\nConnection: close\r\n\r\n' >"$tmp/req"
-printf 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok' >"$tmp/resp"
-cat >"$tmp/nginx.conf" <<NGINX
-worker_processes 2;
-pid $tmp/nginx.pid;
-error_log $tmp/error.log;
-daemon off;
-events { worker_connections 65536; }
-http { access_log off; server { listen 10.77.0.2:80 reuseport backlog=65535; location / { return 200 "ok"; } } }
-NGINX
 
 echo "== 1. against synwave serve (10.77.0.2:8080, closes first), ${secs} s each"
 ip netns exec "$NS_B" "$sw" serve --iface sw1 --listen 10.77.0.2:8080 --response "$tmp/resp" >/dev/null 2>&1 & pids+=($!)

@@ -10,39 +10,17 @@
 #   1. client side against nginx: synwave load vs wrk;
 #   2. client side against synwave serve (a server that is not the bottleneck);
 #   3. server side: synwave serve vs nginx, both loaded by wrk;
-#   4. handshake latency against nginx: synwave vs the kernel's connect().
+#   4. synwave's frames/s in 2. as a fraction of the veth's AF_XDP frame
+#      ceiling (benches/ceiling.rs: frames bounced with no TCP);
+#   5. handshake latency against nginx: synwave vs the kernel's connect().
 # Usage: benches/side_by_side.sh [SECONDS]   (default 5 per measurement)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 secs=${1:-5}
-cargo build --release --quiet
-sw=$PWD/target/release/synwave
-export NS_A=swbench-a NS_B=swbench-b STATE=/run/synwave-bench.state
-deploy/testbed.sh up >/dev/null
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    deploy/testbed.sh down >/dev/null
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-A() { ip netns exec "$NS_A" "$@"; }
-B() { ip netns exec "$NS_B" "$@"; }
-# Completed connections per second of a load run, with its failures on stderr.
-rate() {
-    python3 -c '
-import json, sys
-d = json.load(sys.stdin)
-errors = {k: v for k, v in d["errors"].items() if v}
-if errors:
-    print("  (%d of %d failed: %s)" % (sum(errors.values()), d["started"], errors), file=sys.stderr)
-print(d["completed"] / float(sys.argv[1]))' "$secs"
-}
-wrk_rate() { A wrk -t2 -c256 -d"${secs}s" -H 'Connection: close' "$1" | awk '/Requests\/sec/ {print $2}'; }
-ratio() { python3 -c "print(f'{$1/$2:.2f}x')"; }
+NS_A=swbench-a NS_B=swbench-b STATE=/run/synwave-bench.state
+# shellcheck source=benches/kernel_peer.sh
+. benches/kernel_peer.sh
 row() { printf '  %-46s %9.0f conn/s%s\n' "$1" "$2" "${3:+   $3}"; }
 load() { A "$sw" load --iface sw0 --target "$1" --concurrency 256 --duration "$secs" --request-file "$tmp/req" "${@:2}" --json | tee "$tmp/last.json" | rate; }
 # Frames both ways per completed connection of the last load run.
@@ -56,16 +34,6 @@ echo "server kernel (nginx): somaxconn $(B sysctl -n net.core.somaxconn)," \
     "tcp_max_syn_backlog $(B sysctl -n net.ipv4.tcp_max_syn_backlog); veth GRO $(B ethtool -k sw1 | awk '/generic-receive-offload/ {print $2}')"
 echo "nginx: 2 workers, reuseport, backlog 65535; synwave: default flags, 1 worker; ${secs} s per figure"
 
-printf 'GET / HTTP/1.1\r\nHost: 10.77.0.2\r\nConnection: close\r\n\r\n' >"$tmp/req"
-printf 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok' >"$tmp/resp"
-cat >"$tmp/nginx.conf" <<NGINX
-worker_processes 2;
-pid $tmp/nginx.pid;
-error_log $tmp/error.log;
-daemon off;
-events { worker_connections 65536; }
-http { access_log off; server { listen 10.77.0.2:80 reuseport backlog=65535; location / { return 200 "ok"; } } }
-NGINX
 # Started directly, not through A/B: $! must be the process itself for the
 # signals below to reach it.
 ip netns exec "$NS_B" nginx -c "$tmp/nginx.conf" & pids+=($!)
@@ -73,7 +41,7 @@ sleep 1
 
 echo "== 1. client side, against nginx (10.77.0.2:80)"
 ours=$(load 10.77.0.2:80)
-theirs=$(wrk_rate http://10.77.0.2:80/)
+theirs=$(wrk_rate 256 http://10.77.0.2:80/)
 more=$(load 10.77.0.2:80 --src 10.77.0.0/27)
 row "synwave load -c256 (one source address)" "$ours" "synwave / wrk $(ratio "$ours" "$theirs")"
 row "wrk -t2 -c256" "$theirs"
@@ -83,7 +51,7 @@ echo "== 2. client side, against synwave serve (10.77.0.2:8080, closes first)"
 ip netns exec "$NS_B" "$sw" serve --iface sw1 --listen 10.77.0.2:8080 --response "$tmp/resp" >/dev/null 2>&1 & pids+=($!)
 sleep 1
 ours=$(load 10.77.0.2:8080)
-theirs=$(wrk_rate http://10.77.0.2:8080/)
+theirs=$(wrk_rate 256 http://10.77.0.2:8080/)
 row "synwave load -c256 (one source address)" "$ours" "synwave / wrk $(ratio "$ours" "$theirs")"
 row "wrk -t2 -c256" "$theirs"
 
@@ -91,8 +59,8 @@ per=$(frames_per)
 ours_serve=$ours
 
 echo "== 3. server side, both loaded by wrk -t2 -c256"
-ours=$(wrk_rate http://10.77.0.2:8080/)
-theirs=$(wrk_rate http://10.77.0.2:80/)
+ours=$(wrk_rate 256 http://10.77.0.2:8080/)
+theirs=$(wrk_rate 256 http://10.77.0.2:80/)
 row "synwave serve (1 worker)" "$ours" "synwave / nginx $(ratio "$ours" "$theirs")"
 row "nginx (2 workers)" "$theirs"
 kill -INT "${pids[-1]}"; wait "${pids[-1]}" || true; unset 'pids[-1]'
