@@ -82,6 +82,12 @@ pub struct Config {
     /// last segment while nothing is acknowledged, so that a lost last
     /// segment is repaired by duplicate-ACK recovery long before the RTO.
     pub tail_loss_probe: bool,
+    /// How long the ACK of in-order text may wait for a segment of ours
+    /// to carry it (RFC 9293 §3.8.6.3, RFC 1122 4.2.3.2: under 0.5 s; RFC
+    /// 5681 §4.2). A second full-sized segment, text beyond or into a gap,
+    /// and a FIN are ACKed at once whatever this says. 40 ms is Linux's
+    /// floor (`TCP_DELACK_MIN`); zero ACKs every turn's text at once.
+    pub delayed_ack: Duration,
     /// Offer and accept selective acknowledgments (RFC 2018). A SYN-ACK
     /// sent as a SYN cookie does not offer them: the cookie has no room
     /// to remember that the peer did.
@@ -122,6 +128,7 @@ impl Default for Config {
             verify_checksums: true,
             rfc1337: false,
             tail_loss_probe: true,
+            delayed_ack: Duration::from_millis(40),
             sack: true,
             reassembly_buffer: 256 * 1024,
             reassembly_total: 64 << 20,
@@ -171,6 +178,9 @@ impl Config {
         }
         if self.syn_backlog == 0 {
             return err("syn_backlog must be at least 1");
+        }
+        if self.delayed_ack >= Duration::from_millis(500) {
+            return err("delayed_ack must be under 500 ms (RFC 9293 §3.8.6.3)");
         }
         if self.reassembly_buffer == 0 || self.reassembly_buffer > (1 << 30) {
             return err("reassembly_buffer must be within 1..=2^30");

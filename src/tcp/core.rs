@@ -12,7 +12,7 @@ use super::listen::Listener;
 use super::reassembly;
 use super::stats::Stats;
 use super::syn_cookie::SynCookies;
-use super::tcb::{flag, Tcb};
+use super::tcb::{flag, Tcb, TimerRole};
 use super::timer::TimerWheel;
 use super::{FourTuple, Instant};
 use crate::wire::{MacAddr, SeqNumber, TcpFlags};
@@ -150,7 +150,7 @@ impl Core {
     #[inline]
     pub(crate) fn arm(&mut self, tcb: &mut Tcb, index: u32, after: Duration, now: Instant) {
         self.disarm(tcb);
-        tcb.pto_armed = false;
+        tcb.timer_role = TimerRole::Plain;
         tcb.timer = Some(
             self.timers
                 .schedule(deadline_ms(now, after), TimerKey::tcb(index)),
@@ -160,7 +160,7 @@ impl Core {
     /// Cancels the TCB's timer, if any.
     #[inline]
     pub(crate) fn disarm(&mut self, tcb: &mut Tcb) {
-        tcb.pto_armed = false;
+        tcb.timer_role = TimerRole::Plain;
         if let Some(h) = tcb.timer.take() {
             self.timers.cancel(h);
         }

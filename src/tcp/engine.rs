@@ -20,7 +20,7 @@ use super::rtt::RttEstimator;
 use super::stats::Stats;
 use super::syn_cookie::SynCookies;
 use super::table::{Slot, Table};
-use super::tcb::{flag, Tcb};
+use super::tcb::{flag, Tcb, TimerRole};
 use super::timer::TimerWheel;
 use super::{FourTuple, FrameBatch, Instant, State};
 use crate::wire::{MacAddr, SeqNumber, TcpFlags};
@@ -413,7 +413,8 @@ impl Engine {
         tcb.dup_acks = 0;
         tcb.in_recovery = false;
         tcb.rcv_unacked = 0;
-        tcb.pto_armed = false;
+        tcb.timer_role = TimerRole::Plain;
+        tcb.ack_delayable = false;
         tcb.tlp_sent = false;
         tcb.irs = SeqNumber(0);
         tcb.rcv_nxt = SeqNumber(0);

@@ -134,7 +134,7 @@ impl Engine {
         if let Some(ack) = ack {
             self.establish(index, ack, now);
             let tcb = &mut self.table.tcbs[index as usize];
-            tcb.set(flag::ACK_PENDING);
+            tcb.owe_ack();
             self.core.mark_dirty(tcb, index);
         } else {
             // Simultaneous open (RFC 9293 §3.5, Figure 8): answer with SYN-ACK.
@@ -193,7 +193,7 @@ impl Engine {
                     tcb.take_window(u32::from(seg.wnd), seg.seq, Some(seg.ack));
                     self.establish(index, seg.ack, now);
                     let tcb = &mut self.table.tcbs[index as usize];
-                    tcb.set(flag::ACK_PENDING);
+                    tcb.owe_ack();
                 } else {
                     self.core.emit_bare(tx, &reset_for(tcb.tuple, seg));
                 }
@@ -369,6 +369,9 @@ impl Engine {
             return;
         }
         if !seg.payload.is_empty() && tcb.state.receives_data() {
+            // Text at RCV.NXT while text is held beyond it fills (part of)
+            // a gap: its ACK goes at once (RFC 5681 §4.2).
+            let fills_gap = tcb.ooo != reassembly::NONE;
             let skip = (tcb.rcv_nxt - seg.seq) as usize;
             if skip < seg.payload.len() {
                 let new = &seg.payload[skip..];
@@ -418,8 +421,13 @@ impl Engine {
                 // frames, so the sender's window grows and its duplicate
                 // ACK count means what RFC 5681 §3.2 expects.
                 self.core.ack_now(tx, tcb, now);
+            } else if fills_gap || seg.flags.fin() {
+                tcb.owe_ack();
             } else {
-                tcb.set(flag::ACK_PENDING);
+                // RFC 9293 §3.8.6.3, RFC 1122 4.2.3.2: the ACK of in-order
+                // text may wait, for a response to carry it or for the
+                // delayed-ACK timer (see `Core::output`).
+                tcb.owe_delayed_ack();
             }
             self.core.mark_dirty(tcb, index);
         }
@@ -444,7 +452,7 @@ impl Engine {
                 }
                 _ => {}
             }
-            tcb.set(flag::ACK_PENDING);
+            tcb.owe_ack();
             self.core.mark_dirty(tcb, index);
         }
     }

@@ -1,7 +1,7 @@
 //! Building segments: SYN, SYN-ACK, data, FIN, ACK, RST (RFC 9293 §3.10.4–3.10.5).
 
 use super::core::{ts_val, Bare, Core};
-use super::tcb::{flag, Tcb};
+use super::tcb::{flag, Tcb, TimerRole};
 use super::{FourTuple, FrameBatch, Instant, State};
 use crate::wire::{self, MacAddr, SeqNumber, TcpFlags, TcpOptions, TcpRepr};
 
@@ -97,6 +97,9 @@ impl Core {
 
     /// An ACK <SEQ=SND.NXT><ACK=RCV.NXT> now, not deferred (RFC 9293 §3.10.7.4).
     pub(crate) fn ack_now(&mut self, tx: &mut FrameBatch, tcb: &mut Tcb, now: Instant) {
+        if tcb.timer_role == TimerRole::DelayedAck {
+            self.disarm(tcb);
+        }
         tcb.ack_sent();
         self.emit(tx, tcb, now, tcb.snd_nxt, TcpFlags::ACK, &[]);
     }
@@ -128,15 +131,41 @@ impl Core {
             _ => false,
         };
         if !sent && tcb.has(flag::ACK_PENDING) && tcb.state.is_synchronized() {
-            self.ack_now(tx, tcb, now);
+            if !self.delay_ack(tcb, index, now) {
+                self.ack_now(tx, tcb, now);
+            }
+        } else {
+            tcb.ack_sent();
         }
-        tcb.ack_sent();
         if !was_outstanding && tcb.outstanding() {
             // A persist or SWS override timer gives way to the RTO of what
             // just left (RFC 6298 §5.1).
             self.disarm(tcb);
         }
         self.rearm(tcb, index, now);
+    }
+
+    /// Holds back an ACK owed for in-order text that nothing carried this
+    /// turn (RFC 9293 §3.8.6.3, RFC 5681 §4.2, RFC 1122 4.2.3.2): the
+    /// delayed-ACK timer sends it unless a segment of ours carries it
+    /// first. Only while the TCB's timer is free (or is that timer
+    /// already): with an RTO or another timer running, the ACK goes now,
+    /// so that no timer ever has to wait behind another. False when the
+    /// ACK must go now.
+    fn delay_ack(&mut self, tcb: &mut Tcb, index: u32, now: Instant) -> bool {
+        if !tcb.ack_delayable || self.cfg.delayed_ack.is_zero() {
+            return false;
+        }
+        match (tcb.timer, tcb.timer_role) {
+            (Some(_), TimerRole::DelayedAck) => true,
+            (None, _) => {
+                let after = self.cfg.delayed_ack;
+                self.arm(tcb, index, after, now);
+                tcb.timer_role = TimerRole::DelayedAck;
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Sends queued bytes from SND.NXT within min(SND.WND, cwnd), MSS-sized,

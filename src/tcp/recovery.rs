@@ -72,10 +72,18 @@ impl Core {
     ) {
         let smss = u32::from(tcb.snd_mss);
         if tcb.snd_una >= tcb.recover {
-            // Full acknowledgment: deflate to ssthresh, or less where
-            // little is in flight, so no burst follows (option 1).
+            // Full acknowledgment: deflate to ssthresh (option 2), or
+            // without SACK to less where little is in flight, so no burst
+            // follows (option 1). With SACK the repairs of a recovery
+            // leave little in flight at its end (every hole is repaired
+            // within a round trip), and option 1 would restart from a
+            // window of two or three segments, as Linux does not either.
             let flight = (tcb.snd_max - tcb.snd_una) as u32;
-            tcb.cwnd = tcb.ssthresh.min(flight.max(smss) + smss);
+            tcb.cwnd = if tcb.sack_ok {
+                tcb.ssthresh
+            } else {
+                tcb.ssthresh.min(flight.max(smss) + smss)
+            };
             tcb.in_recovery = false;
             return;
         }

@@ -7,7 +7,7 @@ use super::core::Core;
 use super::engine::Engine;
 use super::event::{EventKind, TimeoutReason};
 use super::rtt::RttEstimator;
-use super::tcb::{flag, Tcb};
+use super::tcb::{flag, Tcb, TimerRole};
 use super::{FrameBatch, Instant, State};
 use core::time::Duration;
 
@@ -19,9 +19,20 @@ impl Engine {
     pub(crate) fn on_tcb_timer(&mut self, index: u32, now: Instant, tx: &mut FrameBatch) {
         let tcb = &mut self.table.tcbs[index as usize];
         tcb.timer = None;
-        if core::mem::take(&mut tcb.pto_armed) && tcb.outstanding() && tcb.snd_wnd > 0 {
-            self.core.on_pto(tx, tcb, index, now);
-            return;
+        match core::mem::replace(&mut tcb.timer_role, TimerRole::Plain) {
+            TimerRole::DelayedAck => {
+                if tcb.has(flag::ACK_PENDING) {
+                    self.core.stats.delayed_acks += 1;
+                    self.core.ack_now(tx, tcb, now);
+                }
+                self.core.rearm(tcb, index, now);
+                return;
+            }
+            TimerRole::Probe if tcb.outstanding() && tcb.snd_wnd > 0 => {
+                self.core.on_pto(tx, tcb, index, now);
+                return;
+            }
+            _ => {}
         }
         let handshake = matches!(tcb.state, State::SynSent | State::SynReceived);
         if !handshake && tcb.snd_wnd == 0 && (tcb.outstanding() || tcb.has_unsent()) {
@@ -134,7 +145,7 @@ impl Core {
             match self.pto(tcb) {
                 Some(pto) if pto < rto => {
                     self.arm(tcb, index, pto, now);
-                    tcb.pto_armed = true;
+                    tcb.timer_role = TimerRole::Probe;
                 }
                 _ => self.arm(tcb, index, rto, now),
             }

@@ -105,6 +105,8 @@ counters! {
     dup_acks_sent,
     /// SACK blocks sent in ACKs (RFC 2018 §4).
     sack_blocks_sent,
+    /// ACKs sent by the delayed-ACK timer: nothing of ours carried them in time (RFC 9293 §3.8.6.3).
+    delayed_acks,
     /// Challenge ACKs sent (RFC 5961).
     challenge_acks,
     /// Challenge ACKs suppressed by the rate limit (RFC 5961 §7).

@@ -47,6 +47,18 @@ pub(crate) mod flag {
     pub const PASSIVE: u8 = 1 << 7;
 }
 
+/// What the one timer of a TCB stands for, where its state does not say.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum TimerRole {
+    /// The RTO, or the persist, SWS override or FIN-WAIT-2 timer, as the
+    /// state and the send queue tell (see `Engine::on_tcb_timer`).
+    Plain,
+    /// The tail loss probe's timeout (RFC 8985 §7.2), in the RTO's place.
+    Probe,
+    /// The delayed-ACK timer (RFC 9293 §3.8.6.3), while nothing else runs.
+    DelayedAck,
+}
+
 /// One connection's state. Named as RFC 9293 §3.3.1 names the variables.
 #[derive(Clone, Debug)]
 pub(crate) struct Tcb {
@@ -67,8 +79,13 @@ pub(crate) struct Tcb {
     pub dup_acks: u8,
     /// In fast recovery (RFC 6582 §3.2) until SND.UNA passes `recover`.
     pub in_recovery: bool,
-    /// The TCB's timer is the probe timeout, not the RTO (RFC 8985 §7.2).
-    pub pto_armed: bool,
+    /// What the TCB's timer is where the state alone does not say: the
+    /// probe timeout (RFC 8985 §7.2) or the delayed-ACK timer (RFC 9293
+    /// §3.8.6.3) rather than the RTO, persist, SWS or FIN-WAIT-2 timer.
+    pub timer_role: TimerRole,
+    /// The ACK owed is for in-order text only, so it may wait for the
+    /// delayed-ACK timer (RFC 5681 §4.2); anything else owed goes at once.
+    pub ack_delayable: bool,
     /// A tail loss probe is out and unanswered: no other until an ACK
     /// acknowledges new data (RFC 8985 §7.3).
     pub tlp_sent: bool,
@@ -160,7 +177,8 @@ impl Tcb {
             rcv_unacked: 0,
             dup_acks: 0,
             in_recovery: false,
-            pto_armed: false,
+            timer_role: TimerRole::Plain,
+            ack_delayable: false,
             tlp_sent: false,
             sack_ok: false,
             listener: 0,
@@ -200,7 +218,26 @@ impl Tcb {
     #[inline]
     pub fn ack_sent(&mut self) {
         self.clear(flag::ACK_PENDING);
+        self.ack_delayable = false;
         self.rcv_unacked = 0;
+    }
+
+    /// An ACK is owed that goes on the next output, not delayed: for a
+    /// FIN, a handshake, text that fills a gap (RFC 5681 §4.2).
+    #[inline]
+    pub fn owe_ack(&mut self) {
+        self.set(flag::ACK_PENDING);
+        self.ack_delayable = false;
+    }
+
+    /// An ACK is owed for in-order text, which may wait for the
+    /// delayed-ACK timer unless an ACK that may not is owed already.
+    #[inline]
+    pub fn owe_delayed_ack(&mut self) {
+        if !self.has(flag::ACK_PENDING) {
+            self.set(flag::ACK_PENDING);
+            self.ack_delayable = true;
+        }
     }
 
     #[inline]

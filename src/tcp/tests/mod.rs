@@ -4,6 +4,7 @@
 
 mod challenge;
 mod close;
+mod delayed_ack;
 mod input;
 mod listen;
 mod reassembly;
@@ -83,6 +84,9 @@ fn config() -> Config {
         rcv_wnd: 65535,
         // The traces time RTOs; tail loss probes have their own (recovery.rs).
         tail_loss_probe: false,
+        // Each trace's ACK comes on the turn its text arrived; delayed
+        // ACKs have their own (delayed_ack.rs).
+        delayed_ack: Duration::ZERO,
         ..Config::default()
     }
 }
