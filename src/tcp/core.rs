@@ -10,6 +10,7 @@ use super::isn::IsnGenerator;
 use super::keys::Keys;
 use super::listen::Listener;
 use super::reassembly;
+use super::spurious;
 use super::stats::Stats;
 use super::syn_cookie::SynCookies;
 use super::tcb::{flag, Tcb, TimerRole};
@@ -125,6 +126,11 @@ pub(crate) struct Core {
     pub challenge: ChallengeLimit,
     /// Out-of-order queues, lent to connections with a gap.
     pub ooo: reassembly::Pool,
+    /// Loss episodes' undo records, lent to connections that retransmit.
+    pub episodes: spurious::Pool,
+    /// A D-SACK block (RFC 2883) for the next ACK `emit` builds, taken
+    /// by it: set just before an ACK of a duplicate segment goes.
+    pub dsack: Option<(SeqNumber, SeqNumber)>,
 }
 
 /// The wheel tick (ms) at which a timer of length `after` from `now` fires:

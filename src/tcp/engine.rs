@@ -95,6 +95,8 @@ impl Engine {
                 last_cookie: None,
                 challenge: Default::default(),
                 ooo: reassembly::Pool::new(cfg.reassembly_buffer, cfg.reassembly_total),
+                episodes: Default::default(),
+                dsack: None,
                 cfg,
             },
             expired: Vec::new(),
@@ -414,7 +416,6 @@ impl Engine {
         tcb.in_recovery = false;
         tcb.rcv_unacked = 0;
         tcb.timer_role = TimerRole::Plain;
-        tcb.ack_delayable = false;
         tcb.tlp_sent = false;
         tcb.irs = SeqNumber(0);
         tcb.rcv_nxt = SeqNumber(0);
@@ -434,6 +435,8 @@ impl Engine {
         tcb.send_buf.clear();
         tcb.sack_ok = cfg.sack;
         tcb.ooo = reassembly::NONE;
+        // A slot that left for TIME-WAIT may still hold its episode.
+        self.core.release_episode(tcb);
         tcb.created = now;
         index
     }
@@ -458,6 +461,7 @@ impl Engine {
         };
         tcb.transition(to, &mut self.core.stats);
         self.core.release_ooo(tcb);
+        self.core.release_episode(tcb);
         self.table.remove_tcb(index, false);
     }
 

@@ -222,6 +222,13 @@ impl Engine {
         };
         if !tcb.acceptable(seg.seq, seg.len(), rcv_wnd) {
             self.core.stats.out_of_window += 1;
+            let end = seg.seq + seg.payload.len() as u32;
+            if tcb.sack_ok && !seg.payload.is_empty() && !seg.flags.rst() && end <= tcb.rcv_nxt {
+                // Text we had (a needless retransmission, or the
+                // network's duplicate): its ACK, which always goes for
+                // text, reports it (RFC 2883 §4 (1)).
+                self.core.dsack = Some((seg.seq, end));
+            }
             if !seg.flags.rst() {
                 self.core.oow_ack(tx, tcb, seg.carries_nothing(), now);
             }
@@ -297,9 +304,14 @@ impl Engine {
                 tcb.set_ts_recent(tsval, now);
             }
         }
+        // A D-SACK (RFC 2883 §4) says nothing of loss; one that is all
+        // the ACK reports makes it no duplicate ACK either.
+        let dsack = self.core.take_dsack(tcb, seg.ack, &seg.options.sack);
+        let only_dsack = dsack && seg.options.sack.len() == 1;
         if seg.ack > tcb.snd_una {
             self.on_new_ack(index, seg.ack, &seg.options.sack, now, tx);
-        } else if seg.ack == tcb.snd_una
+        } else if !only_dsack
+            && seg.ack == tcb.snd_una
             && tcb.outstanding()
             && seg.carries_nothing()
             && (u32::from(seg.wnd) << tcb.snd_wscale) == tcb.snd_wnd
@@ -362,8 +374,15 @@ impl Engine {
             // ACK now, with SACK blocks, tells the peer what is missing
             // (RFC 9293 §3.10.7.4 seventh, RFC 5681 §4.2, RFC 2018 §4).
             self.core.stats.out_of_order += 1;
-            self.queue_out_of_order(index, seg, rcv_wnd);
+            let held = self.queue_out_of_order(index, seg, rcv_wnd);
             let tcb = &mut self.table.tcbs[index as usize];
+            if held == Some(reassembly::Insert::Duplicate) && tcb.sack_ok && !seg.payload.is_empty()
+            {
+                // Held already: reported first, before the block holding
+                // it (RFC 2883 §4 (2)).
+                let end = seg.seq + seg.payload.len() as u32;
+                self.core.dsack = Some((seg.seq, end));
+            }
             self.core.stats.dup_acks_sent += 1;
             self.core.ack_now(tx, tcb, now);
             return;
@@ -373,6 +392,10 @@ impl Engine {
             // a gap: its ACK goes at once (RFC 5681 §4.2).
             let fills_gap = tcb.ooo != reassembly::NONE;
             let skip = (tcb.rcv_nxt - seg.seq) as usize;
+            // Its start we had already: a D-SACK reports that part, in
+            // an ACK at once (RFC 2883 §4 (1)).
+            let duplicate = (tcb.sack_ok && skip > 0)
+                .then(|| (seg.seq, seg.seq + skip.min(seg.payload.len()) as u32));
             if skip < seg.payload.len() {
                 let new = &seg.payload[skip..];
                 let n = new.len().min(rcv_wnd as usize);
@@ -397,7 +420,7 @@ impl Engine {
                 };
                 if let EventKind::Data { len, .. } = kind {
                     self.core.stats.bytes_in += u64::from(len);
-                    tcb.rcv_unacked = tcb.rcv_unacked.saturating_add(len);
+                    tcb.received(len);
                 }
                 if let Some(q) = self.core.ooo.get(tcb.ooo) {
                     queued_fin = q.fin_at(tcb.rcv_nxt);
@@ -415,7 +438,13 @@ impl Engine {
                 let timeout = self.core.cfg.fin_wait2_timeout;
                 self.core.arm(tcb, index, timeout, now);
             }
-            if tcb.rcv_unacked >= 2 * u32::from(tcb.snd_mss) && !seg.flags.fin() && !queued_fin {
+            if duplicate.is_some() && !seg.flags.fin() && !queued_fin {
+                self.core.dsack = duplicate;
+                self.core.ack_now(tx, tcb, now);
+            } else if u32::from(tcb.rcv_unacked) >= 2 * u32::from(tcb.snd_mss)
+                && !seg.flags.fin()
+                && !queued_fin
+            {
                 // RFC 5681 §4.2 (RFC 9293 §3.8.6.3): an ACK for at least
                 // every second full-sized segment, not one per batch of
                 // frames, so the sender's window grows and its duplicate
@@ -460,14 +489,19 @@ impl Engine {
     /// Keeps the text (and FIN) of a segment beyond RCV.NXT in the
     /// connection's out-of-order queue, taking one from the pool first if
     /// it has none; counted as queued or dropped.
-    fn queue_out_of_order(&mut self, index: u32, seg: &Segment, rcv_wnd: u32) {
+    fn queue_out_of_order(
+        &mut self,
+        index: u32,
+        seg: &Segment,
+        rcv_wnd: u32,
+    ) -> Option<reassembly::Insert> {
         let tcb = &mut self.table.tcbs[index as usize];
         if tcb.ooo == reassembly::NONE {
             match self.core.ooo.acquire() {
                 Some(q) => tcb.ooo = q,
                 None => {
                     self.core.stats.ooo_dropped += 1;
-                    return;
+                    return None;
                 }
             }
         }
@@ -477,7 +511,7 @@ impl Engine {
         let in_window = (rcv_wnd.saturating_sub(offset) as usize).min(seg.payload.len());
         let fin = seg.flags.fin() && in_window == seg.payload.len();
         let Some(q) = self.core.ooo.get_mut(tcb.ooo) else {
-            return;
+            return None;
         };
         let result = q.insert(tcb.rcv_nxt, seg.seq, &seg.payload[..in_window], fin);
         let empty = q.is_empty();
@@ -492,6 +526,7 @@ impl Engine {
         if empty {
             self.core.release_ooo(tcb);
         }
+        Some(result)
     }
 
     /// SND.UNA < SEG.ACK: drop acknowledged bytes, take an RTT sample, grow
@@ -534,6 +569,7 @@ impl Engine {
         if tcb.tlp_sent {
             self.core.tlp_answered(tcb);
         }
+        self.core.age_episode(tcb);
         self.core.disarm(tcb);
         if tcb.outstanding() {
             // The RTO restarts (RFC 6298 §5.3), or the probe timeout in

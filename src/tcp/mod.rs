@@ -16,6 +16,7 @@ mod reassembly;
 mod recovery;
 mod retransmit;
 mod rtt;
+mod spurious;
 mod state;
 mod stats;
 mod syn_cookie;

@@ -54,15 +54,43 @@ impl Core {
         let syn = flags.syn();
         // RFC 2018 §4: SACK blocks in ACKs while text is held beyond a
         // gap. Only on segments without text, whose room the option
-        // cannot take from the MSS.
+        // cannot take from the MSS. A duplicate's D-SACK block comes
+        // first (RFC 2883 §4).
         let mut sack = wire::SackBlocks::default();
+        let dsack = self.dsack.take();
         if !syn && payload.is_empty() && tcb.sack_ok {
-            if let Some(q) = self.ooo.get(tcb.ooo) {
-                // 40 bytes of options: 4 blocks, or 3 beside timestamps.
-                let max = if tcb.has(flag::TS_OK) { 3 } else { 4 };
-                sack = q.sack(max);
-                self.stats.sack_blocks_sent += sack.len() as u64;
+            // 40 bytes of options: 4 blocks, or 3 beside timestamps.
+            let max = if tcb.has(flag::TS_OK) { 3 } else { 4 };
+            if let Some((left, right)) = dsack {
+                sack.push(left, right);
+                self.stats.dsacks_sent += 1;
             }
+            if let Some(q) = self.ooo.get(tcb.ooo) {
+                let mut held = q.sack(max - sack.len());
+                // Beyond RCV.NXT, the block holding the duplicate goes
+                // second, where the sender looks for it (RFC 2883 §4 (3)).
+                let blocks = held.as_slice();
+                let (mut first, mut rest) = (None, wire::SackBlocks::default());
+                for &(l, r) in blocks {
+                    match dsack {
+                        Some((dl, dr)) if first.is_none() && l <= dl && dr <= r => {
+                            first = Some((l, r));
+                        }
+                        _ => rest.push(l, r),
+                    }
+                }
+                if let Some((l, r)) = first {
+                    held = wire::SackBlocks::default();
+                    held.push(l, r);
+                    for &(l, r) in rest.as_slice() {
+                        held.push(l, r);
+                    }
+                }
+                for &(l, r) in held.as_slice() {
+                    sack.push(l, r);
+                }
+            }
+            self.stats.sack_blocks_sent += sack.len() as u64;
         }
         let window = if syn {
             self.cfg.syn_window()
@@ -153,7 +181,7 @@ impl Core {
     /// so that no timer ever has to wait behind another. False when the
     /// ACK must go now.
     fn delay_ack(&mut self, tcb: &mut Tcb, index: u32, now: Instant) -> bool {
-        if !tcb.ack_delayable || self.cfg.delayed_ack.is_zero() {
+        if !tcb.ack_delayable() || self.cfg.delayed_ack.is_zero() {
             return false;
         }
         match (tcb.timer, tcb.timer_role) {
@@ -232,6 +260,8 @@ impl Core {
                 if tcb.rtt_seq.is_none() && tcb.retries == 0 {
                     tcb.rtt_seq = Some((seq, now));
                 }
+            } else {
+                self.retransmitted(tcb); // go-back-N after an RTO
             }
             tcb.snd_nxt = seq + (len as u32 + u32::from(fin));
             tcb.snd_max = tcb.snd_max.max(tcb.snd_nxt);

@@ -49,6 +49,7 @@ impl Core {
             }
             return;
         }
+        self.begin_episode(tcb);
         let flight = (tcb.snd_max - tcb.snd_una) as u32;
         tcb.ssthresh = (flight / 2).max(2 * smss);
         tcb.recover = tcb.snd_max;
@@ -205,6 +206,7 @@ impl Core {
         }
         tcb.ack_sent();
         self.stats.fast_retransmits += 1;
+        self.retransmitted(tcb);
         len + usize::from(fin)
     }
 }
@@ -274,6 +276,10 @@ impl Core {
         if tcb.rtt_seq.is_some_and(|(s, _)| s >= seq) {
             tcb.rtt_seq = None; // Karn: the probe may repeat the timed segment
         }
+        // The window is reduced only if the probe repaired a loss
+        // (`tlp_answered`); a D-SACK of it undoes that.
+        self.begin_episode(tcb);
+        self.retransmitted(tcb);
         if let Some(payload) = tcb.send_buf.get(offset..offset + len) {
             self.emit(tx, tcb, now, seq, flags, payload);
         }

@@ -59,6 +59,9 @@ impl Engine {
             }
             // RFC 6298 §5.4–5.6: retransmit the earliest unacknowledged
             // segment, back off, and time no retransmission (Karn).
+            if !handshake {
+                self.core.begin_episode(tcb);
+            }
             if !handshake && tcb.retries == 0 {
                 // RFC 5681 §3.1 (4): ssthresh = max(FlightSize / 2, 2*SMSS),
                 // held when the same segment times out again.

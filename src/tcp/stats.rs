@@ -105,6 +105,14 @@ counters! {
     dup_acks_sent,
     /// SACK blocks sent in ACKs (RFC 2018 §4).
     sack_blocks_sent,
+    /// ACKs that reported a duplicate segment in a D-SACK block (RFC 2883).
+    dsacks_sent,
+    /// ACKs received with a D-SACK block (RFC 2883 §4).
+    dsacks_received,
+    /// Retransmissions a D-SACK showed were not needed: the original had arrived (RFC 3708).
+    spurious_retransmits,
+    /// Loss episodes whose every retransmission was spurious: cwnd and ssthresh restored (RFC 3708, Linux `tcp_try_undo_dsack`).
+    undos,
     /// ACKs sent by the delayed-ACK timer: nothing of ours carried them in time (RFC 9293 §3.8.6.3).
     delayed_acks,
     /// Challenge ACKs sent (RFC 5961).

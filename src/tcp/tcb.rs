@@ -13,6 +13,9 @@ const TS_OVERHEAD: u16 = 12;
 /// RFC 6928's initial window, in segments.
 const INITIAL_WINDOW_SEGMENTS: u32 = 10;
 
+/// `Tcb::rcv_unacked` of an ACK owed at once: beyond any two segments.
+const AT_ONCE: u16 = u16::MAX;
+
 /// RFC 9293 §3.7.1: the MSS to assume when a SYN carries no MSS option.
 pub(crate) const DEFAULT_MSS: u16 = 536;
 
@@ -73,8 +76,9 @@ pub(crate) struct Tcb {
     /// Consecutive retransmissions of the oldest unacknowledged segment.
     pub retries: u8,
     /// Text received in order since our last segment (which carried the
-    /// ACK): at two full-sized segments, the ACK goes at once.
-    pub rcv_unacked: u32,
+    /// ACK): at two full-sized segments, the ACK goes at once. `AT_ONCE`
+    /// while an ACK is owed that may not wait for the delayed-ACK timer.
+    pub rcv_unacked: u16,
     /// Duplicate ACKs in a row (RFC 5681 §2), towards DupThresh.
     pub dup_acks: u8,
     /// In fast recovery (RFC 6582 §3.2) until SND.UNA passes `recover`.
@@ -83,9 +87,6 @@ pub(crate) struct Tcb {
     /// probe timeout (RFC 8985 §7.2) or the delayed-ACK timer (RFC 9293
     /// §3.8.6.3) rather than the RTO, persist, SWS or FIN-WAIT-2 timer.
     pub timer_role: TimerRole,
-    /// The ACK owed is for in-order text only, so it may wait for the
-    /// delayed-ACK timer (RFC 5681 §4.2); anything else owed goes at once.
-    pub ack_delayable: bool,
     /// A tail loss probe is out and unanswered: no other until an ACK
     /// acknowledges new data (RFC 8985 §7.3).
     pub tlp_sent: bool,
@@ -153,6 +154,9 @@ pub(crate) struct Tcb {
     /// The out-of-order queue this connection holds while it has a gap
     /// (an index into the engine's pool), or `reassembly::NONE`.
     pub ooo: u32,
+    /// The loss episode's undo record this connection holds (an index
+    /// into the engine's pool), or `spurious::NONE`.
+    pub episode: u16,
     /// When the connection began (SYN sent or received).
     pub created: Instant,
 }
@@ -178,7 +182,6 @@ impl Tcb {
             dup_acks: 0,
             in_recovery: false,
             timer_role: TimerRole::Plain,
-            ack_delayable: false,
             tlp_sent: false,
             sack_ok: false,
             listener: 0,
@@ -210,6 +213,7 @@ impl Tcb {
             timer: None,
             send_buf: Vec::new(),
             ooo: super::reassembly::NONE,
+            episode: super::spurious::NONE,
             created: Instant::ZERO,
         }
     }
@@ -218,8 +222,21 @@ impl Tcb {
     #[inline]
     pub fn ack_sent(&mut self) {
         self.clear(flag::ACK_PENDING);
-        self.ack_delayable = false;
         self.rcv_unacked = 0;
+    }
+
+    /// In-order text of `len` bytes arrived, to be acknowledged.
+    #[inline]
+    pub fn received(&mut self, len: u32) {
+        let len = len.min(u32::from(AT_ONCE)) as u16;
+        self.rcv_unacked = self.rcv_unacked.saturating_add(len);
+    }
+
+    /// The ACK owed is for in-order text only, so it may wait for the
+    /// delayed-ACK timer (RFC 5681 §4.2).
+    #[inline]
+    pub fn ack_delayable(&self) -> bool {
+        self.rcv_unacked != AT_ONCE
     }
 
     /// An ACK is owed that goes on the next output, not delayed: for a
@@ -227,17 +244,14 @@ impl Tcb {
     #[inline]
     pub fn owe_ack(&mut self) {
         self.set(flag::ACK_PENDING);
-        self.ack_delayable = false;
+        self.rcv_unacked = AT_ONCE;
     }
 
     /// An ACK is owed for in-order text, which may wait for the
     /// delayed-ACK timer unless an ACK that may not is owed already.
     #[inline]
     pub fn owe_delayed_ack(&mut self) {
-        if !self.has(flag::ACK_PENDING) {
-            self.set(flag::ACK_PENDING);
-            self.ack_delayable = true;
-        }
+        self.set(flag::ACK_PENDING);
     }
 
     #[inline]

@@ -5,6 +5,7 @@
 mod challenge;
 mod close;
 mod delayed_ack;
+mod dsack;
 mod input;
 mod listen;
 mod reassembly;

@@ -5,7 +5,7 @@ use super::*;
 use proptest::prelude::*;
 
 /// Passive open whose SYN offered SACK-permitted (and, if `ts`, timestamps).
-fn accepted_with_sack(cfg: Config, ts: bool) -> (Harness, u32, ConnId) {
+pub(super) fn accepted_with_sack(cfg: Config, ts: bool) -> (Harness, u32, ConnId) {
     let mut h = Harness::new(cfg);
     h.engine.listen(LOCAL).unwrap();
     let opts = |v| TcpOptions {

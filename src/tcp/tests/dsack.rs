@@ -1,0 +1,176 @@
+//! D-SACK (RFC 2883): a duplicate segment is reported in the first SACK
+//! block of its ACK; and on the sending side, retransmissions so reported
+//! are counted spurious, and an episode whose every one was is undone
+//! (RFC 3708).
+
+use super::reassembly::accepted_with_sack;
+use super::*;
+
+const MSS: u32 = 536; // the peer's SYN carried no MSS option
+
+fn sack(blocks: &[(u32, u32)]) -> TcpOptions {
+    let mut s = wire::SackBlocks::default();
+    for &(l, r) in blocks {
+        s.push(SeqNumber(l), SeqNumber(r));
+    }
+    TcpOptions {
+        sack: s,
+        ..Default::default()
+    }
+}
+
+fn blocks(s: &Seg) -> Vec<(u32, u32)> {
+    s.options
+        .sack
+        .as_slice()
+        .iter()
+        .map(|&(l, r)| (l.0, r.0))
+        .collect()
+}
+
+#[test]
+fn rfc2883_4_1_a_duplicate_below_rcv_nxt_is_reported_in_the_first_sack_block() {
+    let (mut h, iss, _) = accepted_with_sack(config(), false);
+    h.send(seg(PEER_ISS + 1, iss, ACK).data(b"hello"));
+    assert!(blocks(&h.recv_one()).is_empty());
+    h.send(seg(PEER_ISS + 1, iss, ACK).data(b"hello"));
+    let a = h.recv_one();
+    assert_eq!(a.ack, PEER_ISS + 6);
+    assert_eq!(blocks(&a), vec![(PEER_ISS + 1, PEER_ISS + 6)]);
+    assert_eq!(h.engine.stats().dsacks_sent, 1);
+    // The next ACK reports nothing again.
+    h.send(seg(PEER_ISS + 6, iss, ACK).data(b"!"));
+    assert!(blocks(&h.recv_one()).is_empty());
+}
+
+#[test]
+fn rfc2883_4_1_a_partial_duplicate_reports_the_part_held_in_an_ack_at_once() {
+    let (mut h, iss, _) = accepted_with_sack(
+        Config {
+            delayed_ack: Duration::from_millis(40),
+            ..config()
+        },
+        false,
+    );
+    h.send(seg(PEER_ISS + 1, iss, ACK).data(b"hello"));
+    assert!(h.recv().is_empty(), "delayed");
+    h.advance(Duration::from_millis(40));
+    h.recv_one();
+    h.send(seg(PEER_ISS + 1, iss, ACK).data(b"hello world"));
+    let a = h.recv_one();
+    assert_eq!(a.ack, PEER_ISS + 12);
+    assert_eq!(blocks(&a), vec![(PEER_ISS + 1, PEER_ISS + 6)]);
+}
+
+#[test]
+fn rfc2883_4_2_a_duplicate_beyond_a_gap_goes_first_then_the_block_holding_it() {
+    let (mut h, iss, _) = accepted_with_sack(config(), false);
+    h.send(seg(PEER_ISS + 6, iss, ACK).data(b"world"));
+    h.recv_one();
+    h.send(seg(PEER_ISS + 20, iss, ACK).data(b"xyz"));
+    assert_eq!(
+        blocks(&h.recv_one()),
+        vec![
+            (PEER_ISS + 20, PEER_ISS + 23),
+            (PEER_ISS + 6, PEER_ISS + 11)
+        ]
+    );
+    h.send(seg(PEER_ISS + 7, iss, ACK).data(b"orl"));
+    let a = h.recv_one();
+    assert_eq!(a.ack, PEER_ISS + 1);
+    assert_eq!(
+        blocks(&a),
+        vec![
+            (PEER_ISS + 7, PEER_ISS + 10),
+            (PEER_ISS + 6, PEER_ISS + 11),
+            (PEER_ISS + 20, PEER_ISS + 23)
+        ]
+    );
+}
+
+#[test]
+fn rfc2883_without_sack_a_duplicate_is_acked_without_blocks() {
+    let (mut h, iss, _) = Harness::accepted();
+    h.send(seg(PEER_ISS + 1, iss, ACK).data(b"hello"));
+    h.recv_one();
+    h.send(seg(PEER_ISS + 1, iss, ACK).data(b"hello"));
+    assert!(blocks(&h.recv_one()).is_empty());
+    assert_eq!(h.engine.stats().dsacks_sent, 0);
+}
+
+/// Ten segments out on a connection with SACK, and a fast retransmit of
+/// the first on three duplicate ACKs whose blocks show the next three.
+fn fast_retransmit_with_sack() -> (Harness, u32, ConnId, u32, u32) {
+    let (mut h, iss, c) = accepted_with_sack(config(), false);
+    h.engine.send(c, &[7u8; 10 * MSS as usize]).unwrap();
+    assert_eq!(h.recv().len(), 10, "IW10");
+    let (cwnd, ssthresh) = (tcb_of(&h, c).cwnd, tcb_of(&h, c).ssthresh);
+    for k in 2..5 {
+        let s = seg(PEER_ISS + 1, iss, ACK).options(sack(&[(iss + MSS, iss + k * MSS)]));
+        h.send(s);
+    }
+    let out = h.recv();
+    assert_eq!(out[0].seq, iss, "the fast retransmit");
+    assert!(tcb_of(&h, c).in_recovery);
+    assert!(tcb_of(&h, c).cwnd < cwnd);
+    (h, iss, c, cwnd, ssthresh)
+}
+
+#[test]
+fn rfc3708_a_dsack_of_every_retransmission_counts_them_spurious_and_undoes_the_reduction() {
+    let (mut h, iss, c, cwnd, ssthresh) = fast_retransmit_with_sack();
+    // The original was only late: the full ACK, then the duplicate's.
+    h.send(seg(PEER_ISS + 1, iss + 10 * MSS, ACK));
+    h.send(seg(PEER_ISS + 1, iss + 10 * MSS, ACK).options(sack(&[(iss, iss + MSS)])));
+    let st = h.engine.stats();
+    assert_eq!(
+        (st.dsacks_received, st.spurious_retransmits, st.undos),
+        (1, 1, 1)
+    );
+    let t = tcb_of(&h, c);
+    assert!(
+        t.cwnd >= cwnd,
+        "cwnd {} restored to {cwnd} at least",
+        t.cwnd
+    );
+    assert_eq!(t.ssthresh, ssthresh);
+    assert!(!t.in_recovery);
+    assert_eq!(h.engine.core.episodes.in_use(), 0);
+}
+
+#[test]
+fn rfc3708_a_dsack_of_one_retransmission_of_two_undoes_nothing_and_is_no_duplicate_ack() {
+    let (mut h, iss, c, _, ssthresh) = fast_retransmit_with_sack();
+    // A partial ACK: the segment after it goes again too.
+    h.send(seg(PEER_ISS + 1, iss + 5 * MSS, ACK));
+    let out = h.recv();
+    assert!(out.iter().any(|o| o.seq == iss + 5 * MSS), "{out:?}");
+    let dup_acks = tcb_of(&h, c).dup_acks;
+    // The first retransmission was a duplicate; the second may not be.
+    h.send(seg(PEER_ISS + 1, iss + 5 * MSS, ACK).options(sack(&[(iss, iss + MSS)])));
+    let st = h.engine.stats();
+    assert_eq!(
+        (st.dsacks_received, st.spurious_retransmits, st.undos),
+        (1, 1, 0)
+    );
+    let t = tcb_of(&h, c);
+    assert!(t.in_recovery);
+    assert!(t.ssthresh < ssthresh);
+    assert_eq!(t.dup_acks, dup_acks, "a D-SACK alone is no duplicate ACK");
+}
+
+#[test]
+fn rfc2883_4_a_dsack_of_what_was_never_retransmitted_is_no_spurious_retransmission() {
+    let (mut h, iss, c) = accepted_with_sack(config(), false);
+    h.engine.send(c, &[7u8; 2 * MSS as usize]).unwrap();
+    assert_eq!(h.recv().len(), 2);
+    // The network duplicated our first segment.
+    h.send(seg(PEER_ISS + 1, iss + MSS, ACK));
+    h.send(seg(PEER_ISS + 1, iss + MSS, ACK).options(sack(&[(iss, iss + MSS)])));
+    let st = h.engine.stats();
+    assert_eq!(
+        (st.dsacks_received, st.spurious_retransmits, st.undos),
+        (1, 0, 0)
+    );
+    assert_eq!(st.fast_retransmits, 0);
+}
