@@ -89,8 +89,8 @@ pub struct Config {
     /// floor (`TCP_DELACK_MIN`); zero ACKs every turn's text at once.
     pub delayed_ack: Duration,
     /// Offer and accept selective acknowledgments (RFC 2018). A SYN-ACK
-    /// sent as a SYN cookie does not offer them: the cookie has no room
-    /// to remember that the peer did.
+    /// sent as a SYN cookie offers them only beside timestamps, whose
+    /// TSval remembers that the peer did (as Linux does).
     pub sack: bool,
     /// Bytes of out-of-order text one connection may hold above RCV.NXT,
     /// rounded up to a power of two (RFC 9293 §3.10.7.4 seventh); beyond,

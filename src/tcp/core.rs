@@ -79,6 +79,9 @@ pub(crate) struct Bare {
     pub mss: Option<u16>,
     pub window_scale: Option<u8>,
     pub timestamps: Option<(u32, u32)>,
+    /// SACK-permitted: only a SYN cookie's SYN-ACK, when the TSval can
+    /// remember it.
+    pub sack_permitted: bool,
 }
 
 impl Bare {
@@ -102,6 +105,7 @@ impl Bare {
             mss: None,
             window_scale: None,
             timestamps: None,
+            sack_permitted: false,
         }
     }
 }

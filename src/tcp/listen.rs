@@ -10,6 +10,12 @@ use super::{FourTuple, FrameBatch, Instant, State};
 use crate::wire::{SeqNumber, TcpFlags};
 use std::net::{Ipv4Addr, SocketAddrV4};
 
+/// The low bits of a cookie SYN-ACK's TSval that carry the peer's options.
+const COOKIE_TS_BITS: u32 = 0x3f;
+
+/// The TSval bit of a cookie SYN-ACK that says the peer offered SACK.
+const COOKIE_SACK: u32 = 0x20;
+
 /// How long after the last cookie went out ACKs to a listener are still
 /// checked as cookies: the longest a cookie stays valid (two 64 s epochs).
 const COOKIE_CHECK_WINDOW: core::time::Duration = core::time::Duration::from_secs(128);
@@ -90,28 +96,33 @@ impl Engine {
 
     /// Answers a SYN statelessly with a SYN cookie as its ISS (RFC 4987
     /// §3.6). When the peer offered timestamps, the options the cookie has no
-    /// room for ride in our TSval's low 5 bits, which the peer echoes back in
-    /// TSecr (as Linux does): bit 4 says it offered window scaling, bits 0–3
-    /// its shift. Without timestamps only the MSS survives.
+    /// room for ride in our TSval's low 6 bits, which the peer echoes back in
+    /// TSecr (as Linux does): bit 5 says it offered SACK-permitted (RFC
+    /// 2018 §2), bit 4 window scaling, bits 0–3 its shift. Without
+    /// timestamps only the MSS survives.
     fn send_cookie(&mut self, tuple: FourTuple, seg: &Segment, now: Instant, tx: &mut FrameBatch) {
         let cfg = &self.core.cfg;
         let peer_mss = seg.options.mss.unwrap_or(536);
         let cookie = self.core.cookies.encode(&tuple, seg.seq, peer_mss, now);
-        let (mut window_scale, mut timestamps) = (None, None);
+        let (mut window_scale, mut timestamps, mut sack_permitted) = (None, None, false);
         if let (true, Some(tsval)) = (cfg.timestamps, seg.tsval()) {
             let mut bits = 0;
+            if cfg.sack && seg.options.sack_permitted {
+                bits |= COOKIE_SACK;
+                sack_permitted = true;
+            }
             if let (Some(ws), true) = (seg.options.window_scale, cfg.window_scale > 0) {
-                bits = 0x10 | u32::from(ws.min(14));
+                bits |= 0x10 | u32::from(ws.min(14));
                 window_scale = Some(cfg.window_scale);
             }
-            // The bits may exceed the clock's own low 5 bits, which would put
-            // the TSval up to 31 ms ahead: the peer would keep it as
+            // The bits may exceed the clock's own low 6 bits, which would put
+            // the TSval up to 63 ms ahead: the peer would keep it as
             // TS.Recent and PAWS-reject our next segments until our clock
             // caught up. One period back, as Linux's cookie_init_timestamp.
             let clock = ts_val(now, self.core.keys.ts_offset(&tuple));
-            let mut ours = (clock & !0x1f) | bits;
+            let mut ours = (clock & !COOKIE_TS_BITS) | bits;
             if (ours.wrapping_sub(clock) as i32) > 0 {
-                ours = ours.wrapping_sub(0x20);
+                ours = ours.wrapping_sub(COOKIE_TS_BITS + 1);
             }
             timestamps = Some((ours, tsval));
         }
@@ -122,6 +133,7 @@ impl Engine {
             mss: Some(cfg.mss),
             window_scale,
             timestamps,
+            sack_permitted,
             ..Bare::new(
                 tuple,
                 seg.src_mac,
@@ -184,9 +196,9 @@ impl Engine {
             tcb.set_ts_recent(tsval, now);
         }
         tcb.set_snd_mss(mss.min(self.core.cfg.mss));
-        // The cookie SYN-ACK offered no SACK (it could not remember the
-        // peer's SACK-permitted), so neither side uses it.
-        tcb.sack_ok = false;
+        // SACK only where the cookie SYN-ACK offered it, which it did
+        // where the peer had (remembered in the TSval), RFC 2018 §2.
+        tcb.sack_ok = self.core.cfg.sack && tsecr.is_some_and(|t| t & COOKIE_SACK != 0);
         tcb.snd_wl1 = seg.seq;
         // Counted as half-open for the instant until this very segment
         // establishes it below.

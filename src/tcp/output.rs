@@ -30,6 +30,7 @@ impl Core {
                 mss: b.mss,
                 window_scale: b.window_scale,
                 timestamps: b.timestamps,
+                sack_permitted: b.sack_permitted,
                 ..TcpOptions::default()
             },
             payload: &[],

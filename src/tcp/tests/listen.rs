@@ -266,3 +266,71 @@ fn rfc7323_5_4_cookie_syn_ack_tsval_is_never_ahead_of_the_clock() {
     );
     assert!(clock.wrapping_sub(tsval) < 64);
 }
+
+/// A cookie handshake with timestamps whose SYN did (or did not) offer
+/// SACK-permitted; returns the harness, the SYN-ACK and the connection.
+fn cookie_handshake_with_timestamps(sack_permitted: bool) -> (Harness, Seg, ConnId) {
+    let mut h = Harness::new(Config {
+        syn_backlog: 1,
+        delayed_ack: Duration::ZERO,
+        ..Config::default()
+    });
+    h.engine.listen(LOCAL).unwrap();
+    send_from_port(&mut h, 1, 9, 0, SYN);
+    h.recv();
+    h.send(seg(PEER_ISS, 0, SYN).options(TcpOptions {
+        sack_permitted,
+        timestamps: Some((1000, 0)),
+        ..Default::default()
+    }));
+    let sa = h.recv_one();
+    assert_eq!(h.engine.stats().syn_cookies_sent, 1);
+    let (tsval, _) = sa.options.timestamps.expect("timestamps");
+    h.send(seg(PEER_ISS + 1, sa.seq + 1, ACK).options(TcpOptions {
+        timestamps: Some((1001, tsval)),
+        ..Default::default()
+    }));
+    let c = h
+        .events
+        .iter()
+        .next()
+        .expect("cookie ACK opened nothing")
+        .conn;
+    (h, sa, c)
+}
+
+#[test]
+fn rfc4987_3_6_rfc2018_2_sack_permitted_survives_a_syn_cookie_in_the_tsval() {
+    let (mut h, sa, c) = cookie_handshake_with_timestamps(true);
+    assert!(sa.options.sack_permitted, "the cookie SYN-ACK offers SACK");
+    let (tsval, _) = sa.options.timestamps.unwrap();
+    assert_eq!(tsval & 0x20, 0x20, "remembered in the TSval");
+    assert!(tcb_of(&h, c).sack_ok);
+    // And used: text beyond a gap draws an ACK with its block.
+    let ts = TcpOptions {
+        timestamps: Some((1002, tsval)),
+        ..Default::default()
+    };
+    h.send(
+        seg(PEER_ISS + 11, sa.seq + 1, ACK)
+            .options(ts)
+            .data(b"later"),
+    );
+    let a = h.recv_one();
+    let blocks: Vec<(u32, u32)> = a
+        .options
+        .sack
+        .as_slice()
+        .iter()
+        .map(|&(l, r)| (l.0, r.0))
+        .collect();
+    assert_eq!(blocks, vec![(PEER_ISS + 11, PEER_ISS + 16)]);
+}
+
+#[test]
+fn rfc4987_3_6_rfc2018_2_a_cookie_offers_no_sack_the_syn_did_not() {
+    let (h, sa, c) = cookie_handshake_with_timestamps(false);
+    assert!(!sa.options.sack_permitted);
+    assert_eq!(sa.options.timestamps.unwrap().0 & 0x20, 0);
+    assert!(!tcb_of(&h, c).sack_ok);
+}

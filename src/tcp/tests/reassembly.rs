@@ -176,7 +176,7 @@ fn rfc2018_no_sack_blocks_to_a_peer_that_did_not_offer_sack() {
 }
 
 #[test]
-fn rfc4987_a_syn_cookie_syn_ack_does_not_offer_sack() {
+fn rfc4987_a_syn_cookie_syn_ack_without_timestamps_does_not_offer_sack() {
     let mut h = tiny_backlog(true);
     h.send(seg(PEER_ISS, 0, SYN).options(TcpOptions {
         sack_permitted: true,
