@@ -9,7 +9,7 @@ use super::reassembly;
 use super::table::Slot;
 use super::tcb::flag;
 use super::{FourTuple, FrameBatch, Instant, State};
-use crate::wire::{self, MacAddr, SackBlocks, SeqNumber, TcpFlags, TcpOptions};
+use crate::wire::{self, MacAddr, SeqNumber, TcpFlags, TcpOptions};
 
 /// SYNs repeated at once per connection when the peer answers with an ACK
 /// of an older connection; beyond, the RTO paces them.
@@ -307,9 +307,10 @@ impl Engine {
         // A D-SACK (RFC 2883 §4) says nothing of loss; one that is all
         // the ACK reports makes it no duplicate ACK either.
         let dsack = self.core.take_dsack(tcb, seg.ack, &seg.options.sack);
+        self.core.take_sack(tcb, seg.ack, &seg.options.sack, dsack);
         let only_dsack = dsack && seg.options.sack.len() == 1;
         if seg.ack > tcb.snd_una {
-            self.on_new_ack(index, seg.ack, &seg.options.sack, now, tx);
+            self.on_new_ack(index, seg.ack, now, tx);
         } else if !only_dsack
             && seg.ack == tcb.snd_una
             && tcb.outstanding()
@@ -321,7 +322,7 @@ impl Engine {
             // RFC 5681 §2's duplicate ACK: outstanding data, no text, no
             // SYN or FIN, SND.UNA unchanged, the same window — and an open
             // one: the answers to zero-window probes say nothing of loss.
-            self.core.on_dup_ack(tx, tcb, index, &seg.options.sack, now);
+            self.core.on_dup_ack(tx, tcb, index, now);
         }
         let tcb = &mut self.table.tcbs[index as usize];
         // Window update (RFC 9293 §3.10.7.4, SND.WL1/SND.WL2 rule).
@@ -531,14 +532,7 @@ impl Engine {
 
     /// SND.UNA < SEG.ACK: drop acknowledged bytes, take an RTT sample, grow
     /// cwnd, and restart or stop the RTO (RFC 6298 §5.2–5.3).
-    fn on_new_ack(
-        &mut self,
-        index: u32,
-        ack: SeqNumber,
-        sack: &SackBlocks,
-        now: Instant,
-        tx: &mut FrameBatch,
-    ) {
+    fn on_new_ack(&mut self, index: u32, ack: SeqNumber, now: Instant, tx: &mut FrameBatch) {
         let tcb = &mut self.table.tcbs[index as usize];
         let acked = (ack - tcb.snd_una) as u32;
         tcb.dup_acks = 0;
@@ -554,7 +548,7 @@ impl Engine {
             }
         }
         if tcb.in_recovery {
-            self.core.on_ack_in_recovery(tx, tcb, acked, sack, now);
+            self.core.on_ack_in_recovery(tx, tcb, acked, now);
         } else {
             // RFC 5681 §3.1: slow start below ssthresh, cwnd += min(N, SMSS);
             // congestion avoidance above, cwnd += SMSS*SMSS/cwnd per ACK (3).

@@ -16,6 +16,7 @@ mod reassembly;
 mod recovery;
 mod retransmit;
 mod rtt;
+mod scoreboard;
 mod spurious;
 mod state;
 mod stats;

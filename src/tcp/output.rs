@@ -211,6 +211,9 @@ impl Core {
         loop {
             let in_flight = (tcb.snd_nxt - tcb.snd_una) as u32;
             let offset = in_flight as usize;
+            // In SACK recovery, what is in the network is pipe, not all
+            // that is unacknowledged (RFC 6675 §5 (C), NextSeg (2)).
+            let in_network = self.recovery_pipe(tcb).unwrap_or(in_flight);
             let queued = tcb.send_buf.len();
             if offset > queued {
                 break; // the FIN is out
@@ -223,7 +226,9 @@ impl Core {
             if !tcb.in_recovery {
                 cwnd += u32::from(tcb.dup_acks.min(2)) * u32::from(tcb.snd_mss);
             }
-            let room = tcb.snd_wnd.min(cwnd).saturating_sub(in_flight) as usize;
+            let room = cwnd
+                .saturating_sub(in_network)
+                .min(tcb.snd_wnd.saturating_sub(in_flight)) as usize;
             let mss = usize::from(tcb.snd_mss);
             let mut len = unsent.min(mss).min(room);
             if len == 0 && unsent > 0 && force && in_flight == 0 {

@@ -1,49 +1,64 @@
-//! Fast retransmit and fast recovery, NewReno's way (RFC 5681 §3.2,
-//! RFC 6582): three duplicate ACKs say a segment was lost while later ones
-//! arrived, so it is repeated at once rather than at the RTO, the window
-//! halves instead of collapsing to one segment, and each partial ACK of
-//! the recovery repeats the next hole. And the tail loss probe of RACK-TLP
-//! (RFC 8985 §7), for the loss at the end of a response, which draws no
-//! duplicate ACKs at all.
+//! Fast retransmit and fast recovery: NewReno's way without SACK (RFC
+//! 5681 §3.2, RFC 6582) — three duplicate ACKs say a segment was lost
+//! while later ones arrived, so it is repeated at once rather than at the
+//! RTO, the window halves instead of collapsing to one segment, and each
+//! partial ACK of the recovery repeats the next hole — and with SACK,
+//! RFC 6675's conservative recovery: the scoreboard says which holes are
+//! lost and how much is in the network (pipe), and each ACK lets out
+//! repairs, then new data, while pipe is below cwnd. And the tail loss
+//! probe of RACK-TLP (RFC 8985 §7), for the loss at the end of a
+//! response, which draws no duplicate ACKs at all.
 
 use super::core::Core;
 use super::tcb::{flag, Tcb};
 use super::{FrameBatch, Instant, State};
-use crate::wire::{SackBlocks, SeqNumber, TcpFlags};
+use crate::wire::{SeqNumber, TcpFlags};
 use core::time::Duration;
 
 /// RFC 5681 §3.2's DupThresh.
 const DUP_THRESH: u8 = 3;
 
+/// Repairs one ACK may let out at most: a bound on the work of one
+/// segment's processing, far above what a window halved leaves room for.
+const MAX_REPAIRS_PER_ACK: usize = 16;
+
 impl Core {
-    /// A duplicate ACK (RFC 5681 §2) arrived for `tcb`.
+    /// A duplicate ACK (RFC 5681 §2) arrived for `tcb`, its SACK blocks
+    /// already on the scoreboard.
     pub(crate) fn on_dup_ack(
         &mut self,
         tx: &mut FrameBatch,
         tcb: &mut Tcb,
         index: u32,
-        sack: &SackBlocks,
         now: Instant,
     ) {
         let smss = u32::from(tcb.snd_mss);
         tcb.dup_acks = tcb.dup_acks.saturating_add(1);
+        let sack = self.board(tcb).is_some();
         if tcb.in_recovery {
-            // RFC 6675 §5 (C): with SACK, the segment that left the
-            // network makes room for the next hole's retransmission
-            // rather than for new data.
-            if self.retransmit_next_hole(tx, tcb, sack, now) {
-                return;
+            if sack {
+                // RFC 6675 §5 (C): what left the network makes room, for
+                // the next lost hole first, then for new data.
+                self.repair_holes(tx, tcb, now);
+            } else {
+                // RFC 6582 §3.2 (3): each further duplicate ACK says a
+                // segment left the network; inflate cwnd so that one new
+                // may go.
+                tcb.cwnd = tcb.cwnd.saturating_add(smss);
             }
-            // RFC 6582 §3.2 (3): each further duplicate ACK says a segment
-            // left the network; inflate cwnd so that one new may go.
-            tcb.cwnd = tcb.cwnd.saturating_add(smss);
             self.mark_dirty(tcb, index);
             return;
         }
+        // RFC 6675 §5: with SACK, recovery starts as well when the
+        // scoreboard shows SND.UNA lost (IsLost), with fewer duplicate ACKs
+        // than DupThresh (the peer ACKs every second segment; ACKs get lost).
+        let lost = self
+            .board(tcb)
+            .is_some_and(|b| b.is_lost(tcb.snd_una, smss));
         // RFC 6582 §3.2 (2): only duplicate ACKs of data sent after the
         // last recovery or RTO (beyond `recover`) start one, so the go-back-N
         // of an RTO does not trigger a second, spurious, reduction.
-        if tcb.dup_acks != DUP_THRESH || tcb.snd_una <= tcb.recover {
+        if !(tcb.dup_acks == DUP_THRESH || lost) || tcb.snd_una <= tcb.recover {
             if tcb.dup_acks < DUP_THRESH && tcb.has_unsent() {
                 self.mark_dirty(tcb, index); // limited transmit (RFC 3042)
             }
@@ -55,23 +70,31 @@ impl Core {
         tcb.recover = tcb.snd_max;
         tcb.in_recovery = true;
         self.stats.recoveries += 1;
-        self.retransmit_una(tx, tcb, now);
-        tcb.cwnd = tcb.ssthresh + u32::from(DUP_THRESH) * smss;
-        tcb.high_rxt = tcb.snd_una + smss;
+        let sent = self.retransmit_una(tx, tcb, now);
+        tcb.high_rxt = tcb.snd_una + sent.max(1) as u32;
+        if sack {
+            // RFC 6675 §5 (4.2): cwnd = ssthresh; pipe decides the rest.
+            self.stats.sack_recoveries += 1;
+            tcb.cwnd = tcb.ssthresh;
+            self.repair_holes(tx, tcb, now);
+        } else {
+            tcb.cwnd = tcb.ssthresh + u32::from(DUP_THRESH) * smss;
+        }
         self.mark_dirty(tcb, index);
     }
 
     /// SND.UNA advanced by `acked` during fast recovery: a full ACK ends
-    /// it, a partial one repeats the next hole (RFC 6582 §3.2 (5)).
+    /// it; a partial one repeats the next hole (RFC 6582 §3.2 (5)), or
+    /// with SACK lets out what pipe allows (RFC 6675 §5 (C)).
     pub(crate) fn on_ack_in_recovery(
         &mut self,
         tx: &mut FrameBatch,
         tcb: &mut Tcb,
         acked: u32,
-        sack: &SackBlocks,
         now: Instant,
     ) {
         let smss = u32::from(tcb.snd_mss);
+        let sack = self.board(tcb).is_some();
         if tcb.snd_una >= tcb.recover {
             // Full acknowledgment: deflate to ssthresh (option 2), or
             // without SACK to less where little is in flight, so no burst
@@ -80,7 +103,7 @@ impl Core {
             // within a round trip), and option 1 would restart from a
             // window of two or three segments, as Linux does not either.
             let flight = (tcb.snd_max - tcb.snd_una) as u32;
-            tcb.cwnd = if tcb.sack_ok {
+            tcb.cwnd = if sack {
                 tcb.ssthresh
             } else {
                 tcb.ssthresh.min(flight.max(smss) + smss)
@@ -88,17 +111,24 @@ impl Core {
             tcb.in_recovery = false;
             return;
         }
+        if tcb.high_rxt < tcb.snd_una {
+            tcb.high_rxt = tcb.snd_una;
+        }
+        if sack {
+            if tcb.high_rxt <= tcb.snd_una {
+                // RFC 6675 §5's partial ACK: the segment at SND.UNA was
+                // never repeated, and the peer is missing it.
+                let sent = self.retransmit_una(tx, tcb, now);
+                tcb.high_rxt = tcb.snd_una + sent as u32;
+            }
+            self.repair_holes(tx, tcb, now);
+            return;
+        }
         // Partial acknowledgment: the segment at the new SND.UNA was lost
         // too. Repeat it, and deflate by what was acknowledged, adding one
-        // SMSS back when that was a segment or more. With SACK, the hole
-        // at SND.UNA may have been repeated already (below HighRxt): then
-        // the next one the blocks show.
-        if tcb.high_rxt <= tcb.snd_una {
-            self.retransmit_una(tx, tcb, now);
-            tcb.high_rxt = tcb.snd_una + smss;
-        } else {
-            self.retransmit_next_hole(tx, tcb, sack, now);
-        }
+        // SMSS back when that was a segment or more.
+        let sent = self.retransmit_una(tx, tcb, now);
+        tcb.high_rxt = tcb.snd_una + sent as u32;
         tcb.cwnd = tcb.cwnd.saturating_sub(acked);
         if acked >= smss {
             tcb.cwnd = tcb.cwnd.saturating_add(smss);
@@ -107,70 +137,56 @@ impl Core {
     }
 
     /// Sends the first unacknowledged segment again, without rewinding
-    /// SND.NXT, and times no segment it repeats (Karn, RFC 6298 §3).
-    pub(crate) fn retransmit_una(&mut self, tx: &mut FrameBatch, tcb: &mut Tcb, now: Instant) {
-        self.retransmit_at(tx, tcb, tcb.snd_una, usize::MAX, now);
-    }
-
-    /// RFC 6675 §4 NextSeg (1), from this ACK's SACK blocks alone (no
-    /// scoreboard is kept: the receiver repeats its most recent blocks in
-    /// every ACK, RFC 2018 §4): the first sequence number at or above
-    /// HighRxt and SND.UNA that no block covers, below the highest SACKed
-    /// byte — a hole the peer reported data beyond. Repeats one segment
-    /// of it; false when there is none.
-    fn retransmit_next_hole(
+    /// SND.NXT, and times no segment it repeats (Karn, RFC 6298 §3);
+    /// returns the sequence space sent.
+    pub(crate) fn retransmit_una(
         &mut self,
         tx: &mut FrameBatch,
         tcb: &mut Tcb,
-        sack: &SackBlocks,
         now: Instant,
-    ) -> bool {
-        if !tcb.sack_ok || sack.is_empty() {
-            return false;
-        }
-        let valid =
-            |&&(l, r): &&(SeqNumber, SeqNumber)| l >= tcb.snd_una && r <= tcb.snd_max && l < r;
-        let Some(high_sacked) = sack
-            .as_slice()
-            .iter()
-            .filter(valid)
-            .map(|b| b.1)
-            .reduce(|a, b| if b > a { b } else { a })
-        else {
-            return false;
-        };
-        let mut at = if tcb.high_rxt > tcb.snd_una {
-            tcb.high_rxt
-        } else {
-            tcb.snd_una
-        };
-        // Step over blocks until `at` lies in none (at most one pass each).
-        for _ in 0..SackBlocks::MAX {
-            match sack
-                .as_slice()
-                .iter()
-                .filter(valid)
-                .find(|b| b.0 <= at && at < b.1)
-            {
-                Some(b) => at = b.1,
-                None => break,
+    ) -> usize {
+        self.retransmit_at(tx, tcb, tcb.snd_una, usize::MAX, now)
+    }
+
+    /// RFC 6675 §5 (C) with NextSeg (1): while pipe leaves a segment of
+    /// room in cwnd, the first hole at or above HighRxt that the
+    /// scoreboard says IsLost goes again. New data, NextSeg (2), follows
+    /// in `send_data`, which measures its room by the same pipe.
+    fn repair_holes(&mut self, tx: &mut FrameBatch, tcb: &mut Tcb, now: Instant) {
+        let smss = u32::from(tcb.snd_mss);
+        for _ in 0..MAX_REPAIRS_PER_ACK {
+            let Some(board) = self.board(tcb) else {
+                return;
+            };
+            let pipe = board.pipe(tcb.snd_una, tcb.snd_max, tcb.high_rxt, smss);
+            if pipe.saturating_add(smss) > tcb.cwnd {
+                return;
             }
+            let from = if tcb.high_rxt > tcb.snd_una {
+                tcb.high_rxt
+            } else {
+                tcb.snd_una
+            };
+            let Some((seq, len)) = board.next_lost(from, smss) else {
+                return;
+            };
+            let sent = self.retransmit_at(tx, tcb, seq, len as usize, now);
+            if sent == 0 {
+                return;
+            }
+            tcb.high_rxt = seq + sent as u32;
         }
-        if at >= high_sacked {
-            return false;
+    }
+
+    /// The octets in the network by RFC 6675's pipe while `tcb` is in
+    /// SACK recovery, for `send_data`'s room; None otherwise.
+    #[inline]
+    pub(crate) fn recovery_pipe(&self, tcb: &Tcb) -> Option<u32> {
+        if !tcb.in_recovery {
+            return None;
         }
-        // The hole ends where the next block above it begins.
-        let end = (sack.as_slice().iter().filter(valid))
-            .map(|b| b.0)
-            .filter(|&l| l > at)
-            .reduce(|a, b| if b < a { b } else { a })
-            .unwrap_or(high_sacked);
-        let max = (end - at) as u32 as usize;
-        let sent = self.retransmit_at(tx, tcb, at, max, now);
-        if sent > 0 {
-            tcb.high_rxt = at + sent as u32;
-        }
-        sent > 0
+        let smss = u32::from(tcb.snd_mss);
+        (self.board(tcb)).map(|b| b.pipe(tcb.snd_una, tcb.snd_max, tcb.high_rxt, smss))
     }
 
     /// Sends `max` bytes at most of the segment at `seq` (at or above

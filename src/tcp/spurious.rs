@@ -9,22 +9,30 @@
 //! D-SACK in place of timestamps).
 //!
 //! An episode (a fast recovery, an RTO's go-back-N, a tail loss probe)
-//! keeps what undoing needs in a [`Pool`] of the engine, not in the TCB:
-//! a connection holds one only from its first retransmission until about
-//! a round trip after the episode ended, when any D-SACK for it would
+//! keeps what undoing needs in a loss record from a [`Pool`] of the
+//! engine, not in the TCB, beside the connection's SACK scoreboard
+//! (`scoreboard.rs`): a connection holds a record while the peer reports
+//! SACKed data above SND.UNA, and from an episode's first retransmission
+//! until about a round trip after it ended, when any D-SACK for it would
 //! have come. The TCB keeps a 16-bit index: beyond 65,535 connections in
 //! episodes at once, the others' go without undo (counted as before).
 
 use super::core::Core;
+use super::scoreboard::Scoreboard;
 use super::tcb::Tcb;
 use crate::wire::{SackBlocks, SeqNumber};
 
 /// The TCB index of no episode.
 pub(crate) const NONE: u16 = u16::MAX;
 
-/// One loss episode's undo record.
-#[derive(Copy, Clone, Debug)]
+/// One connection's loss record: its scoreboard, and its last episode's
+/// undo record.
+#[derive(Copy, Clone, Debug, Default)]
 pub(crate) struct Episode {
+    /// What the peer has SACKed above SND.UNA.
+    pub board: Scoreboard,
+    /// The undo fields below are of an episode still to be judged.
+    undoing: bool,
     /// SND.UNA at its first retransmission: duplicates reported at or
     /// above it may be of ours.
     undo_marker: SeqNumber,
@@ -92,20 +100,64 @@ impl Core {
         if !tcb.sack_ok {
             return;
         }
-        if let Some(e) = self.episodes.episodes.get(usize::from(tcb.episode)) {
-            if e.ended_at.is_none() {
-                return;
-            }
-            // A new episode: the old one's duplicates are past.
-            self.episodes.release(tcb.episode);
-        }
-        tcb.episode = self.episodes.acquire(Episode {
+        let fresh = Episode {
+            undoing: true,
             undo_marker: tcb.snd_una,
             retrans: 0,
             prior_cwnd: tcb.cwnd,
             prior_ssthresh: tcb.ssthresh,
             ended_at: None,
-        });
+            board: Scoreboard::default(),
+        };
+        match self.episodes.episodes.get_mut(usize::from(tcb.episode)) {
+            Some(e) if e.undoing && e.ended_at.is_none() => {}
+            // A new episode: the old one's duplicates are past.
+            Some(e) => {
+                *e = Episode {
+                    board: e.board,
+                    ..fresh
+                }
+            }
+            None => tcb.episode = self.episodes.acquire(fresh),
+        }
+    }
+
+    /// An ACK arrived for `tcb`, cumulative to `ack`, with `sack` blocks
+    /// (the first a D-SACK if `dsack`): the scoreboard takes them (RFC
+    /// 6675 §5 (C)), from a record taken from the pool at the first.
+    pub(crate) fn take_sack(
+        &mut self,
+        tcb: &mut Tcb,
+        ack: SeqNumber,
+        sack: &SackBlocks,
+        dsack: bool,
+    ) {
+        if !tcb.sack_ok {
+            return;
+        }
+        let una = if ack > tcb.snd_una { ack } else { tcb.snd_una };
+        if tcb.episode == NONE {
+            let news = sack.as_slice().iter().skip(usize::from(dsack));
+            if !news
+                .clone()
+                .any(|&(l, r)| l >= una && r <= tcb.snd_max && l < r)
+            {
+                return;
+            }
+            tcb.episode = self.episodes.acquire(Episode::default());
+        }
+        if let Some(e) = self.episodes.episodes.get_mut(usize::from(tcb.episode)) {
+            e.board.update(una, tcb.snd_max, sack, dsack);
+        }
+    }
+
+    /// `tcb`'s scoreboard, if the peer has SACKed anything.
+    #[inline]
+    pub(crate) fn board(&self, tcb: &Tcb) -> Option<&Scoreboard> {
+        self.episodes
+            .episodes
+            .get(usize::from(tcb.episode))
+            .map(|e| &e.board)
     }
 
     /// A segment of `tcb` went out again: one more of its episode's
@@ -113,7 +165,7 @@ impl Core {
     #[inline]
     pub(crate) fn retransmitted(&mut self, tcb: &Tcb) {
         if let Some(e) = self.episodes.episodes.get_mut(usize::from(tcb.episode)) {
-            e.retrans += 1;
+            e.retrans += u32::from(e.undoing);
         }
     }
 
@@ -129,7 +181,7 @@ impl Core {
         let Some(e) = self.episodes.episodes.get_mut(usize::from(tcb.episode)) else {
             return true;
         };
-        if left < e.undo_marker || right > tcb.snd_max || e.retrans == 0 {
+        if !e.undoing || left < e.undo_marker || right > tcb.snd_max || e.retrans == 0 {
             return true; // not of ours (the network's duplicate), or none left
         }
         let smss = u32::from(tcb.snd_mss).max(1);
@@ -142,27 +194,32 @@ impl Core {
             tcb.ssthresh = tcb.ssthresh.max(e.prior_ssthresh);
             tcb.in_recovery = false;
             self.stats.undos += 1;
-            self.episodes.release(tcb.episode);
-            tcb.episode = NONE;
+            e.undoing = false;
+            if e.board.is_empty() {
+                self.release_episode(tcb);
+            }
         }
         true
     }
 
-    /// SND.UNA advanced for `tcb`: an episode that has ended is noted, and
-    /// let go a round trip later.
+    /// SND.UNA advanced for `tcb`: the scoreboard forgets what it passed;
+    /// an episode that has ended is noted, and let go a round trip later;
+    /// a record with neither left goes back to the pool.
     pub(crate) fn age_episode(&mut self, tcb: &mut Tcb) {
         let Some(e) = self.episodes.episodes.get_mut(usize::from(tcb.episode)) else {
             return;
         };
+        e.board.trim(tcb.snd_una);
         match e.ended_at {
+            _ if !e.undoing => {}
             None if !tcb.in_recovery && !tcb.tlp_sent && tcb.retries == 0 => {
                 e.ended_at = Some(tcb.snd_max);
             }
-            Some(end) if tcb.snd_una > end => {
-                self.episodes.release(tcb.episode);
-                tcb.episode = NONE;
-            }
+            Some(end) if tcb.snd_una > end => e.undoing = false,
             _ => {}
+        }
+        if !e.undoing && e.board.is_empty() && !tcb.in_recovery {
+            self.release_episode(tcb);
         }
     }
 

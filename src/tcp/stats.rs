@@ -127,8 +127,10 @@ counters! {
     retransmits,
     /// Segments retransmitted on three duplicate ACKs or a partial ACK (RFC 5681 §3.2, RFC 6582).
     fast_retransmits,
-    /// Fast recoveries entered (RFC 6582 §3.2).
+    /// Fast recoveries entered (RFC 6582 §3.2), with SACK or without.
     recoveries,
+    /// Of those, recoveries by the SACK scoreboard (RFC 6675 §5).
+    sack_recoveries,
     /// Tail loss probes sent (RFC 8985 §7).
     tlps,
     /// Tail loss probes that repaired a loss: their ACK covered the tail (RFC 8985 §7.4).

@@ -255,7 +255,7 @@ fn rfc8985_7_without_tlp_the_same_loss_waits_for_the_rto() {
 }
 
 #[test]
-fn rfc6675_4_a_second_hole_the_sack_blocks_show_is_repeated_before_the_partial_ack() {
+fn rfc6675_5_a_second_hole_is_repeated_once_lost_and_pipe_allows_before_the_partial_ack() {
     let mut h = Harness::new(config());
     h.engine.listen(LOCAL).unwrap();
     let sack_ok = TcpOptions {
@@ -282,16 +282,22 @@ fn rfc6675_4_a_second_hole_the_sack_blocks_show_is_repeated_before_the_partial_a
     h.recv(); // limited transmit
     h.send(dup(&[(4, 5), (1, 3)]));
     assert_eq!(h.recv()[0].seq, iss, "fast retransmit of the first hole");
-    h.send(dup(&[(4, 6), (1, 3)]));
-    let out = h.recv();
-    assert_eq!(out.len(), 1);
-    assert_eq!(out[0].seq, iss + 3 * MSS, "the second hole, at once");
-    // The next duplicate ACK finds no hole left below the SACKed data.
-    h.send(dup(&[(4, 7), (1, 3)]));
-    assert!(
-        h.recv().iter().all(|o| o.seq >= iss + 10 * MSS),
-        "no hole twice"
-    );
+    let t = tcb_of(&h, c);
+    assert_eq!(t.cwnd, t.ssthresh, "RFC 6675 §5 (4.2): cwnd = ssthresh");
+    // Segment 3 is lost once three segments above it are SACKed (IsLost),
+    // and goes when pipe leaves room in cwnd; once only.
+    let mut repeats = Vec::new();
+    for k in 6..11 {
+        h.send(dup(&[(4, k), (1, 3)]));
+        for o in h.recv() {
+            assert!(o.seq == iss + 3 * MSS || o.seq >= iss + 12 * MSS, "{o:?}");
+            if o.seq == iss + 3 * MSS {
+                repeats.push(k);
+            }
+        }
+    }
+    assert_eq!(repeats.len(), 1, "the second hole once: {repeats:?}");
+    assert!(repeats[0] >= 7, "not before IsLost: {repeats:?}");
     // The partial ACK up to the second hole does not repeat it again.
     h.send(seg(PEER_ISS + 1, iss + 3 * MSS, ACK));
     assert!(h.recv().iter().all(|o| o.seq != iss + 3 * MSS));
