@@ -40,8 +40,16 @@ fn args() -> Result<Args, String> {
         match arg.as_str() {
             "--bench" => {}
             "--bare" => a.payload = None,
-            "--idle" => a.idle = value("--idle")?.parse().map_err(|e| format!("--idle: {e}"))?,
-            "--secs" => a.secs = value("--secs")?.parse().map_err(|e| format!("--secs: {e}"))?,
+            "--idle" => {
+                a.idle = value("--idle")?
+                    .parse()
+                    .map_err(|e| format!("--idle: {e}"))?
+            }
+            "--secs" => {
+                a.secs = value("--secs")?
+                    .parse()
+                    .map_err(|e| format!("--secs: {e}"))?
+            }
             n => a
                 .sizes
                 .push(n.parse().map_err(|_| format!("not a record count: {n}"))?),
@@ -102,14 +110,22 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let mut perf = std::env::var_os("SYNWAVE_PERF_CTL")
-        .map(|p| std::fs::OpenOptions::new().write(true).open(p).expect("perf control FIFO"));
+    let mut perf = std::env::var_os("SYNWAVE_PERF_CTL").map(|p| {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(p)
+            .expect("perf control FIFO")
+    });
     let (tcb, tw) = Engine::record_bytes();
     let (tcb_all, tw_all) = Engine::bytes_per_entry();
     println!("bytes: TCB {tcb} ({tcb_all} with map and timer), TIME-WAIT record {tw} ({tw_all} with map and age queue)");
     println!(
         "{}, tuples scattered, {} idle established connections",
-        if a.payload.is_some() { "handshake + request/response + teardown" } else { "handshake + teardown" },
+        if a.payload.is_some() {
+            "handshake + request/response + teardown"
+        } else {
+            "handshake + teardown"
+        },
         a.idle
     );
     println!(

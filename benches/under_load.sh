@@ -3,7 +3,8 @@
 # not in CI), synwave load against synwave serve on the veth testbed:
 #   1. the highest rate within p99 <= 5 ms and no errors (load --find-max),
 #      then connect and whole-lifecycle latency p50/p99 at 10%, 50% and 90%
-#      of it, with the client worker's CPU;
+#      of it, with the client worker's CPU, sleeping in poll(2) when idle
+#      (the default) and spinning (--busy-poll);
 #   2. connections/s with 1, 2, 4… workers per side on a veth with as many
 #      queues, and how many frames were handed between workers.
 # On a machine with fewer than 2 cores per worker per side, 2. measures
@@ -26,13 +27,16 @@ serve
 max=$(A "$sw" load --iface sw0 --target 10.77.0.2:8080 --request-file "$tmp/req" --find-max --max-p99 5ms \
     --rate 20000 --duration "$secs" --json 2>/dev/null | field 'd["find_max"]["max_rate"]')
 echo "  highest rate within p99 5 ms and no errors: ${max} conn/s"
-printf '  %-10s %10s %12s %12s %12s %12s %8s\n' load rate "connect p50" "connect p99" "life p50" "life p99" cpu
+printf '  %-4s %-6s %8s %12s %12s %12s %12s %6s\n' load idle rate "connect p50" "connect p99" "life p50" "life p99" cpu
 for pct in 10 50 90; do
     r=$(python3 -c "print(round($max * $pct / 100))")
-    A "$sw" load --iface sw0 --target 10.77.0.2:8080 --request-file "$tmp/req" --rate "$r" --duration "$secs" \
-        --json 2>/dev/null >"$tmp/l.json"
-    field '"%s %s %s %s %s" % tuple(d["latency_us"][k][p] for k, p in [("connect","p50"),("connect","p99"),("lifecycle","p50"),("lifecycle","p99")]) + " %.0f%%" % max(w["cpu_percent"] for w in d["workers"])' <"$tmp/l.json" |
-        { read -r c50 c99 l50 l99 cpu; printf '  %-10s %10s %10sus %10sus %10sus %10sus %8s\n' "$pct%" "$r" "$c50" "$c99" "$l50" "$l99" "$cpu"; }
+    for idle in poll busy; do
+        flag=(); [[ $idle == busy ]] && flag=(--busy-poll)
+        A "$sw" load --iface sw0 --target 10.77.0.2:8080 --request-file "$tmp/req" --rate "$r" --duration "$secs" \
+            "${flag[@]}" --json 2>/dev/null >"$tmp/l.json"
+        field '"%s %s %s %s" % tuple(d["latency_us"][k][p] for k, p in [("connect","p50"),("connect","p99"),("lifecycle","p50"),("lifecycle","p99")]) + " %.0f%%" % max(w["cpu_percent"] for w in d["workers"])' <"$tmp/l.json" |
+            { read -r c50 c99 l50 l99 cpu; printf '  %-4s %-6s %8s %10sus %10sus %10sus %10sus %6s\n' "$pct%" "$idle" "$r" "$c50" "$c99" "$l50" "$l99" "$cpu"; }
+    done
 done
 stop_serve
 
