@@ -24,8 +24,9 @@ echo "synwave serve and load on default flags; $(nproc) cores shared by both; ${
 
 echo "== 1. latency under load (1 worker each side, against synwave serve)"
 serve
-max=$(A "$sw" load --iface sw0 --target 10.77.0.2:8080 --request-file "$tmp/req" --find-max --max-p99 5ms \
-    --rate 20000 --duration "$secs" --json 2>/dev/null | field 'd["find_max"]["max_rate"]')
+A "$sw" load --iface sw0 --target 10.77.0.2:8080 --request-file "$tmp/req" --find-max --max-p99 5ms \
+    --rate 20000 --duration "$secs" --json >"$tmp/find-max.json" 2>"$tmp/find-max.err" || { cat "$tmp/find-max.err" >&2; exit 1; }
+max=$(field 'd["find_max"]["max_rate"]' <"$tmp/find-max.json")
 echo "  highest rate within p99 5 ms and no errors: ${max} conn/s"
 printf '  %-4s %-6s %8s %12s %12s %12s %12s %6s\n' load idle rate "connect p50" "connect p99" "life p50" "life p99" cpu
 for pct in 10 50 90; do
