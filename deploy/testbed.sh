@@ -11,7 +11,8 @@
 # recorded in $STATE, and `down` deletes only recorded namespaces (the veth
 # pair dies with them). A pre-existing namespace of the same name is never
 # adopted or deleted. Names and addresses can be overridden from the
-# environment (NS_A, NS_B, IF_A, IF_B, IP_A, IP_B, PREFIX).
+# environment (NS_A, NS_B, IF_A, IF_B, IP_A, IP_B, PREFIX); QUEUES=N gives
+# each veth end N receive and transmit queues (one worker each).
 #
 # The Rust `synwave::io::Testbed` guard does the same with unique names for
 # tests; this script is for manual runs (`ip netns exec synwave-a ...`).
@@ -25,6 +26,7 @@ IP_A=${IP_A:-10.77.0.1}
 IP_B=${IP_B:-10.77.0.2}
 PREFIX=${PREFIX:-24}
 STATE=${STATE:-/run/synwave-testbed.state}
+QUEUES=${QUEUES:-1}
 
 die() { echo "testbed: $*" >&2; exit 1; }
 ns_exists() { ip netns list | awk '{print $1}' | grep -qx -- "$1"; }
@@ -46,7 +48,9 @@ up() {
     if ! ip -n "$NS_A" link show "$IF_A" >/dev/null 2>&1; then
         # Created directly inside the namespaces: the names never exist in
         # the host namespace, so they cannot clash with host interfaces.
-        ip link add "$IF_A" netns "$NS_A" type veth peer name "$IF_B" netns "$NS_B"
+        q="numrxqueues $QUEUES numtxqueues $QUEUES"
+        # shellcheck disable=SC2086 # $q is several words on purpose
+        ip link add "$IF_A" netns "$NS_A" $q type veth peer name "$IF_B" netns "$NS_B" $q
     fi
     for side in A B; do
         if [[ $side == A ]]; then ns=$NS_A ifc=$IF_A ip=$IP_A; else ns=$NS_B ifc=$IF_B ip=$IP_B; fi

@@ -168,6 +168,49 @@ fn load_closed_loop_with_rst_close() {
 }
 
 #[test]
+fn load_with_busy_poll_spins_and_completes_against_a_kernel_server() {
+    // --busy-poll changes only what an idle worker does: every connection
+    // must still complete, on default flags otherwise.
+    let Some(bed) = Bed::new(
+        "load_with_busy_poll_spins_and_completes_against_a_kernel_server",
+        "swi-lbp",
+    ) else {
+        return;
+    };
+    let (tb, scratch) = (&bed.tb, &bed.scratch);
+    let server = KernelServer::start(tb.ns_b(), LOAD_PORT, Behaviour::Respond, 4);
+    let target = format!("{IP_B}:{LOAD_PORT}");
+    let v = run_load(
+        tb,
+        scratch,
+        "load-busy-poll",
+        &[
+            "--target",
+            &target,
+            "--busy-poll",
+            "--rate",
+            "500",
+            "--connections",
+            "500",
+            "--request",
+            "GET / HTTP/1.0\\r\\nHost: 10.77.0.1\\r\\n\\r\\n",
+            "--response-delimiter",
+            "world\\n",
+        ],
+    );
+    assert_eq!(assert_reconciled("load --busy-poll", &v), 0, "{v}");
+    assert_eq!(count(&v, "completed"), 500, "{v}");
+    // A spinning worker is busy the whole run, unlike one that sleeps.
+    let cpu = v["workers"][0]["cpu_percent"].as_f64().unwrap_or(0.0);
+    assert!(
+        cpu > 25.0,
+        "a busy-polling worker used {cpu}% of its core: {v}"
+    );
+    drop(server);
+    assert_no_xdp(tb, "after load exited");
+}
+
+#[test]
 fn load_rate_beyond_the_tuple_space_is_refused_with_the_arithmetic() {
     let Some(bed) = Bed::new(
         "load_rate_beyond_the_tuple_space_is_refused_with_the_arithmetic",

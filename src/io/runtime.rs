@@ -4,7 +4,7 @@
 //! when the runtime is dropped, whichever way that happens.
 
 use super::handoff;
-use super::worker::{self, Clock, WorkerEnd, WorkerOptions};
+use super::worker::{self, Clock, IdleLoop, WorkerEnd, WorkerOptions};
 use super::{netdev, Error, XdpProgram, XskConfig, XskSocket};
 use crate::app::capture::{self, CapturedFrame, Written};
 use crate::app::owner::Owners;
@@ -40,6 +40,9 @@ pub struct RuntimeOptions {
     pub memory_per_worker: usize,
     /// Write a sample capture (`--pcap`) when the run ends.
     pub capture: Option<CaptureOptions>,
+    /// Spin when idle instead of sleeping in poll(2), with the kernel's
+    /// busy polling where it allows it.
+    pub busy_poll: bool,
 }
 
 /// A sample capture: the frames, both ways, of the first `connections`
@@ -50,6 +53,11 @@ pub struct CaptureOptions {
     pub path: PathBuf,
     pub connections: u64,
 }
+
+/// With --busy-poll: how long one busy poll of the queue may spin, and
+/// how many frames it may take (the receive batch).
+const BUSY_POLL_USECS: u32 = 20;
+const BUSY_POLL_BUDGET: u32 = 64;
 
 impl RuntimeOptions {
     /// `workers` workers on `iface` with `umem_frames` UMEM frames each
@@ -69,6 +77,7 @@ impl RuntimeOptions {
             duration: None,
             memory_per_worker: 1 << 30,
             capture: None,
+            busy_poll: false,
         }
     }
 
@@ -247,9 +256,23 @@ impl Runtime {
         // reply arriving on a queue without one would go to the kernel,
         // which resets the connection.
         let mut ready = Vec::new();
+        let mut idle = IdleLoop::Poll;
         for queue in 0..opts.workers {
             let xsk = XskSocket::open(&opts.iface, queue, &opts.xsk)?;
             xdp.register_xsk(&xsk)?;
+            if opts.busy_poll {
+                let refused = xsk
+                    .prefer_busy_poll(BUSY_POLL_USECS, BUSY_POLL_BUDGET)
+                    .err();
+                if let (Some(e), IdleLoop::Poll) = (&refused, idle) {
+                    warnings.push(format!(
+                        "--busy-poll: {e}; the workers spin without the kernel's busy polling"
+                    ));
+                }
+                idle = IdleLoop::Busy {
+                    busy_poll: refused.is_none(),
+                };
+            }
             let mut engine = Engine::new(opts.engine.clone(), iface.mac, keys.clone(), clock.now())
                 .map_err(|e| Error::Config(e.0))?;
             let start = WorkerStart {
@@ -270,6 +293,7 @@ impl Runtime {
                         .try_into()
                         .unwrap_or(usize::MAX)
                 }),
+                idle,
             };
             ready.push((xsk, engine, app, wopts));
         }

@@ -17,6 +17,20 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+/// What a worker does with nothing to do.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum IdleLoop {
+    /// Sleep in poll(2) until a frame arrives (1 ms at most): no CPU when
+    /// idle, a wake-up's latency when the next frame comes.
+    #[default]
+    Poll,
+    /// Never sleep: the lowest latency for the whole core, as DPDK does.
+    /// With the kernel's busy polling (`busy_poll`), each idle turn polls
+    /// the queue in the worker's own context instead of waiting for its
+    /// interrupt.
+    Busy { busy_poll: bool },
+}
+
 /// How a worker runs.
 #[derive(Clone, Debug)]
 pub struct WorkerOptions {
@@ -34,6 +48,7 @@ pub struct WorkerOptions {
     /// Keep the frames, both ways, of the first this many connections to
     /// open (`--pcap`); `None`: no capture, and no work per frame.
     pub capture: Option<usize>,
+    pub idle: IdleLoop,
 }
 
 /// What a worker hands back as it ends.
@@ -186,7 +201,11 @@ pub fn spawn<A: App + Send + 'static>(
             last_busy = received > 0 || !tx.is_empty() || !arp_tx.is_empty();
             if !last_busy {
                 idle_turns += 1;
-                if idle_turns > 64 {
+                if let IdleLoop::Busy { busy_poll } = opts.idle {
+                    if busy_poll {
+                        xsk.poll_readable(0)?;
+                    }
+                } else if idle_turns > 64 {
                     // Sleep in poll(2) until a frame arrives, for 1 ms at
                     // most; spin instead when a timer or the application is
                     // due sooner, since poll's resolution is a millisecond.

@@ -28,41 +28,21 @@ pub(crate) fn ts_val(now: Instant, offset: u32) -> u32 {
     (now.as_millis() as u32).wrapping_add(offset)
 }
 
-/// What a timer belongs to: a TCB or a TIME-WAIT record, by index. One
-/// `u32` (the top bit tells which), so that a timer wheel entry stays 24
-/// bytes at a million connections; read it through [`TimerKey::owner`].
+/// The TCB a timer belongs to, by index: one `u32`, so that a timer wheel
+/// entry stays small at a million connections. TIME-WAIT records need no
+/// timer of their own (see `TimeWaits`).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub(crate) struct TimerKey(u32);
 
-/// Whose timer fired.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub(crate) enum TimerOwner {
-    Tcb(u32),
-    TimeWait(u32),
-}
-
 impl TimerKey {
-    const TIME_WAIT: u32 = 1 << 31;
-
     #[inline]
     pub fn tcb(index: u32) -> Self {
-        debug_assert!(index & Self::TIME_WAIT == 0);
         TimerKey(index)
     }
 
     #[inline]
-    pub fn time_wait(index: u32) -> Self {
-        debug_assert!(index & Self::TIME_WAIT == 0);
-        TimerKey(index | Self::TIME_WAIT)
-    }
-
-    #[inline]
-    pub fn owner(self) -> TimerOwner {
-        if self.0 & Self::TIME_WAIT != 0 {
-            TimerOwner::TimeWait(self.0 & !Self::TIME_WAIT)
-        } else {
-            TimerOwner::Tcb(self.0)
-        }
+    pub fn index(self) -> u32 {
+        self.0
     }
 }
 

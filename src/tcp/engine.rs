@@ -11,7 +11,7 @@
 //! step 3 carries them.
 
 use super::config::{Config, ConfigError};
-use super::core::{Bare, Core, TimerKey, TimerOwner};
+use super::core::{Bare, Core, TimerKey};
 use super::event::{ConnId, EventKind, Events};
 use super::isn::IsnGenerator;
 use super::keys::Keys;
@@ -125,8 +125,17 @@ impl Engine {
         self.table.time_wait_count()
     }
 
+    /// Bytes of a TCB and of a TIME-WAIT record alone: the budgets that
+    /// decide how many fit in cache (issue 14: 160 and 64).
+    pub fn record_bytes() -> (usize, usize) {
+        (
+            core::mem::size_of::<super::tcb::Tcb>(),
+            core::mem::size_of::<super::time_wait::TimeWait>(),
+        )
+    }
+
     /// Bytes per established TCB and per TIME-WAIT entry (slot, map entry,
-    /// timer, and for TIME-WAIT its place in the age queue).
+    /// the TCB's timer, and for TIME-WAIT its place in the age queue).
     pub fn bytes_per_entry() -> (usize, usize) {
         (
             Table::bytes_per_tcb(),
@@ -161,7 +170,11 @@ impl Engine {
 
     /// When [`Engine::handle_timeout`] should next be called; no timer fires earlier.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.core.timers.next_deadline().map(Instant::from_millis)
+        let timers = self.core.timers.next_deadline().map(Instant::from_millis);
+        match (timers, self.next_time_wait_expiry()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     fn tcb(&self, conn: ConnId) -> Option<&Tcb> {
@@ -197,14 +210,11 @@ impl Engine {
         let mut expired = core::mem::take(&mut self.expired);
         self.core.timers.advance(now.as_millis(), &mut expired);
         for &key in &expired {
-            match key.owner() {
-                TimerOwner::TimeWait(index) => self.on_time_wait_timer(index),
-                TimerOwner::Tcb(index) => self.on_tcb_timer(index, now, tx),
-            }
+            self.on_tcb_timer(key.index(), now, tx);
         }
         expired.clear();
         self.expired = expired;
-        self.trim_time_wait_order();
+        self.expire_time_waits(now);
     }
 
     // ---- commands (listen: see listen.rs) ----

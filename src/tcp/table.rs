@@ -85,15 +85,13 @@ impl Table {
     }
 
     /// Stores a TIME-WAIT record and points its tuple at it.
-    pub(crate) fn insert_time_wait(&mut self, tw: TimeWait) -> u32 {
+    pub(crate) fn insert_time_wait(&mut self, tw: TimeWait) {
         let tuple = tw.tuple;
         let index = self.time_waits.insert(tw);
         self.map.insert(tuple, Slot::TimeWait(index));
-        index
     }
 
-    /// Frees a TIME-WAIT record and unmaps its tuple. The caller has
-    /// cancelled its timer.
+    /// Frees a TIME-WAIT record and unmaps its tuple.
     pub fn remove_time_wait(&mut self, index: u32) {
         let tuple = self.time_waits.remove(index);
         self.map.remove(&tuple);
@@ -105,9 +103,10 @@ impl Table {
         core::mem::size_of::<Tcb>() + Self::map_entry_bytes() + super::timer::ENTRY_BYTES
     }
 
-    /// Bytes one TIME-WAIT entry costs, counted the same way.
+    /// Bytes one TIME-WAIT entry costs, counted the same way (it has no
+    /// timer; its place in the age queue is counted by the caller).
     pub fn bytes_per_time_wait() -> usize {
-        core::mem::size_of::<TimeWait>() + Self::map_entry_bytes() + super::timer::ENTRY_BYTES
+        core::mem::size_of::<TimeWait>() + Self::map_entry_bytes()
     }
 
     fn map_entry_bytes() -> usize {

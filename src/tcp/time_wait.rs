@@ -5,12 +5,12 @@
 //! recycling them; the segments that arrive for them; and the active open
 //! that takes one over (Linux `tcp_tw_reuse`).
 
-use super::core::{deadline_ms, ts_val, Bare, Core, TimerKey};
+use super::core::{ts_val, Bare, Core};
 use super::engine::{Engine, EngineError};
 use super::input::Segment;
 use super::table::Slot;
 use super::tcb::{flag, ts_older};
-use super::{timer::TimerHandle, FourTuple, FrameBatch, Instant, State};
+use super::{FourTuple, FrameBatch, Instant, State};
 use crate::wire::{MacAddr, SeqNumber, TcpFlags};
 use std::collections::VecDeque;
 
@@ -33,7 +33,8 @@ pub(crate) struct TimeWait {
     pub last_oow_ack: u32,
     /// Order of entry, to find the oldest record when the table is full.
     pub stamp: u32,
-    pub timer: Option<TimerHandle>,
+    /// Not ended: the slot is not on the free list.
+    pub live: bool,
 }
 
 impl TimeWait {
@@ -64,14 +65,20 @@ impl TimeWait {
 }
 
 /// The TIME-WAIT records of one engine, in a slab with a free list, and
-/// their order of entry so that the oldest can be recycled when
-/// `max_time_wait` is reached. The table's map points tuples into it.
+/// their order of entry. Every record lives exactly 2MSL from when it
+/// entered or was last restarted, so that order is also the order of
+/// expiry: the queue is the records' timer, and no record needs a timer
+/// wheel entry of its own (at millions of records, most of the wheel's
+/// work and a 24-byte entry each). The oldest is also the one recycled
+/// when `max_time_wait` is reached. The table's map points tuples into it.
 #[derive(Default)]
 pub(crate) struct TimeWaits {
     records: Vec<TimeWait>,
     free: Vec<u32>,
-    /// (index, stamp) by age; pairs of records that already ended are
-    /// skipped when met, and trimmed from the front.
+    /// (index, stamp) by age. A restart queues a record again under a new
+    /// stamp; pairs that no longer name a live record are skipped when met.
+    /// The front is always live (or the queue empty), so that
+    /// [`TimeWaits::next_expiry`] is exact.
     order: VecDeque<(u32, u32)>,
     next_stamp: u32,
 }
@@ -89,9 +96,9 @@ impl TimeWaits {
 
     /// Stores a record, stamped with its order of entry.
     pub fn insert(&mut self, mut tw: TimeWait) -> u32 {
-        let stamp = self.next_stamp;
-        self.next_stamp = stamp.wrapping_add(1);
-        tw.stamp = stamp;
+        tw.stamp = self.take_stamp();
+        tw.live = true;
+        let stamp = tw.stamp;
         let index = match self.free.pop() {
             Some(i) => {
                 self.records[i as usize] = tw;
@@ -106,32 +113,57 @@ impl TimeWaits {
         index
     }
 
-    /// Frees a record's slot; its timer is cancelled or has fired.
+    fn take_stamp(&mut self) -> u32 {
+        let stamp = self.next_stamp;
+        self.next_stamp = stamp.wrapping_add(1);
+        stamp
+    }
+
+    /// 2MSL begins anew for a record from `now`: it moves to the back.
+    pub fn restart(&mut self, index: u32, now: Instant) {
+        let stamp = self.take_stamp();
+        let tw = &mut self.records[index as usize];
+        tw.entered = now;
+        tw.stamp = stamp;
+        self.order.push_back((index, stamp));
+        self.trim();
+    }
+
+    /// Frees a record's slot.
     pub fn remove(&mut self, index: u32) -> FourTuple {
         let tw = &mut self.records[index as usize];
-        tw.timer = None;
+        tw.live = false;
+        let tuple = tw.tuple;
         self.free.push(index);
-        tw.tuple
+        self.trim();
+        tuple
     }
 
     /// Whether `(index, stamp)` still names a live record.
     fn live(&self, index: u32, stamp: u32) -> bool {
         let tw = &self.records[index as usize];
-        tw.timer.is_some() && tw.stamp == stamp
+        tw.live && tw.stamp == stamp
     }
 
-    /// The oldest live record, taken off the age queue.
-    fn pop_oldest(&mut self) -> Option<u32> {
-        while let Some((index, stamp)) = self.order.pop_front() {
-            if self.live(index, stamp) {
-                return Some(index);
-            }
-        }
-        None
+    /// The oldest live record. It stays queued until removed.
+    pub fn oldest(&self) -> Option<u32> {
+        self.order.front().map(|&(index, _)| index)
     }
 
-    /// Forgets age entries of records that already ended, from the front,
-    /// so the queue stays about as long as the table.
+    /// The oldest record, if its 2MSL (`lifetime`) is over by `now`.
+    pub fn expired(&self, now: Instant, lifetime: core::time::Duration) -> Option<u32> {
+        let index = self.oldest()?;
+        (self.records[index as usize].entered + lifetime <= now).then_some(index)
+    }
+
+    /// When the oldest record's 2MSL ends.
+    pub fn next_expiry(&self, lifetime: core::time::Duration) -> Option<Instant> {
+        self.oldest()
+            .map(|index| self.records[index as usize].entered + lifetime)
+    }
+
+    /// Drops age entries that no longer name a live record from the front,
+    /// keeping the front live and the queue about as long as the table.
     fn trim(&mut self) {
         while let Some(&(index, stamp)) = self.order.front() {
             if self.live(index, stamp) {
@@ -215,59 +247,38 @@ impl Engine {
             entered: now,
             last_oow_ack: tcb.last_oow_ack,
             stamp: 0,
-            timer: None,
+            live: false,
         };
         // Counted before the TCB's own key changes over to TIME-WAIT.
         if self.table.time_wait_count() >= self.core.cfg.max_time_wait {
-            if let Some(oldest) = self.table.time_waits.pop_oldest() {
+            if let Some(oldest) = self.table.time_waits.oldest() {
                 self.drop_time_wait(oldest);
                 self.core.stats.time_wait_recycled += 1;
             }
         }
         self.core.release_ooo(&mut self.table.tcbs[index as usize]);
         self.table.remove_tcb(index, true);
-        let tw_index = self.table.insert_time_wait(tw);
-        self.restart_time_wait(tw_index, now);
+        self.table.insert_time_wait(tw);
     }
 
-    /// (Re)starts the 2MSL timer of a TIME-WAIT record.
-    fn restart_time_wait(&mut self, tw_index: u32, now: Instant) {
-        let tw = self.table.time_waits.get_mut(tw_index);
-        if let Some(h) = tw.timer.take() {
-            self.core.timers.cancel(h);
+    /// Ends the records whose 2MSL is over by `now`, oldest first.
+    pub(crate) fn expire_time_waits(&mut self, now: Instant) {
+        let lifetime = 2 * self.core.cfg.msl;
+        while let Some(index) = self.table.time_waits.expired(now, lifetime) {
+            self.drop_time_wait(index);
+            self.core.stats.time_wait_expired += 1;
         }
-        tw.entered = now;
-        let deadline = deadline_ms(now, 2 * self.core.cfg.msl);
-        tw.timer = Some(
-            self.core
-                .timers
-                .schedule(deadline, TimerKey::time_wait(tw_index)),
-        );
     }
 
-    /// Ends a TIME-WAIT record before 2MSL.
+    /// When the next TIME-WAIT record ends.
+    pub(crate) fn next_time_wait_expiry(&self) -> Option<Instant> {
+        self.table.time_waits.next_expiry(2 * self.core.cfg.msl)
+    }
+
+    /// Ends a TIME-WAIT record: 2MSL is over, or it gives way early.
     pub(crate) fn drop_time_wait(&mut self, tw_index: u32) {
-        if let Some(h) = self.table.time_waits.get_mut(tw_index).timer.take() {
-            self.core.timers.cancel(h);
-        }
-        self.end_time_wait(tw_index);
-    }
-
-    /// The 2MSL timer fired.
-    pub(crate) fn on_time_wait_timer(&mut self, tw_index: u32) {
-        self.table.time_waits.get_mut(tw_index).timer = None;
-        self.end_time_wait(tw_index);
-        self.core.stats.time_wait_expired += 1;
-    }
-
-    fn end_time_wait(&mut self, tw_index: u32) {
         self.table.remove_time_wait(tw_index);
         self.core.stats.transition(State::TimeWait, State::Closed);
-    }
-
-    /// Forgets age entries of records that already ended (after timers fired).
-    pub(crate) fn trim_time_wait_order(&mut self) {
-        self.table.time_waits.trim();
     }
 
     /// A segment for a connection in TIME-WAIT (RFC 9293 §3.10.7.4, RFC 6191,
@@ -335,7 +346,7 @@ impl Engine {
             // The peer did not hear our ACK of its FIN: ACK again and wait
             // 2MSL anew (RFC 9293 §3.10.7.4, eighth).
             self.core.time_wait_ack(tx, tw, now);
-            self.restart_time_wait(tw_index, now);
+            self.table.time_waits.restart(tw_index, now);
             return;
         }
         if seg.len() > 0 || (!in_window && self.core.oow_ack_allowed(&mut tw.last_oow_ack, now)) {

@@ -165,6 +165,11 @@ pub(crate) struct Common {
     /// UMEM, e.g. 1GiB, 512MB (a bare number is MiB).
     #[arg(long, default_value = "1GiB", value_parser = parse_memory)]
     pub(crate) memory_per_worker: usize,
+    /// Spin when idle instead of sleeping in poll(2): the lowest latency,
+    /// for a whole core per worker. Asks the kernel to busy-poll the queue
+    /// (SO_PREFER_BUSY_POLL) where it allows.
+    #[arg(long)]
+    pub(crate) busy_poll: bool,
     /// Print the counters as one JSON object.
     #[arg(long)]
     pub(crate) json: bool,
@@ -452,6 +457,7 @@ impl Common {
         let mut opts = RuntimeOptions::new(&self.iface, self.workers, engine, self.umem_frames);
         (opts.drain, opts.duration) = (drain, duration);
         opts.memory_per_worker = self.memory_per_worker;
+        opts.busy_poll = self.busy_poll;
         opts.check_memory()?;
         opts.xsk.validate()?;
         Ok(opts)

@@ -406,3 +406,36 @@ mod tests {
         assert!(thread_cpu_time().unwrap() - before < Duration::from_millis(10));
     }
 }
+
+/// Asks the kernel to busy-poll the device queue behind socket `fd` when
+/// the worker calls into it, instead of taking interrupts (Linux 5.11+:
+/// SO_PREFER_BUSY_POLL, SO_BUSY_POLL for `usecs`, SO_BUSY_POLL_BUDGET
+/// frames a poll). Fails as the kernel does: an old kernel (ENOPROTOOPT)
+/// or a budget above net.core.busy_poll's without CAP_NET_ADMIN (EPERM).
+pub(crate) fn prefer_busy_poll(fd: i32, usecs: u32, budget: u32) -> Result<(), Error> {
+    for (name, opt, value) in [
+        ("SO_PREFER_BUSY_POLL", libc::SO_PREFER_BUSY_POLL, 1),
+        ("SO_BUSY_POLL", libc::SO_BUSY_POLL, usecs as i32),
+        (
+            "SO_BUSY_POLL_BUDGET",
+            libc::SO_BUSY_POLL_BUDGET,
+            budget as i32,
+        ),
+    ] {
+        // SAFETY: setsockopt(2) reads one c_int from a valid pointer with
+        // its exact length; `fd` is the caller's open socket.
+        let rc = unsafe {
+            libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                opt,
+                (&value as *const i32).cast(),
+                size_of::<i32>() as libc::socklen_t,
+            )
+        };
+        if rc != 0 {
+            return Err(Error::os(name, std::io::Error::last_os_error()));
+        }
+    }
+    Ok(())
+}

@@ -398,6 +398,12 @@ impl XskSocket {
         self.ledger.rings.rx.fd().as_raw_fd()
     }
 
+    /// Has the kernel busy-poll this socket's queue when the worker polls
+    /// it (see `os::prefer_busy_poll`).
+    pub fn prefer_busy_poll(&self, usecs: u32, budget: u32) -> Result<(), Error> {
+        super::os::prefer_busy_poll(self.fd(), usecs, budget)
+    }
+
     /// Whether the bind got zero-copy (false: copy mode).
     pub fn is_zero_copy(&self) -> bool {
         self.zero_copy

@@ -99,6 +99,56 @@ fn time_wait_beyond_its_limit_recycles_the_oldest() {
     assert_eq!(h.engine.stats().time_wait_entered, 3);
 }
 
+/// Server-first closes from client ports `1..=n`, 1 ms apart; returns each
+/// one's ISS so its FIN can be retransmitted.
+fn time_waits_on_ports(h: &mut Harness, n: u16) -> Vec<u32> {
+    h.engine.listen(LOCAL).unwrap();
+    (1..=n)
+        .map(|port| {
+            send_from_port(h, port, 100, 0, SYN);
+            let sa = h.recv_one();
+            send_from_port(h, port, 101, sa.seq + 1, ACK);
+            let conn = h.events.iter().last().unwrap().conn;
+            h.engine.close(conn, h.now).unwrap();
+            h.recv_one();
+            send_from_port(h, port, 101, sa.seq + 2, FIN | ACK);
+            h.recv_one();
+            h.advance(Duration::from_millis(1));
+            sa.seq
+        })
+        .collect()
+}
+
+#[test]
+fn rfc9293_3_10_7_4_each_record_ends_2msl_after_its_last_restart_and_no_sooner() {
+    // The records share one age queue instead of a timer each: a restarted
+    // record must move behind the others, and the engine's next timeout
+    // must name the oldest live record exactly.
+    let mut h = Harness::new(config());
+    let start = h.now;
+    let iss = time_waits_on_ports(&mut h, 3);
+    let two_msl = Duration::from_secs(60);
+    h.advance(Duration::from_secs(10));
+    send_from_port(&mut h, 1, 101, iss[0] + 2, FIN | ACK);
+    assert_eq!(h.recv_one().flags, ACK, "the retransmitted FIN is re-ACKed");
+    let restarted = h.now;
+    // Ports 2 and 3 entered at start + 1 ms and + 2 ms (each after its FIN).
+    let ends = [
+        start + Duration::from_millis(1) + two_msl,
+        start + Duration::from_millis(2) + two_msl,
+        restarted + two_msl,
+    ];
+    for (left, end) in [(2, ends[0]), (1, ends[1]), (0, ends[2])] {
+        assert_eq!(h.engine.poll_timeout(), Some(end));
+        h.advance(end - h.now - Duration::from_millis(1));
+        assert_eq!(h.engine.time_wait_count(), left + 1, "ended before 2MSL");
+        h.advance(Duration::from_millis(1));
+        assert_eq!(h.engine.time_wait_count(), left, "outlived 2MSL");
+    }
+    assert_eq!(h.engine.stats().time_wait_expired, 3);
+    assert_eq!(h.engine.poll_timeout(), None);
+}
+
 #[test]
 fn rfc9293_3_10_7_4_closing_enters_time_wait_without_sending() {
     let (mut h, iss1, c) = Harness::accepted();

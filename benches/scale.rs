@@ -1,0 +1,145 @@
+//! Cost per lifecycle as the work grows: the lifecycle bench's pair, with
+//! tuples in scattered order, at each number of live TIME-WAIT records
+//! given (default 50 k, 1 M, 10 M), optionally beside idle established
+//! connections. Goal (issue 14): within 1.5x of the smallest at 1 M.
+//!
+//! `cargo bench --bench scale -- [--idle N] [--secs S] [--bare] [SIZES…]`
+//!
+//! With `SYNWAVE_PERF_CTL=FIFO` (as `benches/scale.sh` sets it) each
+//! measured window is bracketed by `enable`/`disable` written to a
+//! `perf stat --control` FIFO, so counters cover the steady state only.
+
+use std::io::Write;
+use std::time::{Duration, Instant as WallClock};
+use synwave::tcp::Engine;
+
+mod pair;
+use pair::{Pair, Payload, Shape, REQUEST_RESPONSE};
+
+/// A prime above any tuple count used: every step of it visits each tuple
+/// once per cycle, consecutive connections far apart.
+const SCATTER: u64 = 2_654_435_761;
+
+struct Args {
+    sizes: Vec<u64>,
+    idle: u64,
+    secs: f64,
+    payload: Payload,
+}
+
+fn args() -> Result<Args, String> {
+    let mut a = Args {
+        sizes: Vec::new(),
+        idle: 0,
+        secs: 5.0,
+        payload: REQUEST_RESPONSE,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value"));
+        match arg.as_str() {
+            "--bench" => {}
+            "--bare" => a.payload = None,
+            "--idle" => {
+                a.idle = value("--idle")?
+                    .parse()
+                    .map_err(|e| format!("--idle: {e}"))?
+            }
+            "--secs" => {
+                a.secs = value("--secs")?
+                    .parse()
+                    .map_err(|e| format!("--secs: {e}"))?
+            }
+            n => a
+                .sizes
+                .push(n.parse().map_err(|_| format!("not a record count: {n}"))?),
+        }
+    }
+    if a.sizes.is_empty() {
+        a.sizes = vec![50_000, 1_000_000, 10_000_000];
+    }
+    Ok(a)
+}
+
+/// Runs for `secs` at steady state with about `records` in TIME-WAIT;
+/// returns (ns per lifecycle, lifecycles measured, records live meanwhile).
+fn measure(a: &Args, records: u64, perf: &mut Option<std::fs::File>) -> (f64, u64, usize) {
+    // 1 µs of simulated time per lifecycle: 2MSL of `records` µs.
+    let shape = Shape {
+        msl: Duration::from_micros(records.div_ceil(2)),
+        tuples: 2 * records + 65_536,
+        stride: SCATTER,
+        max_time_wait: 2 * records as usize + 65_536,
+        max_tcbs: a.idle as usize + 65_536,
+    };
+    let mut pair = Pair::new(a.payload, shape);
+    pair.open_idle(a.idle);
+    // Fill: a full 2MSL and a little more, so records also expire.
+    let mut done = 0;
+    while done < records + records / 10 {
+        done += pair.round();
+    }
+    let tw = |p: &Pair| p.client.time_wait_count() + p.server.time_wait_count();
+    let live = tw(&pair);
+    ctl(perf, "enable");
+    let start = WallClock::now();
+    let mut done = 0;
+    while start.elapsed().as_secs_f64() < a.secs {
+        for _ in 0..64 {
+            done += pair.round();
+        }
+    }
+    let elapsed = start.elapsed();
+    ctl(perf, "disable");
+    let live = live.min(tw(&pair));
+    (elapsed.as_nanos() as f64 / done as f64, done, live)
+}
+
+fn ctl(perf: &mut Option<std::fs::File>, what: &str) {
+    if let Some(f) = perf {
+        let _ = writeln!(f, "{what}");
+        let _ = f.flush();
+    }
+}
+
+fn main() {
+    let a = match args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("scale: {e}");
+            std::process::exit(2);
+        }
+    };
+    let mut perf = std::env::var_os("SYNWAVE_PERF_CTL").map(|p| {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(p)
+            .expect("perf control FIFO")
+    });
+    let (tcb, tw) = Engine::record_bytes();
+    let (tcb_all, tw_all) = Engine::bytes_per_entry();
+    println!("bytes: TCB {tcb} ({tcb_all} with map and timer), TIME-WAIT record {tw} ({tw_all} with map and age queue)");
+    println!(
+        "{}, tuples scattered, {} idle established connections",
+        if a.payload.is_some() {
+            "handshake + request/response + teardown"
+        } else {
+            "handshake + teardown"
+        },
+        a.idle
+    );
+    println!(
+        "{:>12} {:>12} {:>14} {:>8} {:>12}",
+        "TIME-WAIT", "ns/lifecycle", "lifecycles/s", "vs first", "measured"
+    );
+    let mut first = None;
+    for &records in &a.sizes {
+        let (ns, done, live) = measure(&a, records, &mut perf);
+        let base = *first.get_or_insert(ns);
+        println!(
+            "{live:>12} {ns:>12.1} {:>14.0} {:>7.2}x {done:>12}",
+            1e9 / ns,
+            ns / base
+        );
+    }
+}
