@@ -54,9 +54,15 @@ struct Peer {
 /// The hand-off ends of `owners.workers()` workers, in worker order, each
 /// pool holding [`POOL_FRAMES`] buffers of `frame_len` bytes.
 pub fn mesh(owners: Owners, frame_len: usize) -> Vec<Handoff> {
+    mesh_sized(owners, frame_len, POOL_FRAMES)
+}
+
+/// Like [`mesh`], with `pool_frames` buffers per worker (at least one): a
+/// small pool is a worker that falls behind, for the simulated NIC's tests.
+pub fn mesh_sized(owners: Owners, frame_len: usize, pool_frames: usize) -> Vec<Handoff> {
     let n = owners.workers() as usize;
     // One worker hands nothing off: no buffers.
-    let frames = if n > 1 { POOL_FRAMES } else { 0 };
+    let frames = if n > 1 { pool_frames.max(1) } else { 0 };
     let ends: Vec<_> = (0..n)
         .map(|_| {
             let inbox = crossbeam_channel::bounded(frames.max(1));
@@ -120,6 +126,20 @@ impl Handoff {
             Err(_) => self.dropped += 1,
         }
         true
+    }
+
+    /// The frames of one turn for this worker's engine: those of `received`
+    /// it owns (each of the others is forwarded to its owner as it goes
+    /// by), then those `handed` to it ([`Handoff::take`]). The worker and
+    /// the simulated NIC both build their turns with it.
+    pub fn own<'a>(
+        &'a mut self,
+        received: impl Iterator<Item = &'a [u8]> + 'a,
+        handed: &'a [Buffer],
+    ) -> impl Iterator<Item = &'a [u8]> + 'a {
+        received
+            .filter(move |frame| !self.forward(frame))
+            .chain(handed.iter().map(Vec::as_slice))
     }
 
     /// Moves up to [`BATCH`] frames handed to this worker into `into`

@@ -238,10 +238,7 @@ impl Runtime {
         let mut workers = Vec::new();
         // Every worker knows every tuple's owner, and hands it what arrives
         // on the wrong queue.
-        let owners = match &rss {
-            Some(rss) => Owners::with_rss(steering, opts.workers, rss.clone()),
-            None => Owners::new(steering, opts.workers),
-        };
+        let owners = Owners::of_run(steering, opts.workers, rss.clone());
         let handoffs = handoff::mesh(owners, opts.xsk.frame_size as usize).into_iter();
         // Every socket is open and registered before any worker starts: a
         // reply arriving on a queue without one would go to the kernel,

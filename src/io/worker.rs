@@ -153,9 +153,10 @@ pub fn spawn<A: App + Send + 'static>(
             arp_tx.clear();
             handoff.take(&mut handed);
             let (received, ()) = xsk.recv_batch(|frames| {
-                let tcp = frames
-                    .filter(|frame| !opts.arp.handle(frame, &mut arp_tx) && !handoff.forward(frame))
-                    .chain(handed.iter().map(Vec::as_slice));
+                let tcp = handoff.own(
+                    frames.filter(|frame| !opts.arp.handle(frame, &mut arp_tx)),
+                    &handed,
+                );
                 // One check a batch: without a capture, frames go straight in.
                 match capture.as_mut().filter(|c| !c.is_done()) {
                     None => turn(&mut engine, &mut app, &mut events, now, tcp, &mut tx),
