@@ -15,8 +15,8 @@ use synwave::app::plan::{
 use synwave::app::report::Summary;
 use synwave::app::segment::Segment;
 use synwave::app::{LoadClose, LoadOptions, ResponseEnd};
-use synwave::io::netns;
 use synwave::io::runtime::{CaptureOptions, Interface, RuntimeOptions};
+use synwave::io::{netns, XdpMode, XskMode};
 use synwave::tcp::Config;
 use synwave::Failure;
 
@@ -165,9 +165,37 @@ pub(crate) struct Common {
     /// UMEM, e.g. 1GiB, 512MB (a bare number is MiB).
     #[arg(long, default_value = "1GiB", value_parser = parse_memory)]
     pub(crate) memory_per_worker: usize,
+    /// How the AF_XDP sockets are bound: zero-copy (or fail: the driver
+    /// must support it, veth does not), copy, or auto (zero-copy where the
+    /// driver has it, else copy, with a notice).
+    #[arg(long, value_enum, default_value_t = Bind::Auto)]
+    pub(crate) bind: Bind,
+    /// Where the XDP program attaches: native (in the driver, or fail),
+    /// generic (the skb hook: any interface, slower, copy mode only), or
+    /// auto (native where the driver has it, else generic, with a notice).
+    #[arg(long, value_enum, default_value_t = XdpHook::Auto)]
+    pub(crate) xdp_mode: XdpHook,
+    /// Put each worker's UMEM in huge pages (reserve them first:
+    /// `sysctl vm.nr_hugepages=N`; needs --umem-frames 1024 or more).
+    #[arg(long)]
+    pub(crate) huge_pages: bool,
     /// Print the counters as one JSON object.
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+#[derive(Copy, Clone, ValueEnum)]
+pub(crate) enum Bind {
+    ZeroCopy,
+    Copy,
+    Auto,
+}
+
+#[derive(Copy, Clone, ValueEnum)]
+pub(crate) enum XdpHook {
+    Native,
+    Generic,
+    Auto,
 }
 
 #[derive(Args)]
@@ -452,7 +480,19 @@ impl Common {
         let mut opts = RuntimeOptions::new(&self.iface, self.workers, engine, self.umem_frames);
         (opts.drain, opts.duration) = (drain, duration);
         opts.memory_per_worker = self.memory_per_worker;
+        opts.xsk.mode = match self.bind {
+            Bind::ZeroCopy => XskMode::ZeroCopy,
+            Bind::Copy => XskMode::Copy,
+            Bind::Auto => XskMode::Auto,
+        };
+        opts.xdp_mode = match self.xdp_mode {
+            XdpHook::Native => XdpMode::Native,
+            XdpHook::Generic => XdpMode::Generic,
+            XdpHook::Auto => XdpMode::Auto,
+        };
+        opts.xsk.huge_pages = self.huge_pages;
         opts.check_memory()?;
+        opts.check_modes()?;
         opts.xsk.validate()?;
         Ok(opts)
     }

@@ -406,3 +406,51 @@ mod tests {
         assert!(thread_cpu_time().unwrap() - before < Duration::from_millis(10));
     }
 }
+
+/// Attaches the XDP program `prog` to interface `ifindex` through a BPF
+/// link (`BPF_LINK_CREATE`), with the mode `flags` (`XDP_FLAGS_DRV_MODE`,
+/// `XDP_FLAGS_SKB_MODE`, or 0 for the kernel's choice: the driver's hook if
+/// it has one). libbpf's own link attach takes no flags, so it cannot ask
+/// for the generic hook. The kernel detaches the program when the returned
+/// descriptor's last copy closes. The raw errno is kept for the caller to
+/// tell "no such mode" from "already attached".
+pub(crate) fn xdp_link_create(
+    prog: std::os::fd::BorrowedFd<'_>,
+    ifindex: u32,
+    flags: u32,
+) -> Result<OwnedFd, std::io::Error> {
+    let ifindex =
+        i32::try_from(ifindex).map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))?;
+    // SAFETY: the options are plain old data; all-zero (no iterator info,
+    // no target BTF) is what an XDP link takes, besides its size and flags.
+    let mut opts: libbpf_rs::libbpf_sys::bpf_link_create_opts = unsafe { std::mem::zeroed() };
+    opts.sz = std::mem::size_of_val(&opts) as _;
+    opts.flags = flags;
+    // SAFETY: `prog` is a live program descriptor for the whole call, and
+    // `opts` a valid, initialised options struct that outlives it.
+    let fd = unsafe {
+        libbpf_rs::libbpf_sys::bpf_link_create(
+            prog.as_raw_fd(),
+            ifindex,
+            libbpf_rs::libbpf_sys::BPF_XDP,
+            &opts,
+        )
+    };
+    if fd < 0 {
+        return Err(std::io::Error::from_raw_os_error(-fd));
+    }
+    // SAFETY: `fd` is a fresh descriptor the kernel just returned to us;
+    // nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Detaches the program of the XDP link `link` now (`BPF_LINK_DETACH`),
+/// even while another copy of the descriptor (a forked child's) is open.
+pub(crate) fn xdp_link_detach(link: &OwnedFd) -> Result<(), std::io::Error> {
+    // SAFETY: `link` is a live link descriptor for the whole call.
+    let rc = unsafe { libbpf_rs::libbpf_sys::bpf_link_detach(link.as_raw_fd()) };
+    if rc < 0 {
+        return Err(std::io::Error::from_raw_os_error(-rc));
+    }
+    Ok(())
+}
