@@ -80,6 +80,7 @@ impl<A: App> Worker<A> {
             &mut self.tx,
         );
         self.handoff.release(&mut self.handed);
+        self.handoff.wake();
         out.extend(self.tx.iter().map(<[u8]>::to_vec));
     }
 }
@@ -102,7 +103,7 @@ impl<A: App> Host<A> {
         now: Instant,
         setup: impl Fn(&mut Engine),
     ) -> Self {
-        let ends = handoff::mesh_sized(owners, 2048, pool);
+        let ends = handoff::mesh_sized(owners, 2048, pool).expect("eventfds");
         let workers = apps
             .into_iter()
             .zip(ends)

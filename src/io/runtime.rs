@@ -76,19 +76,28 @@ impl RuntimeOptions {
     }
 
     /// Checks that one worker's tables, full to `max_tcbs` and
-    /// `max_time_wait`, and its UMEM fit `memory_per_worker`.
+    /// `max_time_wait`, its UMEM and, with several workers, its pool of
+    /// hand-off buffers ([`handoff::POOL_FRAMES`] frames) fit
+    /// `memory_per_worker`.
     pub fn check_memory(&self) -> Result<(), Error> {
         let (per_tcb, per_tw) = Engine::bytes_per_entry();
         let tables = self.engine.max_tcbs * per_tcb + self.engine.max_time_wait * per_tw;
-        let umem = self.xsk.frame_count as usize * self.xsk.frame_size as usize;
-        if tables + umem > self.memory_per_worker {
+        let frame = self.xsk.frame_size as usize;
+        let umem = self.xsk.frame_count as usize * frame;
+        let pool = if self.workers > 1 {
+            handoff::POOL_FRAMES * frame
+        } else {
+            0
+        };
+        if tables + umem + pool > self.memory_per_worker {
             let mb = |b: usize| b.div_ceil(1 << 20);
             return Err(Error::Config(format!(
-                "{} TCBs x {per_tcb} B + {} TIME-WAIT x {per_tw} B = {} MB of tables and {} MB of UMEM per worker exceed the memory limit of {} MB; lower --max-tcbs, --max-time-wait or --umem-frames, or raise --memory-per-worker",
+                "{} TCBs x {per_tcb} B + {} TIME-WAIT x {per_tw} B = {} MB of tables, {} MB of UMEM and {} MB of hand-off buffers per worker exceed the memory limit of {} MB; lower --max-tcbs, --max-time-wait or --umem-frames, or raise --memory-per-worker",
                 self.engine.max_tcbs,
                 self.engine.max_time_wait,
                 mb(tables),
                 mb(umem),
+                mb(pool),
                 mb(self.memory_per_worker)
             )));
         }
@@ -296,7 +305,7 @@ impl Runtime {
         // Every worker knows every tuple's owner, and hands it what arrives
         // on the wrong queue.
         let owners = Owners::of_run(steering, opts.workers, rss.clone());
-        let handoffs = handoff::mesh(owners, opts.xsk.frame_size as usize).into_iter();
+        let handoffs = handoff::mesh(owners, opts.xsk.frame_size as usize)?.into_iter();
         // Every socket is open and registered before any worker starts: a
         // reply arriving on a queue without one would go to the kernel,
         // which resets the connection.
@@ -636,5 +645,25 @@ mod tests {
         pcap::push_record(&mut want, 1_700_000_005_000_000_750, &[3]);
         assert_eq!(out, want);
         assert_eq!(out[0..4], 1_700_000_005u32.to_le_bytes());
+    }
+
+    #[test]
+    fn the_memory_limit_counts_the_hand_off_buffers_of_several_workers() {
+        let cfg = Config {
+            max_tcbs: 1000,
+            max_time_wait: 1000,
+            ..Config::default()
+        };
+        let mut opts = RuntimeOptions::new("x", 1, cfg, 1024);
+        let (per_tcb, per_tw) = Engine::bytes_per_entry();
+        // Exactly the tables and the UMEM: one worker fits.
+        opts.memory_per_worker = 1000 * (per_tcb + per_tw) + 1024 * 2048;
+        assert!(opts.check_memory().is_ok());
+        // Two workers each also hold a pool of hand-off buffers.
+        opts.workers = 2;
+        let err = opts.check_memory().unwrap_err().to_string();
+        assert!(err.contains("2 MB of hand-off buffers"), "{err}");
+        opts.memory_per_worker += super::handoff::POOL_FRAMES * 2048;
+        assert!(opts.check_memory().is_ok());
     }
 }

@@ -168,6 +168,7 @@ pub fn spawn<A: App + Send + 'static>(
             })?;
             let received = received + handed.len();
             handoff.release(&mut handed);
+            handoff.wake();
             tx_dropped += send_all(&mut xsk, &arp_tx)?;
             let dropped = send_all(&mut xsk, &tx)?;
             capture_sent(&mut capture, now, &tx, dropped);
@@ -188,8 +189,8 @@ pub fn spawn<A: App + Send + 'static>(
             if !last_busy {
                 idle_turns += 1;
                 if idle_turns > 64 {
-                    // Sleep in poll(2) until a frame arrives, for 1 ms at
-                    // most; spin instead when a timer or the application is
+                    // Sleep in poll(2) until a frame arrives or another
+                    // worker hands one over, for 1 ms at most; spin instead when a timer or the application is
                     // due sooner, since poll's resolution is a millisecond.
                     let due = [engine.poll_timeout(), app.next_wakeup()]
                         .into_iter()
@@ -197,8 +198,8 @@ pub fn spawn<A: App + Send + 'static>(
                         .min();
                     let soon =
                         due.is_some_and(|t| t.saturating_since(now) < Duration::from_millis(1));
-                    if !soon && !handoff.pending() {
-                        xsk.poll_readable(1)?;
+                    if !soon {
+                        handoff.idle(|wake| xsk.poll_readable_or(wake, 1))?;
                     }
                 }
             } else {

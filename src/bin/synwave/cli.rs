@@ -161,8 +161,9 @@ pub(crate) struct Common {
     /// UMEM frames per worker (2 KiB each; a power of two).
     #[arg(long, default_value_t = 4096)]
     pub(crate) umem_frames: u32,
-    /// Memory one worker may use for its tables at their limits and its
-    /// UMEM, e.g. 1GiB, 512MB (a bare number is MiB).
+    /// Memory one worker may use for its tables at their limits, its UMEM
+    /// and (with several workers) its 1024 hand-off buffers, e.g. 1GiB,
+    /// 512MB (a bare number is MiB).
     #[arg(long, default_value = "1GiB", value_parser = parse_memory)]
     pub(crate) memory_per_worker: usize,
     /// How the AF_XDP sockets are bound: zero-copy (or fail: the driver

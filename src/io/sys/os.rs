@@ -454,3 +454,59 @@ pub(crate) fn xdp_link_detach(link: &OwnedFd) -> Result<(), std::io::Error> {
     }
     Ok(())
 }
+
+/// A fresh eventfd, non-blocking: how a worker asleep in poll(2) is woken
+/// when another hands it frames.
+pub(crate) fn eventfd() -> Result<OwnedFd, Error> {
+    // SAFETY: plain eventfd(2) call; the result is checked below.
+    let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+    if fd < 0 {
+        return Err(Error::last_os("creating an eventfd"));
+    }
+    // SAFETY: `fd` is a fresh descriptor the kernel just returned to us.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Makes the eventfd `fd` readable. Best effort: the counter saturates
+/// only after 2^64 - 2 unread signals, and a reader that misses one still
+/// wakes on its poll timeout.
+pub(crate) fn eventfd_signal(fd: &OwnedFd) {
+    let one: u64 = 1;
+    // SAFETY: writes the 8 bytes of `one`, which outlives the call.
+    let _ = unsafe { libc::write(fd.as_raw_fd(), (&one as *const u64).cast(), 8) };
+}
+
+/// Makes the eventfd `fd` unreadable again (reads its counter to zero).
+pub(crate) fn eventfd_clear(fd: &OwnedFd) {
+    let mut n: u64 = 0;
+    // SAFETY: reads at most 8 bytes into `n`, which outlives the call; the
+    // fd is non-blocking, so an unsignalled one returns EAGAIN at once.
+    let _ = unsafe { libc::read(fd.as_raw_fd(), (&mut n as *mut u64).cast(), 8) };
+}
+
+/// Blocks in poll(2) until `a` or `b` is readable or `timeout_ms` passes;
+/// a signal ends it early, so that stop flags get checked.
+pub(crate) fn poll_either(
+    a: std::os::fd::BorrowedFd<'_>,
+    b: std::os::fd::BorrowedFd<'_>,
+    timeout_ms: i32,
+) -> Result<(), Error> {
+    let mut fds = [a, b].map(|fd| libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    });
+    // SAFETY: `fds` is a valid array of two pollfds for the whole call,
+    // and both descriptors are borrowed live for it.
+    let rc = unsafe { libc::poll(fds.as_mut_ptr(), 2, timeout_ms) };
+    if rc < 0 {
+        let err = std::io::Error::last_os_error();
+        if err.kind() != std::io::ErrorKind::Interrupted {
+            return Err(Error::os(
+                "poll on the AF_XDP socket and the hand-off eventfd",
+                err,
+            ));
+        }
+    }
+    Ok(())
+}

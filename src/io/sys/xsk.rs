@@ -419,6 +419,19 @@ impl XskSocket {
             .map_err(|e| Error::os("poll on AF_XDP socket", e))
     }
 
+    /// Like [`poll_readable`](Self::poll_readable), ending also when
+    /// `wake` (another worker's signal) is readable.
+    pub fn poll_readable_or(
+        &mut self,
+        wake: std::os::fd::BorrowedFd<'_>,
+        timeout_ms: i32,
+    ) -> Result<(), Error> {
+        // SAFETY: the descriptor is this socket's, open for as long as
+        // `self`, which the borrow cannot outlive.
+        let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(self.fd()) };
+        os::poll_either(fd, wake, timeout_ms)
+    }
+
     /// The socket's file descriptor, to register in `xsks_map`.
     pub fn fd(&self) -> i32 {
         self.ledger.rings.rx.fd().as_raw_fd()
