@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use synwave::io::testbed::{IFACE_A, IFACE_B, IP_A, IP_B};
-use synwave::io::{netdev, netns, Testbed, XdpProgram, XskConfig, XskSocket};
+use synwave::io::{netdev, netns, Testbed, XdpMode, XdpProgram, XskConfig, XskSocket};
 use synwave::wire::{emit_tcp_frame, SeqNumber, TcpFlags, TcpRepr, TCP_FRAME_MAX_HEADER};
 
 /// B's port, in its listener map; A's ports, in its client map.
@@ -128,7 +128,7 @@ fn run(measure: Duration) -> Result<(), String> {
 
 /// Attaches synwave's XDP program to `iface` and opens its queue-0 socket.
 fn endpoint(iface: &str) -> Result<(XdpProgram, XskSocket), String> {
-    let mut xdp = XdpProgram::attach(iface).map_err(|e| e.to_string())?;
+    let mut xdp = XdpProgram::attach(iface, XdpMode::Auto).map_err(|e| e.to_string())?;
     let xsk = XskSocket::open(iface, 0, &XskConfig::default()).map_err(|e| e.to_string())?;
     xdp.register_xsk(&xsk).map_err(|e| e.to_string())?;
     Ok((xdp, xsk))

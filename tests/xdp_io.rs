@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 
 use common::{parse_tcp, require_root_or_skip, rst_for_syn, TCP_SYN};
 use synwave::io::testbed::{run_cmd, IFACE_A, IFACE_B, IP_A, IP_B};
-use synwave::io::{netdev, netns, AttachMode, Error, Testbed, XdpProgram, XskConfig, XskSocket};
+use synwave::io::{
+    netdev, netns, AttachMode, Error, Testbed, XdpMode, XdpProgram, XskConfig, XskSocket,
+};
 
 const WAIT: Duration = Duration::from_secs(5);
 
@@ -53,7 +55,7 @@ fn syn_reaches_af_xdp_and_our_rst_refuses_the_connection() {
         tb.ns_a(),
         move || -> Result<(common::TcpFrame, synwave::app::report::XdpCounters), String> {
             let setup = || -> Result<(XdpProgram, Vec<XskSocket>), Error> {
-                let mut prog = XdpProgram::attach(IFACE_A)?;
+                let mut prog = XdpProgram::attach(IFACE_A, XdpMode::Auto)?;
                 let mut socks = Vec::new();
                 for q in 0..netdev::rx_queue_count(IFACE_A)? {
                     let s = XskSocket::open(IFACE_A, q, &XskConfig::default())?;
@@ -151,7 +153,7 @@ fn other_traffic_passes_to_the_kernel() {
         move || -> Result<(Vec<u8>, synwave::app::report::XdpCounters), String> {
             let setup =
                 || -> Result<(XdpProgram, XskSocket, TcpListener, std::net::UdpSocket), Error> {
-                    let mut prog = XdpProgram::attach(IFACE_A)?;
+                    let mut prog = XdpProgram::attach(IFACE_A, XdpMode::Auto)?;
                     let s = XskSocket::open(IFACE_A, 0, &XskConfig::default())?;
                     prog.register_xsk(&s)?;
                     prog.add_listener(IP_A, STEERED)?;
@@ -324,7 +326,7 @@ fn drop_detaches_also_when_unwinding() {
     let (tx, rx) = mpsc::channel::<()>();
     let (back_tx, back_rx) = mpsc::channel::<()>();
     let h = spawn_in(tb.ns_a(), move || -> Result<(), String> {
-        let prog = XdpProgram::attach(IFACE_A).map_err(|e| e.to_string())?;
+        let prog = XdpProgram::attach(IFACE_A, XdpMode::Auto).map_err(|e| e.to_string())?;
         if prog.mode() != AttachMode::Native {
             return Err(format!(
                 "expected native XDP on veth, got {:?}",
@@ -352,7 +354,7 @@ fn drop_detaches_also_when_unwinding() {
     let ns = tb.ns_a().to_string();
     let r = thread::spawn(move || {
         netns::enter(&ns).unwrap_or_else(|e| panic!("{e}"));
-        let _prog = XdpProgram::attach(IFACE_A).unwrap_or_else(|e| panic!("{e}"));
+        let _prog = XdpProgram::attach(IFACE_A, XdpMode::Auto).unwrap_or_else(|e| panic!("{e}"));
         panic!("deliberate panic with the program attached");
     })
     .join();
@@ -372,10 +374,11 @@ fn second_attach_fails_and_leaves_the_first_intact() {
     let tb = Testbed::up("swt-twice").unwrap_or_else(|e| panic!("{e}"));
     let (first_id, second, counters, missing_prog, missing_xsk) =
         Testbed::in_ns(tb.ns_a(), move || {
-            let first = XdpProgram::attach(IFACE_A).unwrap_or_else(|e| panic!("{e}"));
-            let second = XdpProgram::attach(IFACE_A).map(|p| p.prog_id());
+            let first =
+                XdpProgram::attach(IFACE_A, XdpMode::Auto).unwrap_or_else(|e| panic!("{e}"));
+            let second = XdpProgram::attach(IFACE_A, XdpMode::Auto).map(|p| p.prog_id());
             let counters = first.counters();
-            let missing_prog = XdpProgram::attach("nope0").map(|p| p.prog_id());
+            let missing_prog = XdpProgram::attach("nope0", XdpMode::Auto).map(|p| p.prog_id());
             let missing_xsk = XskSocket::open("nope0", 0, &XskConfig::default()).map(|s| s.fd());
             // Keep `first` alive while the caller inspects the link below by
             // returning its id; inspection happens after, so re-check here.
@@ -416,8 +419,8 @@ fn first_program_survives_a_failed_second_attach() {
     let (tx, rx) = mpsc::channel::<u32>();
     let (go_tx, go_rx) = mpsc::channel::<()>();
     let h = spawn_in(tb.ns_a(), move || {
-        let first = XdpProgram::attach(IFACE_A).unwrap_or_else(|e| panic!("{e}"));
-        let second = XdpProgram::attach(IFACE_A);
+        let first = XdpProgram::attach(IFACE_A, XdpMode::Auto).unwrap_or_else(|e| panic!("{e}"));
+        let second = XdpProgram::attach(IFACE_A, XdpMode::Auto);
         assert!(matches!(second, Err(Error::AlreadyAttached(_))));
         drop(second);
         let _ = tx.send(first.prog_id());
@@ -432,4 +435,40 @@ fn first_program_survives_a_failed_second_attach() {
     let _ = go_tx.send(());
     h.join().expect("attach thread panicked");
     assert!(!has_xdp(&tb));
+}
+
+#[test]
+fn each_xdp_mode_attaches_where_it_says_and_detaches_on_drop() {
+    if !require_root_or_skip("each_xdp_mode_attaches_where_it_says_and_detaches_on_drop") {
+        return;
+    }
+    let tb = Testbed::up("swt-mode").unwrap_or_else(|e| panic!("{e}"));
+    for (mode, expected, shown) in [
+        (XdpMode::Native, AttachMode::Native, "xdp "),
+        (XdpMode::Generic, AttachMode::Generic, "xdpgeneric"),
+        (XdpMode::Auto, AttachMode::Native, "xdp "),
+    ] {
+        let (tx, rx) = mpsc::channel::<()>();
+        let (back_tx, back_rx) = mpsc::channel::<AttachMode>();
+        let h = spawn_in(tb.ns_a(), move || -> Result<(), String> {
+            let prog = XdpProgram::attach(IFACE_A, mode).map_err(|e| e.to_string())?;
+            let _ = back_tx.send(prog.mode());
+            let _ = rx.recv_timeout(WAIT);
+            Ok(())
+        });
+        let got = back_rx.recv_timeout(WAIT).expect("attach did not happen");
+        assert_eq!(got, expected, "{mode:?}");
+        // `ip` names the hook: `xdp` for the driver's, `xdpgeneric` for skb.
+        let d = link_details(&tb);
+        assert!(d.contains(shown), "{mode:?}: {d}");
+        let _ = tx.send(());
+        h.join()
+            .expect("thread panicked")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            !has_xdp(&tb),
+            "{mode:?} left XDP attached: {}",
+            link_details(&tb)
+        );
+    }
 }

@@ -65,6 +65,15 @@ impl Owners {
         }
     }
 
+    /// The owners of a run: [`Owners::with_rss`] when the NIC's RSS is
+    /// known, else [`Owners::new`].
+    pub fn of_run(steering: &Steering, workers: u32, rss: Option<Rss>) -> Self {
+        match rss {
+            Some(rss) => Self::with_rss(steering, workers, rss),
+            None => Self::new(steering, workers),
+        }
+    }
+
     /// One worker owns everything.
     pub fn single() -> Self {
         Owners {

@@ -82,6 +82,8 @@ pub struct Summary {
     /// Frames for another worker dropped on the way (a full inbox).
     pub handoff_dropped: u64,
     pub xdp: XdpCounters,
+    /// How the data path was attached, when the runtime ran the workers.
+    pub attached: Option<Attached>,
     /// Seconds the workers ran.
     pub elapsed: f64,
     /// Wall-clock time when the workers' clock started (`elapsed` counts
@@ -133,6 +135,18 @@ impl Summary {
     pub fn errors(&self) -> u64 {
         super::load::LoadCounters::read(|k| self.get(k)).errors()
     }
+}
+
+/// How the data path ended up attached (`--xdp-mode`, `--bind`), as the
+/// kernel granted it rather than as asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Attached {
+    /// Where the XDP program runs: `native`, `generic` or `offload`.
+    pub xdp_mode: &'static str,
+    /// How the AF_XDP sockets are bound: `zero-copy` or `copy`.
+    pub bind: &'static str,
+    /// Whether the UMEM is in huge pages.
+    pub huge_pages: bool,
 }
 
 /// The XDP program's packet counters, summed over CPUs (`io` reads them).
@@ -249,6 +263,28 @@ pub fn latency_json(h: &Histogram<u64>) -> Value {
     Value::Object(o)
 }
 
+/// How the data path was attached, as JSON keys: `xdp_mode`, `bind`,
+/// `huge_pages` (none when no runtime ran).
+fn attached_json(sum: &Summary, o: &mut Map<String, Value>) {
+    if let Some(a) = &sum.attached {
+        o.insert("xdp_mode".into(), json!(a.xdp_mode));
+        o.insert("bind".into(), json!(a.bind));
+        o.insert("huge_pages".into(), json!(a.huge_pages));
+    }
+}
+
+/// How the data path was attached, as a line of the text summaries.
+fn attached_line(sum: &Summary) -> String {
+    sum.attached.map_or(String::new(), |a| {
+        let huge = if a.huge_pages {
+            ", UMEM in huge pages"
+        } else {
+            ""
+        };
+        format!("  data path: XDP {}, {} bind{huge}\n", a.xdp_mode, a.bind)
+    })
+}
+
 /// Engine and XDP counters as JSON objects.
 fn counters_json(sum: &Summary, o: &mut Map<String, Value>) {
     let engine: Map<String, Value> = sum
@@ -264,6 +300,7 @@ fn counters_json(sum: &Summary, o: &mut Map<String, Value>) {
         json!({"redirected": x.redirected, "passed": x.passed, "no_xsk": x.no_xsk,
                "malformed": x.malformed, "arp_requests": x.arp_requests}),
     );
+    attached_json(sum, o);
     o.insert("tcbs_left".into(), json!(sum.tcbs_left));
     o.insert("time_wait_left".into(), json!(sum.time_wait_left));
     o.insert("tx_dropped".into(), json!(sum.tx_dropped));
@@ -711,6 +748,7 @@ pub fn load_table(sum: &Summary, measured_s: f64, target_rate: Option<f64>) -> S
         sum.tcbs_left,
         sum.time_wait_left
     ));
+    s.push_str(&attached_line(sum));
     if let Some(line) = generator_warning(sum, target_rate) {
         s.push_str(&line);
     }
@@ -746,6 +784,7 @@ pub fn summary_text(command: &str, sum: &Summary, keys: &[&str]) -> String {
         "  xdp: redirected {}, passed to kernel {}",
         sum.xdp.redirected, sum.xdp.passed
     );
+    s.push_str(&attached_line(sum));
     if let Some(line) = workers_line(sum) {
         s.push_str(&line);
     }
@@ -770,6 +809,7 @@ pub fn latency_json_report(
             o.insert(format!("{side}_histogram"), json!(encode_histogram(h)));
         }
     }
+    attached_json(sum, &mut o);
     Value::Object(o)
 }
 
@@ -800,6 +840,7 @@ pub fn latency_text(
     if errors > 0 {
         let _ = writeln!(s, "  {errors} handshakes failed");
     }
+    s.push_str(&attached_line(sum));
     s
 }
 

@@ -12,10 +12,19 @@
 //! The queues are crossbeam's bounded channels, already the workers' report
 //! path: lock-free on the array they are built on, and a worker that has
 //! ended shows as a disconnected inbox rather than one that silently fills.
+//!
+//! An owner with nothing to do sleeps in poll(2) on its socket and on an
+//! eventfd of its own ([`Handoff::idle`]); a worker that handed it frames
+//! signals that eventfd once a batch ([`Handoff::wake`]), and only when
+//! the owner said it was going to sleep, so a busy owner costs its peers
+//! no system call.
 
+use super::sys::os;
+use super::Error;
 use crate::app::owner::Owners;
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::os::fd::{AsFd as _, BorrowedFd, OwnedFd};
+use std::sync::atomic::{fence, AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 
 /// Buffers in each worker's pool, and so frames its inbox holds at most.
@@ -41,6 +50,10 @@ pub struct Handoff {
     /// Workers that have finished their own work; see [`Handoff::finish`].
     finished: Arc<AtomicU32>,
     is_finished: bool,
+    /// This worker's own alarm, which its peers ring.
+    alarm: Arc<Alarm>,
+    /// Peers handed frames since the last [`Handoff::wake`].
+    to_wake: Vec<bool>,
     handed_off: u64,
     dropped: u64,
 }
@@ -49,14 +62,44 @@ pub struct Handoff {
 struct Peer {
     inbox: Sender<Buffer>,
     pool: Receiver<Buffer>,
+    alarm: Arc<Alarm>,
+}
+
+/// How a sleeping worker is woken: its eventfd, and whether it sleeps.
+#[derive(Debug)]
+struct Alarm {
+    fd: OwnedFd,
+    asleep: AtomicBool,
+}
+
+impl Alarm {
+    fn new() -> Result<Self, Error> {
+        Ok(Alarm {
+            fd: os::eventfd()?,
+            asleep: AtomicBool::new(false),
+        })
+    }
 }
 
 /// The hand-off ends of `owners.workers()` workers, in worker order, each
 /// pool holding [`POOL_FRAMES`] buffers of `frame_len` bytes.
-pub fn mesh(owners: Owners, frame_len: usize) -> Vec<Handoff> {
+pub fn mesh(owners: Owners, frame_len: usize) -> Result<Vec<Handoff>, Error> {
+    mesh_sized(owners, frame_len, POOL_FRAMES)
+}
+
+/// Like [`mesh`], with `pool_frames` buffers per worker (at least one): a
+/// small pool is a worker that falls behind, for the simulated NIC's tests.
+pub fn mesh_sized(
+    owners: Owners,
+    frame_len: usize,
+    pool_frames: usize,
+) -> Result<Vec<Handoff>, Error> {
     let n = owners.workers() as usize;
+    let alarms = (0..n)
+        .map(|_| Alarm::new().map(Arc::new))
+        .collect::<Result<Vec<_>, _>>()?;
     // One worker hands nothing off: no buffers.
-    let frames = if n > 1 { POOL_FRAMES } else { 0 };
+    let frames = if n > 1 { pool_frames.max(1) } else { 0 };
     let ends: Vec<_> = (0..n)
         .map(|_| {
             let inbox = crossbeam_channel::bounded(frames.max(1));
@@ -68,7 +111,7 @@ pub fn mesh(owners: Owners, frame_len: usize) -> Vec<Handoff> {
         })
         .collect();
     let finished = Arc::new(AtomicU32::new(0));
-    (0..n)
+    Ok((0..n)
         .map(|me| Handoff {
             me: me as u32,
             owners: owners.clone(),
@@ -79,15 +122,18 @@ pub fn mesh(owners: Owners, frame_len: usize) -> Vec<Handoff> {
                     (w != me).then(|| Peer {
                         inbox: ends[w].0 .0.clone(),
                         pool: ends[w].1 .1.clone(),
+                        alarm: alarms[w].clone(),
                     })
                 })
                 .collect(),
             finished: finished.clone(),
             is_finished: false,
+            alarm: alarms[me].clone(),
+            to_wake: vec![false; n],
             handed_off: 0,
             dropped: 0,
         })
-        .collect()
+        .collect())
 }
 
 impl Handoff {
@@ -113,13 +159,30 @@ impl Handoff {
                 // The pool and the inbox have room for every buffer, so a
                 // send fails only when the owner has ended.
                 match peer.inbox.try_send(buf) {
-                    Ok(()) => self.handed_off += 1,
+                    Ok(()) => {
+                        self.handed_off += 1;
+                        self.to_wake[owner as usize] = true;
+                    }
                     Err(_) => self.dropped += 1,
                 }
             }
             Err(_) => self.dropped += 1,
         }
         true
+    }
+
+    /// The frames of one turn for this worker's engine: those of `received`
+    /// it owns (each of the others is forwarded to its owner as it goes
+    /// by), then those `handed` to it ([`Handoff::take`]). The worker and
+    /// the simulated NIC both build their turns with it.
+    pub fn own<'a>(
+        &'a mut self,
+        received: impl Iterator<Item = &'a [u8]> + 'a,
+        handed: &'a [Buffer],
+    ) -> impl Iterator<Item = &'a [u8]> + 'a {
+        received
+            .filter(move |frame| !self.forward(frame))
+            .chain(handed.iter().map(Vec::as_slice))
     }
 
     /// Moves up to [`BATCH`] frames handed to this worker into `into`
@@ -144,6 +207,43 @@ impl Handoff {
     /// Whether frames wait in this worker's inbox.
     pub fn pending(&self) -> bool {
         !self.inbox.is_empty()
+    }
+
+    /// Wakes every peer handed frames since the last call that is asleep
+    /// in [`Handoff::idle`]: call once a batch, after the frames went.
+    pub fn wake(&mut self) {
+        if !self.to_wake.contains(&true) {
+            return;
+        }
+        // Orders the sends before the reads of `asleep`, against the
+        // fence in `idle`: either the owner sees the frames before it
+        // sleeps, or this sees it asleep and signals it.
+        fence(Ordering::SeqCst);
+        for (peer, due) in self.peers.iter().zip(&mut self.to_wake) {
+            if std::mem::take(due) {
+                if let Some(p) = peer {
+                    if p.alarm.asleep.swap(false, Ordering::AcqRel) {
+                        os::eventfd_signal(&p.alarm.fd);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sleeps in `sleep` (a poll(2) on the worker's socket and on the fd
+    /// it is given) unless frames wait in the inbox; a peer that hands
+    /// this worker frames meanwhile makes that fd readable.
+    pub fn idle<E>(&self, sleep: impl FnOnce(BorrowedFd<'_>) -> Result<(), E>) -> Result<(), E> {
+        self.alarm.asleep.store(true, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+        let result = if self.pending() {
+            Ok(())
+        } else {
+            sleep(self.alarm.fd.as_fd())
+        };
+        self.alarm.asleep.store(false, Ordering::SeqCst);
+        os::eventfd_clear(&self.alarm.fd);
+        result
     }
 
     /// Frames this worker received that another owns, and copied to it.
@@ -186,7 +286,7 @@ mod tests {
             ports: (1000, 1003),
             ..Steering::default()
         };
-        mesh(Owners::new(&steering, 2), 2048)
+        mesh(Owners::new(&steering, 2), 2048).expect("eventfds")
     }
 
     /// A reply from the peer to our `port`.
@@ -259,12 +359,45 @@ mod tests {
     }
 
     #[test]
+    fn an_idle_owner_is_woken_by_the_frames_handed_to_it_not_its_timeout() {
+        let mut w = two();
+        let owner = w.pop().expect("two");
+        let (slept, woken) = std::sync::mpsc::channel();
+        let sleeper = std::thread::spawn(move || {
+            let start = std::time::Instant::now();
+            // Five seconds of poll(2), unless woken.
+            let r = owner.idle(|fd| crate::io::sys::os::poll_either(fd, fd, 5_000));
+            let _ = slept.send(start.elapsed());
+            r.map(|()| owner.pending())
+        });
+        // Let it fall asleep; a wake with nothing handed rings nobody.
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        w[0].wake();
+        assert!(woken.try_recv().is_err(), "woken with nothing handed");
+        assert!(w[0].forward(&reply(1002)));
+        w[0].wake();
+        let took = woken
+            .recv_timeout(std::time::Duration::from_secs(3))
+            .expect("still asleep: the hand-off did not wake it");
+        assert!(took < std::time::Duration::from_secs(3), "{took:?}");
+        assert!(sleeper.join().expect("no panic").expect("poll"));
+    }
+
+    #[test]
+    fn an_owner_with_frames_waiting_does_not_sleep() {
+        let mut w = two();
+        assert!(w[0].forward(&reply(1002)));
+        let r: Result<(), ()> = w[1].idle(|_| panic!("slept with frames waiting"));
+        assert!(r.is_ok() && w[1].pending());
+    }
+
+    #[test]
     fn workers_end_together() {
         let mut w = two();
         assert!(!w[0].finish());
         assert!(!w[0].finish(), "a worker counts once");
         assert!(w[1].finish());
         assert!(w[0].finish());
-        assert!(mesh(Owners::single(), 2048)[0].finish());
+        assert!(mesh(Owners::single(), 2048).expect("eventfds")[0].finish());
     }
 }

@@ -30,7 +30,7 @@ pub mod xdp;
 
 pub use sys::{Frames, XskConfig, XskMode, XskSocket, XskStats};
 pub use testbed::Testbed;
-pub use xdp::{AttachMode, XdpProgram};
+pub use xdp::{AttachMode, XdpMode, XdpProgram};
 
 /// Whether the process runs with effective uid 0, which XDP, AF_XDP and
 /// network namespaces need (read from procfs: no `unsafe` outside `sys`).

@@ -5,11 +5,11 @@
 
 use super::handoff;
 use super::worker::{self, Clock, IdleLoop, WorkerEnd, WorkerOptions};
-use super::{netdev, Error, XdpProgram, XskConfig, XskSocket};
+use super::{netdev, Error, XdpMode, XdpProgram, XskConfig, XskMode, XskSocket};
 use crate::app::capture::{self, CapturedFrame, Written};
 use crate::app::owner::Owners;
 use crate::app::plan::{self, LoadPlan, Steering, WorkerStart};
-use crate::app::report::{Summary, WorkerReport};
+use crate::app::report::{Attached, Summary, WorkerReport};
 use crate::app::search::{MaxRateSearch, Step};
 use crate::app::{App, LoadApp, LoadOptions};
 use crate::tcp::{Config, Engine};
@@ -32,6 +32,8 @@ pub struct RuntimeOptions {
     pub workers: u32,
     pub engine: Config,
     pub xsk: XskConfig,
+    /// Where the XDP program attaches (`--xdp-mode`).
+    pub xdp_mode: XdpMode,
     /// Workers keep running until their tables are empty once the application is done.
     pub drain: bool,
     /// Workers stop after this long at the latest.
@@ -73,6 +75,7 @@ impl RuntimeOptions {
                 ring_size: (umem_frames / 2).max(XskConfig::default().ring_size),
                 ..XskConfig::default()
             },
+            xdp_mode: XdpMode::Auto,
             drain: false,
             duration: None,
             memory_per_worker: 1 << 30,
@@ -82,24 +85,69 @@ impl RuntimeOptions {
     }
 
     /// Checks that one worker's tables, full to `max_tcbs` and
-    /// `max_time_wait`, and its UMEM fit `memory_per_worker`.
+    /// `max_time_wait`, its UMEM and, with several workers, its pool of
+    /// hand-off buffers ([`handoff::POOL_FRAMES`] frames) fit
+    /// `memory_per_worker`.
     pub fn check_memory(&self) -> Result<(), Error> {
         let (per_tcb, per_tw) = Engine::bytes_per_entry();
         let tables = self.engine.max_tcbs * per_tcb + self.engine.max_time_wait * per_tw;
-        let umem = self.xsk.frame_count as usize * self.xsk.frame_size as usize;
-        if tables + umem > self.memory_per_worker {
+        let frame = self.xsk.frame_size as usize;
+        let umem = self.xsk.frame_count as usize * frame;
+        let pool = if self.workers > 1 {
+            handoff::POOL_FRAMES * frame
+        } else {
+            0
+        };
+        if tables + umem + pool > self.memory_per_worker {
             let mb = |b: usize| b.div_ceil(1 << 20);
             return Err(Error::Config(format!(
-                "{} TCBs x {per_tcb} B + {} TIME-WAIT x {per_tw} B = {} MB of tables and {} MB of UMEM per worker exceed the memory limit of {} MB; lower --max-tcbs, --max-time-wait or --umem-frames, or raise --memory-per-worker",
+                "{} TCBs x {per_tcb} B + {} TIME-WAIT x {per_tw} B = {} MB of tables, {} MB of UMEM and {} MB of hand-off buffers per worker exceed the memory limit of {} MB; lower --max-tcbs, --max-time-wait or --umem-frames, or raise --memory-per-worker",
                 self.engine.max_tcbs,
                 self.engine.max_time_wait,
                 mb(tables),
                 mb(umem),
+                mb(pool),
                 mb(self.memory_per_worker)
             )));
         }
         Ok(())
     }
+
+    /// Refuses a zero-copy bind with the program in the generic hook, which
+    /// hands sockets copies of skbs: zero-copy needs the driver's hook.
+    pub fn check_modes(&self) -> Result<(), Error> {
+        if self.xsk.mode == XskMode::ZeroCopy && self.xdp_mode == XdpMode::Generic {
+            return Err(Error::Config(
+                "--bind zero-copy needs the XDP program in the driver: --xdp-mode native or auto, not generic".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Checks, before anything is attached, that `umems` UMEMs of `umem`
+/// bytes fit the free huge pages, so that a missing reservation is one
+/// clear line rather than a failed mmap halfway through the sockets.
+fn check_huge_pages(umems: u32, umem: u64) -> Result<(), Error> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo")
+        .map_err(|e| Error::os("reading /proc/meminfo", e))?;
+    let field = |name: &str| {
+        meminfo
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+    };
+    let free = field("HugePages_Free:").unwrap_or(0);
+    let size = field("Hugepagesize:").unwrap_or(2048) * 1024;
+    let need = umem.div_ceil(size) * u64::from(umems);
+    if free < need {
+        return Err(Error::Config(format!(
+            "--huge-pages needs {need} free huge pages of {} KiB ({umems} UMEM(s) of {} MiB), but {free} are free; reserve them with `sysctl vm.nr_hugepages={need}` (or more)",
+            size / 1024,
+            umem >> 20
+        )));
+    }
+    Ok(())
 }
 
 /// The interface a run is for, as the system describes it: what planning
@@ -136,6 +184,7 @@ impl Interface {
 /// A running data path.
 pub struct Runtime {
     xdp: XdpProgram,
+    attached: Attached,
     workers: Vec<JoinHandle<Result<WorkerEnd, Error>>>,
     reports: Receiver<WorkerReport>,
     clock: Clock,
@@ -171,6 +220,7 @@ impl Runtime {
         opts.engine.validate().map_err(|e| Error::Config(e.0))?;
         opts.xsk.validate()?;
         opts.check_memory()?;
+        opts.check_modes()?;
         let iface = Interface::lookup(&opts.iface)?;
         if opts.workers == 0 || opts.workers > iface.rx_queues {
             return Err(Error::Config(format!(
@@ -189,6 +239,13 @@ impl Runtime {
             }),
             None => None,
         };
+        if opts.xsk.huge_pages {
+            let umem = u64::from(opts.xsk.frame_count) * u64::from(opts.xsk.frame_size);
+            // A zero-copy try that fails holds its UMEM until the kernel's
+            // deferred release: one more, for the first socket's try.
+            let tries = opts.workers + u32::from(opts.xsk.mode == XskMode::Auto);
+            check_huge_pages(tries, umem)?;
+        }
         let mut warnings = Vec::new();
         let extra = claim_addresses(&iface, steering, &mut warnings)?;
         let next_hop = match steering.target {
@@ -200,13 +257,22 @@ impl Runtime {
         // Runs need not begin on the same tuples each time.
         let seed = super::keys::random_u32()?;
         let keys = super::keys::boot_keys()?;
-        let mut xdp = XdpProgram::attach(&opts.iface)?;
-        if xdp.mode() == super::AttachMode::Generic {
+        let mut xdp = XdpProgram::attach(&opts.iface, opts.xdp_mode)?;
+        let generic = xdp.mode() == super::AttachMode::Generic;
+        if generic && opts.xdp_mode == XdpMode::Auto {
             warnings.push(format!(
                 "{} has no native XDP; running in generic (skb) mode, far slower",
                 opts.iface
             ));
         }
+        // The generic hook hands sockets copies: no zero-copy to try.
+        let mut xsk_cfg = XskConfig {
+            mode: match opts.xsk.mode {
+                XskMode::Auto if generic => XskMode::Copy,
+                mode => mode,
+            },
+            ..opts.xsk
+        };
         steer(&mut xdp, steering, &extra, iface.mac)?;
         // With several workers: the NIC's RSS, if port steering can use it
         // (each worker then opens only connections whose replies it
@@ -247,18 +313,25 @@ impl Runtime {
         let mut workers = Vec::new();
         // Every worker knows every tuple's owner, and hands it what arrives
         // on the wrong queue.
-        let owners = match &rss {
-            Some(rss) => Owners::with_rss(steering, opts.workers, rss.clone()),
-            None => Owners::new(steering, opts.workers),
-        };
-        let handoffs = handoff::mesh(owners, opts.xsk.frame_size as usize).into_iter();
+        let owners = Owners::of_run(steering, opts.workers, rss.clone());
+        let handoffs = handoff::mesh(owners, opts.xsk.frame_size as usize)?.into_iter();
         // Every socket is open and registered before any worker starts: a
         // reply arriving on a queue without one would go to the kernel,
         // which resets the connection.
         let mut ready = Vec::new();
         let mut idle = IdleLoop::Poll;
+        let mut copy_mode = false;
         for queue in 0..opts.workers {
-            let xsk = XskSocket::open(&opts.iface, queue, &opts.xsk)?;
+            let xsk = XskSocket::open(&opts.iface, queue, &xsk_cfg)?;
+            copy_mode |= !xsk.is_zero_copy();
+            if copy_mode && xsk_cfg.mode == XskMode::Auto {
+                // One driver: the other queues need not try again.
+                warnings.push(format!(
+                    "{} has no AF_XDP zero-copy; sockets bound in copy mode (--bind copy skips the try)",
+                    opts.iface
+                ));
+                xsk_cfg.mode = XskMode::Copy;
+            }
             xdp.register_xsk(&xsk)?;
             if opts.busy_poll {
                 let refused = xsk
@@ -297,6 +370,11 @@ impl Runtime {
             };
             ready.push((xsk, engine, app, wopts));
         }
+        let attached = Attached {
+            xdp_mode: xdp.mode().name(),
+            bind: if copy_mode { "copy" } else { "zero-copy" },
+            huge_pages: opts.xsk.huge_pages,
+        };
         for ((xsk, engine, app, wopts), handoff) in ready.into_iter().zip(handoffs) {
             workers.push(worker::spawn(
                 xsk,
@@ -311,6 +389,7 @@ impl Runtime {
         }
         Ok(Runtime {
             xdp,
+            attached,
             workers,
             reports,
             clock,
@@ -364,6 +443,7 @@ impl Runtime {
                 }
                 sum.elapsed = self.elapsed();
                 sum.started_at = Some(self.started_at);
+                sum.attached = Some(self.attached);
                 on_tick(&sum);
             }
         }
@@ -394,6 +474,7 @@ impl Runtime {
         }
         sum.elapsed = self.clock.elapsed().as_secs_f64();
         sum.started_at = Some(self.started_at);
+        sum.attached = Some(self.attached);
         sum.xdp = self.xdp.counters().unwrap_or_default();
         self.xdp.detach()?;
         if let Some(c) = self.capture {
@@ -588,5 +669,25 @@ mod tests {
         pcap::push_record(&mut want, 1_700_000_005_000_000_750, &[3]);
         assert_eq!(out, want);
         assert_eq!(out[0..4], 1_700_000_005u32.to_le_bytes());
+    }
+
+    #[test]
+    fn the_memory_limit_counts_the_hand_off_buffers_of_several_workers() {
+        let cfg = Config {
+            max_tcbs: 1000,
+            max_time_wait: 1000,
+            ..Config::default()
+        };
+        let mut opts = RuntimeOptions::new("x", 1, cfg, 1024);
+        let (per_tcb, per_tw) = Engine::bytes_per_entry();
+        // Exactly the tables and the UMEM: one worker fits.
+        opts.memory_per_worker = 1000 * (per_tcb + per_tw) + 1024 * 2048;
+        assert!(opts.check_memory().is_ok());
+        // Two workers each also hold a pool of hand-off buffers.
+        opts.workers = 2;
+        let err = opts.check_memory().unwrap_err().to_string();
+        assert!(err.contains("2 MB of hand-off buffers"), "{err}");
+        opts.memory_per_worker += super::handoff::POOL_FRAMES * 2048;
+        assert!(opts.check_memory().is_ok());
     }
 }

@@ -168,9 +168,10 @@ pub fn spawn<A: App + Send + 'static>(
             arp_tx.clear();
             handoff.take(&mut handed);
             let (received, ()) = xsk.recv_batch(|frames| {
-                let tcp = frames
-                    .filter(|frame| !opts.arp.handle(frame, &mut arp_tx) && !handoff.forward(frame))
-                    .chain(handed.iter().map(Vec::as_slice));
+                let tcp = handoff.own(
+                    frames.filter(|frame| !opts.arp.handle(frame, &mut arp_tx)),
+                    &handed,
+                );
                 // One check a batch: without a capture, frames go straight in.
                 match capture.as_mut().filter(|c| !c.is_done()) {
                     None => turn(&mut engine, &mut app, &mut events, now, tcp, &mut tx),
@@ -182,6 +183,7 @@ pub fn spawn<A: App + Send + 'static>(
             })?;
             let received = received + handed.len();
             handoff.release(&mut handed);
+            handoff.wake();
             tx_dropped += send_all(&mut xsk, &arp_tx)?;
             let dropped = send_all(&mut xsk, &tx)?;
             capture_sent(&mut capture, now, &tx, dropped);
@@ -206,17 +208,18 @@ pub fn spawn<A: App + Send + 'static>(
                         xsk.poll_readable(0)?;
                     }
                 } else if idle_turns > 64 {
-                    // Sleep in poll(2) until a frame arrives, for 1 ms at
-                    // most; spin instead when a timer or the application is
-                    // due sooner, since poll's resolution is a millisecond.
+                    // Sleep in poll(2) until a frame arrives or another
+                    // worker hands one over, for 1 ms at most; spin instead
+                    // when a timer or the application is due sooner, since
+                    // poll's resolution is a millisecond.
                     let due = [engine.poll_timeout(), app.next_wakeup()]
                         .into_iter()
                         .flatten()
                         .min();
                     let soon =
                         due.is_some_and(|t| t.saturating_since(now) < Duration::from_millis(1));
-                    if !soon && !handoff.pending() {
-                        xsk.poll_readable(1)?;
+                    if !soon {
+                        handoff.idle(|wake| xsk.poll_readable_or(wake, 1))?;
                     }
                 }
             } else {

@@ -9,10 +9,11 @@
 
 use std::mem::MaybeUninit;
 use std::net::Ipv4Addr;
-use std::os::fd::AsFd as _;
+use std::os::fd::{AsFd as _, OwnedFd};
 
+use libbpf_rs::libbpf_sys::{XDP_FLAGS_DRV_MODE, XDP_FLAGS_SKB_MODE};
 use libbpf_rs::skel::{OpenSkel as _, SkelBuilder as _};
-use libbpf_rs::{ErrorKind, Link, MapCore as _, MapFlags, OpenObject, Xdp, XdpFlags};
+use libbpf_rs::{ErrorKind, MapCore as _, MapFlags, OpenObject, Xdp, XdpFlags};
 
 use super::arp::ArpResponder;
 use super::sys::os;
@@ -35,10 +36,35 @@ pub enum AttachMode {
     Offload,
 }
 
+/// Where to attach the program (`--xdp-mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum XdpMode {
+    /// In the driver where it has native XDP, else in the generic hook
+    /// (which [`XdpProgram::mode`] then says).
+    #[default]
+    Auto,
+    /// In the driver, or fail.
+    Native,
+    /// In the generic, skb-based hook, whatever the driver has: slower,
+    /// and copy-mode sockets only, but on any interface.
+    Generic,
+}
+
+impl AttachMode {
+    /// The mode's name in the summary and the JSON (`xdp_mode`).
+    pub fn name(self) -> &'static str {
+        match self {
+            AttachMode::Native => "native",
+            AttachMode::Generic => "generic",
+            AttachMode::Offload => "offload",
+        }
+    }
+}
+
 /// The loaded XDP program, attached to one interface until dropped.
 pub struct XdpProgram {
     // Declared first so it drops first: detach before the object goes away.
-    link: Option<Link>,
+    link: Option<OwnedFd>,
     skel: SynwaveSkel<'static>,
     iface: String,
     ifindex: u32,
@@ -85,11 +111,12 @@ fn quiet_libbpf() {
 
 impl XdpProgram {
     /// Loads the program and attaches it to `iface` (in the calling thread's
-    /// network namespace), in native mode where the driver supports it.
+    /// network namespace) where `mode` says.
     ///
     /// Fails with [`Error::AlreadyAttached`] if any XDP program is already
-    /// attached, leaving that program untouched.
-    pub fn attach(iface: &str) -> Result<Self, Error> {
+    /// attached, leaving that program untouched, and with a one-line
+    /// [`Error::Config`] when `mode` is native and the driver has no XDP.
+    pub fn attach(iface: &str, mode: XdpMode) -> Result<Self, Error> {
         quiet_libbpf();
         let ifindex = os::if_nametoindex(iface)?;
         let ifindex_i32 = i32::try_from(ifindex)
@@ -122,13 +149,27 @@ impl XdpProgram {
         if attached(&xdp) {
             return Err(Error::AlreadyAttached(iface.to_string()));
         }
-        let link = match skel.progs.synwave_xdp.attach_xdp(ifindex_i32) {
+        let flags = match mode {
+            XdpMode::Auto => 0,
+            XdpMode::Native => XDP_FLAGS_DRV_MODE,
+            XdpMode::Generic => XDP_FLAGS_SKB_MODE,
+        };
+        let link = match os::xdp_link_create(prog_fd, ifindex, flags) {
             Ok(l) => l,
             Err(e) => {
                 if attached(&xdp) {
                     return Err(Error::AlreadyAttached(iface.to_string()));
                 }
-                return Err(bpf_err("attaching the XDP program", &e));
+                return Err(match e.raw_os_error() {
+                    Some(libc::EPERM) => Error::PermissionDenied("attaching the XDP program"),
+                    Some(libc::EOPNOTSUPP) if mode == XdpMode::Native => Error::Config(format!(
+                        "{iface} has no native XDP (its driver lacks it); use --xdp-mode generic or auto"
+                    )),
+                    _ => Error::Bpf {
+                        op: "attaching the XDP program",
+                        msg: e.to_string(),
+                    },
+                });
             }
         };
         let q = xdp
@@ -294,9 +335,10 @@ impl XdpProgram {
     /// Detaches now, reporting failure instead of ignoring it as `Drop` must.
     pub fn detach(mut self) -> Result<(), Error> {
         match self.link.take() {
-            Some(link) => link
-                .detach()
-                .map_err(|e| bpf_err("detaching the XDP program", &e)),
+            Some(link) => os::xdp_link_detach(&link).map_err(|e| Error::Bpf {
+                op: "detaching the XDP program",
+                msg: e.to_string(),
+            }),
             None => Ok(()),
         }
     }
@@ -307,7 +349,7 @@ impl Drop for XdpProgram {
         // Closing the link fd detaches the program; detach() first makes the
         // detach explicit even if a forked child still holds a copy of the fd.
         if let Some(link) = self.link.take() {
-            let _ = link.detach();
+            let _ = os::xdp_link_detach(&link);
         }
     }
 }

@@ -15,8 +15,8 @@ use synwave::app::plan::{
 use synwave::app::report::Summary;
 use synwave::app::segment::Segment;
 use synwave::app::{LoadClose, LoadOptions, ResponseEnd};
-use synwave::io::netns;
 use synwave::io::runtime::{CaptureOptions, Interface, RuntimeOptions};
+use synwave::io::{netns, XdpMode, XskMode};
 use synwave::tcp::Config;
 use synwave::Failure;
 
@@ -161,8 +161,9 @@ pub(crate) struct Common {
     /// UMEM frames per worker (2 KiB each; a power of two).
     #[arg(long, default_value_t = 4096)]
     pub(crate) umem_frames: u32,
-    /// Memory one worker may use for its tables at their limits and its
-    /// UMEM, e.g. 1GiB, 512MB (a bare number is MiB).
+    /// Memory one worker may use for its tables at their limits, its UMEM
+    /// and (with several workers) its 1024 hand-off buffers, e.g. 1GiB,
+    /// 512MB (a bare number is MiB).
     #[arg(long, default_value = "1GiB", value_parser = parse_memory)]
     pub(crate) memory_per_worker: usize,
     /// Spin when idle instead of sleeping in poll(2): the lowest latency,
@@ -170,9 +171,37 @@ pub(crate) struct Common {
     /// (SO_PREFER_BUSY_POLL) where it allows.
     #[arg(long)]
     pub(crate) busy_poll: bool,
+    /// How the AF_XDP sockets are bound: zero-copy (or fail: the driver
+    /// must support it, veth does not), copy, or auto (zero-copy where the
+    /// driver has it, else copy, with a notice).
+    #[arg(long, value_enum, default_value_t = Bind::Auto)]
+    pub(crate) bind: Bind,
+    /// Where the XDP program attaches: native (in the driver, or fail),
+    /// generic (the skb hook: any interface, slower, copy mode only), or
+    /// auto (native where the driver has it, else generic, with a notice).
+    #[arg(long, value_enum, default_value_t = XdpHook::Auto)]
+    pub(crate) xdp_mode: XdpHook,
+    /// Put each worker's UMEM in huge pages (reserve them first:
+    /// `sysctl vm.nr_hugepages=N`; needs --umem-frames 1024 or more).
+    #[arg(long)]
+    pub(crate) huge_pages: bool,
     /// Print the counters as one JSON object.
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+#[derive(Copy, Clone, ValueEnum)]
+pub(crate) enum Bind {
+    ZeroCopy,
+    Copy,
+    Auto,
+}
+
+#[derive(Copy, Clone, ValueEnum)]
+pub(crate) enum XdpHook {
+    Native,
+    Generic,
+    Auto,
 }
 
 #[derive(Args)]
@@ -458,7 +487,19 @@ impl Common {
         (opts.drain, opts.duration) = (drain, duration);
         opts.memory_per_worker = self.memory_per_worker;
         opts.busy_poll = self.busy_poll;
+        opts.xsk.mode = match self.bind {
+            Bind::ZeroCopy => XskMode::ZeroCopy,
+            Bind::Copy => XskMode::Copy,
+            Bind::Auto => XskMode::Auto,
+        };
+        opts.xdp_mode = match self.xdp_mode {
+            XdpHook::Native => XdpMode::Native,
+            XdpHook::Generic => XdpMode::Generic,
+            XdpHook::Auto => XdpMode::Auto,
+        };
+        opts.xsk.huge_pages = self.huge_pages;
         opts.check_memory()?;
+        opts.check_modes()?;
         opts.xsk.validate()?;
         Ok(opts)
     }

@@ -375,6 +375,39 @@ pub(crate) fn on_signals(
     Ok(())
 }
 
+/// Asks the kernel to busy-poll the device queue behind socket `fd` when
+/// the worker calls into it, instead of taking interrupts (Linux 5.11+:
+/// SO_PREFER_BUSY_POLL, SO_BUSY_POLL for `usecs`, SO_BUSY_POLL_BUDGET
+/// frames a poll). Fails as the kernel does: an old kernel (ENOPROTOOPT)
+/// or a budget above net.core.busy_poll's without CAP_NET_ADMIN (EPERM).
+pub(crate) fn prefer_busy_poll(fd: i32, usecs: u32, budget: u32) -> Result<(), Error> {
+    for (name, opt, value) in [
+        ("SO_PREFER_BUSY_POLL", libc::SO_PREFER_BUSY_POLL, 1),
+        ("SO_BUSY_POLL", libc::SO_BUSY_POLL, usecs as i32),
+        (
+            "SO_BUSY_POLL_BUDGET",
+            libc::SO_BUSY_POLL_BUDGET,
+            budget as i32,
+        ),
+    ] {
+        // SAFETY: setsockopt(2) reads one c_int from a valid pointer with
+        // its exact length; `fd` is the caller's open socket.
+        let rc = unsafe {
+            libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                opt,
+                (&value as *const i32).cast(),
+                size_of::<i32>() as libc::socklen_t,
+            )
+        };
+        if rc != 0 {
+            return Err(Error::os(name, std::io::Error::last_os_error()));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -407,34 +440,105 @@ mod tests {
     }
 }
 
-/// Asks the kernel to busy-poll the device queue behind socket `fd` when
-/// the worker calls into it, instead of taking interrupts (Linux 5.11+:
-/// SO_PREFER_BUSY_POLL, SO_BUSY_POLL for `usecs`, SO_BUSY_POLL_BUDGET
-/// frames a poll). Fails as the kernel does: an old kernel (ENOPROTOOPT)
-/// or a budget above net.core.busy_poll's without CAP_NET_ADMIN (EPERM).
-pub(crate) fn prefer_busy_poll(fd: i32, usecs: u32, budget: u32) -> Result<(), Error> {
-    for (name, opt, value) in [
-        ("SO_PREFER_BUSY_POLL", libc::SO_PREFER_BUSY_POLL, 1),
-        ("SO_BUSY_POLL", libc::SO_BUSY_POLL, usecs as i32),
-        (
-            "SO_BUSY_POLL_BUDGET",
-            libc::SO_BUSY_POLL_BUDGET,
-            budget as i32,
-        ),
-    ] {
-        // SAFETY: setsockopt(2) reads one c_int from a valid pointer with
-        // its exact length; `fd` is the caller's open socket.
-        let rc = unsafe {
-            libc::setsockopt(
-                fd,
-                libc::SOL_SOCKET,
-                opt,
-                (&value as *const i32).cast(),
-                size_of::<i32>() as libc::socklen_t,
-            )
-        };
-        if rc != 0 {
-            return Err(Error::os(name, std::io::Error::last_os_error()));
+/// Attaches the XDP program `prog` to interface `ifindex` through a BPF
+/// link (`BPF_LINK_CREATE`), with the mode `flags` (`XDP_FLAGS_DRV_MODE`,
+/// `XDP_FLAGS_SKB_MODE`, or 0 for the kernel's choice: the driver's hook if
+/// it has one). libbpf's own link attach takes no flags, so it cannot ask
+/// for the generic hook. The kernel detaches the program when the returned
+/// descriptor's last copy closes. The raw errno is kept for the caller to
+/// tell "no such mode" from "already attached".
+pub(crate) fn xdp_link_create(
+    prog: std::os::fd::BorrowedFd<'_>,
+    ifindex: u32,
+    flags: u32,
+) -> Result<OwnedFd, std::io::Error> {
+    let ifindex =
+        i32::try_from(ifindex).map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))?;
+    // SAFETY: the options are plain old data; all-zero (no iterator info,
+    // no target BTF) is what an XDP link takes, besides its size and flags.
+    let mut opts: libbpf_rs::libbpf_sys::bpf_link_create_opts = unsafe { std::mem::zeroed() };
+    opts.sz = std::mem::size_of_val(&opts) as _;
+    opts.flags = flags;
+    // SAFETY: `prog` is a live program descriptor for the whole call, and
+    // `opts` a valid, initialised options struct that outlives it.
+    let fd = unsafe {
+        libbpf_rs::libbpf_sys::bpf_link_create(
+            prog.as_raw_fd(),
+            ifindex,
+            libbpf_rs::libbpf_sys::BPF_XDP,
+            &opts,
+        )
+    };
+    if fd < 0 {
+        return Err(std::io::Error::from_raw_os_error(-fd));
+    }
+    // SAFETY: `fd` is a fresh descriptor the kernel just returned to us;
+    // nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Detaches the program of the XDP link `link` now (`BPF_LINK_DETACH`),
+/// even while another copy of the descriptor (a forked child's) is open.
+pub(crate) fn xdp_link_detach(link: &OwnedFd) -> Result<(), std::io::Error> {
+    // SAFETY: `link` is a live link descriptor for the whole call.
+    let rc = unsafe { libbpf_rs::libbpf_sys::bpf_link_detach(link.as_raw_fd()) };
+    if rc < 0 {
+        return Err(std::io::Error::from_raw_os_error(-rc));
+    }
+    Ok(())
+}
+
+/// A fresh eventfd, non-blocking: how a worker asleep in poll(2) is woken
+/// when another hands it frames.
+pub(crate) fn eventfd() -> Result<OwnedFd, Error> {
+    // SAFETY: plain eventfd(2) call; the result is checked below.
+    let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+    if fd < 0 {
+        return Err(Error::last_os("creating an eventfd"));
+    }
+    // SAFETY: `fd` is a fresh descriptor the kernel just returned to us.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Makes the eventfd `fd` readable. Best effort: the counter saturates
+/// only after 2^64 - 2 unread signals, and a reader that misses one still
+/// wakes on its poll timeout.
+pub(crate) fn eventfd_signal(fd: &OwnedFd) {
+    let one: u64 = 1;
+    // SAFETY: writes the 8 bytes of `one`, which outlives the call.
+    let _ = unsafe { libc::write(fd.as_raw_fd(), (&one as *const u64).cast(), 8) };
+}
+
+/// Makes the eventfd `fd` unreadable again (reads its counter to zero).
+pub(crate) fn eventfd_clear(fd: &OwnedFd) {
+    let mut n: u64 = 0;
+    // SAFETY: reads at most 8 bytes into `n`, which outlives the call; the
+    // fd is non-blocking, so an unsignalled one returns EAGAIN at once.
+    let _ = unsafe { libc::read(fd.as_raw_fd(), (&mut n as *mut u64).cast(), 8) };
+}
+
+/// Blocks in poll(2) until `a` or `b` is readable or `timeout_ms` passes;
+/// a signal ends it early, so that stop flags get checked.
+pub(crate) fn poll_either(
+    a: std::os::fd::BorrowedFd<'_>,
+    b: std::os::fd::BorrowedFd<'_>,
+    timeout_ms: i32,
+) -> Result<(), Error> {
+    let mut fds = [a, b].map(|fd| libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    });
+    // SAFETY: `fds` is a valid array of two pollfds for the whole call,
+    // and both descriptors are borrowed live for it.
+    let rc = unsafe { libc::poll(fds.as_mut_ptr(), 2, timeout_ms) };
+    if rc < 0 {
+        let err = std::io::Error::last_os_error();
+        if err.kind() != std::io::ErrorKind::Interrupted {
+            return Err(Error::os(
+                "poll on the AF_XDP socket and the hand-off eventfd",
+                err,
+            ));
         }
     }
     Ok(())

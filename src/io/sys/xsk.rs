@@ -45,6 +45,9 @@ pub struct XskConfig {
     pub batch: usize,
     /// Zero-copy policy.
     pub mode: XskMode,
+    /// The UMEM in huge pages (`MAP_HUGETLB`): fewer TLB misses on a
+    /// large UMEM; needs huge pages reserved (`vm.nr_hugepages`).
+    pub huge_pages: bool,
 }
 
 impl Default for XskConfig {
@@ -55,6 +58,7 @@ impl Default for XskConfig {
             ring_size: 2048,
             batch: 64,
             mode: XskMode::Auto,
+            huge_pages: false,
         }
     }
 }
@@ -82,6 +86,15 @@ impl XskConfig {
                 self.frame_count / 2
             )));
         }
+        let umem = u64::from(self.frame_count) * u64::from(self.frame_size);
+        if self.huge_pages && umem % HUGE_PAGE != 0 {
+            return Err(Error::Config(format!(
+                "a UMEM in huge pages must be a whole number of 2 MiB pages; {} frames of {} B are {} KiB (use --umem-frames 1024 or more)",
+                self.frame_count,
+                self.frame_size,
+                umem / 1024
+            )));
+        }
         if self.batch == 0 || self.batch > (self.frame_count / 2) as usize {
             return Err(Error::Config(format!(
                 "batch {} must be in 1..=frame_count/2",
@@ -91,6 +104,10 @@ impl XskConfig {
         Ok(())
     }
 }
+
+/// The huge page size a UMEM in huge pages is counted in: x86-64's and
+/// arm64's default (`Hugepagesize` in /proc/meminfo).
+pub const HUGE_PAGE: u64 = 2 << 20;
 
 /// Kernel-side drop counters of one AF_XDP socket (`XDP_STATISTICS`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -293,8 +310,14 @@ impl XskSocket {
                 .build();
             // A failed bind may leave libxdp's per-UMEM ring bookkeeping
             // half-used, so every attempt gets a fresh UMEM.
-            let (umem, descs) = match Umem::new(umem_cfg, frames, false) {
+            let (umem, descs) = match Umem::new(umem_cfg, frames, cfg.huge_pages) {
                 Ok(u) => u,
+                Err(e) if cfg.huge_pages => {
+                    return Err(xsk_err(format!(
+                        "UMEM in huge pages: {}; reserve more (sysctl vm.nr_hugepages) or drop --huge-pages",
+                        one_line(&e)
+                    )))
+                }
                 Err(e) => return Err(xsk_err(format!("UMEM: {}", one_line(&e)))),
             };
             // SAFETY: the UMEM is fresh and not shared with any other socket,
@@ -316,8 +339,11 @@ impl XskSocket {
                         return Err(Error::PermissionDenied("opening an AF_XDP socket"));
                     }
                     let msg = one_line(&e);
-                    last_err =
-                        format!("{} bind: {msg}", if zc { "zero-copy" } else { "copy-mode" });
+                    last_err = if zc && errno == Some(libc::EOPNOTSUPP) {
+                        format!("zero-copy bind: {msg}: the driver has no AF_XDP zero-copy (veth has none); use --bind copy or auto")
+                    } else {
+                        format!("{} bind: {msg}", if zc { "zero-copy" } else { "copy-mode" })
+                    };
                 }
             }
         }
@@ -391,6 +417,19 @@ impl XskSocket {
             .rx
             .poll(timeout_ms)
             .map_err(|e| Error::os("poll on AF_XDP socket", e))
+    }
+
+    /// Like [`poll_readable`](Self::poll_readable), ending also when
+    /// `wake` (another worker's signal) is readable.
+    pub fn poll_readable_or(
+        &mut self,
+        wake: std::os::fd::BorrowedFd<'_>,
+        timeout_ms: i32,
+    ) -> Result<(), Error> {
+        // SAFETY: the descriptor is this socket's, open for as long as
+        // `self`, which the borrow cannot outlive.
+        let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(self.fd()) };
+        os::poll_either(fd, wake, timeout_ms)
     }
 
     /// The socket's file descriptor, to register in `xsks_map`.
