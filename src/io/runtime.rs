@@ -3,6 +3,7 @@
 //! queue, and sums their reports when they end. The XDP program is detached
 //! when the runtime is dropped, whichever way that happens.
 
+use super::control::StartGate;
 use super::handoff;
 use super::worker::{self, Clock, WorkerEnd, WorkerOptions};
 use super::{netdev, Error, XdpProgram, XskConfig, XskSocket};
@@ -40,6 +41,8 @@ pub struct RuntimeOptions {
     pub memory_per_worker: usize,
     /// Write a sample capture (`--pcap`) when the run ends.
     pub capture: Option<CaptureOptions>,
+    /// When the workers may start, once everything is prepared.
+    pub start: StartGate,
 }
 
 /// A sample capture: the frames, both ways, of the first `connections`
@@ -69,6 +72,7 @@ impl RuntimeOptions {
             duration: None,
             memory_per_worker: 1 << 30,
             capture: None,
+            start: StartGate::Now,
         }
     }
 
@@ -228,6 +232,10 @@ impl Runtime {
                 }
             },
         };
+        // Prepared: attached, resolved, maps filled. A barrier or a start
+        // time holds the run here, so that its clock and its recorded
+        // start are when it actually starts.
+        opts.start.wait(stop);
         let clock = Clock::start()?;
         let started_at = SystemTime::now();
         if let Some(c) = &mut capture {
