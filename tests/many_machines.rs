@@ -160,6 +160,47 @@ impl Drop for Routed {
     }
 }
 
+/// The environment of agent `i` of the test below, as the pods' ConfigMap
+/// and the Indexed Job give it.
+fn agent_cmd(bed: &Routed, i: u32) -> std::process::Command {
+    let mut cmd = ns_cmd(&bed.agent(i), AGENT);
+    cmd.env("JOB_COMPLETION_INDEX", i.to_string())
+        .env("SYNWAVE_BIN", BIN)
+        .env("SYNWAVE_TARGET", format!("{SERVER}:8080"))
+        .env("SYNWAVE_SEGMENTS", AGENTS.to_string())
+        .env("SYNWAVE_IFACE", "sw0")
+        .env("SYNWAVE_RATE", "600")
+        .env("SYNWAVE_DURATION", "2s")
+        .env("SYNWAVE_CONTROL", format!("10.79.{i}.2:9464"))
+        .env("SYNWAVE_LINGER", "0s")
+        .env("SYNWAVE_EXTRA", "--msl-ms 200");
+    cmd
+}
+
+fn start_serve(bed: &Routed, scratch: &Scratch) -> Proc {
+    let mut cmd = ns_cmd(&bed.ns("s"), BIN);
+    cmd.args([
+        "serve",
+        "--iface",
+        "sw1",
+        "--listen",
+        &format!("{SERVER}:8080"),
+        "--msl-ms",
+        "200",
+        "--json",
+    ]);
+    let mut serve = Proc::spawn("synwave serve", cmd, scratch, "serve");
+    serve.wait_for_stderr("synwave: serving", PROC_TIMEOUT);
+    serve
+}
+
+fn unix_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+}
+
 fn sh(cmd: &[&str]) {
     run_cmd(cmd[0], &cmd[1..]).unwrap_or_else(|e| panic!("{e}"));
 }
@@ -181,37 +222,17 @@ fn three_agents_released_by_the_starter_merge_into_what_the_server_accepted() {
     let _serial = serial();
     let bed = Routed::up();
     let scratch = Scratch::new("many-machines");
-    let mut serve = {
-        let mut cmd = ns_cmd(&bed.ns("s"), BIN);
-        cmd.args([
-            "serve",
-            "--iface",
-            "sw1",
-            "--listen",
-            &format!("{SERVER}:8080"),
-            "--msl-ms",
-            "200",
-            "--json",
-        ]);
-        Proc::spawn("synwave serve", cmd, &scratch, "serve")
-    };
-    serve.wait_for_stderr("synwave: serving", PROC_TIMEOUT);
+    let mut serve = start_serve(&bed, &scratch);
     // As the Indexed Job starts its pods: the same script, the index in
     // JOB_COMPLETION_INDEX, the test's parameters in the environment.
     let mut agents: Vec<Proc> = (0..AGENTS)
         .map(|i| {
-            let mut cmd = ns_cmd(&bed.agent(i), AGENT);
-            cmd.env("JOB_COMPLETION_INDEX", i.to_string())
-                .env("SYNWAVE_BIN", BIN)
-                .env("SYNWAVE_TARGET", format!("{SERVER}:8080"))
-                .env("SYNWAVE_SEGMENTS", AGENTS.to_string())
-                .env("SYNWAVE_IFACE", "sw0")
-                .env("SYNWAVE_RATE", "600")
-                .env("SYNWAVE_DURATION", "2s")
-                .env("SYNWAVE_CONTROL", format!("10.79.{i}.2:9464"))
-                .env("SYNWAVE_LINGER", "0s")
-                .env("SYNWAVE_EXTRA", "--msl-ms 200");
-            Proc::spawn(&format!("agent {i}"), cmd, &scratch, &format!("agent{i}"))
+            Proc::spawn(
+                &format!("agent {i}"),
+                agent_cmd(&bed, i),
+                &scratch,
+                &format!("agent{i}"),
+            )
         })
         .collect();
     for a in &mut agents {
@@ -226,10 +247,7 @@ fn three_agents_released_by_the_starter_merge_into_what_the_server_accepted() {
             a.stderr()
         );
     }
-    let released_after = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64;
+    let released_after = unix_ns();
     let list: Vec<String> = (0..AGENTS).map(|i| format!("10.79.{i}.2:9464")).collect();
     let mut start = ns_cmd(&bed.ns("r"), BIN);
     start.args([
@@ -336,5 +354,79 @@ fn three_agents_released_by_the_starter_merge_into_what_the_server_accepted() {
         count(&served, "accepted"),
         m["merged"]["start_spread_s"]
     );
+    drop(bed);
+}
+
+/// An agent held at the barrier that is told to stop (a pod deleted:
+/// SIGTERM) ends as an interrupted run that started nothing, exit 143,
+/// its XDP program gone; and `--start-at` starts a run at its time.
+#[test]
+fn an_agent_held_at_the_barrier_stops_cleanly_and_a_start_time_is_kept() {
+    if !require_root_or_skip("an_agent_held_at_the_barrier_stops_cleanly_and_a_start_time_is_kept")
+    {
+        return;
+    }
+    let _serial = serial();
+    let bed = Routed::up();
+    let scratch = Scratch::new("many-machines-stop");
+    let mut serve = start_serve(&bed, &scratch);
+    let mut held = Proc::spawn("agent 0", agent_cmd(&bed, 0), &scratch, "held");
+    held.wait_for_stderr("waiting for POST /start", PROC_TIMEOUT);
+    std::thread::sleep(Duration::from_millis(300));
+    held.signal(libc::SIGTERM);
+    let st = held.wait_or_panic(PROC_TIMEOUT);
+    assert_eq!(st.code(), Some(143), "{}", held.stderr());
+    let v = parse_json("the stopped agent", &held.stdout());
+    assert_eq!(v["interrupted"], true, "{v}");
+    assert_eq!(count(&v, "started"), 0, "{v}");
+    let link = run_cmd("ip", &["-n", &bed.agent(0), "-d", "link", "show", "sw0"]).unwrap();
+    assert!(!link.contains("xdp"), "XDP left on sw0:\n{link}");
+    // In a second and a half, by the wall clock, on another agent.
+    let at_ns = unix_ns() + 1_500_000_000;
+    let at = format!("{}.{:09}", at_ns / 1_000_000_000, at_ns % 1_000_000_000);
+    let mut cmd = ns_cmd(&bed.agent(1), BIN);
+    cmd.args([
+        "load",
+        "--iface",
+        "sw0",
+        "--target",
+        &format!("{SERVER}:8080"),
+        "--rate",
+        "200",
+    ])
+    .args([
+        "--duration",
+        "1",
+        "--start-at",
+        &at,
+        "--msl-ms",
+        "200",
+        "--json",
+    ]);
+    let f = run_to_end(
+        "load --start-at",
+        cmd,
+        &scratch,
+        "start-at",
+        Duration::from_secs(60),
+    );
+    assert!(f.status.success(), "{}", f.describe());
+    let v = parse_json("load --start-at", &f.stdout);
+    let started = v["started_at_unix_ns"].as_u64().unwrap();
+    assert!(
+        started >= at_ns,
+        "started {started}, before --start-at {at_ns}"
+    );
+    assert!(
+        started < at_ns + 1_000_000_000,
+        "started {started}, long after --start-at {at_ns}"
+    );
+    assert_eq!(
+        count(&v, "started"),
+        count(&v, "completed") + errors(&v),
+        "{v}"
+    );
+    assert!(count(&v, "completed") > 0, "{v}");
+    serve.interrupt_and_collect();
     drop(bed);
 }
