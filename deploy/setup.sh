@@ -3,7 +3,9 @@
 # Needs root for apt-get; skips packages that are already there.
 set -euo pipefail
 # nginx and wrk: the kernel baselines the tests and benches compare against.
-packages=(clang llvm libelf-dev zlib1g-dev pkg-config m4 libbpf-dev bpftool ethtool tcpdump iproute2 nginx-light wrk)
+# python3-venv: deploy/k8s/validate.sh installs its checkers from PyPI into a
+# virtual environment (Debian 12's Python refuses system-wide pip, PEP 668).
+packages=(clang llvm libelf-dev zlib1g-dev pkg-config m4 libbpf-dev bpftool ethtool tcpdump iproute2 nginx-light wrk python3-venv)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

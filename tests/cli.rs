@@ -237,3 +237,160 @@ fn an_interval_under_a_second_and_a_bad_segment_are_usage_errors() {
         assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
     }
 }
+
+/// Issue 16: a segment that started more than `--late-after` (100 ms)
+/// after the earliest is flagged, in a warning and in the merged JSON.
+#[test]
+fn merge_flags_a_segment_that_started_late() {
+    let log = format!(
+        "{}\n{}\n",
+        segment_result(0, 2, 10, &[5], 1_000),
+        segment_result(1, 2, 20, &[6], 1_002)
+    );
+    let out = merge_of(&["-".as_ref(), "--json".as_ref()], Some(&log));
+    assert!(out.status.success(), "{out:?}");
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains(
+            "warning: segment(s) 1 (2.000 s) of 2 started later than 0.100 s after the earliest"
+        ),
+        "{err}"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["merged"]["late_segments"], serde_json::json!([1]));
+    assert_eq!(v["started_at_unix_ns"], 1_000_000_000_000u64);
+    let out = merge_of(
+        &["-".as_ref(), "--late-after".as_ref(), "3s".as_ref()],
+        Some(&log),
+    );
+    assert!(out.status.success(), "{out:?}");
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(!err.contains("started later"), "{err}");
+}
+
+#[test]
+fn the_barrier_flags_are_checked_before_anything_runs() {
+    for args in [
+        // The barrier needs the control port it is released on.
+        &["--wait-for-start"][..],
+        &["--metrics-linger", "5s"],
+        &[
+            "--metrics",
+            "127.0.0.1:0",
+            "--wait-for-start",
+            "--start-at",
+            "1796137200",
+        ],
+        &["--start-at", "tomorrow"],
+        &["--start-at", "2026-12-01T15:00:00"],
+        &["--metrics", "127.0.0.1:0", "--wait-for-start", "--find-max"],
+    ] {
+        let out = Command::new(BIN)
+            .args([
+                "load",
+                "--iface",
+                "x",
+                "--target",
+                "10.77.0.2:80",
+                "-R",
+                "10",
+            ])
+            .args(args)
+            .output()
+            .expect("synwave runs");
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+    }
+}
+
+/// A stand-in agent: answers `/ready` with 503 `not_before` times, then
+/// 200, and `/start` with 200; returns its address and the requests seen.
+fn fake_agent(not_before: usize) -> (String, std::sync::mpsc::Receiver<String>) {
+    use std::io::{Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut polls = 0;
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let mut buf = [0u8; 1024];
+            let n = conn.read(&mut buf).unwrap_or(0);
+            let line = String::from_utf8_lossy(&buf[..n])
+                .lines()
+                .next()
+                .unwrap_or("")
+                .to_string();
+            let ok = if line.starts_with("GET /ready") {
+                polls += 1;
+                polls > not_before
+            } else {
+                line.starts_with("POST /start")
+            };
+            let status = if ok {
+                "200 OK"
+            } else {
+                "503 Service Unavailable"
+            };
+            let _ = write!(conn, "HTTP/1.0 {status}\r\nContent-Length: 3\r\n\r\nok\n");
+            let _ = tx.send(line);
+        }
+    });
+    (addr, rx)
+}
+
+/// `synwave start` polls every agent's /ready until all are ready, then
+/// posts /start to each; one that never becomes ready fails the start in
+/// one line, exit 3, and nobody is started.
+#[test]
+fn the_starter_releases_agents_once_all_are_ready_and_fails_if_one_never_is() {
+    let (a, seen_a) = fake_agent(3);
+    let (b, seen_b) = fake_agent(0);
+    let out = Command::new(BIN)
+        .args([
+            "start",
+            "--agents",
+            &format!("{a},{b}"),
+            "--poll",
+            "20ms",
+            "--timeout",
+            "10s",
+        ])
+        .output()
+        .expect("synwave runs");
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(stdout.lines().count(), 2, "{stdout}");
+    for seen in [seen_a, seen_b] {
+        let lines: Vec<String> = seen.try_iter().collect();
+        assert_eq!(
+            lines.last().map(String::as_str),
+            Some("POST /start HTTP/1.0"),
+            "{lines:?}"
+        );
+        assert_eq!(lines.iter().filter(|l| l.starts_with("POST")).count(), 1);
+    }
+    let (never, seen) = fake_agent(usize::MAX);
+    let out = Command::new(BIN)
+        .args([
+            "start",
+            "--agents",
+            &format!("{b},{never}"),
+            "--poll",
+            "20ms",
+            "--timeout",
+            "300ms",
+        ])
+        .output()
+        .expect("synwave runs");
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let err = String::from_utf8(out.stderr).unwrap();
+    let last = err.lines().last().unwrap_or("");
+    assert!(
+        last.starts_with("synwave: failed: 1 of 2 agent(s) ready after")
+            && last.contains(&format!("{never}: 503")),
+        "{err}"
+    );
+    assert!(seen.try_iter().all(|l| !l.starts_with("POST")));
+}

@@ -77,6 +77,7 @@ struct Part {
     segment_count: u32,
     segments: Vec<u32>,
     windows: Vec<(f64, f64)>,
+    starts: Vec<(u32, u64)>,
 }
 
 fn u64_at(v: &Value, key: &str) -> u64 {
@@ -131,6 +132,13 @@ fn read_part(name: &str, v: &Value) -> Result<Part, MergeError> {
         })
         .collect::<Option<_>>()
         .ok_or_else(|| bad("a segment index out of range"))?;
+    // Beside each index, when that segment started (older results have none).
+    let starts: Vec<(u32, u64)> = (seg.get("started_at_unix_ns").and_then(Value::as_array))
+        .into_iter()
+        .flatten()
+        .zip(&segments)
+        .filter_map(|(t, &i)| Some((i, t.as_u64()?)))
+        .collect();
     let windows: Vec<(f64, f64)> = (v["window"].get("intervals").and_then(Value::as_array))
         .ok_or_else(|| bad("no time window"))?
         .iter()
@@ -188,6 +196,7 @@ fn read_part(name: &str, v: &Value) -> Result<Part, MergeError> {
         segment_count,
         segments,
         windows,
+        starts,
     })
 }
 
@@ -241,7 +250,16 @@ pub struct Merged {
     /// Seconds between the earliest and the latest start of a measured
     /// window: how far the machines were out of step.
     pub start_spread_s: f64,
+    /// A segment that started more than this after the earliest is late
+    /// ([`Merged::late`]).
+    pub late_after: Duration,
 }
+
+/// How far after the earliest segment another may start before it is
+/// called late: far above what the barrier of `load --wait-for-start`
+/// leaves (a round trip on the cluster's network), and a hundredth of a
+/// ten-second test, where a late share would start to show in the rate.
+pub const LATE_AFTER: Duration = Duration::from_millis(100);
 
 /// Merges `results`, each `(name, value)` with the name it is reported by
 /// (a file, `stdin:3`).
@@ -321,6 +339,7 @@ pub fn merge(results: &[(String, Value)]) -> Result<Merged, MergeError> {
     let mut engine: BTreeMap<String, u64> = BTreeMap::new();
     let mut target_rate: Option<f64> = None;
     let mut windows = Vec::new();
+    let mut starts = Vec::new();
     for p in &parts {
         for (k, v) in &p.sum.app {
             *sum.app.entry(k).or_default() += v;
@@ -352,12 +371,14 @@ pub fn merge(results: &[(String, Value)]) -> Result<Merged, MergeError> {
             *target_rate.get_or_insert(0.0) += r;
         }
         windows.extend(p.windows.iter().copied());
+        starts.extend(p.starts.iter().copied());
     }
+    starts.sort_unstable();
     let get = |k: &str| engine.get(k).copied().unwrap_or(0);
     (sum.engine.frames_in, sum.engine.frames_out) = (get("frames_in"), get("frames_out"));
     (sum.engine.retransmits, sum.engine.rst_sent) = (get("retransmits"), get("rst_sent"));
-    let starts = parts.iter().filter_map(|p| p.windows.first().map(|w| w.0));
-    let (lo, hi) = starts.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), s| {
+    let window_starts = parts.iter().filter_map(|p| p.windows.first().map(|w| w.0));
+    let (lo, hi) = window_starts.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), s| {
         (lo.min(s), hi.max(s))
     });
     let windows = union(windows);
@@ -379,10 +400,12 @@ pub fn merge(results: &[(String, Value)]) -> Result<Merged, MergeError> {
             segment_count: first.segment_count,
             segments: owner.keys().copied().collect(),
             windows,
+            starts,
         },
         results: parts.len(),
         missing,
         start_spread_s: if hi >= lo { hi - lo } else { 0.0 },
+        late_after: LATE_AFTER,
     })
 }
 
@@ -395,6 +418,37 @@ impl Merged {
                 "segment(s) {} of {} missing; the result is partial",
                 list.join(", "),
                 self.provenance.segment_count
+            )
+        })
+    }
+
+    /// The segments that started more than [`Merged::late_after`] after
+    /// the earliest, each with how long after it, in seconds.
+    pub fn late(&self) -> Vec<(u32, f64)> {
+        let starts = &self.provenance.starts;
+        let Some(first) = starts.iter().map(|s| s.1).min() else {
+            return Vec::new();
+        };
+        let late_after = u64::try_from(self.late_after.as_nanos()).unwrap_or(u64::MAX);
+        (starts.iter())
+            .filter(|s| s.1 - first > late_after)
+            .map(|&(i, t)| (i, (t - first) as f64 / 1e9))
+            .collect()
+    }
+
+    /// The line to warn with when segments started late.
+    pub fn late_warning(&self) -> Option<String> {
+        let late = self.late();
+        (!late.is_empty()).then(|| {
+            let list: Vec<String> = (late.iter())
+                .map(|(i, s)| format!("{i} ({s:.3} s)"))
+                .collect();
+            format!(
+                "segment(s) {} of {} started later than {:.3} s after the earliest: \
+                 the shares did not run in step (start them with --wait-for-start and synwave start, or --start-at)",
+                list.join(", "),
+                self.provenance.segment_count,
+                self.late_after.as_secs_f64()
             )
         })
     }
@@ -419,6 +473,8 @@ impl Merged {
             "complete": self.missing.is_empty(),
             "missing_segments": self.missing,
             "start_spread_s": self.start_spread_s,
+            "late_after_s": self.late_after.as_secs_f64(),
+            "late_segments": self.late().iter().map(|l| l.0).collect::<Vec<_>>(),
         });
         v
     }
@@ -482,6 +538,7 @@ mod tests {
             segment_count: seg.count,
             segments: vec![seg.index],
             windows: vec![(start, start + 10.0)],
+            starts: vec![(seg.index, (start * 1e9) as u64)],
         };
         report::load_result(&sum, 10.0, Some(100.0), &p)
     }
@@ -517,7 +574,8 @@ mod tests {
         assert_eq!(v["rate"]["achieved"], json!(3000.0 / 11.0));
         assert_eq!(v["rate"]["target"], json!(300.0));
         assert_eq!(v["engine"]["frames_in"], json!(9000));
-        assert_eq!(v["segments"], json!({"count": 3, "indices": [0, 1, 2]}));
+        assert_eq!(v["segments"]["count"], json!(3));
+        assert_eq!(v["segments"]["indices"], json!([0, 1, 2]));
         assert_eq!(v["merged"]["complete"], json!(true));
         assert_eq!(v["latency_us"]["connect"]["count"], json!(6));
         assert_eq!(v["latency_us"]["connect"]["max"], json!(5003));
@@ -604,6 +662,55 @@ mod tests {
         // A pretty-printed file, or several objects: JSON throughout.
         let pretty = serde_json::to_string_pretty(&a).unwrap() + "\n" + &b.to_string();
         assert_eq!(parse_stream(&pretty), (vec![a, b], 0));
+    }
+
+    /// Issue 16: each result records when its segment actually started,
+    /// and a segment that started more than the tolerance after the
+    /// earliest is flagged, in a warning and in the merged JSON; the
+    /// starts survive a merge of merged results.
+    #[test]
+    fn a_segment_that_started_late_is_flagged() {
+        let a = result(seg(0, 3), 10, &[1], 1000.0);
+        let b = result(seg(1, 3), 10, &[1], 1000.05);
+        let c = result(seg(2, 3), 10, &[1], 1000.5);
+        assert_eq!(a["started_at_unix_ns"], json!(1_000_000_000_000u64));
+        assert_eq!(
+            a["segments"]["started_at_unix_ns"],
+            json!([1_000_000_000_000u64])
+        );
+        let m = merge(&named(&[c.clone(), a.clone(), b.clone()])).unwrap();
+        let late = m.late();
+        assert_eq!(late.len(), 1);
+        assert_eq!(late[0].0, 2);
+        assert!((late[0].1 - 0.5).abs() < 1e-6, "{late:?}");
+        let w = m.late_warning().unwrap();
+        assert!(
+            w.starts_with(
+                "segment(s) 2 (0.500 s) of 3 started later than 0.100 s after the earliest"
+            ),
+            "{w}"
+        );
+        let v = m.json();
+        assert_eq!(v["merged"]["late_segments"], json!([2]));
+        assert_eq!(v["merged"]["late_after_s"], json!(0.1));
+        assert_eq!(v["started_at_unix_ns"], json!(1_000_000_000_000u64));
+        assert_eq!(
+            v["segments"]["started_at_unix_ns"]
+                .as_array()
+                .unwrap()
+                .len(),
+            3
+        );
+        // Within the tolerance (segment 1 is 50 ms behind): not late.
+        let in_step = merge(&named(&[a.clone(), b.clone()])).unwrap();
+        assert!(in_step.late().is_empty() && in_step.late_warning().is_none());
+        // A looser tolerance forgives segment 2 too.
+        let mut loose = m.clone();
+        loose.late_after = Duration::from_secs(1);
+        assert!(loose.late().is_empty());
+        // Merged again, the starts are kept, and so is the verdict.
+        let ab = merge(&named(&[a, b])).unwrap().json();
+        assert_eq!(merge(&named(&[ab, c])).unwrap().late(), late);
     }
 
     #[test]

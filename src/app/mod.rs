@@ -10,7 +10,6 @@ pub mod interval;
 pub mod kernel;
 pub mod load;
 pub mod merge;
-pub mod metrics;
 pub mod owner;
 pub mod plan;
 pub mod rate;

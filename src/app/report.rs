@@ -388,6 +388,9 @@ pub struct Provenance {
     /// The measured periods, as (start, end) in Unix seconds: disjoint and
     /// in order; one for a single run, empty when unknown.
     pub windows: Vec<(f64, f64)>,
+    /// When each segment's workers actually started (after any barrier or
+    /// start time), in Unix nanoseconds: (segment, time), by segment.
+    pub starts: Vec<(u32, u64)>,
 }
 
 impl Provenance {
@@ -407,20 +410,40 @@ impl Provenance {
                 let start = (t + warm_up).as_secs_f64();
                 (start, start + measured_s)
             });
+        let started = sum
+            .started_at
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .and_then(|t| u64::try_from(t.as_nanos()).ok());
         Provenance {
             test,
             segment_count: segment.count,
             segments: vec![segment.index],
             windows: windows.into_iter().collect(),
+            starts: started.map(|t| (segment.index, t)).into_iter().collect(),
         }
     }
 
-    /// The keys a merge needs: `test`, `segments` and `window`.
+    /// The keys a merge needs: `test`, `segments`, `window`, and
+    /// `started_at_unix_ns` (the earliest segment's start; each segment's
+    /// is in `segments`, beside its index, null where unknown).
     fn insert(&self, o: &mut Map<String, Value>) {
         o.insert("test".into(), self.test.clone());
+        let start_of = |i: &u32| {
+            (self.starts.iter())
+                .find(|s| s.0 == *i)
+                .map_or(Value::Null, |s| json!(s.1))
+        };
         o.insert(
             "segments".into(),
-            json!({"count": self.segment_count, "indices": self.segments}),
+            json!({
+                "count": self.segment_count,
+                "indices": self.segments,
+                "started_at_unix_ns": self.segments.iter().map(start_of).collect::<Vec<_>>(),
+            }),
+        );
+        o.insert(
+            "started_at_unix_ns".into(),
+            json!(self.starts.iter().map(|s| s.1).min()),
         );
         let window = match (self.windows.first(), self.windows.last()) {
             (Some(first), Some(last)) => json!({

@@ -12,6 +12,7 @@ use core::fmt;
 use serde_json::{json, Value};
 use std::hash::Hasher as _;
 use std::net::Ipv4Addr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// One of `count` equal shares of a test, `index` counting from 0 (as
 /// Kubernetes' `JOB_COMPLETION_INDEX` does).
@@ -196,11 +197,117 @@ pub fn test_options(whole: &LoadOptions, src: Option<&str>) -> Value {
     })
 }
 
+/// `--start-at`: when every segment starts, the same on each machine
+/// (their clocks kept in step by NTP or PTP), as an RFC 3339 date-time
+/// (`2026-12-01T15:00:00Z`, `2026-12-01T16:00:00.250+01:00`; a space for
+/// the `T` is fine) or as Unix seconds (`1796137200`, `1796137200.25`).
+pub fn parse_start_at(s: &str) -> Result<SystemTime, String> {
+    let s = s.trim();
+    let bad = || {
+        format!(
+            "{s:?}: expected an RFC 3339 time (2026-12-01T15:00:00Z, with an offset or Z) or Unix seconds"
+        )
+    };
+    if let Ok(secs) = s.parse::<f64>() {
+        return Duration::try_from_secs_f64(secs)
+            .map(|d| UNIX_EPOCH + d)
+            .map_err(|_| bad());
+    }
+    rfc3339_nanos(s)
+        .map(|ns| UNIX_EPOCH + Duration::from_nanos(ns))
+        .ok_or_else(bad)
+}
+
+/// Nanoseconds since the Unix epoch of an RFC 3339 `date-time` (§5.6):
+/// `full-date "T" full-time`, the offset required; leap seconds (`:60`)
+/// are refused, as a start time has no use for them.
+fn rfc3339_nanos(s: &str) -> Option<u64> {
+    let num = |t: &str| -> Option<i64> {
+        t.bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| t.parse().ok())
+            .flatten()
+    };
+    let (date, time) = s.split_once(['T', 't', ' '])?;
+    let mut d = date.splitn(3, '-');
+    let (y, m, day) = (d.next()?, d.next()?, d.next()?);
+    if y.len() != 4 || m.len() != 2 || day.len() != 2 {
+        return None;
+    }
+    let (y, m, day) = (num(y)?, num(m)?, num(day)?);
+    let (clock, offset) = match time.find(['Z', 'z', '+', '-']) {
+        Some(at) => time.split_at(at),
+        None => return None,
+    };
+    let offset_s = match offset {
+        "Z" | "z" => 0,
+        o => {
+            let sign = if o.starts_with('-') { -1 } else { 1 };
+            let (h, mi) = o[1..].split_once(':')?;
+            if h.len() != 2 || mi.len() != 2 || num(h)? > 23 || num(mi)? > 59 {
+                return None;
+            }
+            sign * (num(h)? * 3600 + num(mi)? * 60)
+        }
+    };
+    let (hms, frac) = clock.split_once('.').unwrap_or((clock, ""));
+    let mut t = hms.splitn(3, ':');
+    let (h, mi, sec) = (t.next()?, t.next()?, t.next()?);
+    if h.len() != 2 || mi.len() != 2 || sec.len() != 2 || (clock.contains('.') && frac.is_empty()) {
+        return None;
+    }
+    let (h, mi, sec) = (num(h)?, num(mi)?, num(sec)?);
+    let days_in = [
+        31,
+        28 + i64::from(leap(y)),
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    if !(1..=12).contains(&m) || day < 1 || day > days_in[(m - 1) as usize] {
+        return None;
+    }
+    if h > 23 || mi > 59 || sec > 59 {
+        return None;
+    }
+    let nanos: i64 = match frac.len() {
+        0 => 0,
+        n => num(&frac[..n.min(9)])? * 10i64.pow(9 - n.min(9) as u32),
+    };
+    let secs = days_from_civil(y, m, day) * 86_400 + h * 3600 + mi * 60 + sec - offset_s;
+    u64::try_from(secs)
+        .ok()?
+        .checked_mul(1_000_000_000)?
+        .checked_add(nanos as u64)
+}
+
+fn leap(y: i64) -> bool {
+    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
+}
+
+/// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's
+/// `days_from_civil`).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::app::plan::load_options;
-    use core::time::Duration;
     use proptest::prelude::*;
     use std::net::SocketAddrV4;
 
@@ -334,6 +441,47 @@ mod tests {
                 }
             }
             prop_assert_eq!(seen.len(), w.addresses.len());
+        }
+    }
+
+    /// RFC 3339 §5.6 date-times (and §5.8's examples) and Unix seconds.
+    #[test]
+    fn start_times_parse_as_rfc_3339_or_unix_seconds() {
+        let ns = |s: &str| {
+            parse_start_at(s)
+                .unwrap()
+                .duration_since(UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        };
+        assert_eq!(ns("1970-01-01T00:00:00Z"), 0);
+        // RFC 3339 §5.8: the same instant, in UTC and at an offset.
+        assert_eq!(ns("1985-04-12T23:20:50.52Z"), 482_196_050_520_000_000);
+        assert_eq!(ns("1996-12-19T16:39:57-08:00"), 851_042_397_000_000_000);
+        assert_eq!(ns("1996-12-20T00:39:57Z"), 851_042_397_000_000_000);
+        assert_eq!(
+            ns("2026-12-01 15:00:00.000000001+00:00"),
+            1_796_137_200_000_000_001
+        );
+        assert_eq!(ns("2000-02-29T00:00:00Z"), 951_782_400_000_000_000);
+        assert_eq!(ns("1764601200"), 1_764_601_200_000_000_000);
+        assert_eq!(ns("1764601200.25"), 1_764_601_200_250_000_000);
+        for bad in [
+            "2026-12-01T15:00:00",
+            "2026-13-01T15:00:00Z",
+            "2026-02-29T15:00:00Z",
+            "2026-12-01T24:00:00Z",
+            "2016-12-31T23:59:60Z",
+            "2026-12-01T15:00Z",
+            "2026-12-01T15:00:00.Z",
+            "2026-12-01T15:00:00+1:00",
+            "26-12-01T15:00:00Z",
+            "tomorrow",
+            "-5",
+            "",
+        ] {
+            let e = parse_start_at(bad).unwrap_err();
+            assert!(e.contains("RFC 3339"), "{bad}: {e}");
         }
     }
 }

@@ -9,12 +9,14 @@
 //! Ctrl-C into a flag so loops stop and `Drop` guards run; [`handoff`]
 //! carries a frame that arrived at the wrong worker to its owner; [`keys`] keeps
 //! the engine's secrets for the life of the boot; [`testbed`] builds
-//! veth pairs between throw-away namespaces for tests.
+//! veth pairs between throw-away namespaces for tests; [`control`] is the
+//! HTTP control and metrics port beside the data path.
 
 use std::fmt;
 use std::net::Ipv4Addr;
 
 pub mod arp;
+pub mod control;
 pub mod demo;
 pub mod handoff;
 pub mod keys;

@@ -3,6 +3,7 @@
 //! queue, and sums their reports when they end. The XDP program is detached
 //! when the runtime is dropped, whichever way that happens.
 
+use super::control::StartGate;
 use super::handoff;
 use super::worker::{self, Clock, IdleLoop, WorkerEnd, WorkerOptions};
 use super::{netdev, Error, XdpMode, XdpProgram, XskConfig, XskMode, XskSocket};
@@ -45,6 +46,8 @@ pub struct RuntimeOptions {
     /// Spin when idle instead of sleeping in poll(2), with the kernel's
     /// busy polling where it allows it.
     pub busy_poll: bool,
+    /// When the workers may start, once everything is prepared.
+    pub start: StartGate,
 }
 
 /// A sample capture: the frames, both ways, of the first `connections`
@@ -81,6 +84,7 @@ impl RuntimeOptions {
             memory_per_worker: 1 << 30,
             capture: None,
             busy_poll: false,
+            start: StartGate::Now,
         }
     }
 
@@ -303,6 +307,10 @@ impl Runtime {
                 }
             },
         };
+        // Prepared: attached, resolved, maps filled. A barrier or a start
+        // time holds the run here, so that its clock and its recorded
+        // start are when it actually starts.
+        opts.start.wait(stop);
         let clock = Clock::start()?;
         let started_at = SystemTime::now();
         if let Some(c) = &mut capture {

@@ -13,7 +13,7 @@ use synwave::app::plan::{
     parse_stages,
 };
 use synwave::app::report::Summary;
-use synwave::app::segment::Segment;
+use synwave::app::segment::{parse_start_at, Segment};
 use synwave::app::{LoadClose, LoadOptions, ResponseEnd};
 use synwave::io::runtime::{CaptureOptions, Interface, RuntimeOptions};
 use synwave::io::{netns, XdpMode, XskMode};
@@ -55,6 +55,10 @@ pub(crate) enum Command {
     /// on several machines) into one: counts summed, histograms added, the
     /// rate over the union of their time windows.
     Merge(MergeArgs),
+    /// Release agents waiting at `load --wait-for-start`: polls each
+    /// agent's control port (GET /ready) until all are ready, then POSTs
+    /// /start to all at once; fails if one is not ready in time.
+    Start(StartArgs),
     /// Print a shell completion script, e.g. `synwave completions bash > /etc/bash_completion.d/synwave`.
     Completions { shell: clap_complete::Shell },
     /// Print the manual page (roff), e.g. `synwave man | man -l -`.
@@ -106,6 +110,33 @@ pub(crate) struct MergeArgs {
     /// Print the merged result as one JSON object (it merges again).
     #[arg(long)]
     pub(crate) json: bool,
+    /// A segment that started more than this after the earliest is
+    /// flagged as late (a warning, and `merged.late_segments`).
+    #[arg(long, value_name = "T", default_value = "100ms", value_parser = parse_duration)]
+    pub(crate) late_after: Duration,
+}
+
+#[derive(Args)]
+pub(crate) struct StartArgs {
+    /// The agents' control ports (their `load --metrics`), HOST:PORT,...
+    #[arg(
+        long,
+        required = true,
+        value_delimiter = ',',
+        value_name = "HOST:PORT,..."
+    )]
+    pub(crate) agents: Vec<String>,
+    /// Wait for this many agents: each HOST then stands for every address
+    /// it resolves to (a headless Service's name, one per pod). Without
+    /// it, each HOST:PORT is one agent.
+    #[arg(long, value_name = "N")]
+    pub(crate) count: Option<usize>,
+    /// Give up (exit 3, nobody started) if not every agent is ready by then.
+    #[arg(long, default_value = "5m", value_parser = parse_positive_duration)]
+    pub(crate) timeout: Duration,
+    /// How often each agent's /ready is asked.
+    #[arg(long, default_value = "500ms", value_parser = parse_positive_duration)]
+    pub(crate) poll: Duration,
 }
 
 #[derive(Args)]
@@ -378,9 +409,25 @@ pub(crate) struct LoadArgs {
     /// How long to wait for a response (or the server's FIN with --close wait).
     #[arg(long, default_value = "5s", value_parser = parse_positive_duration)]
     pub(crate) response_timeout: Duration,
-    /// Serve Prometheus metrics on this address while running (e.g. 127.0.0.1:9464).
-    #[arg(long)]
+    /// The control and metrics port, on this address (e.g. 0.0.0.0:9464):
+    /// GET /metrics (Prometheus text), GET /ready, POST /start.
+    #[arg(long, value_name = "ADDR")]
     pub(crate) metrics: Option<std::net::SocketAddr>,
+    /// After the run, keep --metrics up until a scrape has returned the
+    /// final counts, or this long at most (0: exit at once); a scrape
+    /// interval of this or less loses no run's last counts.
+    #[arg(long, value_name = "T", default_value = "15s", value_parser = parse_duration, requires = "metrics")]
+    pub(crate) metrics_linger: Duration,
+    /// Prepare everything (attach, resolve the next hop, fill the maps),
+    /// then wait for POST /start on the --metrics port before the first
+    /// SYN (the barrier `synwave start` releases); GET /ready says 200 once
+    /// prepared.
+    #[arg(long, requires = "metrics", conflicts_with_all = ["start_at", "find_max"])]
+    pub(crate) wait_for_start: bool,
+    /// Prepare everything, then start at this wall-clock time: RFC 3339
+    /// (2026-12-01T15:00:00Z) or Unix seconds.
+    #[arg(long, value_name = "TIME", value_parser = parse_start_at, conflicts_with = "find_max")]
+    pub(crate) start_at: Option<std::time::SystemTime>,
     /// After the last connection, wait until TIME-WAIT has drained too.
     #[arg(long)]
     pub(crate) drain: bool,

@@ -7,13 +7,13 @@ use std::time::Duration;
 use synwave::app::demo::{self, DemoOptions};
 use synwave::app::kernel::{kernel_connect_latency, kernel_load, KernelServer};
 use synwave::app::merge;
-use synwave::app::metrics::MetricsServer;
 use synwave::app::plan::{self, judge, template, LoadPlan, Outcome, PlanError, Steering};
 use synwave::app::report::{self, Live, Summary};
 use synwave::app::search::{Limits, MaxRateSearch};
 use synwave::app::segment::{self, Segment};
 use synwave::app::{CloseMode, ConnectApp, ConnectCounters, ConnectOptions};
 use synwave::app::{LoadCounters, LoadOptions, ServerApp, ServerCounters};
+use synwave::io::control::{self, ControlPort, StartGate, StartOptions};
 use synwave::io::demo::DemoBed;
 use synwave::io::results::{self, IntervalLog};
 use synwave::io::runtime::{self, Interface, Runtime, RuntimeOptions};
@@ -48,6 +48,7 @@ fn main() -> ExitCode {
         Command::KernelLoad(a) => kernel_load_cmd(a),
         Command::Demo(a) => demo_cmd(a),
         Command::Merge(a) => merge_cmd(a),
+        Command::Start(a) => start_cmd(a),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
             clap_complete::generate(shell, &mut cmd, "synwave", &mut std::io::stdout());
@@ -165,13 +166,16 @@ fn connect(a: ConnectArgs) -> Run {
 fn run_load(
     opts: &RuntimeOptions,
     plan: &LoadPlan,
-    metrics: Option<&MetricsServer>,
+    metrics: Option<&ControlPort>,
     mut log: Option<IntervalLog>,
 ) -> Result<Summary, Failure> {
     let mut live = Live::default();
     let sum = runtime::run_load(opts, plan, signal::install_stop_flag()?, |s| {
         live.tick(s);
-        metrics.inspect(|m| m.set(report::prometheus(s)));
+        metrics.inspect(|m| {
+            m.running();
+            m.set(report::prometheus(s));
+        });
         if let Some(l) = log.as_mut() {
             l.tick(s);
         }
@@ -215,16 +219,23 @@ fn load(a: LoadArgs) -> Run {
     }
     let plan = LoadPlan::new(mine, opts.workers, &opts.engine)?;
     opts.duration = plan.deadline();
-    let metrics = match a.metrics {
-        Some(addr) => Some(MetricsServer::start(addr).map_err(|err| Error::Os {
-            op: format!("--metrics {addr}"),
-            err,
-        })?),
-        None => None,
-    };
+    let metrics = (a.metrics)
+        .map(|addr| ControlPort::start(addr, &format!("segment {seg}")))
+        .transpose()?;
     if let Some(m) = &metrics {
-        eprintln!("synwave: metrics on http://{}/metrics", m.addr());
+        eprintln!(
+            "synwave: control port on http://{0}/ (GET /metrics, GET /ready, POST /start)",
+            m.addr()
+        );
     }
+    opts.start = match (&metrics, a.wait_for_start, a.start_at) {
+        (Some(m), true, _) => {
+            eprintln!("synwave: waiting for POST /start once prepared");
+            StartGate::Signal(m.clone())
+        }
+        (_, _, Some(at)) => StartGate::At(at),
+        _ => StartGate::Now,
+    };
     let sum = run_load(
         &opts,
         &plan,
@@ -250,6 +261,17 @@ fn load(a: LoadArgs) -> Run {
         seg,
     );
     a.pcap.written(&sum);
+    if let Some(m) = metrics.filter(|_| !a.metrics_linger.is_zero()) {
+        eprintln!(
+            "synwave: serving the final metrics until scraped, {:?} at most (--metrics-linger)",
+            a.metrics_linger
+        );
+        m.linger(
+            report::prometheus(&sum),
+            a.metrics_linger,
+            signal::install_stop_flag()?,
+        );
+    }
     Ok(load_verdict(&sum, a.target.max_error_rate))
 }
 
@@ -357,9 +379,10 @@ fn merge_cmd(a: MergeArgs) -> Run {
     if skipped > 0 {
         eprintln!("synwave merge: skipped {skipped} line(s) that are not load results");
     }
-    let merged = merge::merge(&results)?;
-    if let Some(w) = merged.missing_warning() {
-        eprintln!("synwave merge: warning: {w}");
+    let mut merged = merge::merge(&results)?;
+    merged.late_after = a.late_after;
+    for w in [merged.missing_warning(), merged.late_warning()] {
+        w.inspect(|w| eprintln!("synwave merge: warning: {w}"));
     }
     if a.json {
         println!("{}", merged.json());
@@ -367,4 +390,28 @@ fn merge_cmd(a: MergeArgs) -> Run {
         print!("{}", merged.table());
     }
     Ok(Outcome::Done)
+}
+
+/// `synwave start`: the starter of a run on many machines (`io::control`).
+fn start_cmd(a: StartArgs) -> Run {
+    let opts = StartOptions {
+        agents: a.agents,
+        count: a.count,
+        timeout: a.timeout,
+        poll: a.poll,
+    };
+    let stop = signal::install_stop_flag()?;
+    let started = control::start_agents(&opts, stop, |ready, want| {
+        eprintln!("synwave start: {ready} of {want} agent(s) ready");
+    });
+    match started {
+        Ok(agents) => {
+            for agent in &agents {
+                println!("started {} ({})", agent.addr, agent.said);
+            }
+            eprintln!("synwave start: started {} agent(s)", agents.len());
+            Ok(Outcome::Done)
+        }
+        Err(why) => Ok(Outcome::Failed(why)),
+    }
 }
