@@ -2,8 +2,9 @@
 # Installs what synwave needs to build and run on Debian 12 (idempotent).
 # Needs root for apt-get; skips packages that are already there.
 set -euo pipefail
-# nginx and wrk: the kernel baselines the tests and benches compare against.
-packages=(clang llvm libelf-dev zlib1g-dev pkg-config m4 libbpf-dev bpftool ethtool tcpdump iproute2 nginx-light wrk)
+# nginx and wrk: the kernel baselines the tests and benches compare against;
+# python3-prometheus-client: the Prometheus client parser tests/prometheus.rs reads --metrics text with.
+packages=(clang llvm libelf-dev zlib1g-dev pkg-config m4 libbpf-dev bpftool ethtool tcpdump iproute2 nginx-light wrk python3-prometheus-client)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

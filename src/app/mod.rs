@@ -13,6 +13,7 @@ pub mod merge;
 pub mod metrics;
 pub mod owner;
 pub mod plan;
+pub mod prometheus;
 pub mod rate;
 pub mod report;
 pub mod search;

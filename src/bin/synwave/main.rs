@@ -160,25 +160,25 @@ fn connect(a: ConnectArgs) -> Run {
     Ok(judge(c.opened, c.failed(), None, signal::received()))
 }
 
-/// Runs a load to its end, showing progress, feeding `metrics` and
-/// writing the `--interval` lines.
+/// Runs a load to its end, showing progress, feeding `metrics` (labelled
+/// with the segment it runs) and writing the `--interval` lines.
 fn run_load(
     opts: &RuntimeOptions,
     plan: &LoadPlan,
-    metrics: Option<&MetricsServer>,
+    metrics: Option<(&MetricsServer, Segment)>,
     mut log: Option<IntervalLog>,
 ) -> Result<Summary, Failure> {
     let mut live = Live::default();
     let sum = runtime::run_load(opts, plan, signal::install_stop_flag()?, |s| {
         live.tick(s);
-        metrics.inspect(|m| m.set(report::prometheus(s)));
+        metrics.inspect(|(m, seg)| m.set(report::prometheus(s, *seg)));
         if let Some(l) = log.as_mut() {
             l.tick(s);
         }
     });
     live.end();
     let sum = sum?;
-    metrics.inspect(|m| m.set(report::prometheus(&sum)));
+    metrics.inspect(|(m, seg)| m.set(report::prometheus(&sum, *seg)));
     if let Some(l) = log.as_mut() {
         l.finish(&sum);
     }
@@ -228,7 +228,7 @@ fn load(a: LoadArgs) -> Run {
     let sum = run_load(
         &opts,
         &plan,
-        metrics.as_ref(),
+        metrics.as_ref().map(|m| (m, seg)),
         a.interval
             .map(|every| IntervalLog::open(every, a.interval_file.as_deref()))
             .transpose()?,
