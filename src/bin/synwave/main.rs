@@ -15,7 +15,7 @@ use synwave::app::segment::{self, Segment};
 use synwave::app::{CloseMode, ConnectApp, ConnectCounters, ConnectOptions};
 use synwave::app::{LoadCounters, LoadOptions, ServerApp, ServerCounters};
 use synwave::io::demo::DemoBed;
-use synwave::io::results::{self, IntervalLog};
+use synwave::io::results::{self, IntervalFiles, IntervalLog};
 use synwave::io::runtime::{self, Interface, Runtime, RuntimeOptions};
 use synwave::io::{signal, Error};
 use synwave::Failure;
@@ -230,7 +230,14 @@ fn load(a: LoadArgs) -> Run {
         &plan,
         metrics.as_ref().map(|m| (m, seg)),
         a.interval
-            .map(|every| IntervalLog::open(every, a.interval_file.as_deref()))
+            .map(|every| {
+                let files = IntervalFiles {
+                    lines: a.interval_file.as_deref(),
+                    csv: a.csv,
+                    hdr_log: a.hdr_log.as_deref(),
+                };
+                IntervalLog::open(every, files)
+            })
             .transpose()?,
     )?;
     let w = &plan.whole;
