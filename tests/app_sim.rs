@@ -657,6 +657,27 @@ fn a_request_that_is_not_http_keeps_the_first_bytes_rule() {
     assert_eq!(status_counts(&c), [0; 5], "{c:?}");
 }
 
+/// The `response` latency times each request written to its response
+/// complete, as wrk's latency does: the handshake, which first byte and
+/// lifecycle include from the intended start, is not in it.
+#[test]
+fn response_latency_starts_at_the_request_not_the_handshake() {
+    let (_, c, sum) = lagging(paced(1000.0, 0.2), Some(CloseMode::ServerFirst), DELAY);
+    let (response, first_byte) = (&sum.histograms["response"], &sum.histograms["first_byte"]);
+    assert_eq!(response.len(), get(&c, "responses"), "{c:?}");
+    assert_eq!(response.len(), 200, "{c:?}");
+    // The request crosses the wire and the response comes back: two steps,
+    // where the first byte also waits for the SYN and the SYN-ACK.
+    let step = DELAY.as_micros() as u64;
+    assert!(response.max() <= 3 * step, "{}", response.max());
+    assert!(
+        first_byte.min() >= response.max() + step,
+        "{} {}",
+        first_byte.min(),
+        response.max()
+    );
+}
+
 /// Runs a `--rate` load with turns every `step` (see [`drive_stepping`]);
 /// returns its schedule lag (µs), its counters, and the summary the report
 /// judges (one worker's histograms and counters, no CPU figures).

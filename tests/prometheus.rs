@@ -158,6 +158,7 @@ fn the_text_parses_with_the_client_library_and_its_workers_add_up_to_the_run() {
     for (name, family) in [
         ("connect", "synwave_connect_latency_seconds"),
         ("first_byte", "synwave_first_byte_latency_seconds"),
+        ("response", "synwave_response_latency_seconds"),
         ("lifecycle", "synwave_lifecycle_latency_seconds"),
         (SCHEDULE_LAG, "synwave_schedule_lag_seconds"),
     ] {

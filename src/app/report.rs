@@ -179,8 +179,10 @@ pub const LOAD_COUNTS: [&str; 8] = [
     "concurrency_full",
 ];
 
-/// The latency histograms of a load run.
-pub const HISTOGRAMS: [&str; 3] = ["connect", "first_byte", "lifecycle"];
+/// The latency histograms of a load run: from each connection's intended
+/// start to its handshake, its first response byte and its end; `response`
+/// from each request written to its response complete (wrk's latency).
+pub const HISTOGRAMS: [&str; 4] = ["connect", "first_byte", "response", "lifecycle"];
 
 /// The histogram of how late each connection of a `--rate` run started
 /// against its intended time (µs).
