@@ -5,7 +5,9 @@ set -euo pipefail
 # nginx and wrk: the kernel baselines the tests and benches compare against.
 # python3-venv: deploy/k8s/validate.sh installs its checkers from PyPI into a
 # virtual environment (Debian 12's Python refuses system-wide pip, PEP 668).
-packages=(clang llvm libelf-dev zlib1g-dev pkg-config m4 libbpf-dev bpftool ethtool tcpdump iproute2 nginx-light wrk python3-venv)
+# python3-prometheus-client: the Prometheus client parser tests/prometheus.rs
+# reads --metrics text with.
+packages=(clang llvm libelf-dev zlib1g-dev pkg-config m4 libbpf-dev bpftool ethtool tcpdump iproute2 nginx-light wrk python3-venv python3-prometheus-client)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -5,12 +5,13 @@
 //! grace period, HTTP/1.x framing and status classes, and the server's and
 //! the connector's counts.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
+use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
 use hdrhistogram::Histogram;
-use synwave::app::interval::Intervals;
+use synwave::app::interval::{hdr_log_header, Interval, Intervals};
 use synwave::app::load::OPENS_PER_TURN;
 use synwave::app::merge;
 use synwave::app::plan::response_end;
@@ -656,6 +657,27 @@ fn a_request_that_is_not_http_keeps_the_first_bytes_rule() {
     assert_eq!(status_counts(&c), [0; 5], "{c:?}");
 }
 
+/// The `response` latency times each request written to its response
+/// complete, as wrk's latency does: the handshake, which first byte and
+/// lifecycle include from the intended start, is not in it.
+#[test]
+fn response_latency_starts_at_the_request_not_the_handshake() {
+    let (_, c, sum) = lagging(paced(1000.0, 0.2), Some(CloseMode::ServerFirst), DELAY);
+    let (response, first_byte) = (&sum.histograms["response"], &sum.histograms["first_byte"]);
+    assert_eq!(response.len(), get(&c, "responses"), "{c:?}");
+    assert_eq!(response.len(), 200, "{c:?}");
+    // The request crosses the wire and the response comes back: two steps,
+    // where the first byte also waits for the SYN and the SYN-ACK.
+    let step = DELAY.as_micros() as u64;
+    assert!(response.max() <= 3 * step, "{}", response.max());
+    assert!(
+        first_byte.min() >= response.max() + step,
+        "{} {}",
+        first_byte.min(),
+        response.max()
+    );
+}
+
 /// Runs a `--rate` load with turns every `step` (see [`drive_stepping`]);
 /// returns its schedule lag (µs), its counters, and the summary the report
 /// judges (one worker's histograms and counters, no CPU figures).
@@ -945,9 +967,10 @@ fn intervals_add_up_to_the_final_summary() {
     lines.push(intervals.finish(&last));
     // 3 s of load and the last connections' end: 4 lines, read back as text.
     assert_eq!(lines.len(), 4, "{lines:?}");
-    let lines: Vec<serde_json::Value> = lines
+    let intervals = lines;
+    let lines: Vec<serde_json::Value> = intervals
         .iter()
-        .map(|l| serde_json::from_str(&l.to_string()).unwrap())
+        .map(|l| serde_json::from_str(&l.json().to_string()).unwrap())
         .collect();
     assert!(lines[1]["started"].as_u64().unwrap() > 1900, "{}", lines[1]);
     let sum_of = |f: &dyn Fn(&serde_json::Value) -> u64| lines.iter().map(f).sum::<u64>();
@@ -973,5 +996,46 @@ fn intervals_add_up_to_the_final_summary() {
     // Each interval starts where the one before ended.
     for w in lines.windows(2) {
         assert_eq!(w[1]["start_s"], w[0]["end_s"]);
+    }
+    // --csv: the same counts, column by column under the header.
+    let header = Interval::csv_header();
+    let cols: Vec<&str> = header.split(',').collect();
+    let rows: Vec<Vec<String>> = intervals
+        .iter()
+        .map(|i| i.csv_row().split(',').map(String::from).collect())
+        .collect();
+    for k in LOAD_COUNTS
+        .iter()
+        .chain(STATUS_CLASSES)
+        .chain(ERROR_CLASSES)
+    {
+        let c = cols.iter().position(|c| c == k).unwrap();
+        let sum: u64 = rows.iter().map(|r| r[c].parse::<u64>().unwrap()).sum();
+        assert_eq!(sum, last.get(k), "csv {k}");
+    }
+    // --hdr-log: read back with the hdrhistogram crate's interval log
+    // reader, the tagged histograms add up to the final ones.
+    let mut log = hdr_log_header(None);
+    for i in &intervals {
+        log.extend(i.hdr_log_lines());
+    }
+    let mut totals: BTreeMap<String, Histogram<u64>> = BTreeMap::new();
+    let mut read = 0;
+    for entry in IntervalLogIterator::new(&log) {
+        let LogEntry::Interval(i) = entry.unwrap() else {
+            continue;
+        };
+        read += 1;
+        let h = merge::decode_histogram(i.encoded_histogram()).unwrap();
+        let tag = i.tag().unwrap().as_str().to_string();
+        totals
+            .entry(tag)
+            .or_insert_with(|| Histogram::new_with_bounds(1, 100_000_000, 3).unwrap())
+            .add(&h)
+            .unwrap();
+    }
+    assert_eq!(read, 4 * (HISTOGRAMS.len() + 1));
+    for name in HISTOGRAMS.iter().chain([&SCHEDULE_LAG]) {
+        assert_eq!(totals[*name], last.histograms[*name], "hdr log {name}");
     }
 }

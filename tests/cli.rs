@@ -214,10 +214,12 @@ fn merge_refuses_results_of_different_tests_in_one_line() {
 }
 
 #[test]
-fn an_interval_under_a_second_and_a_bad_segment_are_usage_errors() {
+fn an_interval_under_a_second_its_outputs_without_it_and_a_bad_segment_are_usage_errors() {
     for args in [
         &["--interval", "500ms"][..],
         &["--interval-file", "x.jsonl"],
+        &["--csv"],
+        &["--hdr-log", "x.hlog"],
         &["--segment", "2/2"],
         &["--segment", "1/3", "--find-max"],
     ] {

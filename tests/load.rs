@@ -5,7 +5,9 @@
 //! honesty (wrk2's coordinated omission): a rate far above what one worker
 //! does shows as schedule lag and a generator-limited run, a modest one
 //! not; and two `--segment` halves of one test that `synwave merge` adds
-//! into the whole, each with an `--interval` series adding up to its run.
+//! into the whole, each with an `--interval` series (JSON lines, CSV) and
+//! an HdrHistogram interval log adding up to its run, and both logs to the
+//! merge.
 //!
 //! synwave in namespace A on `sw0`, the kernel in namespace B on `sw1`; each
 //! test starts with [`common::Bed`] (see `tests/common` for the harness).
@@ -16,7 +18,11 @@ use common::{
     assert_no_xdp, assert_one_line_error, count, ns_cmd, parse_json, run_to_end, s, Bed, Behaviour,
     KernelServer, Nginx, Scratch, BIN, CONNECT_TIMEOUT, MSL_MS, PROC_TIMEOUT, REQUEST, RESPONSE,
 };
+use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
+use hdrhistogram::Histogram;
 use serde_json::Value;
+use std::collections::BTreeMap;
+use synwave::app::merge;
 use synwave::io::testbed::{IFACE_A, IP_B};
 use synwave::io::Testbed;
 
@@ -416,40 +422,66 @@ fn two_segments_merge_into_the_whole_test_and_their_intervals_add_up() {
     let nginx = Nginx::start(tb);
     let mut files = Vec::new();
     let mut halves = Vec::new();
+    // Segment 0 writes JSON lines, segment 1 CSV; both an HDR interval log.
+    let mut logged: BTreeMap<String, Histogram<u64>> = BTreeMap::new();
     for i in 0..2 {
         let segment = format!("{i}/2");
-        let series = scratch.path(&format!("intervals-{i}.jsonl"));
-        let v = run_load(
-            tb,
-            scratch,
-            &format!("segment-{i}"),
-            &[
-                "--target",
-                "10.77.0.2:80",
-                "--src",
-                "10.77.0.0/28",
-                "--rate",
-                "400",
-                "--duration",
-                "2",
-                "--segment",
-                &segment,
-                "--interval",
-                "1s",
-                "--interval-file",
-                series.to_str().unwrap(),
-            ],
-        );
+        let series = scratch.path(&format!("intervals-{i}"));
+        let hdr_log = scratch.path(&format!("intervals-{i}.hlog"));
+        let mut args = vec![
+            "--target",
+            "10.77.0.2:80",
+            "--src",
+            "10.77.0.0/28",
+            "--rate",
+            "400",
+            "--duration",
+            "2",
+            "--segment",
+            &segment,
+            "--interval",
+            "1s",
+            "--interval-file",
+            series.to_str().unwrap(),
+            "--hdr-log",
+            hdr_log.to_str().unwrap(),
+        ];
+        if i == 1 {
+            args.push("--csv");
+        }
+        let v = run_load(tb, scratch, &format!("segment-{i}"), &args);
         assert_reconciled(&format!("segment {segment}"), &v);
         assert_eq!(v["segments"]["indices"], serde_json::json!([i]), "{v}");
         assert_eq!(v["rate"]["target"], 200.0, "{v}");
         let text = std::fs::read_to_string(&series).unwrap();
-        let lines: Vec<Value> = text.lines().map(|l| parse_json("interval", l)).collect();
-        assert!(lines.len() >= 2, "{text}");
+        let column = |k: &str| -> u64 {
+            let mut lines = text.lines();
+            let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+            let c = header.iter().position(|h| *h == k).unwrap();
+            lines
+                .map(|l| l.split(',').nth(c).unwrap().parse::<u64>().unwrap())
+                .sum()
+        };
         for k in ["started", "completed"] {
-            let sum: u64 = lines.iter().map(|l| count(l, k)).sum();
+            let sum = if i == 0 {
+                let lines: Vec<Value> = text.lines().map(|l| parse_json("interval", l)).collect();
+                assert!(lines.len() >= 2, "{text}");
+                lines.iter().map(|l| count(l, k)).sum()
+            } else {
+                assert!(text.lines().count() >= 3, "a header and 2 rows: {text}");
+                column(k)
+            };
             assert_eq!(sum, count(&v, k), "{k}: {text}");
         }
+        // The HDR log's intervals add up to the run's histograms, bucket
+        // for bucket.
+        let mine = read_hdr_log(&std::fs::read(&hdr_log).unwrap());
+        for (tag, h) in &mine {
+            let whole = merge::decode_histogram(v["histograms"][tag].as_str().unwrap()).unwrap();
+            assert_eq!(h, &whole, "segment {segment}: {tag}");
+            add_histogram(&mut logged, tag, h);
+        }
+        assert!(mine.contains_key("first_byte"), "{mine:?}");
         let path = scratch.write(&format!("segment-{i}.json"), v.to_string().as_bytes());
         files.push(path);
         halves.push(v);
@@ -476,4 +508,29 @@ fn two_segments_merge_into_the_whole_test_and_their_intervals_add_up() {
     assert_eq!(m["test"]["rate"], 400.0, "{m}");
     let count_of = |v: &Value| v["latency_us"]["connect"]["count"].as_u64().unwrap();
     assert_eq!(count_of(&m), count_of(&halves[0]) + count_of(&halves[1]));
+    // The two segments' interval logs together hold the merged histograms.
+    for (tag, h) in &logged {
+        let merged = merge::decode_histogram(m["histograms"][tag].as_str().unwrap()).unwrap();
+        assert_eq!(h, &merged, "merged {tag}");
+    }
+}
+
+/// An HdrHistogram interval log (`--hdr-log`), read with the hdrhistogram
+/// crate's reader, its intervals added up per tag.
+fn read_hdr_log(log: &[u8]) -> BTreeMap<String, Histogram<u64>> {
+    let mut out = BTreeMap::new();
+    for entry in IntervalLogIterator::new(log) {
+        if let LogEntry::Interval(i) = entry.unwrap() {
+            let h = merge::decode_histogram(i.encoded_histogram()).unwrap();
+            add_histogram(&mut out, i.tag().unwrap().as_str(), &h);
+        }
+    }
+    out
+}
+
+fn add_histogram(to: &mut BTreeMap<String, Histogram<u64>>, tag: &str, h: &Histogram<u64>) {
+    to.entry(tag.to_string())
+        .or_insert_with(|| Histogram::new_with_bounds(1, 100_000_000, 3).unwrap())
+        .add(h)
+        .unwrap();
 }

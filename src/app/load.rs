@@ -99,6 +99,9 @@ enum GaveUp {
 
 struct Conn {
     intended: Instant,
+    /// When the request being answered went out (the `response` latency
+    /// starts there, as wrk's does).
+    requested: Instant,
     src: Tuple,
     measured: bool,
     connected: bool,
@@ -232,6 +235,9 @@ pub struct LoadApp {
     c: LoadCounters,
     connect: Histogram<u64>,
     first_byte: Histogram<u64>,
+    /// Each request written to its response complete, handshake excluded:
+    /// what wrk's latency times, so the two compare.
+    response: Histogram<u64>,
     lifecycle: Histogram<u64>,
     /// With a rate: how late each connection's SYN went out against its
     /// intended start (wrk2's coordinated omission, measured rather than
@@ -260,6 +266,7 @@ impl LoadApp {
             c: LoadCounters::default(),
             connect: histogram(),
             first_byte: histogram(),
+            response: histogram(),
             lifecycle: histogram(),
             schedule_lag: histogram(),
         }
@@ -318,6 +325,7 @@ impl LoadApp {
                     conn,
                     Conn {
                         intended,
+                        requested: intended,
                         src,
                         measured,
                         connected: false,
@@ -362,6 +370,7 @@ impl LoadApp {
         }
         c.deadline = self.o.response_timeout.map(|t| now + t);
         c.awaiting = true;
+        c.requested = now;
         if engine.send(conn, req).is_ok() && c.measured {
             self.c.requests += 1;
         }
@@ -397,6 +406,9 @@ impl LoadApp {
         c.awaiting = false;
         if c.measured {
             self.c.responses += 1;
+            if self.o.request.is_some() {
+                record(&mut self.response, now - c.requested);
+            }
         }
         if c.responses < self.o.requests_per_connection {
             self.send_request(engine, conn, now);
@@ -719,6 +731,7 @@ impl App for LoadApp {
         let mut v = vec![
             ("connect", self.connect.clone()),
             ("first_byte", self.first_byte.clone()),
+            ("response", self.response.clone()),
             ("lifecycle", self.lifecycle.clone()),
         ];
         if self.o.rate.is_some() {

@@ -12,6 +12,7 @@ pub mod load;
 pub mod merge;
 pub mod owner;
 pub mod plan;
+pub mod prometheus;
 pub mod rate;
 pub mod report;
 pub mod search;

@@ -93,6 +93,8 @@ pub struct Summary {
     pub capture: Option<super::capture::Written>,
     /// Each worker's use of its core, in the order they were added.
     pub workers: Vec<WorkerLoad>,
+    /// Each worker's report as added, for series per worker (Prometheus).
+    pub by_worker: Vec<WorkerReport>,
 }
 
 impl Summary {
@@ -106,6 +108,7 @@ impl Summary {
         self.handed_off += r.handed_off;
         self.handoff_dropped += r.handoff_dropped;
         self.workers.push(r.load);
+        self.by_worker.push(r.clone());
     }
 
     /// Adds one worker's application counters and histograms.
@@ -165,6 +168,8 @@ pub struct XdpCounters {
     pub arp_requests: u64,
 }
 
+pub use super::prometheus::prometheus;
+
 /// The error classes of a load run, in the order they are printed.
 pub use super::load::ERROR_CLASSES;
 /// The HTTP status classes of a load run's responses, in the order they are
@@ -188,8 +193,10 @@ pub const LOAD_COUNTS: [&str; 8] = [
     "concurrency_full",
 ];
 
-/// The latency histograms of a load run.
-pub const HISTOGRAMS: [&str; 3] = ["connect", "first_byte", "lifecycle"];
+/// The latency histograms of a load run: from each connection's intended
+/// start to its handshake, its first response byte and its end; `response`
+/// from each request written to its response complete (wrk's latency).
+pub const HISTOGRAMS: [&str; 4] = ["connect", "first_byte", "response", "lifecycle"];
 
 /// The histogram of how late each connection of a `--rate` run started
 /// against its intended time (µs).
@@ -478,57 +485,6 @@ pub fn load_result(
 pub fn measured_s(sum: &Summary, warm_up: Duration, duration: Option<Duration>) -> f64 {
     let measured = (sum.elapsed - warm_up.as_secs_f64()).max(1e-9);
     duration.map_or(measured, |d| d.as_secs_f64().min(measured))
-}
-
-/// Prometheus text exposition of a (possibly partial) summary.
-pub fn prometheus(sum: &Summary) -> String {
-    let mut s = String::new();
-    for (k, v) in &sum.app {
-        s.push_str(&format!("# TYPE synwave_{k} gauge\nsynwave_{k} {v}\n"));
-    }
-    for (k, v) in sum.engine.fields() {
-        s.push_str(&format!(
-            "# TYPE synwave_engine_{k}_total counter\nsynwave_engine_{k}_total {v}\n"
-        ));
-    }
-    for (name, h) in &sum.histograms {
-        s.push_str(&format!("# TYPE synwave_{name}_latency_us summary\n"));
-        for (label, q) in PERCENTILES {
-            let _ = label;
-            s.push_str(&format!(
-                "synwave_{name}_latency_us{{quantile=\"{q}\"}} {}\n",
-                h.value_at_quantile(q)
-            ));
-        }
-        s.push_str(&format!("synwave_{name}_latency_us_count {}\n", h.len()));
-    }
-    s.push_str(&format!(
-        "# TYPE synwave_tcbs gauge\nsynwave_tcbs {}\n",
-        sum.tcbs_left
-    ));
-    s.push_str(&format!(
-        "# TYPE synwave_time_wait gauge\nsynwave_time_wait {}\n",
-        sum.time_wait_left
-    ));
-    if !sum.workers.is_empty() {
-        s.push_str("# TYPE synwave_worker_cpu_percent gauge\n");
-        for w in &sum.workers {
-            s.push_str(&format!(
-                "synwave_worker_cpu_percent{{queue=\"{}\"}} {:.1}\n",
-                w.queue,
-                w.cpu_percent()
-            ));
-        }
-        s.push_str("# TYPE synwave_worker_busy_percent gauge\n");
-        for w in &sum.workers {
-            s.push_str(&format!(
-                "synwave_worker_busy_percent{{queue=\"{}\"}} {:.1}\n",
-                w.queue,
-                w.busy_percent()
-            ));
-        }
-    }
-    s
 }
 
 /// One table row: a label `width` wide, p50, p90, p99, p99.9, max, count.
@@ -1195,17 +1151,5 @@ mod tests {
         let v = flat_json("serve", &sum);
         assert_eq!(v["workers"][0]["cpu_percent"], json!(25.0));
         assert_eq!(v["workers"][0]["wall_s"], json!(1.0));
-    }
-
-    #[test]
-    fn prometheus_text_has_types_and_quantiles() {
-        let mut sum = Summary::default();
-        sum.app.insert("completed", 3);
-        let mut h = Histogram::<u64>::new_with_bounds(1, 100_000_000, 3).unwrap();
-        h.record(50).unwrap();
-        sum.histograms.insert("connect", h);
-        let t = prometheus(&sum);
-        assert!(t.contains("# TYPE synwave_completed gauge\nsynwave_completed 3\n"));
-        assert!(t.contains("synwave_connect_latency_us{quantile=\"0.5\"} 50"));
     }
 }

@@ -442,6 +442,15 @@ pub(crate) struct LoadArgs {
     /// Where --interval writes its lines.
     #[arg(long, value_name = "FILE", requires = "interval")]
     pub(crate) interval_file: Option<PathBuf>,
+    /// Write --interval's lines as CSV (a header line first) instead of
+    /// JSON lines.
+    #[arg(long, requires = "interval")]
+    pub(crate) csv: bool,
+    /// Also write each --interval's latency histograms to FILE as an
+    /// HdrHistogram interval log (µs, a Tag per histogram), which
+    /// HdrHistogram's log readers and HistogramLogProcessor read.
+    #[arg(long, value_name = "FILE", requires = "interval")]
+    pub(crate) hdr_log: Option<PathBuf>,
     /// Run the i-th of N equal shares of the test (counting from 0, e.g.
     /// 0/3, 1/3, 2/3 on three machines): rate, --connections and
     /// --concurrency split so that the shares add up to the whole, a --src

@@ -15,7 +15,7 @@ use synwave::app::{CloseMode, ConnectApp, ConnectCounters, ConnectOptions};
 use synwave::app::{LoadCounters, LoadOptions, ServerApp, ServerCounters};
 use synwave::io::control::{self, ControlPort, StartGate, StartOptions};
 use synwave::io::demo::DemoBed;
-use synwave::io::results::{self, IntervalLog};
+use synwave::io::results::{self, IntervalFiles, IntervalLog};
 use synwave::io::runtime::{self, Interface, Runtime, RuntimeOptions};
 use synwave::io::{signal, Error};
 use synwave::Failure;
@@ -161,20 +161,20 @@ fn connect(a: ConnectArgs) -> Run {
     Ok(judge(c.opened, c.failed(), None, signal::received()))
 }
 
-/// Runs a load to its end, showing progress, feeding `metrics` and
-/// writing the `--interval` lines.
+/// Runs a load to its end, showing progress, feeding `metrics` (labelled
+/// with the segment it runs) and writing the `--interval` lines.
 fn run_load(
     opts: &RuntimeOptions,
     plan: &LoadPlan,
-    metrics: Option<&ControlPort>,
+    metrics: Option<(&ControlPort, Segment)>,
     mut log: Option<IntervalLog>,
 ) -> Result<Summary, Failure> {
     let mut live = Live::default();
     let sum = runtime::run_load(opts, plan, signal::install_stop_flag()?, |s| {
         live.tick(s);
-        metrics.inspect(|m| {
+        metrics.inspect(|(m, seg)| {
             m.running();
-            m.set(report::prometheus(s));
+            m.set(report::prometheus(s, *seg));
         });
         if let Some(l) = log.as_mut() {
             l.tick(s);
@@ -182,7 +182,7 @@ fn run_load(
     });
     live.end();
     let sum = sum?;
-    metrics.inspect(|m| m.set(report::prometheus(&sum)));
+    metrics.inspect(|(m, seg)| m.set(report::prometheus(&sum, *seg)));
     if let Some(l) = log.as_mut() {
         l.finish(&sum);
     }
@@ -239,9 +239,16 @@ fn load(a: LoadArgs) -> Run {
     let sum = run_load(
         &opts,
         &plan,
-        metrics.as_ref(),
+        metrics.as_ref().map(|m| (m, seg)),
         a.interval
-            .map(|every| IntervalLog::open(every, a.interval_file.as_deref()))
+            .map(|every| {
+                let files = IntervalFiles {
+                    lines: a.interval_file.as_deref(),
+                    csv: a.csv,
+                    hdr_log: a.hdr_log.as_deref(),
+                };
+                IntervalLog::open(every, files)
+            })
             .transpose()?,
     )?;
     let w = &plan.whole;
@@ -267,7 +274,7 @@ fn load(a: LoadArgs) -> Run {
             a.metrics_linger
         );
         m.linger(
-            report::prometheus(&sum),
+            report::prometheus(&sum, seg),
             a.metrics_linger,
             signal::install_stop_flag()?,
         );
