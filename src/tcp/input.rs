@@ -511,9 +511,7 @@ impl Engine {
         let offset = (seg.seq - tcb.rcv_nxt) as u32;
         let in_window = (rcv_wnd.saturating_sub(offset) as usize).min(seg.payload.len());
         let fin = seg.flags.fin() && in_window == seg.payload.len();
-        let Some(q) = self.core.ooo.get_mut(tcb.ooo) else {
-            return None;
-        };
+        let q = self.core.ooo.get_mut(tcb.ooo)?;
         let result = q.insert(tcb.rcv_nxt, seg.seq, &seg.payload[..in_window], fin);
         let empty = q.is_empty();
         match result {

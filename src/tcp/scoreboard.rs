@@ -209,7 +209,7 @@ mod tests {
         let b = board(&[(1, 3), (4, 5)]);
         assert!(b.is_lost(s(0), MSS));
         assert!(
-            b.is_lost(s(3), MSS) == false,
+            !b.is_lost(s(3), MSS),
             "only one segment above the second hole"
         );
     }
