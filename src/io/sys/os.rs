@@ -375,38 +375,6 @@ pub(crate) fn on_signals(
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::time::{Duration, Instant};
-
-    #[test]
-    fn thread_cpu_time_counts_running_not_sleeping() {
-        let t0 = thread_cpu_time().unwrap();
-        std::thread::sleep(Duration::from_millis(50));
-        let slept = thread_cpu_time().unwrap() - t0;
-        assert!(slept < Duration::from_millis(10), "sleeping used {slept:?}");
-        // Spin until 10 ms of CPU time went by: it does, well before the
-        // wall-clock bound even on a shared core.
-        let wall = Instant::now();
-        while thread_cpu_time().unwrap() - t0 < slept + Duration::from_millis(10) {
-            assert!(
-                wall.elapsed() < Duration::from_secs(10),
-                "CPU time stood still"
-            );
-        }
-        // Another thread's spinning is not ours.
-        let before = thread_cpu_time().unwrap();
-        std::thread::spawn(|| {
-            let t = Instant::now();
-            while t.elapsed() < Duration::from_millis(30) {}
-        })
-        .join()
-        .unwrap();
-        assert!(thread_cpu_time().unwrap() - before < Duration::from_millis(10));
-    }
-}
-
 /// Attaches the XDP program `prog` to interface `ifindex` through a BPF
 /// link (`BPF_LINK_CREATE`), with the mode `flags` (`XDP_FLAGS_DRV_MODE`,
 /// `XDP_FLAGS_SKB_MODE`, or 0 for the kernel's choice: the driver's hook if
@@ -509,4 +477,36 @@ pub(crate) fn poll_either(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn thread_cpu_time_counts_running_not_sleeping() {
+        let t0 = thread_cpu_time().unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        let slept = thread_cpu_time().unwrap() - t0;
+        assert!(slept < Duration::from_millis(10), "sleeping used {slept:?}");
+        // Spin until 10 ms of CPU time went by: it does, well before the
+        // wall-clock bound even on a shared core.
+        let wall = Instant::now();
+        while thread_cpu_time().unwrap() - t0 < slept + Duration::from_millis(10) {
+            assert!(
+                wall.elapsed() < Duration::from_secs(10),
+                "CPU time stood still"
+            );
+        }
+        // Another thread's spinning is not ours.
+        let before = thread_cpu_time().unwrap();
+        std::thread::spawn(|| {
+            let t = Instant::now();
+            while t.elapsed() < Duration::from_millis(30) {}
+        })
+        .join()
+        .unwrap();
+        assert!(thread_cpu_time().unwrap() - before < Duration::from_millis(10));
+    }
 }
