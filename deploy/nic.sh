@@ -1,103 +1,181 @@
 #!/usr/bin/env bash
-# Prepare a real NIC for synwave: one RX/TX queue pair per worker core, each
-# queue's interrupt on its worker's core, and the listening port's traffic
-# steered onto those queues.
+# Prepare a real NIC for synwave, step by step and idempotently: each step
+# reads the NIC's state first and changes only what differs, so a second run
+# changes nothing.
 #
-# Usage: deploy/nic.sh [-n] IFACE PORT [WORKERS [FIRST_CPU]]
-#   -n         dry run: print the commands instead of running them
-#   IFACE      the NIC (e.g. enp1s0f0)
-#   PORT       synwave's listening TCP port
-#   WORKERS    queues/worker threads to use (default: number of online CPUs)
-#   FIRST_CPU  CPU of worker 0 (default 0); worker i runs on FIRST_CPU+i
+# Usage: deploy/nic.sh [--dry-run] [--rss-key HEX] [--ntuple-ports LO-HI] IFACE WORKERS
+#   --dry-run          print the commands that would change something; run none
+#   --rss-key HEX      set this Toeplitz key (aa:bb:... as ethtool -X hkey takes
+#                      it); default: keep the NIC's, which synwave reads at start
+#   --ntuple-ports     also steer replies to synwave's source ports LO-HI with
+#                      masked ntuple rules, one block of ports per queue (for
+#                      NICs whose RSS synwave cannot use; see step 6)
+#   IFACE              the NIC (e.g. enp1s0f0)
+#   WORKERS            synwave's --workers: one queue per worker
 #
-# Model: worker i pins itself to CPU FIRST_CPU+i, opens the AF_XDP socket of
-# queue i, and registers it in xsks_map[i]; the XDP program redirects each
-# frame to the socket of the queue it arrived on. So the NIC's choice of
-# queue *is* the choice of worker, and everything below is about making that
-# choice land where we want.
+# Model: synwave's worker i opens the AF_XDP socket of queue i and pins
+# itself to CPU i (modulo the online CPUs). A frame that lands on another
+# worker's queue is handed to its owner (correct, but a copy), so the steps
+# below make the NIC put each connection's frames on its owner's queue:
+#   1. queues:   exactly WORKERS queues (ethtool -L): a frame on a queue
+#                without a socket goes to the kernel, which resets it;
+#   2. RSS:      Toeplitz over the indirection table spread evenly over the
+#                WORKERS queues (ethtool -X hfunc toeplitz equal N [hkey]);
+#   3. fields:   TCP/IPv4 hashed over addresses *and* ports (ethtool -N
+#                rx-flow-hash tcp4 sdfn): synwave picks source ports whose
+#                replies hash to the worker's own queue, which needs both;
+#   4. offloads: LRO and GRO off (merged segments bypass or break XDP),
+#                VLAN stripping off, MTU at most 1500 (one UMEM frame);
+#   5. IRQs:     queue i's interrupt on CPU i, where worker i runs;
+#                irqbalance stopped so that it stays there;
+#   6. ntuple:   optional (--ntuple-ports): rule i sends replies to the i-th
+#                block of source ports to queue i. synwave splits its --ports
+#                into WORKERS equal slices when it cannot use the NIC's RSS
+#                (an XOR hash, or addresses only): the rules match exactly
+#                those slices, so LO-HI must split into power-of-two blocks.
 #
-# RSS and outgoing connections (the mTCP / Seastar approach): the NIC picks
-# the queue of a received frame as indir[toeplitz(key, src_ip, dst_ip,
-# src_port, dst_port) % indir_size]. For a connection we open, the replies
-# carry (server_ip, our_ip, server_port, our_port), and only our_port is ours
-# to choose. So each worker picks source ports whose reply 4-tuple hashes to
-# its own queue: read the key and indirection table (`ethtool -x IFACE`),
-# compute the Toeplitz hash per candidate port, and give each worker the
-# ports that map to its queue. That keeps every connection's RX and TX on one
-# core with no locks. On veth there is no RSS: use one veth queue per worker
-# (`ip link add ... numrxqueues N numtxqueues N`) and steer by hand.
+# Environment (for tests): ETHTOOL (default ethtool), SYS_CLASS_NET
+# (/sys/class/net), PROC_INTERRUPTS (/proc/interrupts), PROC_IRQ (/proc/irq),
+# NPROC (online CPUs).
 set -euo pipefail
 
-DRY=0
-if [[ ${1:-} == -n ]]; then DRY=1; shift; fi
-IFACE=${1:?usage: $0 [-n] IFACE PORT [WORKERS [FIRST_CPU]]}
-PORT=${2:?usage: $0 [-n] IFACE PORT [WORKERS [FIRST_CPU]]}
-WORKERS=${3:-$(nproc)}
-FIRST_CPU=${4:-0}
+usage="usage: $0 [--dry-run] [--rss-key HEX] [--ntuple-ports LO-HI] IFACE WORKERS"
+DRY=0 KEY= NTUPLE=
+while (($#)); do
+    case $1 in
+        --dry-run | -n) DRY=1 ;;
+        --rss-key) KEY=${2:?$usage}; shift ;;
+        --ntuple-ports) NTUPLE=${2:?$usage}; shift ;;
+        -h | --help) echo "$usage"; exit 0 ;;
+        -*) echo "nic.sh: unknown option $1; $usage" >&2; exit 2 ;;
+        *) break ;;
+    esac
+    shift
+done
+IFACE=${1:?$usage}
+WORKERS=${2:?$usage}
+ETHTOOL=${ETHTOOL:-ethtool}
+NET=${SYS_CLASS_NET:-/sys/class/net}
+NPROC=${NPROC:-$(nproc)}
 
-run() { if ((DRY)); then echo "+ $*"; else echo "+ $*"; "$@"; fi; }
 die() { echo "nic.sh: $*" >&2; exit 1; }
+note() { echo "nic.sh: $*"; }
+run() { echo "+ $*"; ((DRY)) || "$@"; }
+step() { echo "== $*"; }
 
-[[ -d /sys/class/net/$IFACE ]] || die "interface $IFACE does not exist"
-((DRY)) || [[ $(id -u) -eq 0 ]] || die "needs root (or use -n for a dry run)"
-[[ $PORT =~ ^[0-9]+$ ]] && ((PORT > 0 && PORT < 65536)) || die "bad port $PORT"
+[[ -d $NET/$IFACE ]] || die "interface $IFACE does not exist"
+[[ $WORKERS =~ ^[1-9][0-9]*$ ]] || die "WORKERS must be a positive number, not $WORKERS"
+((DRY)) || [[ $(id -u) -eq 0 ]] || die "needs root (or --dry-run)"
 
-# 1. Queue count: one combined (RX+TX) channel per worker. Drivers that have
-#    separate rx/tx channels instead want `ethtool -L IFACE rx N tx N`.
-#    Fewer queues than workers would leave workers idle; more would deliver
-#    frames to queues with no AF_XDP socket (the XDP program passes those to
-#    the kernel and counts them as no_xsk).
-run ethtool -L "$IFACE" combined "$WORKERS" || \
-    echo "nic.sh: 'combined' channels not supported; try: ethtool -L $IFACE rx $WORKERS tx $WORKERS" >&2
-
-# 2. Offloads that break or bypass XDP: LRO/HW-GRO merge segments before XDP
-#    sees them (drivers refuse XDP with LRO on), and VLAN stripping would hide
-#    tags from the program. The program only handles untagged IPv4 frames up
-#    to one UMEM frame (2048 B minus headroom), so keep MTU at 1500.
-run ethtool -K "$IFACE" lro off
-run ethtool -K "$IFACE" rx-gro-hw off 2>/dev/null || true
-run ip link set dev "$IFACE" mtu 1500
-
-# 3. Interrupt affinity: queue i's IRQ on worker i's CPU, so the softirq that
-#    fills queue i's AF_XDP rx ring runs where worker i reads it (warm cache,
-#    no cross-core wakeups). irqbalance would undo this, so stop it first.
-if systemctl is-active --quiet irqbalance 2>/dev/null; then
-    run systemctl stop irqbalance
+step "1. queues: $WORKERS"
+# The second block of `ethtool -l` is the current setting.
+channels=$($ETHTOOL -l "$IFACE" 2>/dev/null | sed -n '/^Current/,$p' || true)
+current() { awk -v k="$1:" '$1 == k {print $2}' <<<"$channels"; }
+combined=$(current Combined) rx=$(current RX) tx=$(current TX)
+if [[ -z $channels ]]; then
+    note "$IFACE reports no channels; check by hand that it has $WORKERS queues"
+elif [[ $combined =~ ^[0-9]+$ ]]; then
+    if ((combined == WORKERS)); then note "already $WORKERS combined queues"
+    else run $ETHTOOL -L "$IFACE" combined "$WORKERS"; fi
+elif [[ $rx == "$WORKERS" && $tx == "$WORKERS" ]]; then
+    note "already $WORKERS rx and tx queues"
+else
+    run $ETHTOOL -L "$IFACE" rx "$WORKERS" tx "$WORKERS"
 fi
+
+step "2. RSS: Toeplitz, table spread over queues 0..$((WORKERS - 1))${KEY:+, key $KEY}"
+if ! rss=$($ETHTOOL -x "$IFACE" 2>/dev/null); then
+    note "$IFACE has no readable RSS (veth has none): synwave slices its source ports and hands off what lands elsewhere"
+else
+    # The table's entries, in order, after each "N:" row label.
+    mapfile -t table < <(sed -n '/indirection table/,/^RSS hash key/p' <<<"$rss" |
+        awk '$1 ~ /^[0-9]+:$/ {for (i = 2; i <= NF; i++) print $i}')
+    even=1
+    for j in "${!table[@]}"; do ((table[j] == j % WORKERS)) || even=0; done
+    ((${#table[@]})) || even=0
+    toeplitz=$(awk '/toeplitz:/ {print $2}' <<<"$rss")
+    have_key=$(sed -n '/^RSS hash key/{n;p}' <<<"$rss")
+    args=()
+    [[ $toeplitz == on ]] || args+=(hfunc toeplitz)
+    ((even)) || args+=(equal "$WORKERS")
+    [[ -z $KEY || ${KEY,,} == "${have_key,,}" ]] || args+=(hkey "$KEY")
+    if ((${#args[@]})); then run $ETHTOOL -X "$IFACE" "${args[@]}"
+    else note "already Toeplitz over an even table of ${#table[@]} entries"; fi
+fi
+
+step "3. hashed fields of TCP/IPv4: addresses and ports"
+if ! fields=$($ETHTOOL -n "$IFACE" rx-flow-hash tcp4 2>/dev/null); then
+    note "$IFACE does not say what it hashes; skipped"
+elif grep -q 'IP SA' <<<"$fields" && grep -q 'IP DA' <<<"$fields" &&
+    grep -q 'L4 bytes 0 & 1' <<<"$fields" && grep -q 'L4 bytes 2 & 3' <<<"$fields"; then
+    note "already hashes addresses and ports"
+else
+    run $ETHTOOL -N "$IFACE" rx-flow-hash tcp4 sdfn
+fi
+
+step "4. offloads: LRO, GRO and VLAN stripping off; MTU at most 1500"
+features=$($ETHTOOL -k "$IFACE" 2>/dev/null || true)
+for f in large-receive-offload:lro generic-receive-offload:gro rx-gro-hw:rx-gro-hw rx-vlan-offload:rxvlan; do
+    name=${f%%:*} short=${f#*:}
+    state=$(awk -v k="$name:" '$1 == k {print $2, $3}' <<<"$features")
+    case $state in
+        "on [fixed]") note "$name is on and fixed: this driver cannot turn it off" ;;
+        on*) run $ETHTOOL -K "$IFACE" "$short" off ;;
+        off*) note "already $name off" ;;
+        *) ;;
+    esac
+done
+mtu=$(cat "$NET/$IFACE/mtu" 2>/dev/null || echo 0)
+if ((mtu > 1500)); then run ip link set dev "$IFACE" mtu 1500
+else note "MTU $mtu"; fi
+
+step "5. IRQs: queue i on CPU i"
 # Queue IRQs are named after the interface (IFACE-TxRx-3, IFACE-3, ...) or,
-# for mlx5, after the PCI device (mlx5_comp3@pci:...): take them in order.
-pci=$(basename "$(readlink -f "/sys/class/net/$IFACE/device" 2>/dev/null)" 2>/dev/null || true)
-mapfile -t irqs < <(grep -E "$IFACE|${pci:-^$}" /proc/interrupts \
-    | grep -viE 'async|ctrl|misc|fdir' | awk -F: '{gsub(/ /,"",$1); print $1}')
-if ((${#irqs[@]} == 0)); then
-    echo "nic.sh: no per-queue IRQs found for $IFACE; set affinity by hand" >&2
+# for mlx5, after the PCI device (mlx5_comp3@pci:...): taken in order.
+pci=$(basename "$(readlink -f "$NET/$IFACE/device" 2>/dev/null)" 2>/dev/null || true)
+[[ $pci == device || $pci == "$IFACE" ]] && pci=
+mapfile -t irqs < <(grep -E -- "$IFACE|${pci:-^\$}" "${PROC_INTERRUPTS:-/proc/interrupts}" |
+    grep -viE 'async|ctrl|misc|fdir' | awk -F: '{gsub(/ /, "", $1); print $1}')
+((${#irqs[@]})) || note "no per-queue IRQs found for $IFACE (veth has none)"
+# irqbalance would move them again; only stopped when there are IRQs to pin.
+if ((${#irqs[@]})) && systemctl is-active --quiet irqbalance 2>/dev/null; then
+    run systemctl stop irqbalance
 fi
 for i in "${!irqs[@]}"; do
     ((i < WORKERS)) || break
-    cpu=$((FIRST_CPU + i))
-    if ((DRY)); then echo "+ echo $cpu > /proc/irq/${irqs[$i]}/smp_affinity_list"
-    else echo "$cpu" >"/proc/irq/${irqs[$i]}/smp_affinity_list"; echo "+ irq ${irqs[$i]} -> cpu $cpu"; fi
+    cpu=$((i % NPROC))
+    list=${PROC_IRQ:-/proc/irq}/${irqs[$i]}/smp_affinity_list
+    if [[ $(cat "$list" 2>/dev/null) == "$cpu" ]]; then
+        note "already IRQ ${irqs[$i]} on CPU $cpu"
+    else
+        echo "+ echo $cpu > $list"
+        ((DRY)) || echo "$cpu" >"$list"
+    fi
 done
 
-# 4. Flow steering for the listening port. RSS already spreads incoming
-#    connections over all queues by 4-tuple, and any spread is fine as long as
-#    every queue has a worker. What ntuple adds is confinement: put synwave's
-#    queues in their own RSS context so the port's traffic hashes only over
-#    queues 0..WORKERS-1, even if the NIC keeps more queues for other
-#    traffic. Without RSS-context support, fall back to pinning the port to
-#    queue 0 (one worker serves all inbound connections).
-run ethtool -K "$IFACE" ntuple on
-if ((DRY)); then
-    echo "+ ethtool -X $IFACE context new start 0 equal $WORKERS"
-    echo "+ ethtool -N $IFACE flow-type tcp4 dst-port $PORT context <CTX>"
-elif ctx=$(ethtool -X "$IFACE" context new start 0 equal "$WORKERS" 2>/dev/null | grep -oE '[0-9]+$'); then
-    run ethtool -N "$IFACE" flow-type tcp4 dst-port "$PORT" context "$ctx"
+step "6. ntuple rules for source ports${NTUPLE:+ $NTUPLE}"
+if [[ -z $NTUPLE ]]; then
+    note "none asked for (--ntuple-ports LO-HI)"
 else
-    echo "nic.sh: RSS contexts unsupported; steering port $PORT to queue 0" >&2
-    run ethtool -N "$IFACE" flow-type tcp4 dst-port "$PORT" action 0
+    [[ $NTUPLE =~ ^([0-9]+)-([0-9]+)$ ]] || die "--ntuple-ports wants LO-HI, not $NTUPLE"
+    lo=${BASH_REMATCH[1]} hi=${BASH_REMATCH[2]}
+    n=$((hi - lo + 1))
+    pow2() { (($1 > 0 && ($1 & ($1 - 1)) == 0)); }
+    span=$((n / WORKERS))
+    if ! pow2 "$WORKERS" || ! pow2 "$span" || ((span * WORKERS != n || lo % span != 0)); then
+        die "$NTUPLE does not split into $WORKERS power-of-two blocks of ports on block boundaries (e.g. 32768-65535 for 2, 4 or 8 workers)"
+    fi
+    if [[ $($ETHTOOL -k "$IFACE" 2>/dev/null | awk '$1 == "ntuple-filters:" {print $2}') != on ]]; then
+        run $ETHTOOL -K "$IFACE" ntuple on
+    fi
+    # Fixed rule slots, so that a second run replaces rather than adds.
+    # ethtool's `m` mask marks the bits to ignore: the low bits of a block.
+    for ((i = 0; i < WORKERS; i++)); do
+        loc=$((1000 + i))
+        echo "+ $ETHTOOL -N $IFACE delete $loc (if present)"
+        ((DRY)) || $ETHTOOL -N "$IFACE" delete "$loc" 2>/dev/null || true
+        run $ETHTOOL -N "$IFACE" flow-type tcp4 dst-port $((lo + i * span)) m $((span - 1)) action "$i" loc "$loc"
+    done
+    note "run synwave with --ports $NTUPLE --workers $WORKERS"
 fi
-
-# 5. Show what RSS will do for outgoing connections (key + indirection
-#    table): the input to the per-worker source-port choice described above.
-run ethtool -x "$IFACE" || true
-echo "nic.sh: done; start $WORKERS workers on CPUs $FIRST_CPU..$((FIRST_CPU + WORKERS - 1)), worker i on queue i"
+echo "nic.sh: done; run synwave with --workers $WORKERS (worker i on queue i, CPU i)"

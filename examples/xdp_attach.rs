@@ -8,11 +8,11 @@ use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use synwave::io::{netdev, signal, Error, XdpProgram, XskConfig, XskSocket};
+use synwave::io::{netdev, signal, Error, XdpMode, XdpProgram, XskConfig, XskSocket};
 
 fn run(iface: &str, addr: Ipv4Addr, port: u16) -> Result<(), Error> {
     let stop = signal::install_stop_flag()?;
-    let mut prog = XdpProgram::attach(iface)?;
+    let mut prog = XdpProgram::attach(iface, XdpMode::Auto)?;
     let mut socks = Vec::new();
     for q in 0..netdev::rx_queue_count(iface)? {
         let s = XskSocket::open(iface, q, &XskConfig::default())?;

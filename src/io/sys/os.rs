@@ -375,71 +375,6 @@ pub(crate) fn on_signals(
     Ok(())
 }
 
-/// Asks the kernel to busy-poll the device queue behind socket `fd` when
-/// the worker calls into it, instead of taking interrupts (Linux 5.11+:
-/// SO_PREFER_BUSY_POLL, SO_BUSY_POLL for `usecs`, SO_BUSY_POLL_BUDGET
-/// frames a poll). Fails as the kernel does: an old kernel (ENOPROTOOPT)
-/// or a budget above net.core.busy_poll's without CAP_NET_ADMIN (EPERM).
-pub(crate) fn prefer_busy_poll(fd: i32, usecs: u32, budget: u32) -> Result<(), Error> {
-    for (name, opt, value) in [
-        ("SO_PREFER_BUSY_POLL", libc::SO_PREFER_BUSY_POLL, 1),
-        ("SO_BUSY_POLL", libc::SO_BUSY_POLL, usecs as i32),
-        (
-            "SO_BUSY_POLL_BUDGET",
-            libc::SO_BUSY_POLL_BUDGET,
-            budget as i32,
-        ),
-    ] {
-        // SAFETY: setsockopt(2) reads one c_int from a valid pointer with
-        // its exact length; `fd` is the caller's open socket.
-        let rc = unsafe {
-            libc::setsockopt(
-                fd,
-                libc::SOL_SOCKET,
-                opt,
-                (&value as *const i32).cast(),
-                size_of::<i32>() as libc::socklen_t,
-            )
-        };
-        if rc != 0 {
-            return Err(Error::os(name, std::io::Error::last_os_error()));
-        }
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::time::{Duration, Instant};
-
-    #[test]
-    fn thread_cpu_time_counts_running_not_sleeping() {
-        let t0 = thread_cpu_time().unwrap();
-        std::thread::sleep(Duration::from_millis(50));
-        let slept = thread_cpu_time().unwrap() - t0;
-        assert!(slept < Duration::from_millis(10), "sleeping used {slept:?}");
-        // Spin until 10 ms of CPU time went by: it does, well before the
-        // wall-clock bound even on a shared core.
-        let wall = Instant::now();
-        while thread_cpu_time().unwrap() - t0 < slept + Duration::from_millis(10) {
-            assert!(
-                wall.elapsed() < Duration::from_secs(10),
-                "CPU time stood still"
-            );
-        }
-        // Another thread's spinning is not ours.
-        let before = thread_cpu_time().unwrap();
-        std::thread::spawn(|| {
-            let t = Instant::now();
-            while t.elapsed() < Duration::from_millis(30) {}
-        })
-        .join()
-        .unwrap();
-        assert!(thread_cpu_time().unwrap() - before < Duration::from_millis(10));
-    }
-}
-
 /// Attaches the XDP program `prog` to interface `ifindex` through a BPF
 /// link (`BPF_LINK_CREATE`), with the mode `flags` (`XDP_FLAGS_DRV_MODE`,
 /// `XDP_FLAGS_SKB_MODE`, or 0 for the kernel's choice: the driver's hook if
@@ -542,4 +477,69 @@ pub(crate) fn poll_either(
         }
     }
     Ok(())
+}
+
+/// Asks the kernel to busy-poll the device queue behind socket `fd` when
+/// the worker calls into it, instead of taking interrupts (Linux 5.11+:
+/// SO_PREFER_BUSY_POLL, SO_BUSY_POLL for `usecs`, SO_BUSY_POLL_BUDGET
+/// frames a poll). Fails as the kernel does: an old kernel (ENOPROTOOPT)
+/// or a budget above net.core.busy_poll's without CAP_NET_ADMIN (EPERM).
+pub(crate) fn prefer_busy_poll(fd: i32, usecs: u32, budget: u32) -> Result<(), Error> {
+    for (name, opt, value) in [
+        ("SO_PREFER_BUSY_POLL", libc::SO_PREFER_BUSY_POLL, 1),
+        ("SO_BUSY_POLL", libc::SO_BUSY_POLL, usecs as i32),
+        (
+            "SO_BUSY_POLL_BUDGET",
+            libc::SO_BUSY_POLL_BUDGET,
+            budget as i32,
+        ),
+    ] {
+        // SAFETY: setsockopt(2) reads one c_int from a valid pointer with
+        // its exact length; `fd` is the caller's open socket.
+        let rc = unsafe {
+            libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                opt,
+                (&value as *const i32).cast(),
+                size_of::<i32>() as libc::socklen_t,
+            )
+        };
+        if rc != 0 {
+            return Err(Error::os(name, std::io::Error::last_os_error()));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn thread_cpu_time_counts_running_not_sleeping() {
+        let t0 = thread_cpu_time().unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        let slept = thread_cpu_time().unwrap() - t0;
+        assert!(slept < Duration::from_millis(10), "sleeping used {slept:?}");
+        // Spin until 10 ms of CPU time went by: it does, well before the
+        // wall-clock bound even on a shared core.
+        let wall = Instant::now();
+        while thread_cpu_time().unwrap() - t0 < slept + Duration::from_millis(10) {
+            assert!(
+                wall.elapsed() < Duration::from_secs(10),
+                "CPU time stood still"
+            );
+        }
+        // Another thread's spinning is not ours.
+        let before = thread_cpu_time().unwrap();
+        std::thread::spawn(|| {
+            let t = Instant::now();
+            while t.elapsed() < Duration::from_millis(30) {}
+        })
+        .join()
+        .unwrap();
+        assert!(thread_cpu_time().unwrap() - before < Duration::from_millis(10));
+    }
 }
