@@ -43,9 +43,11 @@ fn worker(queue: u32, seed: u64) -> WorkerReport {
             (name, h)
         })
         .collect();
-    let mut engine = synwave::tcp::Stats::default();
-    engine.frames_in = next();
-    engine.retransmits = next() % 100;
+    let engine = synwave::tcp::Stats {
+        frames_in: next(),
+        retransmits: next() % 100,
+        ..Default::default()
+    };
     WorkerReport {
         queue,
         engine,
