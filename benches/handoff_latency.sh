@@ -19,12 +19,13 @@ fi
 A=swhl-a B=swhl-b
 cleanup() {
     [ -n "${srv:-}" ] && kill -INT "$srv" 2>/dev/null && wait "$srv" 2>/dev/null || true
-    ip netns del "$A" 2>/dev/null || true
-    ip netns del "$B" 2>/dev/null || true
+    # Only what this run created: a namespace of the same name that was
+    # there before (ip netns add fails on it) is not ours to remove.
+    for n in "${made[@]}"; do ip netns del "$n" 2>/dev/null || true; done
 }
+made=()
 trap cleanup EXIT
-ip netns add "$A"
-ip netns add "$B"
+for n in "$A" "$B"; do ip netns add "$n"; made+=("$n"); done
 q=(numrxqueues 2 numtxqueues 2)
 ip link add hl0 netns "$A" "${q[@]}" type veth peer name hl1 netns "$B" "${q[@]}"
 for side in "$A hl0 10.78.0.1" "$B hl1 10.78.0.2"; do

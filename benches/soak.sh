@@ -56,11 +56,14 @@ pids=()
 cleanup() {
     for p in "${pids[@]}"; do kill -INT "$p" 2>/dev/null || true; done
     wait 2>/dev/null || true
-    for n in $A $R $B; do ip netns del $n 2>/dev/null || true; done
+    # Only what this run created: a namespace of the same name that was
+    # there before (ip netns add fails on it) is not ours to remove.
+    for n in "${made[@]}"; do ip netns del "$n" 2>/dev/null || true; done
     rm -rf "$tmp"
 }
+made=()
 trap cleanup EXIT
-for n in $A $R $B; do ip netns add $n; done
+for n in $A $R $B; do ip netns add $n; made+=("$n"); done
 ip link add sw0 netns $A type veth peer name ra netns $R
 ip link add sw1 netns $B type veth peer name rb netns $R
 ip -n $A addr add 10.78.1.2/24 dev sw0; ip -n $R addr add 10.78.1.1/24 dev ra

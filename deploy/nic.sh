@@ -134,7 +134,8 @@ step "5. IRQs: queue i on CPU i"
 # for mlx5, after the PCI device (mlx5_comp3@pci:...): taken in order.
 pci=$(basename "$(readlink -f "$NET/$IFACE/device" 2>/dev/null)" 2>/dev/null || true)
 [[ $pci == device || $pci == "$IFACE" ]] && pci=
-mapfile -t irqs < <(grep -E -- "$IFACE|${pci:-^\$}" "${PROC_INTERRUPTS:-/proc/interrupts}" |
+# The name whole: eth1's IRQs, not eth10's.
+mapfile -t irqs < <(grep -E -- "(^|[^[:alnum:]])$IFACE([^[:alnum:]]|\$)|${pci:-^\$}" "${PROC_INTERRUPTS:-/proc/interrupts}" |
     grep -viE 'async|ctrl|misc|fdir' | awk -F: '{gsub(/ /, "", $1); print $1}')
 ((${#irqs[@]})) || note "no per-queue IRQs found for $IFACE (veth has none)"
 # irqbalance would move them again; only stopped when there are IRQs to pin.

@@ -335,7 +335,8 @@ fn fake_agent(not_before: usize) -> (String, std::sync::mpsc::Receiver<String>) 
             } else {
                 "503 Service Unavailable"
             };
-            let _ = write!(conn, "HTTP/1.0 {status}\r\nContent-Length: 3\r\n\r\nok\n");
+            // As an agent held at the barrier says it.
+            let _ = write!(conn, "HTTP/1.0 {status}\r\nContent-Length: 6\r\n\r\nready\n");
             let _ = tx.send(line);
         }
     });

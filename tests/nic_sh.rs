@@ -94,7 +94,7 @@ impl FakeNic {
             .expect("chmod");
         fs::write(
             dir.join("interrupts"),
-            "           CPU0       CPU1\n 45:   10   20   PCI-MSI  eth9-TxRx-0\n 46:   10   20   PCI-MSI  eth9-TxRx-1\n 47:   1   2   PCI-MSI  other-0\n",
+            "           CPU0       CPU1\n 44:   1   2   PCI-MSI  eth90-TxRx-0\n 45:   10   20   PCI-MSI  eth9-TxRx-0\n 46:   10   20   PCI-MSI  eth9-TxRx-1\n 47:   1   2   PCI-MSI  other-0\n",
         )
         .expect("interrupts");
         for (irq, cpus) in [45, 46].iter().zip(s.irq_cpus) {

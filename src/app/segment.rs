@@ -277,6 +277,10 @@ fn rfc3339_nanos(s: &str) -> Option<u64> {
     if h > 23 || mi > 59 || sec > 59 {
         return None;
     }
+    // Digits past the ninth are dropped, but must still be digits.
+    if !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
     let nanos: i64 = match frac.len() {
         0 => 0,
         n => num(&frac[..n.min(9)])? * 10i64.pow(9 - n.min(9) as u32),
@@ -467,6 +471,8 @@ mod tests {
         assert_eq!(ns("1764601200"), 1_764_601_200_000_000_000);
         assert_eq!(ns("1764601200.25"), 1_764_601_200_250_000_000);
         for bad in [
+            "2026-12-01T15:00:00.12345678éZ",
+            "2026-12-01T15:00:00.1234567890abcZ",
             "2026-12-01T15:00:00",
             "2026-13-01T15:00:00Z",
             "2026-02-29T15:00:00Z",

@@ -107,8 +107,12 @@ impl ControlPort {
         let serving = shared.clone();
         std::thread::spawn(move || {
             for conn in listener.incoming() {
-                let Ok(conn) = conn else { continue };
-                answer(&serving, conn);
+                match conn {
+                    Ok(conn) => answer(&serving, conn),
+                    // Out of descriptors (EMFILE) and the like: wait for
+                    // some to close instead of spinning on the error.
+                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
+                }
             }
         });
         Ok(ControlPort { shared, addr })
@@ -171,8 +175,9 @@ impl ControlPort {
 }
 
 /// Reads one request and answers it; any failure just drops the connection.
+/// One thread serves every request, so each gets `REQUEST_TIMEOUT` in all:
+/// a client sending a byte at a time cannot hold `/start` up for longer.
 fn answer(shared: &Shared, mut conn: TcpStream) {
-    let _ = conn.set_read_timeout(Some(REQUEST_TIMEOUT));
     let _ = conn.set_write_timeout(Some(REQUEST_TIMEOUT));
     let Some((method, path)) = read_request(&mut conn) else {
         return;
@@ -187,9 +192,15 @@ fn answer(shared: &Shared, mut conn: TcpStream) {
 
 /// The method and path of the request on `conn`, once its head is in.
 fn read_request(conn: &mut TcpStream) -> Option<(String, String)> {
+    let deadline = Instant::now() + REQUEST_TIMEOUT;
     let mut head = Vec::new();
     let mut buf = [0u8; 1024];
     while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 8192 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return None;
+        }
+        conn.set_read_timeout(Some(left)).ok()?;
         let n = conn.read(&mut buf).ok().filter(|&n| n > 0)?;
         head.extend_from_slice(&buf[..n]);
     }
@@ -225,7 +236,9 @@ fn respond(shared: &Shared, method: &str, path: &str) -> (&'static str, &'static
                 shared.changed.notify_all();
                 ("200 OK", TEXT, said(Phase::Running))
             }
-            phase => ("200 OK", TEXT, said(phase)),
+            // Not held at the barrier: a starter must not count it as
+            // released with the others.
+            phase => ("409 Conflict", TEXT, said(phase)),
         },
         (_, "/metrics" | "/ready" | "/start") => (
             "405 Method Not Allowed",
@@ -314,7 +327,7 @@ pub struct StartOptions {
     /// With a count, each name stands for every address it resolves to
     /// (a headless Service's name resolves to its pods), and this many
     /// distinct agents must be ready; without, each name is one agent.
-    pub count: Option<usize>,
+    pub count: Option<u64>,
     /// How long the agents get to become ready.
     pub timeout: Duration,
     /// How often `/ready` is asked.
@@ -363,12 +376,18 @@ pub fn start_agents(
         let mut ready = Vec::new();
         for &addr in &addrs {
             match request(addr, "GET", "/ready", ask) {
-                Ok((200, said)) => ready.push(Agent { addr, said }),
+                // 200 also while running (a readiness probe's answer), but
+                // only an agent held at the barrier can start with the rest.
+                Ok((200, said)) if said.starts_with(Phase::Ready.word()) => {
+                    ready.push(Agent { addr, said })
+                }
                 Ok((code, said)) => problems.push(format!("{addr}: {code} {said}")),
                 Err(e) => problems.push(format!("{addr}: {e}")),
             }
         }
-        let want = opts.count.unwrap_or(opts.agents.len());
+        // Without a count, each name is one agent: two names for one agent
+        // are one.
+        let want = opts.count.map_or(addrs.len(), |n| n as usize);
         if problems.is_empty() && ready.len() >= want {
             break ready;
         }
@@ -462,6 +481,35 @@ mod tests {
         assert_eq!(started.len(), 1);
         assert!(waiting.join().unwrap() >= Duration::from_millis(100));
         assert_eq!(get(&p, "/ready"), (200, "running segment 1/3".into()));
+        // Released already: a second start is refused, and a starter does
+        // not count a running agent as one it released.
+        let again = request(p.addr(), "POST", "/start", Duration::from_secs(2)).unwrap();
+        assert_eq!(again, (409, "running segment 1/3".into()));
+        let late = StartOptions {
+            timeout: Duration::from_millis(100),
+            ..opts
+        };
+        let e = start_agents(&late, &AtomicBool::new(false), |_, _| {}).unwrap_err();
+        assert!(e.starts_with("0 of 1 agent(s) ready"), "{e}");
+    }
+
+    #[test]
+    fn a_client_sending_a_byte_at_a_time_holds_the_port_one_request_timeout_at_most() {
+        let p = port("");
+        let mut slow = TcpStream::connect(p.addr()).unwrap();
+        let trickle = std::thread::spawn(move || {
+            for _ in 0..20 {
+                if slow.write_all(b"G").is_err() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        });
+        std::thread::sleep(Duration::from_millis(50));
+        let t = Instant::now();
+        assert_eq!(get(&p, "/ready").0, 503);
+        assert!(t.elapsed() < REQUEST_TIMEOUT * 3, "{:?}", t.elapsed());
+        trickle.join().unwrap();
     }
 
     #[test]

@@ -328,6 +328,7 @@ impl Runtime {
         // which resets the connection.
         let mut ready = Vec::new();
         let mut idle = IdleLoop::Poll;
+        let mut busy_poll_refused = false;
         let mut copy_mode = false;
         for queue in 0..opts.workers {
             let xsk = XskSocket::open(&opts.iface, queue, &xsk_cfg)?;
@@ -345,7 +346,10 @@ impl Runtime {
                 let refused = xsk
                     .prefer_busy_poll(BUSY_POLL_USECS, BUSY_POLL_BUDGET)
                     .err();
-                if let (Some(e), IdleLoop::Poll) = (&refused, idle) {
+                // Each socket on its own: a worker polls its queue only
+                // where the kernel took the options. One line for all.
+                if let (Some(e), false) = (&refused, busy_poll_refused) {
+                    busy_poll_refused = true;
                     warnings.push(format!(
                         "--busy-poll: {e}; the workers spin without the kernel's busy polling"
                     ));

@@ -127,6 +127,7 @@ impl TimeWaits {
         tw.stamp = stamp;
         self.order.push_back((index, stamp));
         self.trim();
+        self.compact();
     }
 
     /// Frees a record's slot.
@@ -136,6 +137,7 @@ impl TimeWaits {
         let tuple = tw.tuple;
         self.free.push(index);
         self.trim();
+        self.compact();
         tuple
     }
 
@@ -162,6 +164,21 @@ impl TimeWaits {
             .map(|index| self.records[index as usize].entered + lifetime)
     }
 
+    /// Drops every stale age entry once they outnumber the live records:
+    /// restarts and early ends leave entries behind the front, and a peer
+    /// retransmitting FINs must not grow the queue past about one entry a
+    /// record (which memory budgets count). Amortised O(1): it runs only
+    /// after the queue has doubled.
+    fn compact(&mut self) {
+        let live = self.records.len() - self.free.len();
+        if self.order.len() > 2 * live + 1024 {
+            let records = &self.records;
+            self.order.retain(|&(i, stamp)| {
+                records[i as usize].live && records[i as usize].stamp == stamp
+            });
+        }
+    }
+
     /// Drops age entries that no longer name a live record from the front,
     /// keeping the front live and the queue about as long as the table.
     fn trim(&mut self) {
@@ -171,6 +188,12 @@ impl TimeWaits {
             }
             self.order.pop_front();
         }
+    }
+
+    /// Entries in the age queue, live or stale.
+    #[cfg(test)]
+    pub fn queued(&self) -> usize {
+        self.order.len()
     }
 
     /// Bytes of one record's place in the age queue.

@@ -129,8 +129,8 @@ pub(crate) struct StartArgs {
     /// Wait for this many agents: each HOST then stands for every address
     /// it resolves to (a headless Service's name, one per pod). Without
     /// it, each HOST:PORT is one agent.
-    #[arg(long, value_name = "N")]
-    pub(crate) count: Option<usize>,
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) count: Option<u64>,
     /// Give up (exit 3, nobody started) if not every agent is ready by then.
     #[arg(long, default_value = "5m", value_parser = parse_positive_duration)]
     pub(crate) timeout: Duration,

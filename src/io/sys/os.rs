@@ -506,7 +506,21 @@ pub(crate) fn prefer_busy_poll(fd: i32, usecs: u32, budget: u32) -> Result<(), E
             )
         };
         if rc != 0 {
-            return Err(Error::os(name, std::io::Error::last_os_error()));
+            let err = std::io::Error::last_os_error();
+            // Preferring busy polling defers the queue's interrupts to the
+            // poller: a socket that will not be polled must not keep it.
+            let off = 0i32;
+            // SAFETY: as above, with the same valid c_int.
+            unsafe {
+                libc::setsockopt(
+                    fd,
+                    libc::SOL_SOCKET,
+                    libc::SO_PREFER_BUSY_POLL,
+                    (&off as *const i32).cast(),
+                    size_of::<i32>() as libc::socklen_t,
+                )
+            };
+            return Err(Error::os(name, err));
         }
     }
     Ok(())
