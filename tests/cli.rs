@@ -336,7 +336,10 @@ fn fake_agent(not_before: usize) -> (String, std::sync::mpsc::Receiver<String>) 
                 "503 Service Unavailable"
             };
             // As an agent held at the barrier says it.
-            let _ = write!(conn, "HTTP/1.0 {status}\r\nContent-Length: 6\r\n\r\nready\n");
+            let _ = write!(
+                conn,
+                "HTTP/1.0 {status}\r\nContent-Length: 6\r\n\r\nready\n"
+            );
             let _ = tx.send(line);
         }
     });

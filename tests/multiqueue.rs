@@ -13,8 +13,8 @@
 mod common;
 
 use common::{
-    count, ns_cmd, parse_json, run_to_end, s, start_serve, Bed, Nginx, BIN, CONNECT_TIMEOUT,
-    MSL_MS, SERVE_PORT,
+    assert_no_xdp, assert_one_line_error, count, ns_cmd, parse_json, run_to_end, s, start_serve,
+    Bed, Nginx, BIN, CONNECT_TIMEOUT, MSL_MS, SERVE_PORT,
 };
 use serde_json::Value;
 use synwave::io::testbed::{IFACE_A, IP_A, IP_B};
@@ -27,8 +27,11 @@ fn handoff(v: &Value) -> (u64, u64) {
 }
 
 #[test]
-fn load_with_two_workers_against_nginx_on_two_queues_completes_every_connection() {
-    let tag = "load_with_two_workers_against_nginx_on_two_queues_completes_every_connection";
+fn load_on_defaults_runs_a_worker_per_queue_and_completes_every_connection_against_nginx() {
+    // No --workers: one per receive queue, so that no queue is left to
+    // the kernel.
+    let tag =
+        "load_on_defaults_runs_a_worker_per_queue_and_completes_every_connection_against_nginx";
     let Some(bed) = Bed::with_queues(tag, "swi-mq-load", QUEUES) else {
         return;
     };
@@ -37,7 +40,7 @@ fn load_with_two_workers_against_nginx_on_two_queues_completes_every_connection(
     let target = format!("{IP_B}:80");
     let msl = MSL_MS.to_string();
     let mut cmd = ns_cmd(tb.ns_a(), BIN);
-    cmd.args(["load", "--workers", "2", "--iface", IFACE_A])
+    cmd.args(["load", "--iface", IFACE_A])
         .args(["--target", &target, "--connections", "5000"])
         .args(["--concurrency", "64", "--msl-ms", &msl])
         .args(["--request", "GET / HTTP/1.1\\r\\nHost: {host}\\r\\n\\r\\n"])
@@ -67,6 +70,7 @@ fn load_with_two_workers_against_nginx_on_two_queues_completes_every_connection(
     assert_eq!(count(&v, "started"), 5000, "{v}");
     assert_eq!(count(&v, "completed"), 5000, "{v}");
     assert_eq!(count(&v, "status_2xx"), 5000, "{v}");
+    assert_eq!(v["workers"].as_array().map(Vec::len), Some(2), "{v}");
     let (handed, dropped) = handoff(&v);
     // The kernel spreads its sockets over both queues: about half of the
     // replies arrive at the worker that does not own them.
@@ -141,4 +145,33 @@ fn wrk_against_serve_with_two_workers_on_two_queues_has_no_socket_errors() {
     assert_eq!(dropped, 0, "{v}");
     assert_eq!(v["xdp"]["no_xsk"].as_u64(), Some(0), "{v}");
     eprintln!("serve: {accepted} accepted, handed off {handed} frames");
+}
+
+#[test]
+fn fewer_workers_than_queues_is_refused_in_one_line_before_attaching() {
+    // Frames on a queue without a socket go to the kernel, which resets
+    // them: refused with what to do instead, not run into resets.
+    let tag = "fewer_workers_than_queues_is_refused_in_one_line_before_attaching";
+    let Some(bed) = Bed::with_queues(tag, "swi-mq-few", QUEUES) else {
+        return;
+    };
+    let (tb, scratch) = (&bed.tb, &bed.scratch);
+    let target = format!("{IP_B}:80");
+    let mut cmd = ns_cmd(tb.ns_a(), BIN);
+    cmd.args(["load", "--workers", "1", "--iface", IFACE_A])
+        .args(["--target", &target, "--connections", "10", "--rate", "10"]);
+    let f = run_to_end(
+        "synwave load --workers 1",
+        cmd,
+        scratch,
+        "few",
+        CONNECT_TIMEOUT,
+    );
+    let line = assert_one_line_error("synwave load --workers 1", &f);
+    assert!(
+        line.contains("sw0 has 2 receive queues but the run has 1 worker(s)")
+            && line.contains("ethtool -L sw0 combined 1"),
+        "{line}"
+    );
+    assert_no_xdp(tb, "after the refusal");
 }

@@ -232,6 +232,17 @@ impl Runtime {
                 opts.workers, opts.iface, iface.rx_queues
             )));
         }
+        // A queue without a socket hands its frames to the kernel, which
+        // has no such connection and resets it: a run that looks like a
+        // failing server.
+        if opts.workers < iface.rx_queues {
+            return Err(Error::Config(format!(
+                "{0} has {1} receive queues but the run has {2} worker(s): what the NIC puts on the \
+                 other queues would reach the kernel, which resets it. Run one worker per queue \
+                 (the default, or --workers {1}), or give {0} {2} queue(s): ethtool -L {0} combined {2}",
+                opts.iface, iface.rx_queues, opts.workers
+            )));
+        }
         let mut capture = match &opts.capture {
             Some(c) => Some(CaptureFile {
                 file: create_pcap(&c.path).map_err(|err| Error::Os {

@@ -160,9 +160,10 @@ pub(crate) struct Common {
     /// Interface to attach to (its XDP hook and AF_XDP sockets).
     #[arg(long)]
     pub(crate) iface: String,
-    /// Worker threads, one per receive queue.
-    #[arg(long, short = 't', default_value_t = 1)]
-    pub(crate) workers: u32,
+    /// Worker threads, one per receive queue starting at queue 0 (default:
+    /// one for each of the interface's receive queues).
+    #[arg(long, short = 't')]
+    pub(crate) workers: Option<u32>,
     /// Maximum segment lifetime in ms; TIME-WAIT lasts twice this (RFC 9293 §3.4.2).
     #[arg(long, default_value_t = 30_000)]
     pub(crate) msl_ms: u64,
@@ -539,7 +540,11 @@ impl Common {
             ..Config::default()
         };
         engine.validate().map_err(|e| PlanError(e.0))?;
-        let mut opts = RuntimeOptions::new(&self.iface, self.workers, engine, self.umem_frames);
+        let workers = match self.workers {
+            Some(w) => w,
+            None => Interface::lookup(&self.iface)?.rx_queues,
+        };
+        let mut opts = RuntimeOptions::new(&self.iface, workers, engine, self.umem_frames);
         (opts.drain, opts.duration) = (drain, duration);
         opts.memory_per_worker = self.memory_per_worker;
         opts.busy_poll = self.busy_poll;
