@@ -12,6 +12,7 @@ mod isn;
 mod keys;
 mod listen;
 mod output;
+mod rack;
 mod reassembly;
 mod recovery;
 mod retransmit;

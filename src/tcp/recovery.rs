@@ -38,7 +38,9 @@ impl Core {
         if tcb.in_recovery {
             if sack {
                 // RFC 6675 §5 (C): what left the network makes room, for
-                // the next lost hole first, then for new data.
+                // the next lost hole first, then for new data; a lost
+                // retransmission (RACK) before either.
+                self.rack_detect(tx, tcb, now);
                 self.repair_holes(tx, tcb, now);
             } else {
                 // RFC 6582 §3.2 (3): each further duplicate ACK says a
@@ -121,6 +123,7 @@ impl Core {
                 let sent = self.retransmit_una(tx, tcb, now);
                 tcb.high_rxt = tcb.snd_una + sent as u32;
             }
+            self.rack_detect(tx, tcb, now);
             self.repair_holes(tx, tcb, now);
             return;
         }
@@ -191,7 +194,7 @@ impl Core {
 
     /// Sends `max` bytes at most of the segment at `seq` (at or above
     /// SND.UNA) again, one MSS at most; returns the sequence space sent.
-    fn retransmit_at(
+    pub(crate) fn retransmit_at(
         &mut self,
         tx: &mut FrameBatch,
         tcb: &mut Tcb,
@@ -223,6 +226,7 @@ impl Core {
         tcb.ack_sent();
         self.stats.fast_retransmits += 1;
         self.retransmitted(tcb);
+        self.watch_retransmission(tcb, seq, len + usize::from(fin), now);
         len + usize::from(fin)
     }
 }

@@ -35,6 +35,18 @@ impl Scoreboard {
         self.len == 0
     }
 
+    /// Whether `seq` is SACKed.
+    #[inline]
+    pub fn covers(&self, seq: SeqNumber) -> bool {
+        self.ranges().iter().any(|&(l, r)| l <= seq && seq < r)
+    }
+
+    /// Whether anything at or beyond `seq` is SACKed.
+    #[inline]
+    pub fn sacked_beyond(&self, seq: SeqNumber) -> bool {
+        self.ranges().last().is_some_and(|&(_, r)| r > seq)
+    }
+
     /// Forgets everything below `una` (the cumulative ACK).
     pub fn trim(&mut self, una: SeqNumber) {
         let mut kept = 0;

@@ -18,6 +18,7 @@
 //! episodes at once, the others' go without undo (counted as before).
 
 use super::core::Core;
+use super::rack::Retransmissions;
 use super::scoreboard::Scoreboard;
 use super::tcb::Tcb;
 use crate::wire::{SackBlocks, SeqNumber};
@@ -31,6 +32,8 @@ pub(crate) const NONE: u16 = u16::MAX;
 pub(crate) struct Episode {
     /// What the peer has SACKed above SND.UNA.
     pub board: Scoreboard,
+    /// The retransmissions RACK watches.
+    pub rack: Retransmissions,
     /// The undo fields below are of an episode still to be judged.
     undoing: bool,
     /// SND.UNA at its first retransmission: duplicates reported at or
@@ -75,6 +78,12 @@ impl Pool {
         }
     }
 
+    /// The record at `index`, if it is one.
+    #[inline]
+    pub fn record_mut(&mut self, index: u16) -> Option<&mut Episode> {
+        self.episodes.get_mut(usize::from(index))
+    }
+
     /// Records taken now.
     #[cfg(test)]
     pub fn in_use(&self) -> usize {
@@ -108,6 +117,7 @@ impl Core {
             prior_ssthresh: tcb.ssthresh,
             ended_at: None,
             board: Scoreboard::default(),
+            rack: Retransmissions::default(),
         };
         match self.episodes.episodes.get_mut(usize::from(tcb.episode)) {
             Some(e) if e.undoing && e.ended_at.is_none() => {}
@@ -115,6 +125,7 @@ impl Core {
             Some(e) => {
                 *e = Episode {
                     board: e.board,
+                    rack: e.rack,
                     ..fresh
                 }
             }

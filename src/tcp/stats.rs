@@ -131,6 +131,8 @@ counters! {
     recoveries,
     /// Of those, recoveries by the SACK scoreboard (RFC 6675 §5).
     sack_recoveries,
+    /// Retransmissions RACK found lost and repeated: data sent after them was SACKed a round trip later (RFC 8985 §6.2).
+    rack_retransmits,
     /// Tail loss probes sent (RFC 8985 §7).
     tlps,
     /// Tail loss probes that repaired a loss: their ACK covered the tail (RFC 8985 §7.4).

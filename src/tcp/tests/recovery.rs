@@ -106,6 +106,8 @@ struct Pair {
     to_server: Vec<(Instant, Vec<u8>)>,
     sent_seqs: Vec<u32>,
     lose: HashSet<usize>,
+    /// Of those, the ones whose first retransmission is lost too.
+    lose_again: HashSet<usize>,
     received: Vec<u8>,
     events: Events,
 }
@@ -127,6 +129,7 @@ impl Pair {
             to_server: Vec::new(),
             sent_seqs: Vec::new(),
             lose: lose.iter().copied().collect(),
+            lose_again: HashSet::new(),
             received: Vec::new(),
             events: Events::new(),
         }
@@ -176,6 +179,12 @@ impl Pair {
                 if !p.tcp.payload.is_empty() {
                     let seq = p.tcp.seq.0;
                     let first = !self.sent_seqs.contains(&seq);
+                    if !first {
+                        let i = self.sent_seqs.iter().position(|&s| s == seq);
+                        if i.is_some_and(|i| self.lose_again.remove(&i)) {
+                            continue;
+                        }
+                    }
                     if first {
                         self.sent_seqs.push(seq);
                         if self.lose.contains(&(self.sent_seqs.len() - 1)) {
@@ -240,6 +249,21 @@ fn rfc8985_7_a_lost_last_segment_is_recovered_by_a_tlp_well_before_the_rto() {
     assert_eq!(st.retransmits, 0, "no RTO: {st:?}");
     assert_eq!(st.tlps, 1, "{st:?}");
     assert!(took < Duration::from_millis(100), "took {took:?}");
+}
+
+#[test]
+fn rfc8985_6_a_lost_retransmission_is_repeated_once_later_data_is_sacked_without_rto() {
+    // Segment 10 of 45 is lost, and so is its fast retransmission: data
+    // sent after that retransmission is SACKed a round trip later, which
+    // says it was lost too (RACK, RFC 8985 §6.2, for the segments whose
+    // transmit time the engine knows: its retransmissions).
+    let mut p = Pair::new(Config::default(), &[10]);
+    p.lose_again.insert(10);
+    let took = p.response(65536);
+    let st = p.server.stats();
+    assert_eq!(st.retransmits, 0, "no RTO: {st:?}");
+    assert!(st.rack_retransmits >= 1, "{st:?}");
+    assert!(took < Duration::from_millis(150), "took {took:?}");
 }
 
 #[test]
