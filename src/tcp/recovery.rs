@@ -10,9 +10,10 @@
 //! response, which draws no duplicate ACKs at all.
 
 use super::core::Core;
+use super::spurious::dsack;
 use super::tcb::{flag, Tcb};
 use super::{FrameBatch, Instant, State};
-use crate::wire::{SeqNumber, TcpFlags};
+use crate::wire::{SackBlocks, SeqNumber, TcpFlags};
 use core::time::Duration;
 
 /// RFC 5681 §3.2's DupThresh.
@@ -311,13 +312,23 @@ impl Core {
         self.arm(tcb, index, rto, now);
     }
 
+    /// Whether an ACK, cumulative to `ack` with `sack` blocks, D-SACKs
+    /// the tail loss probe `tcb` has out: the last segment below
+    /// `tlp_high` (the FIN, if one went, past its end) arrived twice.
+    pub(crate) fn probe_dsacked(&self, tcb: &Tcb, ack: SeqNumber, sack: &SackBlocks) -> bool {
+        let fin = i32::from(tcb.has(flag::FIN_SENT));
+        tcb.tlp_sent
+            && dsack(ack, sack).is_some_and(|(l, r)| l < tcb.tlp_high && tcb.tlp_high - r <= fin)
+    }
+
     /// An ACK of new data with a probe out (RFC 8985 §7.4): the episode
     /// ends; if it covers the tail the probe repeated, the probe may have
-    /// repaired a loss (without DSACK we cannot tell it from a late ACK),
-    /// and the window is reduced as for one.
-    pub(crate) fn tlp_answered(&mut self, tcb: &mut Tcb) {
+    /// repaired a loss, and the window is reduced as for one — unless
+    /// this ACK's D-SACK reports the probe (`probe_dsacked`), which says
+    /// the tail was only late (RFC 8985 §7.4.2, RFC 2883 §4).
+    pub(crate) fn tlp_answered(&mut self, tcb: &mut Tcb, probe_dsacked: bool) {
         tcb.tlp_sent = false;
-        if tcb.snd_una >= tcb.tlp_high && !tcb.in_recovery {
+        if tcb.snd_una >= tcb.tlp_high && !tcb.in_recovery && !probe_dsacked {
             let smss = u32::from(tcb.snd_mss);
             tcb.ssthresh = (tcb.cwnd / 2).max(2 * smss);
             tcb.cwnd = tcb.cwnd.min(tcb.ssthresh);

@@ -174,3 +174,31 @@ fn rfc2883_4_a_dsack_of_what_was_never_retransmitted_is_no_spurious_retransmissi
     );
     assert_eq!(st.fast_retransmits, 0);
 }
+
+#[test]
+fn rfc8985_7_4_a_tlp_answered_with_a_dsack_of_the_probe_keeps_the_window() {
+    let cfg = Config {
+        tail_loss_probe: true,
+        ..config()
+    };
+    let (mut h, iss, c) = accepted_with_sack(cfg, false);
+    // An RTT sample first: the probe timeout is of SRTT.
+    h.engine.send(c, &[7u8; MSS as usize]).unwrap();
+    h.recv_one();
+    h.advance(Duration::from_millis(10));
+    h.send(seg(PEER_ISS + 1, iss + MSS, ACK));
+    h.engine.send(c, &[7u8; 4 * MSS as usize]).unwrap();
+    assert_eq!(h.recv().len(), 4);
+    let (cwnd, ssthresh) = (tcb_of(&h, c).cwnd, tcb_of(&h, c).ssthresh);
+    h.advance(Duration::from_millis(100));
+    let probe = h.recv_one();
+    assert_eq!(probe.seq, iss + 4 * MSS, "the tail loss probe");
+    // Nothing was lost, the ACK was only late: it covers the tail and
+    // reports the probe as a duplicate.
+    h.send(seg(PEER_ISS + 1, iss + 5 * MSS, ACK).options(sack(&[(iss + 4 * MSS, iss + 5 * MSS)])));
+    let st = h.engine.stats();
+    assert_eq!((st.tlps, st.undos, st.tlp_recoveries), (1, 1, 0), "{st:?}");
+    let t = tcb_of(&h, c);
+    assert!(t.cwnd >= cwnd, "cwnd {} kept at {cwnd} at least", t.cwnd);
+    assert_eq!(t.ssthresh, ssthresh);
+}
