@@ -312,6 +312,7 @@ impl Engine {
         let probe_dsacked = self.core.probe_dsacked(tcb, seg.ack, &seg.options.sack);
         let dsack = self.core.take_dsack(tcb, seg.ack, &seg.options.sack);
         self.core.take_sack(tcb, seg.ack, &seg.options.sack, dsack);
+        self.core.settle_episode(tcb);
         let only_dsack = dsack && seg.options.sack.len() == 1;
         if seg.ack > tcb.snd_una {
             self.on_new_ack(index, seg.ack, probe_dsacked, now, tx);
