@@ -35,9 +35,8 @@ impl Core {
     ) {
         let smss = u32::from(tcb.snd_mss);
         tcb.dup_acks = tcb.dup_acks.saturating_add(1);
-        let sack = self.board(tcb).is_some();
         if tcb.in_recovery {
-            if sack {
+            if tcb.sack_recovery {
                 // RFC 6675 §5 (C): what left the network makes room, for
                 // the next lost hole first, then for new data; a lost
                 // retransmission (RACK) before either.
@@ -67,6 +66,10 @@ impl Core {
             }
             return;
         }
+        // A loss record may be held with nothing on its board (an
+        // episode's undo record): only SACKed data makes this RFC 6675's.
+        let sack = self.board(tcb).is_some_and(|b| !b.is_empty());
+        tcb.sack_recovery = sack;
         self.begin_episode(tcb);
         let flight = (tcb.snd_max - tcb.snd_una) as u32;
         tcb.ssthresh = (flight / 2).max(2 * smss);
@@ -97,7 +100,7 @@ impl Core {
         now: Instant,
     ) {
         let smss = u32::from(tcb.snd_mss);
-        let sack = self.board(tcb).is_some();
+        let sack = tcb.sack_recovery;
         if tcb.snd_una >= tcb.recover {
             // Full acknowledgment: deflate to ssthresh (option 2), or
             // without SACK to less where little is in flight, so no burst
@@ -186,7 +189,7 @@ impl Core {
     /// SACK recovery, for `send_data`'s room; None otherwise.
     #[inline]
     pub(crate) fn recovery_pipe(&self, tcb: &Tcb) -> Option<u32> {
-        if !tcb.in_recovery {
+        if !tcb.in_recovery || !tcb.sack_recovery {
             return None;
         }
         let smss = u32::from(tcb.snd_mss);

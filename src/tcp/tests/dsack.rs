@@ -251,3 +251,25 @@ fn rfc3708_connections_entering_time_wait_mid_episode_give_their_records_back() 
     }
     assert_eq!(h.engine.time_wait_count(), 8);
 }
+
+#[test]
+fn rfc6582_3_2_step_3_newreno_recovery_on_a_sack_connection_without_blocks_inflates_cwnd() {
+    // SACK was agreed, but the peer's duplicate ACKs carry no blocks:
+    // NewReno's recovery, to its end, though a loss record is taken.
+    let (mut h, iss, c) = accepted_with_sack(config(), false);
+    h.engine.send(c, &[7u8; 40 * MSS as usize]).unwrap();
+    assert_eq!(h.recv().len(), 10, "IW10");
+    for _ in 0..3 {
+        h.send(seg(PEER_ISS + 1, iss, ACK));
+    }
+    assert_eq!(h.recv()[0].seq, iss, "the fast retransmit");
+    let t = tcb_of(&h, c);
+    assert!(t.in_recovery);
+    assert_eq!(t.cwnd, t.ssthresh + 3 * MSS);
+    for k in 1..=3 {
+        let before = tcb_of(&h, c).cwnd;
+        h.send(seg(PEER_ISS + 1, iss, ACK));
+        assert_eq!(tcb_of(&h, c).cwnd, before + MSS, "dup ACK {k} inflates");
+    }
+    assert_eq!(h.engine.stats().sack_recoveries, 0);
+}
