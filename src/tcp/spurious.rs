@@ -138,6 +138,15 @@ impl Core {
         }
     }
 
+    /// The RTO fired for `tcb`: what the peer SACKed is forgotten, for
+    /// the receiver may have reneged on it (RFC 2018 §8, RFC 6675 §5.1),
+    /// and the go-back-N resends it all.
+    pub(crate) fn clear_board(&mut self, tcb: &Tcb) {
+        if let Some(e) = self.episodes.record_mut(tcb.episode) {
+            e.board = Scoreboard::default();
+        }
+    }
+
     /// An ACK arrived for `tcb`, cumulative to `ack`, with `sack` blocks
     /// (the first a D-SACK if `dsack`): the scoreboard takes them (RFC
     /// 6675 §5 (C)), from a record taken from the pool at the first.

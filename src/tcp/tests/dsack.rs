@@ -279,3 +279,20 @@ fn rfc6582_3_2_step_3_newreno_recovery_on_a_sack_connection_without_blocks_infla
     }
     assert_eq!(h.engine.stats().sack_recoveries, 0);
 }
+
+#[test]
+fn rfc2018_8_rfc6675_5_1_an_rto_clears_the_sack_scoreboard() {
+    let (mut h, iss, c) = accepted_with_sack(config(), false);
+    h.engine.send(c, &[7u8; 10 * MSS as usize]).unwrap();
+    assert_eq!(h.recv().len(), 10, "IW10");
+    h.send(seg(PEER_ISS + 1, iss, ACK).options(sack(&[(iss + MSS, iss + 2 * MSS)])));
+    let held = |h: &Harness| {
+        let t = tcb_of(h, c);
+        h.engine.core.board(t).is_some_and(|b| !b.is_empty())
+    };
+    assert!(held(&h), "the block is on the scoreboard");
+    // The RTO: the receiver may have reneged on what it SACKed.
+    h.advance(Duration::from_millis(1500));
+    assert_eq!(h.recv()[0].seq, iss, "the RTO's retransmission");
+    assert!(!held(&h), "the scoreboard is cleared");
+}
