@@ -89,6 +89,14 @@ impl Pool {
         self.episodes.get_mut(usize::from(index))
     }
 
+    /// The bytes the pool holds at its largest under `max_tcbs`: a record
+    /// and a free-list entry for each it may lend (one per live TCB,
+    /// `NONE` in all).
+    pub fn max_bytes(max_tcbs: usize) -> usize {
+        max_tcbs.min(usize::from(NONE))
+            * (core::mem::size_of::<Episode>() + core::mem::size_of::<u16>())
+    }
+
     /// Records taken now.
     #[cfg(test)]
     pub fn in_use(&self) -> usize {
