@@ -91,8 +91,7 @@ impl Core {
 
     /// SND.UNA advanced by `acked` during fast recovery: a full ACK ends
     /// it; a partial one repeats the next hole (RFC 6582 §3.2 (5)), or
-    /// with SACK lets out the lost holes and new data pipe allows (RFC
-    /// 6675 §5 (C)).
+    /// with SACK lets out what pipe allows (RFC 6675 §5 (C)).
     pub(crate) fn on_ack_in_recovery(
         &mut self,
         tx: &mut FrameBatch,
@@ -122,10 +121,12 @@ impl Core {
             tcb.high_rxt = tcb.snd_una;
         }
         if sack {
-            // RFC 6675 §5 (C): a partial ACK repeats only what NextSeg
-            // finds lost, while pipe leaves room; the segment at the new
-            // SND.UNA goes once IsLost holds for it, not because it is
-            // first.
+            if tcb.high_rxt <= tcb.snd_una {
+                // RFC 6675 §5's partial ACK: the segment at SND.UNA was
+                // never repeated, and the peer is missing it.
+                let sent = self.retransmit_una(tx, tcb, now);
+                tcb.high_rxt = tcb.snd_una + sent as u32;
+            }
             self.rack_detect(tx, tcb, now);
             self.repair_holes(tx, tcb, now);
             return;
