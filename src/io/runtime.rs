@@ -95,6 +95,7 @@ impl RuntimeOptions {
     pub fn check_memory(&self) -> Result<(), Error> {
         let (per_tcb, per_tw) = Engine::bytes_per_entry();
         let tables = self.engine.max_tcbs * per_tcb + self.engine.max_time_wait * per_tw;
+        let records = Engine::recovery_pool_bytes(self.engine.max_tcbs);
         let frame = self.xsk.frame_size as usize;
         let umem = self.xsk.frame_count as usize * frame;
         let pool = if self.workers > 1 {
@@ -102,13 +103,14 @@ impl RuntimeOptions {
         } else {
             0
         };
-        if tables + umem + pool > self.memory_per_worker {
+        if tables + records + umem + pool > self.memory_per_worker {
             let mb = |b: usize| b.div_ceil(1 << 20);
             return Err(Error::Config(format!(
-                "{} TCBs x {per_tcb} B + {} TIME-WAIT x {per_tw} B = {} MB of tables, {} MB of UMEM and {} MB of hand-off buffers per worker exceed the memory limit of {} MB; lower --max-tcbs, --max-time-wait or --umem-frames, or raise --memory-per-worker",
+                "{} TCBs x {per_tcb} B + {} TIME-WAIT x {per_tw} B = {} MB of tables, {} MB of loss records, {} MB of UMEM and {} MB of hand-off buffers per worker exceed the memory limit of {} MB; lower --max-tcbs, --max-time-wait or --umem-frames, or raise --memory-per-worker",
                 self.engine.max_tcbs,
                 self.engine.max_time_wait,
                 mb(tables),
+                mb(records),
                 mb(umem),
                 mb(pool),
                 mb(self.memory_per_worker)
@@ -703,14 +705,36 @@ mod tests {
         };
         let mut opts = RuntimeOptions::new("x", 1, cfg, 1024);
         let (per_tcb, per_tw) = Engine::bytes_per_entry();
-        // Exactly the tables and the UMEM: one worker fits.
-        opts.memory_per_worker = 1000 * (per_tcb + per_tw) + 1024 * 2048;
+        // Exactly the tables, the loss records and the UMEM: one worker fits.
+        opts.memory_per_worker =
+            1000 * (per_tcb + per_tw) + Engine::recovery_pool_bytes(1000) + 1024 * 2048;
         assert!(opts.check_memory().is_ok());
         // Two workers each also hold a pool of hand-off buffers.
         opts.workers = 2;
         let err = opts.check_memory().unwrap_err().to_string();
         assert!(err.contains("2 MB of hand-off buffers"), "{err}");
         opts.memory_per_worker += super::handoff::POOL_FRAMES * 2048;
+        assert!(opts.check_memory().is_ok());
+    }
+
+    #[test]
+    fn the_memory_limit_counts_the_loss_records_at_their_most() {
+        let cfg = Config {
+            max_tcbs: 100_000,
+            max_time_wait: 1000,
+            ..Config::default()
+        };
+        let mut opts = RuntimeOptions::new("x", 1, cfg, 1024);
+        let (per_tcb, per_tw) = Engine::bytes_per_entry();
+        let without = 100_000 * per_tcb + 1000 * per_tw + 1024 * 2048;
+        // One record per live TCB at most, and 65,535 in all.
+        let pool = Engine::recovery_pool_bytes(100_000);
+        assert_eq!(pool, Engine::recovery_pool_bytes(65_535));
+        assert!(pool > Engine::recovery_pool_bytes(1000));
+        opts.memory_per_worker = without;
+        let err = opts.check_memory().unwrap_err().to_string();
+        assert!(err.contains("loss records"), "{err}");
+        opts.memory_per_worker = without + pool;
         assert!(opts.check_memory().is_ok());
     }
 }

@@ -143,6 +143,12 @@ impl Engine {
         )
     }
 
+    /// The bytes of the loss-record pool (`spurious.rs`) at its largest
+    /// under `max_tcbs`: one record per live TCB at most, 65,535 in all.
+    pub fn recovery_pool_bytes(max_tcbs: usize) -> usize {
+        super::spurious::Pool::max_bytes(max_tcbs)
+    }
+
     /// The state of a live connection.
     pub fn state(&self, conn: ConnId) -> Option<State> {
         self.tcb(conn).map(|t| t.state)

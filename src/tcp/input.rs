@@ -306,11 +306,16 @@ impl Engine {
         }
         // A D-SACK (RFC 2883 §4) says nothing of loss; one that is all
         // the ACK reports makes it no duplicate ACK either.
+        // One that reports the probe says it repaired nothing: the usual
+        // answer to a spurious probe ACKs the tail and D-SACKs the probe
+        // at once (RFC 8985 §7.4), and it must not be cut for as a loss.
+        let probe_dsacked = self.core.probe_dsacked(tcb, seg.ack, &seg.options.sack);
         let dsack = self.core.take_dsack(tcb, seg.ack, &seg.options.sack);
         self.core.take_sack(tcb, seg.ack, &seg.options.sack, dsack);
+        self.core.settle_episode(tcb);
         let only_dsack = dsack && seg.options.sack.len() == 1;
         if seg.ack > tcb.snd_una {
-            self.on_new_ack(index, seg.ack, now, tx);
+            self.on_new_ack(index, seg.ack, probe_dsacked, now, tx);
         } else if !only_dsack
             && seg.ack == tcb.snd_una
             && tcb.outstanding()
@@ -530,7 +535,14 @@ impl Engine {
 
     /// SND.UNA < SEG.ACK: drop acknowledged bytes, take an RTT sample, grow
     /// cwnd, and restart or stop the RTO (RFC 6298 §5.2–5.3).
-    fn on_new_ack(&mut self, index: u32, ack: SeqNumber, now: Instant, tx: &mut FrameBatch) {
+    fn on_new_ack(
+        &mut self,
+        index: u32,
+        ack: SeqNumber,
+        probe_dsacked: bool,
+        now: Instant,
+        tx: &mut FrameBatch,
+    ) {
         let tcb = &mut self.table.tcbs[index as usize];
         let acked = (ack - tcb.snd_una) as u32;
         tcb.dup_acks = 0;
@@ -559,7 +571,7 @@ impl Engine {
             tcb.cwnd = tcb.cwnd.saturating_add(grow);
         }
         if tcb.tlp_sent {
-            self.core.tlp_answered(tcb);
+            self.core.tlp_answered(tcb, probe_dsacked);
         }
         self.core.age_episode(tcb);
         self.core.disarm(tcb);

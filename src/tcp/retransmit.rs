@@ -61,6 +61,7 @@ impl Engine {
             // segment, back off, and time no retransmission (Karn).
             if !handshake {
                 self.core.begin_episode(tcb);
+                self.core.clear_board(tcb);
             }
             if !handshake && tcb.retries == 0 {
                 // RFC 5681 §3.1 (4): ssthresh = max(FlightSize / 2, 2*SMSS),

@@ -14,8 +14,13 @@
 //! (`scoreboard.rs`): a connection holds a record while the peer reports
 //! SACKed data above SND.UNA, and from an episode's first retransmission
 //! until about a round trip after it ended, when any D-SACK for it would
-//! have come. The TCB keeps a 16-bit index: beyond 65,535 connections in
-//! episodes at once, the others' go without undo (counted as before).
+//! have come — or, where nothing is outstanding by then, until the next
+//! segment from the peer after the ACK that ended it (the one a late
+//! duplicate's D-SACK rides on), and at the latest until the connection
+//! leaves for TIME-WAIT or ends. The TCB keeps a 16-bit index: beyond
+//! 65,535 connections holding records at once, the others go without —
+//! no scoreboard (NewReno recovery) and no undo — counted in
+//! `recovery_pool_full`.
 
 use super::core::Core;
 use super::rack::Retransmissions;
@@ -84,6 +89,14 @@ impl Pool {
         self.episodes.get_mut(usize::from(index))
     }
 
+    /// The bytes the pool holds at its largest under `max_tcbs`: a record
+    /// and a free-list entry for each it may lend (one per live TCB,
+    /// `NONE` in all).
+    pub fn max_bytes(max_tcbs: usize) -> usize {
+        max_tcbs.min(usize::from(NONE))
+            * (core::mem::size_of::<Episode>() + core::mem::size_of::<u16>())
+    }
+
     /// Records taken now.
     #[cfg(test)]
     pub fn in_use(&self) -> usize {
@@ -129,7 +142,16 @@ impl Core {
                     ..fresh
                 }
             }
-            None => tcb.episode = self.episodes.acquire(fresh),
+            None => tcb.episode = self.acquire_episode(fresh),
+        }
+    }
+
+    /// The RTO fired for `tcb`: what the peer SACKed is forgotten, for
+    /// the receiver may have reneged on it (RFC 2018 §8, RFC 6675 §5.1),
+    /// and the go-back-N resends it all.
+    pub(crate) fn clear_board(&mut self, tcb: &Tcb) {
+        if let Some(e) = self.episodes.record_mut(tcb.episode) {
+            e.board = Scoreboard::default();
         }
     }
 
@@ -155,7 +177,7 @@ impl Core {
             {
                 return;
             }
-            tcb.episode = self.episodes.acquire(Episode::default());
+            tcb.episode = self.acquire_episode(Episode::default());
         }
         if let Some(e) = self.episodes.episodes.get_mut(usize::from(tcb.episode)) {
             e.board.update(una, tcb.snd_max, sack, dsack);
@@ -230,6 +252,31 @@ impl Core {
             _ => {}
         }
         if !e.undoing && e.board.is_empty() && !tcb.in_recovery {
+            self.release_episode(tcb);
+        }
+    }
+
+    /// A record for `e` from the pool, or `NONE` (counted) when all are
+    /// taken.
+    fn acquire_episode(&mut self, e: Episode) -> u16 {
+        let index = self.episodes.acquire(e);
+        if index == NONE {
+            self.stats.recovery_pool_full += 1;
+        }
+        index
+    }
+
+    /// A segment arrived for `tcb` with nothing outstanding: an episode
+    /// that ended on an earlier ACK has had the ACK a late duplicate's
+    /// D-SACK rides on, and no round trip of new data will come to let
+    /// it go (an idle keep-alive connection), so it goes now.
+    pub(crate) fn settle_episode(&mut self, tcb: &mut Tcb) {
+        let Some(e) = self.episodes.episodes.get(usize::from(tcb.episode)) else {
+            return;
+        };
+        let quiet =
+            tcb.snd_una == tcb.snd_max && !tcb.in_recovery && !tcb.tlp_sent && tcb.retries == 0;
+        if quiet && e.ended_at.is_some() && e.board.is_empty() {
             self.release_episode(tcb);
         }
     }

@@ -83,6 +83,10 @@ pub(crate) struct Tcb {
     pub dup_acks: u8,
     /// In fast recovery (RFC 6582 §3.2) until SND.UNA passes `recover`.
     pub in_recovery: bool,
+    /// This recovery is RFC 6675's, by the scoreboard: the peer had
+    /// SACKed data when it began. Decided once, at its entry, so that
+    /// a NewReno recovery stays one to its end (RFC 6582 §3.2).
+    pub sack_recovery: bool,
     /// What the TCB's timer is where the state alone does not say: the
     /// probe timeout (RFC 8985 §7.2) or the delayed-ACK timer (RFC 9293
     /// §3.8.6.3) rather than the RTO, persist, SWS or FIN-WAIT-2 timer.
@@ -181,6 +185,7 @@ impl Tcb {
             rcv_unacked: 0,
             dup_acks: 0,
             in_recovery: false,
+            sack_recovery: false,
             timer_role: TimerRole::Plain,
             tlp_sent: false,
             sack_ok: false,

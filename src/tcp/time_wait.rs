@@ -279,7 +279,10 @@ impl Engine {
                 self.core.stats.time_wait_recycled += 1;
             }
         }
-        self.core.release_ooo(&mut self.table.tcbs[index as usize]);
+        let tcb = &mut self.table.tcbs[index as usize];
+        self.core.release_ooo(tcb);
+        // A D-SACK that comes now finds no TCB to undo: the record goes.
+        self.core.release_episode(tcb);
         self.table.remove_tcb(index, true);
         self.table.insert_time_wait(tw);
     }

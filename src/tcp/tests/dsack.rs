@@ -174,3 +174,119 @@ fn rfc2883_4_a_dsack_of_what_was_never_retransmitted_is_no_spurious_retransmissi
     );
     assert_eq!(st.fast_retransmits, 0);
 }
+
+#[test]
+fn rfc8985_7_4_a_tlp_answered_with_a_dsack_of_the_probe_keeps_the_window() {
+    let cfg = Config {
+        tail_loss_probe: true,
+        ..config()
+    };
+    let (mut h, iss, c) = accepted_with_sack(cfg, false);
+    // An RTT sample first: the probe timeout is of SRTT.
+    h.engine.send(c, &[7u8; MSS as usize]).unwrap();
+    h.recv_one();
+    h.advance(Duration::from_millis(10));
+    h.send(seg(PEER_ISS + 1, iss + MSS, ACK));
+    h.engine.send(c, &[7u8; 4 * MSS as usize]).unwrap();
+    assert_eq!(h.recv().len(), 4);
+    let (cwnd, ssthresh) = (tcb_of(&h, c).cwnd, tcb_of(&h, c).ssthresh);
+    h.advance(Duration::from_millis(100));
+    let probe = h.recv_one();
+    assert_eq!(probe.seq, iss + 4 * MSS, "the tail loss probe");
+    // Nothing was lost, the ACK was only late: it covers the tail and
+    // reports the probe as a duplicate.
+    h.send(seg(PEER_ISS + 1, iss + 5 * MSS, ACK).options(sack(&[(iss + 4 * MSS, iss + 5 * MSS)])));
+    let st = h.engine.stats();
+    assert_eq!((st.tlps, st.undos, st.tlp_recoveries), (1, 1, 0), "{st:?}");
+    let t = tcb_of(&h, c);
+    assert!(t.cwnd >= cwnd, "cwnd {} kept at {cwnd} at least", t.cwnd);
+    assert_eq!(t.ssthresh, ssthresh);
+}
+
+/// Feeds `s` from REMOTE's address but port `port`.
+fn send_from(h: &mut Harness, port: u16, s: Seg) {
+    let repr = TcpRepr {
+        src_port: port,
+        dst_port: LOCAL.port(),
+        seq: SeqNumber(s.seq),
+        ack: SeqNumber(s.ack),
+        flags: s.flags,
+        window: s.window,
+        urgent: 0,
+        options: s.options,
+        payload: &s.payload,
+    };
+    let mut buf = vec![0; 2048];
+    let n = wire::emit_tcp_frame(&mut buf, PEER, US, *REMOTE.ip(), *LOCAL.ip(), &repr);
+    h.engine.handle_frames(h.now, [&buf[..n]], &mut h.tx);
+    h.collect_events();
+}
+
+#[test]
+fn rfc3708_connections_entering_time_wait_mid_episode_give_their_records_back() {
+    let mut h = Harness::new(config());
+    h.engine.listen(LOCAL).unwrap();
+    let sack_ok = TcpOptions {
+        sack_permitted: true,
+        ..Default::default()
+    };
+    for port in 40_000..40_008 {
+        send_from(&mut h, port, seg(PEER_ISS, 0, SYN).options(sack_ok));
+        let iss = h.recv_one().seq + 1;
+        send_from(&mut h, port, seg(PEER_ISS + 1, iss, ACK));
+        let c = h.events_conn();
+        h.events.clear();
+        // The response and its FIN go, are lost, and go again at the RTO:
+        // an episode, whose record the connection takes.
+        h.engine.send(c, b"hi").unwrap();
+        h.engine.close(c, h.now).unwrap();
+        assert!(!h.recv().is_empty());
+        h.advance(Duration::from_millis(1500));
+        assert!(!h.recv().is_empty(), "the RTO's retransmission");
+        assert_eq!(h.engine.core.episodes.in_use(), 1);
+        // The peer ACKs all of it with its own FIN: TIME-WAIT.
+        send_from(&mut h, port, seg(PEER_ISS + 1, iss + 3, fin_ack()));
+        h.recv();
+        assert_eq!(h.engine.core.episodes.in_use(), 0, "port {port}");
+    }
+    assert_eq!(h.engine.time_wait_count(), 8);
+}
+
+#[test]
+fn rfc6582_3_2_step_3_newreno_recovery_on_a_sack_connection_without_blocks_inflates_cwnd() {
+    // SACK was agreed, but the peer's duplicate ACKs carry no blocks:
+    // NewReno's recovery, to its end, though a loss record is taken.
+    let (mut h, iss, c) = accepted_with_sack(config(), false);
+    h.engine.send(c, &[7u8; 40 * MSS as usize]).unwrap();
+    assert_eq!(h.recv().len(), 10, "IW10");
+    for _ in 0..3 {
+        h.send(seg(PEER_ISS + 1, iss, ACK));
+    }
+    assert_eq!(h.recv()[0].seq, iss, "the fast retransmit");
+    let t = tcb_of(&h, c);
+    assert!(t.in_recovery);
+    assert_eq!(t.cwnd, t.ssthresh + 3 * MSS);
+    for k in 1..=3 {
+        let before = tcb_of(&h, c).cwnd;
+        h.send(seg(PEER_ISS + 1, iss, ACK));
+        assert_eq!(tcb_of(&h, c).cwnd, before + MSS, "dup ACK {k} inflates");
+    }
+    assert_eq!(h.engine.stats().sack_recoveries, 0);
+}
+
+#[test]
+fn rfc2018_8_rfc6675_5_1_an_rto_clears_the_sack_scoreboard() {
+    let (mut h, iss, c) = accepted_with_sack(config(), false);
+    h.engine.send(c, &[7u8; 10 * MSS as usize]).unwrap();
+    assert_eq!(h.recv().len(), 10, "IW10");
+    h.send(seg(PEER_ISS + 1, iss, ACK).options(sack(&[(iss + MSS, iss + 2 * MSS)])));
+    let held = |h: &Harness| {
+        let t = tcb_of(h, c);
+        h.engine.core.board(t).is_some_and(|b| !b.is_empty())
+    };
+    assert!(held(&h), "the block is on the scoreboard");
+    // The RTO: the receiver may have reneged on what it SACKed.
+    h.advance(Duration::from_millis(1500));
+    assert_eq!(h.recv()[0].seq, iss, "the RTO's retransmission");
+    assert!(!held(&h), "the scoreboard is cleared");
+}

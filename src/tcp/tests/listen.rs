@@ -334,3 +334,40 @@ fn rfc4987_3_6_rfc2018_2_a_cookie_offers_no_sack_the_syn_did_not() {
     assert_eq!(sa.options.timestamps.unwrap().0 & 0x20, 0);
     assert!(!tcb_of(&h, c).sack_ok);
 }
+
+#[test]
+fn rfc4987_3_6_rfc2018_2_without_timestamps_a_cookie_ack_cannot_turn_sack_on_by_its_tsecr() {
+    let mut h = Harness::new(Config {
+        syn_backlog: 1,
+        timestamps: false,
+        delayed_ack: Duration::ZERO,
+        ..Config::default()
+    });
+    h.engine.listen(LOCAL).unwrap();
+    send_from_port(&mut h, 1, 9, 0, SYN);
+    h.recv();
+    h.send(seg(PEER_ISS, 0, SYN).options(TcpOptions {
+        sack_permitted: true,
+        timestamps: Some((1000, 0)),
+        ..Default::default()
+    }));
+    let sa = h.recv_one();
+    assert_eq!(h.engine.stats().syn_cookies_sent, 1);
+    assert!(sa.options.timestamps.is_none());
+    assert!(!sa.options.sack_permitted, "no TSval to remember it in");
+    // A peer that sends timestamps anyway, its TSecr with every option
+    // bit set, is not believed.
+    h.send(seg(PEER_ISS + 1, sa.seq + 1, ACK).options(TcpOptions {
+        timestamps: Some((1001, u32::MAX)),
+        ..Default::default()
+    }));
+    let c = h
+        .events
+        .iter()
+        .next()
+        .expect("cookie ACK opened nothing")
+        .conn;
+    let t = tcb_of(&h, c);
+    assert!(!t.sack_ok);
+    assert!(!t.has(tcb::flag::TS_OK) && !t.has(tcb::flag::WS_OK));
+}
