@@ -13,47 +13,12 @@ use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::{Duration, SystemTime};
 
-use common::{count, ns_cmd, parse_json, read_pcap_records, run_to_end, s, Bed, Nginx, BIN};
+use common::{
+    count, describe, ns_cmd, parse_json, read_pcap_records, run_to_end, s, Bed, Nginx, Seg, BIN,
+};
 use synwave::io::testbed::{IFACE_A, IP_A, IP_B};
 
 /// One captured segment of a connection to nginx's port 80.
-#[derive(Debug)]
-struct Seg {
-    at: u64,
-    ours: bool,
-    seq: u32,
-    ack: u32,
-    syn: bool,
-    ack_set: bool,
-    fin: bool,
-    rst: bool,
-    payload: Vec<u8>,
-}
-
-fn describe(segs: &[Seg]) -> String {
-    segs.iter()
-        .map(|g| {
-            format!(
-                "{} {} {}{}{}{} seq={} ack={} len={}",
-                g.at,
-                if g.ours {
-                    "synwave->nginx"
-                } else {
-                    "nginx->synwave"
-                },
-                if g.syn { "S" } else { "" },
-                if g.fin { "F" } else { "" },
-                if g.rst { "R" } else { "" },
-                if g.ack_set { "." } else { "" },
-                g.seq,
-                g.ack,
-                g.payload.len()
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 fn unix_nanos() -> u64 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
@@ -128,17 +93,7 @@ fn sample(
         let theirs = t.ip.src == IP_B && t.ip.dst == IP_A && t.tcp.src_port == 80;
         assert!(ours || theirs, "{what}: a frame of neither side: {t:?}");
         let port = if ours { t.tcp.src_port } else { t.tcp.dst_port };
-        conns.entry(port).or_default().push(Seg {
-            at: *at,
-            ours,
-            seq: t.tcp.seq.0,
-            ack: t.tcp.ack.0,
-            syn: t.tcp.flags.syn(),
-            ack_set: t.tcp.flags.ack(),
-            fin: t.tcp.flags.fin(),
-            rst: t.tcp.flags.rst(),
-            payload: t.tcp.payload.to_vec(),
-        });
+        conns.entry(port).or_default().push(Seg::new(&t, ours));
     }
     assert_eq!(
         conns.len(),

@@ -55,6 +55,22 @@ pub struct Seg {
     pub payload: Vec<u8>,
 }
 
+impl Seg {
+    /// The segment `t` carries, from synwave when `ours`.
+    pub fn new(t: &synwave::wire::TcpFrame<'_>, ours: bool) -> Seg {
+        Seg {
+            ours,
+            seq: t.tcp.seq.0,
+            ack: t.tcp.ack.0,
+            syn: t.tcp.flags.syn(),
+            ack_set: t.tcp.flags.ack(),
+            fin: t.tcp.flags.fin(),
+            rst: t.tcp.flags.rst(),
+            payload: t.tcp.payload.to_vec(),
+        }
+    }
+}
+
 pub fn describe(segs: &[Seg]) -> String {
     segs.iter()
         .map(|g| {
@@ -87,16 +103,7 @@ pub fn segments(frames: &[Vec<u8>], port: u16) -> Vec<Seg> {
             let t = synwave::wire::parse_tcp_frame(f, false).ok()?;
             let ours = t.ip.src == IP_A && t.tcp.dst_port == port;
             let theirs = t.ip.src == IP_B && t.tcp.src_port == port;
-            (ours || theirs).then(|| Seg {
-                ours,
-                seq: t.tcp.seq.0,
-                ack: t.tcp.ack.0,
-                syn: t.tcp.flags.syn(),
-                ack_set: t.tcp.flags.ack(),
-                fin: t.tcp.flags.fin(),
-                rst: t.tcp.flags.rst(),
-                payload: t.tcp.payload.to_vec(),
-            })
+            (ours || theirs).then(|| Seg::new(&t, ours))
         })
         .collect()
 }
