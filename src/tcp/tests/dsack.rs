@@ -203,25 +203,6 @@ fn rfc8985_7_4_a_tlp_answered_with_a_dsack_of_the_probe_keeps_the_window() {
     assert_eq!(t.ssthresh, ssthresh);
 }
 
-/// Feeds `s` from REMOTE's address but port `port`.
-fn send_from(h: &mut Harness, port: u16, s: Seg) {
-    let repr = TcpRepr {
-        src_port: port,
-        dst_port: LOCAL.port(),
-        seq: SeqNumber(s.seq),
-        ack: SeqNumber(s.ack),
-        flags: s.flags,
-        window: s.window,
-        urgent: 0,
-        options: s.options,
-        payload: &s.payload,
-    };
-    let mut buf = vec![0; 2048];
-    let n = wire::emit_tcp_frame(&mut buf, PEER, US, *REMOTE.ip(), *LOCAL.ip(), &repr);
-    h.engine.handle_frames(h.now, [&buf[..n]], &mut h.tx);
-    h.collect_events();
-}
-
 #[test]
 fn rfc3708_connections_entering_time_wait_mid_episode_give_their_records_back() {
     let mut h = Harness::new(config());
@@ -231,9 +212,9 @@ fn rfc3708_connections_entering_time_wait_mid_episode_give_their_records_back() 
         ..Default::default()
     };
     for port in 40_000..40_008 {
-        send_from(&mut h, port, seg(PEER_ISS, 0, SYN).options(sack_ok));
+        h.send_from(port, seg(PEER_ISS, 0, SYN).options(sack_ok));
         let iss = h.recv_one().seq + 1;
-        send_from(&mut h, port, seg(PEER_ISS + 1, iss, ACK));
+        h.send_from(port, seg(PEER_ISS + 1, iss, ACK));
         let c = h.events_conn();
         h.events.clear();
         // The response and its FIN go, are lost, and go again at the RTO:
@@ -245,7 +226,7 @@ fn rfc3708_connections_entering_time_wait_mid_episode_give_their_records_back() 
         assert!(!h.recv().is_empty(), "the RTO's retransmission");
         assert_eq!(h.engine.core.episodes.in_use(), 1);
         // The peer ACKs all of it with its own FIN: TIME-WAIT.
-        send_from(&mut h, port, seg(PEER_ISS + 1, iss + 3, fin_ack()));
+        h.send_from(port, seg(PEER_ISS + 1, iss + 3, fin_ack()));
         h.recv();
         assert_eq!(h.engine.core.episodes.in_use(), 0, "port {port}");
     }

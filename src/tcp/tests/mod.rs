@@ -120,8 +120,13 @@ impl Harness {
 
     /// Feeds one segment from the peer, then collects events.
     fn send(&mut self, s: Seg) {
+        self.send_from(REMOTE.port(), s)
+    }
+
+    /// Feeds `s` from the peer's address but port `port`.
+    fn send_from(&mut self, port: u16, s: Seg) {
         let repr = TcpRepr {
-            src_port: REMOTE.port(),
+            src_port: port,
             dst_port: LOCAL.port(),
             seq: SeqNumber(s.seq),
             ack: SeqNumber(s.ack),
@@ -247,21 +252,13 @@ fn server_in_time_wait(cfg: Config) -> (Harness, u32) {
 
 /// Feeds a segment from REMOTE's address but another port `port`.
 fn send_from_port(h: &mut Harness, port: u16, seq: u32, ack: u32, flags: TcpFlags) {
-    let repr = TcpRepr {
-        src_port: port,
-        dst_port: LOCAL.port(),
-        seq: SeqNumber(seq),
-        ack: SeqNumber(ack),
-        flags,
-        window: 1000,
-        urgent: 0,
-        options: TcpOptions::default(),
-        payload: &[],
-    };
-    let mut buf = vec![0; 128];
-    let n = wire::emit_tcp_frame(&mut buf, PEER, US, *REMOTE.ip(), *LOCAL.ip(), &repr);
-    h.engine.handle_frames(h.now, [&buf[..n]], &mut h.tx);
-    h.collect_events();
+    h.send_from(
+        port,
+        Seg {
+            window: 1000,
+            ..seg(seq, ack, flags)
+        },
+    );
 }
 
 /// A listener whose backlog holds one half-open connection.
