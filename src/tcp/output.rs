@@ -208,6 +208,7 @@ impl Core {
         force: bool,
     ) -> bool {
         let mut sent = false;
+        let mut fresh_from = None;
         loop {
             let in_flight = (tcb.snd_nxt - tcb.snd_una) as u32;
             let offset = in_flight as usize;
@@ -262,6 +263,7 @@ impl Core {
                 self.emit(tx, tcb, now, seq, flags, payload);
             }
             if fresh {
+                fresh_from.get_or_insert(seq);
                 self.stats.bytes_out += len as u64;
                 if tcb.rtt_seq.is_none() && tcb.retries == 0 {
                     tcb.rtt_seq = Some((seq, now));
@@ -279,6 +281,9 @@ impl Core {
         }
         if sent {
             tcb.ack_sent();
+        }
+        if let Some(seq) = fresh_from {
+            self.mark_sent(tcb, seq, now); // RACK's transmit time (rack.rs)
         }
         sent
     }

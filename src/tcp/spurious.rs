@@ -23,10 +23,11 @@
 //! `recovery_pool_full`.
 
 use super::core::Core;
-use super::rack::Retransmissions;
+use super::rack::{AckView, Rack};
 use super::scoreboard::Scoreboard;
 use super::tcb::Tcb;
-use crate::wire::{SackBlocks, SeqNumber};
+use super::Instant;
+use crate::wire::{SackBlocks, SeqNumber, TcpOptions};
 
 /// The TCB index of no episode.
 pub(crate) const NONE: u16 = u16::MAX;
@@ -37,8 +38,8 @@ pub(crate) const NONE: u16 = u16::MAX;
 pub(crate) struct Episode {
     /// What the peer has SACKed above SND.UNA.
     pub board: Scoreboard,
-    /// The retransmissions RACK watches.
-    pub rack: Retransmissions,
+    /// RACK's transmit times and state (`rack.rs`).
+    pub rack: Rack,
     /// The undo fields below are of an episode still to be judged.
     undoing: bool,
     /// SND.UNA at its first retransmission: duplicates reported at or
@@ -74,6 +75,13 @@ impl Pool {
         }
         self.episodes.push(e);
         self.episodes.len() as u16 - 1
+    }
+
+    /// A record for RACK's transmit times alone (`Core::mark_sent`): none
+    /// once all are taken, which only leaves that connection to the
+    /// other mechanisms, and is not counted as `recovery_pool_full`.
+    pub fn acquire_quietly(&mut self) -> u16 {
+        self.acquire(Episode::default())
     }
 
     /// Gives a record back (`NONE` is ignored).
@@ -130,7 +138,7 @@ impl Core {
             prior_ssthresh: tcb.ssthresh,
             ended_at: None,
             board: Scoreboard::default(),
-            rack: Retransmissions::default(),
+            rack: Rack::default(),
         };
         match self.episodes.episodes.get_mut(usize::from(tcb.episode)) {
             Some(e) if e.undoing && e.ended_at.is_none() => {}
@@ -152,22 +160,26 @@ impl Core {
     pub(crate) fn clear_board(&mut self, tcb: &Tcb) {
         if let Some(e) = self.episodes.record_mut(tcb.episode) {
             e.board = Scoreboard::default();
+            e.rack.forget();
         }
     }
 
-    /// An ACK arrived for `tcb`, cumulative to `ack`, with `sack` blocks
-    /// (the first a D-SACK if `dsack`): the scoreboard takes them (RFC
-    /// 6675 §5 (C)), from a record taken from the pool at the first.
+    /// An ACK arrived for `tcb`, cumulative to `ack`, with `options`' SACK
+    /// blocks (the first a D-SACK if `dsack`): the scoreboard takes them
+    /// (RFC 6675 §5 (C)), from a record taken from the pool at the first,
+    /// and RACK what they delivered (RFC 8985 §6.2).
     pub(crate) fn take_sack(
         &mut self,
         tcb: &mut Tcb,
         ack: SeqNumber,
-        sack: &SackBlocks,
+        options: &TcpOptions,
         dsack: bool,
+        now: Instant,
     ) {
         if !tcb.sack_ok {
             return;
         }
+        let sack = &options.sack;
         let una = if ack > tcb.snd_una { ack } else { tcb.snd_una };
         if tcb.episode == NONE {
             let news = sack.as_slice().iter().skip(usize::from(dsack));
@@ -180,7 +192,17 @@ impl Core {
             tcb.episode = self.acquire_episode(Episode::default());
         }
         if let Some(e) = self.episodes.episodes.get_mut(usize::from(tcb.episode)) {
+            let before = e.board;
             e.board.update(una, tcb.snd_max, sack, dsack);
+            let view = AckView {
+                una_before: tcb.snd_una,
+                una,
+                snd_max: tcb.snd_max,
+                sack,
+                dsack,
+                tsecr: options.timestamps.map(|(_, ecr)| ecr),
+            };
+            e.rack_on_ack(tcb, &view, &before, now);
         }
     }
 
@@ -214,6 +236,7 @@ impl Core {
         let Some(e) = self.episodes.episodes.get_mut(usize::from(tcb.episode)) else {
             return true;
         };
+        e.rack.on_dsack(tcb.snd_max);
         if !e.undoing || left < e.undo_marker || right > tcb.snd_max || e.retrans == 0 {
             return true; // not of ours (the network's duplicate), or none left
         }
@@ -228,7 +251,7 @@ impl Core {
             tcb.in_recovery = false;
             self.stats.undos += 1;
             e.undoing = false;
-            if e.board.is_empty() {
+            if e.board.is_empty() && !e.rack.holds_marks() {
                 self.release_episode(tcb);
             }
         }
@@ -251,7 +274,7 @@ impl Core {
             Some(end) if tcb.snd_una > end => e.undoing = false,
             _ => {}
         }
-        if !e.undoing && e.board.is_empty() && !tcb.in_recovery {
+        if !e.undoing && e.board.is_empty() && !tcb.in_recovery && !e.rack.holds_marks() {
             self.release_episode(tcb);
         }
     }
