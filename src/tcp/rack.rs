@@ -553,3 +553,122 @@ impl Core {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(n: u32) -> SeqNumber {
+        SeqNumber(1000 + n * 100)
+    }
+
+    fn sacked(l: u32, r: u32) -> Scoreboard {
+        let mut b = Scoreboard::default();
+        let mut sack = SackBlocks::default();
+        sack.push(s(l), s(r));
+        b.update(s(0), s(20), &sack, false);
+        b
+    }
+
+    #[test]
+    fn rfc8985_6_2_step_5_what_went_before_the_newest_delivered_is_lost_a_round_trip_and_reo_wnd_after(
+    ) {
+        let mut r = Rack::default();
+        r.mark(s(0), 0);
+        r.mark(s(5), 1000);
+        r.delivered(1000, s(6), 3000); // 5 SACKed: RACK.rtt 2 ms
+        assert_eq!(r.rtt_us, 2000);
+        let mut b = sacked(5, 6);
+        r.detect(&mut b, s(0), s(8), 2500, 2000);
+        assert!(!b.is_lost(s(0), 100), "not yet");
+        assert_eq!(r.deadline, Some(2500), "the reorder timer");
+        r.detect(&mut b, s(0), s(8), 2500, 2600);
+        assert!(b.is_lost(s(4), 100), "sent before 5, waited out");
+        assert!(!b.is_lost(s(6), 100), "sent with 5, after it in sequence");
+        assert_eq!(r.deadline, None);
+    }
+
+    #[test]
+    fn rfc8985_6_2_step_4_reo_wnd_is_zero_in_recovery_until_reordering_is_seen() {
+        let mut r = Rack {
+            min_rtt_us: 2000,
+            ..Default::default()
+        };
+        let b = Scoreboard::default();
+        assert_eq!(r.reo_wnd(&b, true, 4000, 100), 0);
+        assert_eq!(r.reo_wnd(&b, false, 4000, 100), 500, "min_RTT / 4");
+        assert_eq!(
+            r.reo_wnd(&sacked(1, 4), false, 4000, 100),
+            0,
+            "DupThresh SACKed"
+        );
+        r.reordering_seen = true;
+        assert_eq!(r.reo_wnd(&b, true, 4000, 100), 500);
+    }
+
+    #[test]
+    fn rfc8985_6_2_step_4_each_round_with_a_dsack_widens_reo_wnd_up_to_srtt_for_16_recoveries() {
+        let mut r = Rack {
+            min_rtt_us: 2000,
+            reordering_seen: true,
+            ..Default::default()
+        };
+        let b = Scoreboard::default();
+        r.on_dsack(s(10));
+        r.on_dsack(s(10));
+        assert_eq!(r.reo_wnd(&b, false, 4000, 100), 1000, "once per round");
+        for _ in 0..10 {
+            r.dsack_round = None; // SND.UNA passed the round
+            r.on_dsack(s(20));
+        }
+        assert_eq!(r.reo_wnd(&b, false, 4000, 100), 4000, "at most SRTT");
+        for _ in 0..15 {
+            r.recovery_ended();
+        }
+        assert_eq!(r.reo_wnd(&b, false, 4000, 100), 4000);
+        r.recovery_ended();
+        assert_eq!(r.reo_wnd(&b, false, 4000, 100), 500, "16 without D-SACK");
+    }
+
+    #[test]
+    fn rfc8985_6_a_full_ring_merges_the_two_marks_sent_closest_together_at_the_later_time() {
+        let mut r = Rack::default();
+        for i in 0..MARKS as u32 {
+            r.mark(s(i), if i == 6 { 5100 } else { i * 1000 });
+        }
+        r.mark(s(MARKS as u32), 100_000);
+        assert_eq!(usize::from(r.len), MARKS);
+        assert_eq!(r.first_sent(s(5)), Some(5100), "taken as sent later");
+        assert_eq!(r.first_sent(s(6)), Some(5100));
+        assert_eq!(r.first_sent(s(4)), Some(4000), "the others as they were");
+        r.mark(s(MARKS as u32 + 1), 100_000);
+        assert_eq!(usize::from(r.len), MARKS, "one turn, one mark");
+        r.trim(s(7), s(30));
+        assert_eq!(r.first_sent(s(6)), None, "acknowledged");
+        assert_eq!(r.first_sent(s(7)), Some(7000));
+    }
+
+    #[test]
+    fn rfc8985_6_2_step_3_a_hole_filled_by_its_first_transmission_is_reordering() {
+        let ack = |r: &mut Rack, before: &Scoreboard, after: &Scoreboard, una: u32, rtx| {
+            let sack = SackBlocks::default();
+            let a = AckView {
+                una_before: s(0),
+                una: s(una),
+                snd_max: s(10),
+                sack: &sack,
+                dsack: false,
+                tsecr: None,
+            };
+            r.update(&a, before, after, rtx, 5000);
+        };
+        let mut r = Rack::default();
+        r.mark(s(0), 0);
+        r.fack = Some(s(3)); // 1..3 SACKed, 0 missing
+        let before = sacked(1, 3);
+        ack(&mut r, &before, &Scoreboard::default(), 3, Some(s(1)));
+        assert!(!r.reordering_seen, "0 was retransmitted: no sign");
+        ack(&mut r, &before, &Scoreboard::default(), 3, None);
+        assert!(r.reordering_seen, "0 arrived late, not lost");
+    }
+}
