@@ -232,6 +232,29 @@ impl Core {
         (self.board(tcb)).map(|b| b.pipe(tcb.snd_una, tcb.snd_max, tcb.high_rxt, smss))
     }
 
+    /// RFC 6675 §5.1 for the go-back-N of an RTO (SND.NXT behind SND.MAX):
+    /// the scoreboard was cleared at the RTO (RFC 2018 §8: the receiver
+    /// may have reneged), but what the peer SACKs since is used — SND.NXT
+    /// skips a range it holds. Returns how far the next segment may go
+    /// before the next such range, and the SACKed octets below SND.NXT.
+    pub(crate) fn go_back_n(&self, tcb: &mut Tcb) -> (usize, u32) {
+        let Some(b) = self.board(tcb) else {
+            return (usize::MAX, 0);
+        };
+        let data_end = tcb.snd_una + tcb.send_buf.len() as u32;
+        if let Ok(end) = b.around(tcb.snd_nxt) {
+            let end = if end < data_end { end } else { data_end };
+            if end > tcb.snd_nxt {
+                tcb.snd_nxt = end;
+            }
+        }
+        let limit = match b.around(tcb.snd_nxt) {
+            Err(Some(next)) => (next - tcb.snd_nxt) as usize,
+            _ => usize::MAX,
+        };
+        (limit, b.sacked_between(tcb.snd_una, tcb.snd_nxt))
+    }
+
     /// Sends `max` bytes at most of the segment at `seq` (at or above
     /// SND.UNA) again, one MSS at most; returns the sequence space sent.
     pub(crate) fn retransmit_at(

@@ -71,6 +71,32 @@ impl Scoreboard {
         self.ranges().iter().map(|&(l, r)| (r - l) as u32).sum()
     }
 
+    /// The SACKed octets in [`from`, `to`).
+    pub fn sacked_between(&self, from: SeqNumber, to: SeqNumber) -> u32 {
+        let mut n = 0;
+        for &(l, r) in self.ranges() {
+            let (a, b) = (if l > from { l } else { from }, if r < to { r } else { to });
+            if b > a {
+                n += (b - a) as u32;
+            }
+        }
+        n
+    }
+
+    /// Where the SACKed range holding `seq` ends, or else where the next
+    /// one above it begins: `Ok(end)` or `Err(next start)`.
+    pub fn around(&self, seq: SeqNumber) -> Result<SeqNumber, Option<SeqNumber>> {
+        for &(l, r) in self.ranges() {
+            if seq < l {
+                return Err(Some(l));
+            }
+            if seq < r {
+                return Ok(r);
+            }
+        }
+        Err(None)
+    }
+
     /// The first unSACKed sequence number in [`from`, `to`), if any.
     pub fn first_unsacked(&self, from: SeqNumber, to: SeqNumber) -> Option<SeqNumber> {
         let mut at = from;
