@@ -583,6 +583,8 @@ impl Engine {
             // The RTO restarts (RFC 6298 §5.3), or the probe timeout in
             // its place while a tail loss probe may go (RFC 8985 §7.2).
             self.core.rearm(tcb, index, now);
+        } else {
+            self.core.settle_later(tcb, index, now);
         }
         if !tcb.send_buf.is_empty() || tcb.has(flag::FIN_QUEUED) {
             self.core.mark_dirty(tcb, index);

@@ -35,6 +35,8 @@ impl Engine {
             TimerRole::Reorder => {
                 if tcb.outstanding() {
                     self.core.on_reorder_timeout(tx, tcb, index, now);
+                } else {
+                    self.core.settle_now(tcb);
                 }
                 self.core.rearm(tcb, index, now);
                 return;

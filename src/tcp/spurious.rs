@@ -16,8 +16,9 @@
 //! until about a round trip after it ended, when any D-SACK for it would
 //! have come — or, where nothing is outstanding by then, until the next
 //! segment from the peer after the ACK that ended it (the one a late
-//! duplicate's D-SACK rides on), and at the latest until the connection
-//! leaves for TIME-WAIT or ends. The TCB keeps a 16-bit index: beyond
+//! duplicate's D-SACK rides on), or an RTO after that ACK if the peer
+//! stays quiet, and at the latest until the connection leaves for
+//! TIME-WAIT or ends. The TCB keeps a 16-bit index: beyond
 //! 65,535 connections holding records at once, the others go without —
 //! no scoreboard (NewReno recovery) and no undo — counted in
 //! `recovery_pool_full`.
@@ -25,7 +26,7 @@
 use super::core::Core;
 use super::rack::{AckView, Rack};
 use super::scoreboard::Scoreboard;
-use super::tcb::Tcb;
+use super::tcb::{Tcb, TimerRole};
 use super::Instant;
 use crate::wire::{SackBlocks, SeqNumber, TcpOptions};
 
@@ -300,6 +301,34 @@ impl Core {
         let quiet =
             tcb.snd_una == tcb.snd_max && !tcb.in_recovery && !tcb.tlp_sent && tcb.retries == 0;
         if quiet && e.ended_at.is_some() && e.board.is_empty() {
+            self.release_episode(tcb);
+        }
+    }
+
+    /// An ACK left nothing of `tcb` outstanding, its episode ended: the
+    /// record waits for a late duplicate's D-SACK, which the peer's next
+    /// segment carries (`settle_episode`), but a quiet peer (an idle
+    /// keep-alive connection) sends none. The TCB's timer, free with
+    /// nothing outstanding, gives the record back an RTO later
+    /// (`settle_now`), as RACK's: it has nothing else to time then.
+    pub(crate) fn settle_later(&mut self, tcb: &mut Tcb, index: u32, now: Instant) {
+        let Some(e) = self.episodes.episodes.get(usize::from(tcb.episode)) else {
+            return;
+        };
+        if tcb.timer.is_none() && e.ended_at.is_some() {
+            let after = tcb.rtt.rto();
+            self.arm(tcb, index, after, now);
+            tcb.timer_role = TimerRole::Reorder;
+        }
+    }
+
+    /// `settle_later`'s timer fired: if still nothing is outstanding,
+    /// the D-SACK had its time, and the record goes.
+    pub(crate) fn settle_now(&mut self, tcb: &mut Tcb) {
+        let Some(e) = self.episodes.episodes.get(usize::from(tcb.episode)) else {
+            return;
+        };
+        if !tcb.outstanding() && !tcb.in_recovery && e.ended_at.is_some() && e.board.is_empty() {
             self.release_episode(tcb);
         }
     }

@@ -290,3 +290,16 @@ fn rfc6675_5_1_the_go_back_n_after_an_rto_skips_what_the_peer_sacks_since() {
     );
     assert!(tcb_of(&h, c).snd_nxt >= SeqNumber(iss + 7 * MSS));
 }
+
+#[test]
+fn rfc3708_a_quiet_connection_gives_its_loss_record_back_an_rto_after_the_episode_ends() {
+    let (mut h, iss, c, _, _) = fast_retransmit_with_sack();
+    h.send(seg(PEER_ISS + 1, iss + 10 * MSS, ACK));
+    assert!(!tcb_of(&h, c).in_recovery);
+    assert_eq!(h.engine.core.episodes.in_use(), 1, "kept for a late D-SACK");
+    // The peer sends nothing more: no segment settles the record.
+    h.advance(Duration::from_secs(2));
+    assert_eq!(h.engine.core.episodes.in_use(), 0);
+    assert!(h.recv().is_empty(), "the timer sends nothing");
+    assert_eq!(h.engine.state(c), Some(State::Established));
+}

@@ -389,4 +389,3 @@ fn rfc8985_6_transmit_times_are_kept_only_while_more_than_one_segment_is_in_flig
     assert_eq!(c.episodes.in_use(), 0, "the client sent one segment");
     assert!(s.stats.recovery_pool_full == 0);
 }
-
