@@ -688,7 +688,7 @@ fn lossy_64k(loss: f64) -> (Sim, u64) {
     let lost = sim.to_client.lost + sim.to_server.lost;
     let rto = c.retransmits + s.retransmits;
     println!(
-        "  loss {:.0}%: {lost} segments lost, {rto} RTO retransmissions, {} fast retransmits, {} recoveries, {} TLPs; {} out of order queued, {} dropped; {} spurious retransmissions (D-SACK), {} undone; {} RACK retransmissions; {} delayed ACKs",
+        "  loss {:.0}%: {lost} segments lost, {rto} RTO retransmissions, {} fast retransmits, {} recoveries, {} TLPs; {} out of order queued, {} dropped; {} spurious retransmissions (D-SACK), {} undone; {} RACK retransmissions, {} RACK reorder timeouts; {} delayed ACKs",
         loss * 100.0,
         c.fast_retransmits + s.fast_retransmits,
         c.recoveries + s.recoveries,
@@ -698,6 +698,7 @@ fn lossy_64k(loss: f64) -> (Sim, u64) {
         c.spurious_retransmits + s.spurious_retransmits,
         c.undos + s.undos,
         c.rack_retransmits + s.rack_retransmits,
+        c.rack_reorder_timeouts + s.rack_reorder_timeouts,
         c.delayed_acks + s.delayed_acks,
     );
     assert!(

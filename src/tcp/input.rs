@@ -311,7 +311,7 @@ impl Engine {
         // at once (RFC 8985 §7.4), and it must not be cut for as a loss.
         let probe_dsacked = self.core.probe_dsacked(tcb, seg.ack, &seg.options.sack);
         let dsack = self.core.take_dsack(tcb, seg.ack, &seg.options.sack);
-        self.core.take_sack(tcb, seg.ack, &seg.options.sack, dsack);
+        self.core.take_sack(tcb, seg.ack, &seg.options, dsack, now);
         self.core.settle_episode(tcb);
         let only_dsack = dsack && seg.options.sack.len() == 1;
         if seg.ack > tcb.snd_una {
@@ -573,12 +573,18 @@ impl Engine {
         if tcb.tlp_sent {
             self.core.tlp_answered(tcb, probe_dsacked);
         }
+        if !tcb.in_recovery {
+            // RACK may find a loss on any ACK (RFC 8985 §6.2).
+            self.core.recover_if_lost(tx, tcb, now);
+        }
         self.core.age_episode(tcb);
         self.core.disarm(tcb);
         if tcb.outstanding() {
             // The RTO restarts (RFC 6298 §5.3), or the probe timeout in
             // its place while a tail loss probe may go (RFC 8985 §7.2).
             self.core.rearm(tcb, index, now);
+        } else {
+            self.core.settle_later(tcb, index, now);
         }
         if !tcb.send_buf.is_empty() || tcb.has(flag::FIN_QUEUED) {
             self.core.mark_dirty(tcb, index);

@@ -208,12 +208,20 @@ impl Core {
         force: bool,
     ) -> bool {
         let mut sent = false;
+        let mut fresh_from = None;
         loop {
+            // The go-back-N of an RTO skips what the peer has SACKed since
+            // (RFC 6675 §5.1), which is not in the network either.
+            let (limit, skipped) = if tcb.snd_nxt < tcb.snd_max {
+                self.go_back_n(tcb)
+            } else {
+                (usize::MAX, 0)
+            };
             let in_flight = (tcb.snd_nxt - tcb.snd_una) as u32;
             let offset = in_flight as usize;
             // In SACK recovery, what is in the network is pipe, not all
             // that is unacknowledged (RFC 6675 §5 (C), NextSeg (2)).
-            let in_network = self.recovery_pipe(tcb).unwrap_or(in_flight);
+            let in_network = self.recovery_pipe(tcb).unwrap_or(in_flight - skipped);
             let queued = tcb.send_buf.len();
             if offset > queued {
                 break; // the FIN is out
@@ -230,7 +238,7 @@ impl Core {
                 .saturating_sub(in_network)
                 .min(tcb.snd_wnd.saturating_sub(in_flight)) as usize;
             let mss = usize::from(tcb.snd_mss);
-            let mut len = unsent.min(mss).min(room);
+            let mut len = unsent.min(mss).min(room).min(limit);
             if len == 0 && unsent > 0 && force && in_flight == 0 {
                 len = 1;
             }
@@ -238,7 +246,7 @@ impl Core {
             // shorter than the MSS while more data waits goes only if it is
             // at least half the largest window the peer offered (Fs = 1/2),
             // or when the override timer forces it; else wait for room.
-            if len > 0 && len < mss && len < unsent && !force {
+            if len > 0 && len < mss && len < unsent && len < limit && !force {
                 let fs = tcb.max_snd_wnd / 2;
                 if (len as u32) < fs {
                     break;
@@ -262,6 +270,7 @@ impl Core {
                 self.emit(tx, tcb, now, seq, flags, payload);
             }
             if fresh {
+                fresh_from.get_or_insert(seq);
                 self.stats.bytes_out += len as u64;
                 if tcb.rtt_seq.is_none() && tcb.retries == 0 {
                     tcb.rtt_seq = Some((seq, now));
@@ -279,6 +288,9 @@ impl Core {
         }
         if sent {
             tcb.ack_sent();
+        }
+        if let Some(seq) = fresh_from {
+            self.mark_sent(tcb, seq, now); // RACK's transmit time (rack.rs)
         }
         sent
     }

@@ -40,7 +40,7 @@ impl Core {
                 // RFC 6675 §5 (C): what left the network makes room, for
                 // the next lost hole first, then for new data; a lost
                 // retransmission (RACK) before either.
-                self.rack_detect(tx, tcb, now);
+                self.rack_repair(tx, tcb, now);
                 self.repair_holes(tx, tcb, now);
             } else {
                 // RFC 6582 §3.2 (3): each further duplicate ACK says a
@@ -52,11 +52,10 @@ impl Core {
             return;
         }
         // RFC 6675 §5: with SACK, recovery starts as well when the
-        // scoreboard shows SND.UNA lost (IsLost), with fewer duplicate ACKs
-        // than DupThresh (the peer ACKs every second segment; ACKs get lost).
-        let lost = self
-            .board(tcb)
-            .is_some_and(|b| b.is_lost(tcb.snd_una, smss));
+        // scoreboard shows SND.UNA lost (IsLost, or RACK's clock), with
+        // fewer duplicate ACKs than DupThresh (the peer ACKs every second
+        // segment; ACKs get lost).
+        let lost = self.una_lost(tcb);
         // RFC 6582 §3.2 (2): only duplicate ACKs of data sent after the
         // last recovery or RTO (beyond `recover`) start one, so the go-back-N
         // of an RTO does not trigger a second, spurious, reduction.
@@ -66,6 +65,37 @@ impl Core {
             }
             return;
         }
+        self.enter_recovery(tx, tcb, now);
+        self.mark_dirty(tcb, index);
+    }
+
+    /// Whether the scoreboard shows the segment at SND.UNA lost.
+    #[inline]
+    fn una_lost(&self, tcb: &Tcb) -> bool {
+        let smss = u32::from(tcb.snd_mss);
+        self.board(tcb)
+            .is_some_and(|b| b.is_lost(tcb.snd_una, smss))
+    }
+
+    /// Outside recovery, on an ACK that was no duplicate or on RACK's
+    /// reorder timer: if RACK has found SND.UNA lost (RFC 8985 §6.2), a
+    /// recovery begins (RFC 8985 §6.3: as RFC 6675's would), unless the
+    /// loss is of data sent before the last one ended.
+    pub(crate) fn recover_if_lost(&mut self, tx: &mut FrameBatch, tcb: &mut Tcb, now: Instant) {
+        if tcb.episode == super::spurious::NONE || tcb.snd_una <= tcb.recover || !tcb.outstanding()
+        {
+            return;
+        }
+        if self.una_lost(tcb) {
+            self.enter_recovery(tx, tcb, now);
+        }
+    }
+
+    /// Fast recovery begins (RFC 6582 §3.2 (2), RFC 6675 §5 (1)–(4)): the
+    /// window halves, SND.UNA goes again, and with SACK the lost holes
+    /// pipe leaves room for.
+    fn enter_recovery(&mut self, tx: &mut FrameBatch, tcb: &mut Tcb, now: Instant) {
+        let smss = u32::from(tcb.snd_mss);
         // A loss record may be held with nothing on its board (an
         // episode's undo record): only SACKed data makes this RFC 6675's.
         let sack = self.board(tcb).is_some_and(|b| !b.is_empty());
@@ -86,7 +116,6 @@ impl Core {
         } else {
             tcb.cwnd = tcb.ssthresh + u32::from(DUP_THRESH) * smss;
         }
-        self.mark_dirty(tcb, index);
     }
 
     /// SND.UNA advanced by `acked` during fast recovery: a full ACK ends
@@ -115,6 +144,9 @@ impl Core {
                 tcb.ssthresh.min(flight.max(smss) + smss)
             };
             tcb.in_recovery = false;
+            if let Some(e) = self.episodes.record_mut(tcb.episode) {
+                e.rack.recovery_ended();
+            }
             return;
         }
         if tcb.high_rxt < tcb.snd_una {
@@ -131,7 +163,7 @@ impl Core {
                 let sent = self.retransmit_una(tx, tcb, now);
                 tcb.high_rxt = tcb.snd_una + sent as u32;
             }
-            self.rack_detect(tx, tcb, now);
+            self.rack_repair(tx, tcb, now);
             self.repair_holes(tx, tcb, now);
             return;
         }
@@ -163,7 +195,7 @@ impl Core {
     /// room in cwnd, the first hole at or above HighRxt that the
     /// scoreboard says IsLost goes again. New data, NextSeg (2), follows
     /// in `send_data`, which measures its room by the same pipe.
-    fn repair_holes(&mut self, tx: &mut FrameBatch, tcb: &mut Tcb, now: Instant) {
+    pub(crate) fn repair_holes(&mut self, tx: &mut FrameBatch, tcb: &mut Tcb, now: Instant) {
         let smss = u32::from(tcb.snd_mss);
         for _ in 0..MAX_REPAIRS_PER_ACK {
             let Some(board) = self.board(tcb) else {
@@ -198,6 +230,29 @@ impl Core {
         }
         let smss = u32::from(tcb.snd_mss);
         (self.board(tcb)).map(|b| b.pipe(tcb.snd_una, tcb.snd_max, tcb.high_rxt, smss))
+    }
+
+    /// RFC 6675 §5.1 for the go-back-N of an RTO (SND.NXT behind SND.MAX):
+    /// the scoreboard was cleared at the RTO (RFC 2018 §8: the receiver
+    /// may have reneged), but what the peer SACKs since is used — SND.NXT
+    /// skips a range it holds. Returns how far the next segment may go
+    /// before the next such range, and the SACKed octets below SND.NXT.
+    pub(crate) fn go_back_n(&self, tcb: &mut Tcb) -> (usize, u32) {
+        let Some(b) = self.board(tcb) else {
+            return (usize::MAX, 0);
+        };
+        let data_end = tcb.snd_una + tcb.send_buf.len() as u32;
+        if let Ok(end) = b.around(tcb.snd_nxt) {
+            let end = if end < data_end { end } else { data_end };
+            if end > tcb.snd_nxt {
+                tcb.snd_nxt = end;
+            }
+        }
+        let limit = match b.around(tcb.snd_nxt) {
+            Err(Some(next)) => (next - tcb.snd_nxt) as usize,
+            _ => usize::MAX,
+        };
+        (limit, b.sacked_between(tcb.snd_una, tcb.snd_nxt))
     }
 
     /// Sends `max` bytes at most of the segment at `seq` (at or above

@@ -32,6 +32,15 @@ impl Engine {
                 self.core.on_pto(tx, tcb, index, now);
                 return;
             }
+            TimerRole::Reorder => {
+                if tcb.outstanding() {
+                    self.core.on_reorder_timeout(tx, tcb, index, now);
+                } else {
+                    self.core.settle_now(tcb);
+                }
+                self.core.rearm(tcb, index, now);
+                return;
+            }
             _ => {}
         }
         let handshake = matches!(tcb.state, State::SynSent | State::SynReceived);
@@ -140,12 +149,25 @@ impl Core {
     /// anything is unacknowledged; else, with bytes queued that the window
     /// holds back, the persist timer (window zero, RFC 9293 §3.8.6.1) or the
     /// SWS override timer (RFC 9293 §3.8.6.2.1, 0.1–1 s).
+    /// RACK's reorder timer takes the RTO's place while it waits (RFC 8985
+    /// §6.2 step 5); the RTO restarts after it.
     pub(crate) fn rearm(&mut self, tcb: &mut Tcb, index: u32, now: Instant) {
+        let reorder = if tcb.outstanding() && tcb.snd_wnd > 0 {
+            self.reorder_due(tcb, now)
+        } else {
+            None
+        };
         if tcb.timer.is_some() {
-            return;
+            let waits = matches!(tcb.timer_role, TimerRole::Reorder | TimerRole::DelayedAck);
+            if reorder.is_none() || waits {
+                return;
+            }
         }
         let rto = tcb.rtt.rto();
-        if tcb.outstanding() {
+        if let Some(after) = reorder {
+            self.arm(tcb, index, after, now);
+            tcb.timer_role = TimerRole::Reorder;
+        } else if tcb.outstanding() {
             match self.pto(tcb) {
                 Some(pto) if pto < rto => {
                     self.arm(tcb, index, pto, now);

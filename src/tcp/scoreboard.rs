@@ -1,7 +1,9 @@
 //! The sender's SACK scoreboard (RFC 6675 §3–§4): what the peer has
 //! reported holding above SND.UNA, kept across ACKs (an ACK repeats only
 //! its three or four most recent blocks, RFC 2018 §4), and the three
-//! questions loss recovery asks of it — IsLost, pipe and NextSeg.
+//! questions loss recovery asks of it — IsLost, pipe and NextSeg. RACK
+//! (`rack.rs`) marks holes lost by time as well: IsLost is true below
+//! either bound.
 //!
 //! It lives in the connection's loss record (see `spurious::Pool`), not
 //! in the TCB: only a connection the peer has SACKed holds one.
@@ -21,6 +23,9 @@ const MAX_RANGES: usize = 8;
 pub(crate) struct Scoreboard {
     ranges: [(SeqNumber, SeqNumber); MAX_RANGES],
     len: u8,
+    /// Below it, every unSACKed octet is lost by RACK's clock (RFC 8985
+    /// §6.2 step 5), whatever is SACKed above it.
+    rack_lost: Option<SeqNumber>,
 }
 
 impl Scoreboard {
@@ -41,14 +46,76 @@ impl Scoreboard {
         self.ranges().iter().any(|&(l, r)| l <= seq && seq < r)
     }
 
+    /// The end of the highest SACKed range.
+    #[inline]
+    pub fn high(&self) -> Option<SeqNumber> {
+        self.ranges().last().map(|&(_, r)| r)
+    }
+
     /// Whether anything at or beyond `seq` is SACKed.
     #[inline]
     pub fn sacked_beyond(&self, seq: SeqNumber) -> bool {
         self.ranges().last().is_some_and(|&(_, r)| r > seq)
     }
 
+    /// RACK found every unSACKed octet below `seq` lost (RFC 8985 §6.2
+    /// step 5): a mark that stays until SND.UNA passes it.
+    pub fn mark_lost_below(&mut self, seq: SeqNumber) {
+        if self.rack_lost.is_none_or(|b| seq > b) {
+            self.rack_lost = Some(seq);
+        }
+    }
+
+    /// The octets SACKed above SND.UNA.
+    pub fn sacked_bytes(&self) -> u32 {
+        self.ranges().iter().map(|&(l, r)| (r - l) as u32).sum()
+    }
+
+    /// The SACKed octets in [`from`, `to`).
+    pub fn sacked_between(&self, from: SeqNumber, to: SeqNumber) -> u32 {
+        let mut n = 0;
+        for &(l, r) in self.ranges() {
+            let (a, b) = (if l > from { l } else { from }, if r < to { r } else { to });
+            if b > a {
+                n += (b - a) as u32;
+            }
+        }
+        n
+    }
+
+    /// Where the SACKed range holding `seq` ends, or else where the next
+    /// one above it begins: `Ok(end)` or `Err(next start)`.
+    pub fn around(&self, seq: SeqNumber) -> Result<SeqNumber, Option<SeqNumber>> {
+        for &(l, r) in self.ranges() {
+            if seq < l {
+                return Err(Some(l));
+            }
+            if seq < r {
+                return Ok(r);
+            }
+        }
+        Err(None)
+    }
+
+    /// The first unSACKed sequence number in [`from`, `to`), if any.
+    pub fn first_unsacked(&self, from: SeqNumber, to: SeqNumber) -> Option<SeqNumber> {
+        let mut at = from;
+        for &(l, r) in self.ranges() {
+            if at < l {
+                break;
+            }
+            if at < r {
+                at = r;
+            }
+        }
+        (at < to).then_some(at)
+    }
+
     /// Forgets everything below `una` (the cumulative ACK).
     pub fn trim(&mut self, una: SeqNumber) {
+        if self.rack_lost.is_some_and(|b| b <= una) {
+            self.rack_lost = None;
+        }
         let mut kept = 0;
         for i in 0..usize::from(self.len) {
             let (l, r) = self.ranges[i];
@@ -120,14 +187,19 @@ impl Scoreboard {
     fn lost_below(&self, smss: u32) -> Option<SeqNumber> {
         let need = (DUP_THRESH - 1) * smss;
         let mut above = 0u32;
+        let mut dup_thresh = None;
         for &(l, r) in self.ranges().iter().rev() {
             let len = (r - l) as u32;
             if above + len > need {
-                return Some(r - (need - above));
+                dup_thresh = Some(r - (need - above));
+                break;
             }
             above += len;
         }
-        None
+        match (dup_thresh, self.rack_lost) {
+            (Some(a), Some(b)) => Some(if a > b { a } else { b }),
+            (a, b) => a.or(b),
+        }
     }
 
     /// RFC 6675 §4 IsLost(`seq`).

@@ -16,17 +16,19 @@
 //! until about a round trip after it ended, when any D-SACK for it would
 //! have come — or, where nothing is outstanding by then, until the next
 //! segment from the peer after the ACK that ended it (the one a late
-//! duplicate's D-SACK rides on), and at the latest until the connection
-//! leaves for TIME-WAIT or ends. The TCB keeps a 16-bit index: beyond
+//! duplicate's D-SACK rides on), or an RTO after that ACK if the peer
+//! stays quiet, and at the latest until the connection leaves for
+//! TIME-WAIT or ends. The TCB keeps a 16-bit index: beyond
 //! 65,535 connections holding records at once, the others go without —
 //! no scoreboard (NewReno recovery) and no undo — counted in
 //! `recovery_pool_full`.
 
 use super::core::Core;
-use super::rack::Retransmissions;
+use super::rack::{AckView, Rack};
 use super::scoreboard::Scoreboard;
-use super::tcb::Tcb;
-use crate::wire::{SackBlocks, SeqNumber};
+use super::tcb::{Tcb, TimerRole};
+use super::Instant;
+use crate::wire::{SackBlocks, SeqNumber, TcpOptions};
 
 /// The TCB index of no episode.
 pub(crate) const NONE: u16 = u16::MAX;
@@ -37,8 +39,8 @@ pub(crate) const NONE: u16 = u16::MAX;
 pub(crate) struct Episode {
     /// What the peer has SACKed above SND.UNA.
     pub board: Scoreboard,
-    /// The retransmissions RACK watches.
-    pub rack: Retransmissions,
+    /// RACK's transmit times and state (`rack.rs`).
+    pub rack: Rack,
     /// The undo fields below are of an episode still to be judged.
     undoing: bool,
     /// SND.UNA at its first retransmission: duplicates reported at or
@@ -74,6 +76,13 @@ impl Pool {
         }
         self.episodes.push(e);
         self.episodes.len() as u16 - 1
+    }
+
+    /// A record for RACK's transmit times alone (`Core::mark_sent`): none
+    /// once all are taken, which only leaves that connection to the
+    /// other mechanisms, and is not counted as `recovery_pool_full`.
+    pub fn acquire_quietly(&mut self) -> u16 {
+        self.acquire(Episode::default())
     }
 
     /// Gives a record back (`NONE` is ignored).
@@ -130,7 +139,7 @@ impl Core {
             prior_ssthresh: tcb.ssthresh,
             ended_at: None,
             board: Scoreboard::default(),
-            rack: Retransmissions::default(),
+            rack: Rack::default(),
         };
         match self.episodes.episodes.get_mut(usize::from(tcb.episode)) {
             Some(e) if e.undoing && e.ended_at.is_none() => {}
@@ -152,22 +161,26 @@ impl Core {
     pub(crate) fn clear_board(&mut self, tcb: &Tcb) {
         if let Some(e) = self.episodes.record_mut(tcb.episode) {
             e.board = Scoreboard::default();
+            e.rack.forget();
         }
     }
 
-    /// An ACK arrived for `tcb`, cumulative to `ack`, with `sack` blocks
-    /// (the first a D-SACK if `dsack`): the scoreboard takes them (RFC
-    /// 6675 §5 (C)), from a record taken from the pool at the first.
+    /// An ACK arrived for `tcb`, cumulative to `ack`, with `options`' SACK
+    /// blocks (the first a D-SACK if `dsack`): the scoreboard takes them
+    /// (RFC 6675 §5 (C)), from a record taken from the pool at the first,
+    /// and RACK what they delivered (RFC 8985 §6.2).
     pub(crate) fn take_sack(
         &mut self,
         tcb: &mut Tcb,
         ack: SeqNumber,
-        sack: &SackBlocks,
+        options: &TcpOptions,
         dsack: bool,
+        now: Instant,
     ) {
         if !tcb.sack_ok {
             return;
         }
+        let sack = &options.sack;
         let una = if ack > tcb.snd_una { ack } else { tcb.snd_una };
         if tcb.episode == NONE {
             let news = sack.as_slice().iter().skip(usize::from(dsack));
@@ -180,7 +193,17 @@ impl Core {
             tcb.episode = self.acquire_episode(Episode::default());
         }
         if let Some(e) = self.episodes.episodes.get_mut(usize::from(tcb.episode)) {
+            let before = e.board;
             e.board.update(una, tcb.snd_max, sack, dsack);
+            let view = AckView {
+                una_before: tcb.snd_una,
+                una,
+                snd_max: tcb.snd_max,
+                sack,
+                dsack,
+                tsecr: options.timestamps.map(|(_, ecr)| ecr),
+            };
+            e.rack_on_ack(tcb, &view, &before, now);
         }
     }
 
@@ -214,6 +237,7 @@ impl Core {
         let Some(e) = self.episodes.episodes.get_mut(usize::from(tcb.episode)) else {
             return true;
         };
+        e.rack.on_dsack(tcb.snd_max);
         if !e.undoing || left < e.undo_marker || right > tcb.snd_max || e.retrans == 0 {
             return true; // not of ours (the network's duplicate), or none left
         }
@@ -228,7 +252,7 @@ impl Core {
             tcb.in_recovery = false;
             self.stats.undos += 1;
             e.undoing = false;
-            if e.board.is_empty() {
+            if e.board.is_empty() && !e.rack.holds_marks() {
                 self.release_episode(tcb);
             }
         }
@@ -251,7 +275,7 @@ impl Core {
             Some(end) if tcb.snd_una > end => e.undoing = false,
             _ => {}
         }
-        if !e.undoing && e.board.is_empty() && !tcb.in_recovery {
+        if !e.undoing && e.board.is_empty() && !tcb.in_recovery && !e.rack.holds_marks() {
             self.release_episode(tcb);
         }
     }
@@ -277,6 +301,34 @@ impl Core {
         let quiet =
             tcb.snd_una == tcb.snd_max && !tcb.in_recovery && !tcb.tlp_sent && tcb.retries == 0;
         if quiet && e.ended_at.is_some() && e.board.is_empty() {
+            self.release_episode(tcb);
+        }
+    }
+
+    /// An ACK left nothing of `tcb` outstanding, its episode ended: the
+    /// record waits for a late duplicate's D-SACK, which the peer's next
+    /// segment carries (`settle_episode`), but a quiet peer (an idle
+    /// keep-alive connection) sends none. The TCB's timer, free with
+    /// nothing outstanding, gives the record back an RTO later
+    /// (`settle_now`), as RACK's: it has nothing else to time then.
+    pub(crate) fn settle_later(&mut self, tcb: &mut Tcb, index: u32, now: Instant) {
+        let Some(e) = self.episodes.episodes.get(usize::from(tcb.episode)) else {
+            return;
+        };
+        if tcb.timer.is_none() && e.ended_at.is_some() {
+            let after = tcb.rtt.rto();
+            self.arm(tcb, index, after, now);
+            tcb.timer_role = TimerRole::Reorder;
+        }
+    }
+
+    /// `settle_later`'s timer fired: if still nothing is outstanding,
+    /// the D-SACK had its time, and the record goes.
+    pub(crate) fn settle_now(&mut self, tcb: &mut Tcb) {
+        let Some(e) = self.episodes.episodes.get(usize::from(tcb.episode)) else {
+            return;
+        };
+        if !tcb.outstanding() && !tcb.in_recovery && e.ended_at.is_some() && e.board.is_empty() {
             self.release_episode(tcb);
         }
     }

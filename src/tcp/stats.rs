@@ -133,6 +133,8 @@ counters! {
     sack_recoveries,
     /// Retransmissions RACK found lost and repeated: data sent after them was SACKed a round trip later (RFC 8985 §6.2).
     rack_retransmits,
+    /// RACK reorder timeouts (RFC 8985 §6.2 step 5): segments sent before one delivered waited out a round trip and the reordering window.
+    rack_reorder_timeouts,
     /// Tail loss probes sent (RFC 8985 §7).
     tlps,
     /// Tail loss probes that repaired a loss: their ACK covered the tail (RFC 8985 §7.4).

@@ -60,6 +60,10 @@ pub(crate) enum TimerRole {
     Probe,
     /// The delayed-ACK timer (RFC 9293 §3.8.6.3), while nothing else runs.
     DelayedAck,
+    /// RACK's reorder timer (RFC 8985 §6.2 step 5), in the RTO's place;
+    /// with nothing outstanding, the end of a loss record's wait for a
+    /// late D-SACK (`Core::settle_later`).
+    Reorder,
 }
 
 /// One connection's state. Named as RFC 9293 §3.3.1 names the variables.

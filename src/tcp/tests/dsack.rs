@@ -271,3 +271,35 @@ fn rfc2018_8_rfc6675_5_1_an_rto_clears_the_sack_scoreboard() {
     assert_eq!(h.recv()[0].seq, iss, "the RTO's retransmission");
     assert!(!held(&h), "the scoreboard is cleared");
 }
+
+#[test]
+fn rfc6675_5_1_the_go_back_n_after_an_rto_skips_what_the_peer_sacks_since() {
+    let (mut h, iss, c) = accepted_with_sack(config(), false);
+    h.engine.send(c, &[7u8; 10 * MSS as usize]).unwrap();
+    assert_eq!(h.recv().len(), 10, "IW10");
+    h.advance(Duration::from_millis(1500));
+    assert_eq!(h.recv()[0].seq, iss, "the RTO's retransmission");
+    // The first segment arrives again; the peer holds 2..6 as well.
+    let blocks = sack(&[(iss + 2 * MSS, iss + 6 * MSS)]);
+    h.send(seg(PEER_ISS + 1, iss + MSS, ACK).options(blocks));
+    let out: Vec<u32> = h.recv().iter().map(|o| o.seq).collect();
+    assert_eq!(
+        out,
+        [iss + MSS, iss + 6 * MSS],
+        "slow start's two, 2..6 skipped"
+    );
+    assert!(tcb_of(&h, c).snd_nxt >= SeqNumber(iss + 7 * MSS));
+}
+
+#[test]
+fn rfc3708_a_quiet_connection_gives_its_loss_record_back_an_rto_after_the_episode_ends() {
+    let (mut h, iss, c, _, _) = fast_retransmit_with_sack();
+    h.send(seg(PEER_ISS + 1, iss + 10 * MSS, ACK));
+    assert!(!tcb_of(&h, c).in_recovery);
+    assert_eq!(h.engine.core.episodes.in_use(), 1, "kept for a late D-SACK");
+    // The peer sends nothing more: no segment settles the record.
+    h.advance(Duration::from_secs(2));
+    assert_eq!(h.engine.core.episodes.in_use(), 0);
+    assert!(h.recv().is_empty(), "the timer sends nothing");
+    assert_eq!(h.engine.state(c), Some(State::Established));
+}

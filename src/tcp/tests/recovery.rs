@@ -348,3 +348,44 @@ fn rfc6675_two_losses_in_one_window_are_both_repeated_within_one_recovery() {
     println!("two holes: {with:?} with SACK, {without:?} with NewReno");
     assert!(with <= without, "{with:?} with SACK, {without:?} without");
 }
+
+#[test]
+fn rfc8985_6_2_two_segments_lost_at_the_tail_are_repaired_by_rack_without_rto() {
+    // Segments 43 and 44 of 46 are lost; 45, sent after them, is SACKed.
+    // One segment above is too few for IsLost (RFC 6675 §4 wants more
+    // than DupThresh − 1) and the tail loss probe repeats 45, which the
+    // peer has: without RACK on first transmissions only the RTO repairs
+    // them. RACK's clock finds them lost a reordering window after the
+    // SACK, on its reorder timer (§6.2 step 5).
+    let mut p = Pair::new(Config::default(), &[43, 44]);
+    let took = p.response(65536);
+    let st = p.server.stats();
+    assert_eq!(st.retransmits, 0, "no RTO: {st:?}");
+    assert!(st.rack_reorder_timeouts >= 1, "{st:?}");
+    assert_eq!(st.recoveries, 1, "{st:?}");
+    assert!(took < Duration::from_millis(100), "took {took:?}");
+}
+
+#[test]
+fn rfc8985_6_2_a_lost_segment_with_one_sacked_after_it_is_lost_by_time() {
+    // A loss early in the window, with two segments after it SACKed
+    // before the ACKs stop (the rest are lost as well): RACK's verdict
+    // arrives a round trip and a reordering window after the first went.
+    let mut p = Pair::new(Config::default(), &[42, 43, 45]);
+    let took = p.response(65536);
+    let st = p.server.stats();
+    assert_eq!(st.retransmits, 0, "no RTO: {st:?}");
+    assert!(took < Duration::from_millis(100), "took {took:?}");
+}
+
+#[test]
+fn rfc8985_6_transmit_times_are_kept_only_while_more_than_one_segment_is_in_flight() {
+    let mut p = Pair::new(Config::default(), &[]);
+    p.response(1000);
+    assert_eq!(p.server.core.episodes.in_use(), 0, "one segment: no record");
+    let mut p = Pair::new(Config::default(), &[]);
+    p.response(65536);
+    let (c, s) = (&p.client.core, &p.server.core);
+    assert_eq!(c.episodes.in_use(), 0, "the client sent one segment");
+    assert!(s.stats.recovery_pool_full == 0);
+}
