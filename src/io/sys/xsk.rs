@@ -624,10 +624,15 @@ impl Slots for UmemSlots {
         let mut data = unsafe { self.umem.data_mut(desc) };
         data.cursor().set_pos(max_len);
         let buf = data.contents_mut();
-        let (ptr, len) = (buf.as_mut_ptr(), buf.len().min(max_len));
-        // SAFETY: `ptr..ptr + len` is within that frame's data segment (the
-        // cursor took its length to `max_len`, at most the frame's), in the
-        // UMEM mapping `self.umem` keeps alive; exclusive as said above.
+        let (ptr, len) = (buf.as_mut_ptr(), buf.len());
+        if len < max_len {
+            // A data segment shorter than `max_frame` said: no slot fits.
+            self.free.extend(self.written.pop());
+            return None;
+        }
+        // SAFETY: `ptr..ptr + len` is that frame's data segment up to the
+        // length the cursor just set, in the UMEM mapping `self.umem` keeps
+        // alive; exclusive as said above.
         Some(unsafe { std::slice::from_raw_parts_mut(ptr, len) })
     }
 

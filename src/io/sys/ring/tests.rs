@@ -522,7 +522,11 @@ fn lent_frames_go_out_as_written_and_come_back_to_the_free_list() {
     let mut l = ledger(16, 8, 0, 4);
     let mut lent = Vec::new();
     l.lend(&mut lent, 2);
-    assert_eq!((lent.len(), l.tx_frames_free()), (6, 2), "all but the reserve");
+    assert_eq!(
+        (lent.len(), l.tx_frames_free()),
+        (6, 2),
+        "all but the reserve"
+    );
     census_lent(&l, &lent);
     let pkts: Vec<_> = (0..3).map(|i| packet(i, 10 + i)).collect();
     for (d, p) in lent.iter_mut().zip(&pkts) {
@@ -534,7 +538,11 @@ fn lent_frames_go_out_as_written_and_come_back_to_the_free_list() {
     assert_eq!(l.rings.tx_wakeups, 1);
     let unused = lent.split_off(3);
     census_lent(&l, &unused);
-    assert_eq!(l.rings.kernel_transmit(8), pkts, "the bytes written in place");
+    assert_eq!(
+        l.rings.kernel_transmit(8),
+        pkts,
+        "the bytes written in place"
+    );
     // Completed frames are lent again; the unused stay lent.
     let mut more = unused;
     l.lend(&mut more, 2);
