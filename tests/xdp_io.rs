@@ -472,3 +472,146 @@ fn each_xdp_mode_attaches_where_it_says_and_detaches_on_drop() {
         );
     }
 }
+
+/// An ACK-only segment from A's `port` to B's `dport` whose sequence number
+/// is `seq`, with both checksums.
+fn numbered_segment(
+    mac_a: synwave::wire::MacAddr,
+    mac_b: synwave::wire::MacAddr,
+    port: u16,
+    dport: u16,
+    seq: u32,
+) -> Vec<u8> {
+    use synwave::wire::{emit_tcp_frame, SeqNumber, TcpFlags, TcpRepr, TCP_FRAME_MAX_HEADER};
+    let mut buf = vec![0u8; TCP_FRAME_MAX_HEADER];
+    let tcp = TcpRepr {
+        src_port: port,
+        dst_port: dport,
+        seq: SeqNumber(seq),
+        ack: SeqNumber(1),
+        flags: TcpFlags::ACK,
+        window: 65535,
+        urgent: 0,
+        options: Default::default(),
+        payload: &[],
+    };
+    let n = emit_tcp_frame(&mut buf, mac_a, mac_b, IP_A, IP_B, &tcp);
+    buf.truncate(n);
+    buf
+}
+
+/// Frames the engine writes in place, into UMEM TX frames lent to its
+/// batch (`XskSocket::tx_batch`), reach the wire byte for byte and in
+/// order; several times more of them than the socket has TX frames, so
+/// every frame is lent again after its completion, and some rounds larger
+/// than what is lent, so the overflow is copied. B is an AF_XDP socket too,
+/// which sees each frame as sent.
+#[test]
+fn frames_written_in_lent_umem_frames_go_out_intact_and_the_frames_come_back() {
+    if !require_root_or_skip(
+        "frames_written_in_lent_umem_frames_go_out_intact_and_the_frames_come_back",
+    ) {
+        return;
+    }
+    let tb = Testbed::up("swt-lent").unwrap_or_else(|e| panic!("{e}"));
+    const PORT_B: u16 = 7009;
+    const PORT_A: u16 = 40_000;
+    // A small UMEM: 128 TX frames, 64 of them lent (the rest the reserve).
+    let cfg = XskConfig {
+        frame_count: 256,
+        ring_size: 128,
+        ..XskConfig::default()
+    };
+    let rounds: Vec<usize> = (0..200).map(|i| [1, 64, 17, 100][i % 4]).collect();
+    let total: usize = rounds.iter().sum();
+    let mac_b = Testbed::in_ns(tb.ns_b(), || netdev::mac_addr(IFACE_B))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (ready_tx, ready_rx) = mpsc::channel::<Result<(), String>>();
+    let (got_tx, got_rx) = mpsc::channel::<usize>();
+    let receiver = spawn_in(tb.ns_b(), move || -> Result<Vec<Vec<u8>>, String> {
+        let setup = || -> Result<(XdpProgram, XskSocket), Error> {
+            let mut prog = XdpProgram::attach(IFACE_B, XdpMode::Auto)?;
+            let s = XskSocket::open(IFACE_B, 0, &cfg)?;
+            prog.register_xsk(&s)?;
+            prog.add_listener(IP_B, PORT_B)?;
+            Ok((prog, s))
+        };
+        let (_prog, mut s) = setup().map_err(|e| e.to_string())?;
+        let _ = ready_tx.send(Ok(()));
+        let mut got = Vec::new();
+        let deadline = Instant::now() + 4 * WAIT;
+        while got.len() < total && Instant::now() < deadline {
+            let before = got.len();
+            s.recv(|f| got.push(f.to_vec()))
+                .map_err(|e| e.to_string())?;
+            if got.len() > before {
+                let _ = got_tx.send(got.len());
+            } else {
+                s.poll_readable(10).map_err(|e| e.to_string())?;
+            }
+        }
+        Ok(got)
+    });
+    ready_rx
+        .recv_timeout(WAIT)
+        .expect("receiver came up")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let sender = spawn_in(tb.ns_a(), move || -> Result<Vec<Vec<u8>>, String> {
+        let mut s = XskSocket::open(IFACE_A, 0, &cfg).map_err(|e| e.to_string())?;
+        let mac_a = netdev::mac_addr(IFACE_A).map_err(|e| e.to_string())?;
+        let mut batch = s.tx_batch();
+        let mut sent = Vec::new();
+        for n in rounds {
+            for _ in 0..n {
+                let f = numbered_segment(mac_a, mac_b, PORT_A, PORT_B, sent.len() as u32);
+                batch.push_with(f.len(), |buf| {
+                    buf.copy_from_slice(&f);
+                    f.len()
+                });
+                sent.push(f);
+            }
+            let mut went = Vec::new();
+            let dropped = s
+                .transmit(&mut batch, |f| went.push(f.to_vec()))
+                .map_err(|e| e.to_string())?;
+            assert_eq!(dropped, 0);
+            assert!(batch.is_empty(), "transmit empties the batch");
+            assert_eq!(went, sent[sent.len() - n..], "what `sent` saw");
+            // Round by round, so that B's rings never overflow. In copy
+            // mode a wakeup sends 32 frames at most: poll(2) wakes it again.
+            let deadline = Instant::now() + WAIT;
+            let mut arrived = 0;
+            while arrived < sent.len() {
+                if Instant::now() > deadline {
+                    return Err(format!("B has {arrived} of {} frames", sent.len()));
+                }
+                s.poll_readable(1).map_err(|e| e.to_string())?;
+                arrived = got_rx.try_iter().last().unwrap_or(arrived);
+            }
+        }
+        // Every completion reaped, and lent again by a transmit of nothing:
+        // the reserve is free, and the batch has every other TX frame.
+        s.recv(|_| ()).map_err(|e| e.to_string())?;
+        let dropped = s.transmit(&mut batch, |_| ()).map_err(|e| e.to_string())?;
+        assert_eq!(dropped, 0);
+        assert_eq!(s.tx_frames_free(), 64, "{s:?}");
+        for _ in 0..65 {
+            batch.push(&sent[0]);
+        }
+        assert_eq!(batch.slotted().0, 64, "every lent frame came back");
+        Ok(sent)
+    });
+    let sent = sender
+        .join()
+        .expect("sender panicked")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let got = receiver
+        .join()
+        .expect("receiver panicked")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(got.len(), sent.len());
+    for (i, (g, s)) in got.iter().zip(&sent).enumerate() {
+        assert_eq!(g, s, "frame {i} arrived changed");
+    }
+}

@@ -113,8 +113,10 @@ pub fn spawn<A: App + Send + 'static>(
             core_affinity::set_for_current(core_affinity::CoreId { id: core });
         }
         let queue = xsk.queue();
-        let mut tx = FrameBatch::with_capacity(256, 128);
-        // ARP replies, kept apart so that the engine's turn can borrow `tx`.
+        // The engine writes its frames straight into UMEM TX frames.
+        let mut tx = xsk.tx_batch();
+        // ARP replies, kept apart so that the engine's turn can borrow `tx`;
+        // rare, so copied.
         let mut arp_tx = FrameBatch::new();
         // Frames other workers handed to this one, for the turn.
         let mut handed = Vec::with_capacity(super::handoff::BATCH);
@@ -159,9 +161,7 @@ pub fn spawn<A: App + Send + 'static>(
                 tx.clear();
                 app.shutdown(&mut engine, now);
                 engine.poll_transmit(now, &mut tx);
-                let dropped = send_all(&mut xsk, &tx)?;
-                capture_sent(&mut capture, now, &tx, dropped);
-                tx_dropped += dropped;
+                tx_dropped += xsk.transmit(&mut tx, sent_to(&mut capture, now))?;
                 break;
             }
             tx.clear();
@@ -184,10 +184,10 @@ pub fn spawn<A: App + Send + 'static>(
             let received = received + handed.len();
             handoff.release(&mut handed);
             handoff.wake();
-            tx_dropped += send_all(&mut xsk, &arp_tx)?;
-            let dropped = send_all(&mut xsk, &tx)?;
-            capture_sent(&mut capture, now, &tx, dropped);
-            tx_dropped += dropped;
+            // Whether the turn had work, before transmitting empties them.
+            let sending = !tx.is_empty() || !arp_tx.is_empty();
+            tx_dropped += xsk.transmit(&mut arp_tx, |_| ())?;
+            tx_dropped += xsk.transmit(&mut tx, sent_to(&mut capture, now))?;
 
             if app.finished()
                 && (!opts.drain || engine.tcb_count() + engine.time_wait_count() == 0)
@@ -200,7 +200,7 @@ pub fn spawn<A: App + Send + 'static>(
                 // A full channel means nobody reads live reports: skip one.
                 let _ = reports.try_send(report(&engine, &app, &handoff, tx_dropped, busy, false));
             }
-            last_busy = received > 0 || !tx.is_empty() || !arp_tx.is_empty();
+            last_busy = received > 0 || sending;
             if !last_busy {
                 idle_turns += 1;
                 if let IdleLoop::Busy { busy_poll } = opts.idle {
@@ -238,33 +238,13 @@ pub fn spawn<A: App + Send + 'static>(
     })
 }
 
-/// Hands the capture, if any, the frames of `tx` that went out: all but
-/// the last `dropped`, which found no room in the ring.
-fn capture_sent(capture: &mut Option<Capture>, now: Instant, tx: &FrameBatch, dropped: u64) {
-    if let Some(c) = capture.as_mut().filter(|c| !c.is_done()) {
-        let sent = tx.len().saturating_sub(dropped as usize);
-        for frame in tx.iter().take(sent) {
+/// What hands the capture, if any, each frame that went out at `now`.
+fn sent_to(capture: &mut Option<Capture>, now: Instant) -> impl FnMut(&[u8]) + '_ {
+    // One check a batch: without a capture, nothing per frame.
+    let mut capture = capture.as_mut().filter(|c| !c.is_done());
+    move |frame| {
+        if let Some(c) = capture.as_mut() {
             c.sent(now, frame);
         }
     }
-}
-
-/// Transmits the whole batch, retrying while the ring drains; returns how
-/// many frames found no room and were dropped.
-fn send_all(xsk: &mut XskSocket, tx: &FrameBatch) -> Result<u64, Error> {
-    let mut sent = 0;
-    let mut stalls = 0;
-    while sent < tx.len() {
-        let n = xsk.send(tx.iter().skip(sent))?;
-        sent += n;
-        if n == 0 {
-            stalls += 1;
-            if stalls > 100 {
-                break;
-            }
-            // `send` reaps completions itself; give the kernel a moment.
-            std::thread::yield_now();
-        }
-    }
-    Ok((tx.len() - sent) as u64)
 }

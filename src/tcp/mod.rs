@@ -29,7 +29,7 @@ mod time_wait;
 pub mod timer;
 mod tuple;
 
-pub use batch::FrameBatch;
+pub use batch::{FrameBatch, Slots};
 pub use config::{Config, ConfigError};
 pub use engine::{Engine, EngineError};
 pub use event::{ConnId, Event, EventKind, Events, TimeoutReason};

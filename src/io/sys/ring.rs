@@ -241,6 +241,46 @@ impl<R: Rings> Ledger<R> {
         Ok(sent)
     }
 
+    /// Lends a batch the TX frames it writes its frames into in place:
+    /// reaps completions, then moves every free TX frame but `reserve`
+    /// (kept for [`send`](Self::send)'s copies) into `into`. Lent frames
+    /// come back through [`submit`](Self::submit) and the completion ring,
+    /// or through another `lend`'s `into` (unused).
+    pub(super) fn lend(&mut self, into: &mut Vec<R::Desc>, reserve: usize) {
+        self.reap_completions();
+        let keep = reserve.min(self.tx_free.len());
+        into.extend(self.tx_free.drain(keep..));
+    }
+
+    /// Reaps completions, puts lent frames, written in place (their lengths
+    /// in `descs`), on the tx ring and wakes the kernel if it asks; returns how many
+    /// leading ones went. All of them unless the kernel holds more than
+    /// the frames it was not lent: the ring has a slot for every TX frame.
+    ///
+    /// # Safety
+    ///
+    /// `descs` are TX-half frames of this UMEM that [`lend`](Self::lend)
+    /// gave out, each listed once, written and referenced nowhere else;
+    /// those that went are the kernel's until the completion ring returns
+    /// them, and the caller stops writing them.
+    pub(super) unsafe fn submit(&mut self, descs: &[R::Desc]) -> Result<usize, Error> {
+        // As `send`: a kernel with a full completion ring sends nothing.
+        self.reap_completions();
+        let n = self.rings.tx_room().min(descs.len());
+        if n == 0 {
+            return Ok(0);
+        }
+        // SAFETY: by this function's contract these are TX-half frames of
+        // this UMEM, each once, on no ring; a room-sized prefix always fits.
+        let sent = unsafe { self.rings.tx_produce(&descs[..n]) };
+        if sent > 0 && self.rings.tx_needs_wakeup() {
+            self.rings
+                .wake_tx()
+                .map_err(|e| Error::os("waking AF_XDP tx ring", e))?;
+        }
+        Ok(sent)
+    }
+
     /// Moves completed TX frames back to the free list.
     fn reap_completions(&mut self) {
         loop {

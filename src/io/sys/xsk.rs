@@ -5,9 +5,11 @@
 //! and reaped) is [`super::ring::Ledger`]'s; this file binds the socket and
 //! implements [`Rings`] over the kernel's mmap'd rings.
 
+use std::any::Any;
 use std::io::Write as _;
 use std::num::NonZeroU32;
 use std::os::fd::AsRawFd as _;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use xsk_rs::config::{
     BindFlags, FrameSize, Interface, LibxdpFlags, QueueSize, SocketConfig, UmemConfig,
@@ -17,6 +19,7 @@ use xsk_rs::{CompQueue, FillQueue, FrameDesc, RxQueue, Socket, TxQueue, Umem};
 use super::os;
 use super::ring::{Ledger, Rings};
 use crate::io::{one_line, Error};
+use crate::tcp::{FrameBatch, Slots};
 
 /// How hard to try for zero-copy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -157,6 +160,11 @@ impl<'a> Iterator for Frames<'a> {
 pub struct XskSocket {
     /// The rings, the UMEM and who holds which frame.
     ledger: Ledger<KernelRings>,
+    /// Tells this socket's [`UmemSlots`] from any other's.
+    id: u64,
+    /// TX frames kept back from the batches lent the others, for the
+    /// frames [`send`](Self::send) copies (ARP replies, overflow).
+    reserve: usize,
     zero_copy: bool,
     iface: String,
     queue: u32,
@@ -364,8 +372,11 @@ impl XskSocket {
         // SAFETY: both halves come from this socket's fresh UMEM, split
         // apart just above, so they are disjoint and none is on any ring.
         let ledger = unsafe { Ledger::new(rings, rx_frames, tx_frames, cfg.batch, max_frame) };
+        static SOCKETS: AtomicU64 = AtomicU64::new(0);
         Ok(XskSocket {
             ledger,
+            id: SOCKETS.fetch_add(1, Ordering::Relaxed),
+            reserve: cfg.batch,
             zero_copy,
             iface: iface.to_string(),
             queue,
@@ -406,6 +417,94 @@ impl XskSocket {
     /// is the first) or a failed wakeup.
     pub fn send<'a>(&mut self, frames: impl IntoIterator<Item = &'a [u8]>) -> Result<usize, Error> {
         self.ledger.send(frames)
+    }
+
+    /// A batch whose frames are written straight into this socket's UMEM
+    /// TX frames, which [`transmit`](Self::transmit) then puts on the tx
+    /// ring as they are: no copy. It is lent every free TX frame but a
+    /// reserve for [`send`](Self::send); frames beyond those it holds go in
+    /// its own buffer and are copied. Frames it has not transmitted come
+    /// back to it on `clear`, and those transmitted once completed.
+    pub fn tx_batch(&mut self) -> FrameBatch {
+        let mut slots = UmemSlots {
+            umem: self.ledger.rings.umem.clone(),
+            socket: self.id,
+            max_frame: self.ledger.max_frame(),
+            free: Vec::new(),
+            written: Vec::new(),
+        };
+        self.ledger.lend(&mut slots.free, self.reserve);
+        slots.written.reserve(slots.free.len());
+        FrameBatch::lent(Box::new(slots), 256, 128)
+    }
+
+    /// Transmits every frame of `batch` and empties it: those written in
+    /// this socket's lent TX frames ([`tx_batch`](Self::tx_batch)) go on
+    /// the tx ring as they are, the rest are copied ([`send`](Self::send)).
+    /// `sent` sees each frame that went, in order; returns how many found
+    /// no room, retried while the kernel drains the ring, and were dropped.
+    pub fn transmit(
+        &mut self,
+        batch: &mut FrameBatch,
+        mut sent: impl FnMut(&[u8]),
+    ) -> Result<u64, Error> {
+        let mut dropped = 0;
+        let (in_slots, slots) = batch.slotted();
+        let ours = slots
+            .and_then(|s| s.as_any_mut().downcast_mut::<UmemSlots>())
+            .filter(|s| s.socket == self.id);
+        if let Some(slots) = ours {
+            let n = in_slots.min(slots.written.len());
+            let mut went = 0;
+            let mut stalls = 0;
+            while went < n {
+                // SAFETY: `written` holds TX frames of this UMEM that
+                // `lend` gave these slots, each once, written through
+                // `next_slot` only, which the batch no longer borrows; those
+                // that go are dropped from `written` below, untouched until
+                // the completion ring returns them and `lend` lends them
+                // again.
+                let k = unsafe { self.ledger.submit(&slots.written[went..n]) }?;
+                went += k;
+                if k == 0 {
+                    stalls += 1;
+                    if stalls > SEND_STALLS {
+                        break;
+                    }
+                    std::thread::yield_now();
+                }
+            }
+            for i in 0..went {
+                sent(slots.frame(i));
+            }
+            dropped += (n - went) as u64;
+            // Those that went are the kernel's; the others are free again,
+            // and so are those the kernel has completed since.
+            slots.written.drain(..went);
+            slots.clear();
+            self.ledger.lend(&mut slots.free, self.reserve);
+            batch.forget_slotted();
+        }
+        let mut went = 0;
+        let mut stalls = 0;
+        while went < batch.len() {
+            let k = self.send(batch.iter().skip(went))?;
+            for frame in batch.iter().skip(went).take(k) {
+                sent(frame);
+            }
+            went += k;
+            if k == 0 {
+                stalls += 1;
+                if stalls > SEND_STALLS {
+                    break;
+                }
+                // `send` reaps completions itself; give the kernel a moment.
+                std::thread::yield_now();
+            }
+        }
+        dropped += (batch.len() - went) as u64;
+        batch.clear();
+        Ok(dropped)
     }
 
     /// Blocks in poll(2) until the socket is readable or `timeout_ms` elapses
@@ -485,6 +584,81 @@ impl XskSocket {
             tx_invalid_descs: s.tx_invalid_descs(),
             tx_ring_empty: s.tx_ring_empty_descs(),
         })
+    }
+}
+
+/// Times [`XskSocket::transmit`] finds the tx ring without room, yielding
+/// to the kernel each time, before it drops what is left.
+const SEND_STALLS: u32 = 100;
+
+/// TX frames of one socket's UMEM lent to a [`FrameBatch`]
+/// ([`XskSocket::tx_batch`]): the engine writes each frame into one, and
+/// [`XskSocket::transmit`] puts them on the tx ring where they are.
+struct UmemSlots {
+    /// A handle on the socket's UMEM: its memory stays mapped while the
+    /// slots live, even past the socket.
+    umem: Umem,
+    socket: u64,
+    max_frame: usize,
+    /// Lent frames holding nothing.
+    free: Vec<FrameDesc>,
+    /// Lent frames holding the batch's frames, in order, each one's
+    /// length in its descriptor.
+    written: Vec<FrameDesc>,
+}
+
+impl Slots for UmemSlots {
+    fn next_slot(&mut self, max_len: usize) -> Option<&mut [u8]> {
+        if max_len > self.max_frame {
+            return None;
+        }
+        // Last in, first out: the frame most recently back is the one most
+        // likely still in the cache.
+        let desc = self.free.pop()?;
+        self.written.push(desc);
+        let desc = self.written.last_mut()?;
+        // SAFETY: `lend` gave this frame to these slots: a TX frame of this
+        // UMEM on no ring, which nothing else references; the slice handed
+        // out borrows `self`, so nothing here touches the frame while it
+        // lives.
+        let mut data = unsafe { self.umem.data_mut(desc) };
+        data.cursor().set_pos(max_len);
+        let buf = data.contents_mut();
+        let (ptr, len) = (buf.as_mut_ptr(), buf.len());
+        if len < max_len {
+            // A data segment shorter than `max_frame` said: no slot fits.
+            self.free.extend(self.written.pop());
+            return None;
+        }
+        // SAFETY: `ptr..ptr + len` is that frame's data segment up to the
+        // length the cursor just set, in the UMEM mapping `self.umem` keeps
+        // alive; exclusive as said above.
+        Some(unsafe { std::slice::from_raw_parts_mut(ptr, len) })
+    }
+
+    fn commit(&mut self, len: usize) {
+        if let Some(desc) = self.written.last_mut() {
+            // SAFETY: a frame of these slots, as in `next_slot`, whose
+            // slice is no longer borrowed.
+            unsafe { self.umem.data_mut(desc) }.cursor().set_pos(len);
+        }
+    }
+
+    fn frame(&self, i: usize) -> &[u8] {
+        match self.written.get(i) {
+            // SAFETY: a frame of these slots, as in `next_slot`; only
+            // `next_slot` and `commit` write it, through `&mut self`.
+            Some(desc) => unsafe { self.umem.data(desc) }.contents(),
+            None => &[],
+        }
+    }
+
+    fn clear(&mut self) {
+        self.free.append(&mut self.written);
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
     }
 }
 

@@ -267,16 +267,22 @@ fn ledger(frames: u32, ring: u32, start: u32, batch: usize) -> Ledger<MemRings> 
 /// frames only on the RX path, TX frames only on the TX path. Returns the
 /// place of each frame.
 fn census(l: &Ledger<MemRings>) -> BTreeMap<u32, &'static str> {
+    census_lent(l, &[])
+}
+
+/// [`census`], with `lent` the frames lent to a batch.
+fn census_lent(l: &Ledger<MemRings>, lent: &[Desc]) -> BTreeMap<u32, &'static str> {
     let r = &l.rings;
     let frames = (r.umem.len() / FRAME) as u32;
     let half = frames / 2;
-    let places: [(&'static str, bool, Vec<Desc>); 6] = [
+    let places: [(&'static str, bool, Vec<Desc>); 7] = [
         ("fill ring", true, r.fill.contents()),
         ("rx ring", true, r.rx.contents()),
         ("fill stash", true, l.fill_stash.clone()),
         ("tx ring", false, r.tx.contents()),
         ("completion ring", false, r.comp.contents()),
         ("free list", false, l.tx_free.clone()),
+        ("lent slots", false, lent.to_vec()),
     ];
     let mut at = BTreeMap::new();
     for (place, rx_path, descs) in places {
@@ -504,6 +510,46 @@ fn ring_indices_wrap_at_u32_max() {
     }
 }
 
+/// Writes `bytes` into the lent frame `d` in place, as a batch does.
+fn write_lent(l: &mut Ledger<MemRings>, d: &mut Desc, bytes: &[u8]) {
+    let at = d.addr as usize;
+    l.rings.umem[at..at + bytes.len()].copy_from_slice(bytes);
+    d.len = bytes.len() as u32;
+}
+
+#[test]
+fn lent_frames_go_out_as_written_and_come_back_to_the_free_list() {
+    let mut l = ledger(16, 8, 0, 4);
+    let mut lent = Vec::new();
+    l.lend(&mut lent, 2);
+    assert_eq!(
+        (lent.len(), l.tx_frames_free()),
+        (6, 2),
+        "all but the reserve"
+    );
+    census_lent(&l, &lent);
+    let pkts: Vec<_> = (0..3).map(|i| packet(i, 10 + i)).collect();
+    for (d, p) in lent.iter_mut().zip(&pkts) {
+        write_lent(&mut l, d, p);
+    }
+    l.rings.tx.need_wakeup = true;
+    // SAFETY: lent frames of this UMEM, each once, written, on no ring.
+    assert_eq!(unsafe { l.submit(&lent[..3]) }.unwrap(), 3);
+    assert_eq!(l.rings.tx_wakeups, 1);
+    let unused = lent.split_off(3);
+    census_lent(&l, &unused);
+    assert_eq!(
+        l.rings.kernel_transmit(8),
+        pkts,
+        "the bytes written in place"
+    );
+    // Completed frames are lent again; the unused stay lent.
+    let mut more = unused;
+    l.lend(&mut more, 2);
+    assert_eq!((more.len(), l.tx_frames_free()), (6, 2));
+    census_lent(&l, &more);
+}
+
 /// One step of a random run: the kernel's or ours.
 #[derive(Debug, Clone)]
 enum Op {
@@ -517,6 +563,11 @@ enum Op {
     Transmit(usize),
     /// The kernel sets or clears its need-wakeup flags.
     Flags(bool, bool),
+    /// A batch is lent all free frames but this many.
+    Lend(usize),
+    /// The batch writes frames of these lengths into its lent frames and
+    /// submits them.
+    Submit(Vec<usize>),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -526,6 +577,8 @@ fn op() -> impl Strategy<Value = Op> {
         3 => prop::collection::vec(1..=FRAME + 8, 0..12).prop_map(Op::Send),
         3 => (0usize..12).prop_map(Op::Transmit),
         1 => (any::<bool>(), any::<bool>()).prop_map(|(f, t)| Op::Flags(f, t)),
+        2 => (0usize..8).prop_map(Op::Lend),
+        2 => prop::collection::vec(1..=FRAME, 0..12).prop_map(Op::Submit),
     ]
 }
 
@@ -551,6 +604,8 @@ proptest! {
         let mut to_receive: VecDeque<Vec<u8>> = VecDeque::new();
         let mut to_transmit: VecDeque<Vec<u8>> = VecDeque::new();
         let mut serial = 0;
+        // Frames lent to a batch, as its slots hold them.
+        let mut lent: Vec<Desc> = Vec::new();
         for op in ops {
             match op {
                 Op::Receive(lens) => {
@@ -610,8 +665,32 @@ proptest! {
                     l.rings.fill.need_wakeup = fill;
                     l.rings.tx.need_wakeup = tx;
                 }
+                Op::Lend(reserve) => {
+                    let free = l.tx_free.len() + l.rings.comp.len() as usize;
+                    let before = lent.len();
+                    l.lend(&mut lent, reserve);
+                    prop_assert_eq!(lent.len() - before, free.saturating_sub(reserve));
+                    prop_assert_eq!(l.rings.comp.len(), 0, "reaped");
+                }
+                Op::Submit(lens) => {
+                    let n = lens.len().min(lent.len());
+                    for (i, &len) in lens.iter().take(n).enumerate() {
+                        serial += 1;
+                        let mut d = lent[i];
+                        write_lent(&mut l, &mut d, &packet(serial, len));
+                        lent[i] = d;
+                    }
+                    let room = l.rings.tx.room() as usize;
+                    // SAFETY: lent frames of this UMEM, each once, written,
+                    // on no ring.
+                    let sent = unsafe { l.submit(&lent[..n]) }.unwrap();
+                    prop_assert_eq!(sent, n.min(room));
+                    for d in lent.drain(..sent) {
+                        to_transmit.push_back(l.rings.bytes(d).to_vec());
+                    }
+                }
             }
-            census(&l);
+            census_lent(&l, &lent);
         }
         // Drain: the kernel sends the rest and we take every packet.
         for sent in l.rings.kernel_transmit(usize::MAX) {
@@ -625,7 +704,7 @@ proptest! {
         }
         prop_assert!(to_receive.is_empty());
         received(&mut l).unwrap();
-        census(&l);
-        prop_assert_eq!(l.tx_frames_free(), frames as usize / 2);
+        census_lent(&l, &lent);
+        prop_assert_eq!(l.tx_frames_free() + lent.len(), frames as usize / 2);
     }
 }
