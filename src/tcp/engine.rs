@@ -92,6 +92,7 @@ impl Engine {
                 stats: Stats::default(),
                 cookies: SynCookies::new(keys.syn_cookie),
                 keys,
+                ts_offsets: Default::default(),
                 last_cookie: None,
                 challenge: Default::default(),
                 ooo: reassembly::Pool::new(cfg.reassembly_buffer, cfg.reassembly_total),
@@ -437,7 +438,7 @@ impl Engine {
         tcb.rcv_nxt = SeqNumber(0);
         // Hashed only where timestamps may go out.
         tcb.ts_offset = if cfg.timestamps {
-            self.core.keys.ts_offset(&tuple)
+            self.core.ts_offsets.get(&self.core.keys, &tuple)
         } else {
             0
         };

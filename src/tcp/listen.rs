@@ -119,7 +119,7 @@ impl Engine {
             // the TSval up to 63 ms ahead: the peer would keep it as
             // TS.Recent and PAWS-reject our next segments until our clock
             // caught up. One period back, as Linux's cookie_init_timestamp.
-            let clock = ts_val(now, self.core.keys.ts_offset(&tuple));
+            let clock = ts_val(now, self.core.ts_offsets.get(&self.core.keys, &tuple));
             let mut ours = (clock & !COOKIE_TS_BITS) | bits;
             if (ours.wrapping_sub(clock) as i32) > 0 {
                 ours = ours.wrapping_sub(COOKIE_TS_BITS + 1);

@@ -181,7 +181,29 @@ mod kind {
 impl TcpOptions {
     /// Parses the option bytes of a header (RFC 9293 §3.2): EOL ends the
     /// list, NOP is one byte, everything else is kind-length-value.
-    pub fn parse(mut bytes: &[u8]) -> Result<Self, Error> {
+    #[inline]
+    pub fn parse(bytes: &[u8]) -> Result<Self, Error> {
+        // Nearly every segment after the handshake carries timestamps
+        // alone, laid out NOP NOP TS as RFC 7323 Appendix A recommends and
+        // as Linux and we send them: read those at once, as Linux's
+        // tcp_parse_aligned_timestamp does, and walk only the rest.
+        if let &[kind::NOP, kind::NOP, kind::TIMESTAMPS, 10, a, b, c, d, e, f, g, h] = bytes {
+            return Ok(TcpOptions {
+                timestamps: Some((
+                    u32::from_be_bytes([a, b, c, d]),
+                    u32::from_be_bytes([e, f, g, h]),
+                )),
+                ..TcpOptions::default()
+            });
+        }
+        if bytes.is_empty() {
+            return Ok(TcpOptions::default());
+        }
+        Self::parse_list(bytes)
+    }
+
+    /// The general walk of `parse`.
+    fn parse_list(mut bytes: &[u8]) -> Result<Self, Error> {
         let mut o = TcpOptions::default();
         while let [k, rest @ ..] = bytes {
             match *k {
