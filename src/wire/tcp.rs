@@ -508,17 +508,21 @@ impl<'a> TcpRepr<'a> {
         let header_len = self.header_len();
         let total = header_len + self.payload.len();
         let b = &mut buf[..total];
-        b[field::SRC_PORT].copy_from_slice(&self.src_port.to_be_bytes());
-        b[field::DST_PORT].copy_from_slice(&self.dst_port.to_be_bytes());
-        b[field::SEQ].copy_from_slice(&self.seq.0.to_be_bytes());
-        b[field::ACK].copy_from_slice(&self.ack.0.to_be_bytes());
-        b[field::OFFSET] = ((header_len / 4) as u8) << 4;
-        b[field::FLAGS] = self.flags.0;
-        b[field::WINDOW].copy_from_slice(&self.window.to_be_bytes());
-        b[field::CHECKSUM].copy_from_slice(&[0, 0]);
-        b[field::URGENT].copy_from_slice(&self.urgent.to_be_bytes());
-        self.options.emit(&mut b[20..header_len]);
-        b[header_len..].copy_from_slice(self.payload);
+        // The fixed header is built in place of fixed size, then copied
+        // whole: one bounds check rather than one per field.
+        let mut h = [0u8; 20];
+        h[field::SRC_PORT].copy_from_slice(&self.src_port.to_be_bytes());
+        h[field::DST_PORT].copy_from_slice(&self.dst_port.to_be_bytes());
+        h[field::SEQ].copy_from_slice(&self.seq.0.to_be_bytes());
+        h[field::ACK].copy_from_slice(&self.ack.0.to_be_bytes());
+        h[field::OFFSET] = ((header_len / 4) as u8) << 4;
+        h[field::FLAGS] = self.flags.0;
+        h[field::WINDOW].copy_from_slice(&self.window.to_be_bytes());
+        h[field::URGENT].copy_from_slice(&self.urgent.to_be_bytes());
+        b[..20].copy_from_slice(&h);
+        let (options, text) = b[20..].split_at_mut(header_len - 20);
+        self.options.emit(options);
+        text.copy_from_slice(self.payload);
         let s = checksum::pseudo_header(src, dst, 6, total as u16) + checksum::sum(b);
         b[field::CHECKSUM].copy_from_slice(&checksum::finish(s).to_be_bytes());
         total
