@@ -434,7 +434,6 @@ impl Engine {
         tcb.rcv_unacked = 0;
         tcb.timer_role = TimerRole::Plain;
         tcb.tlp_sent = false;
-        tcb.irs = SeqNumber(0);
         tcb.rcv_nxt = SeqNumber(0);
         // Hashed only where timestamps may go out.
         tcb.ts_offset = if cfg.timestamps {
@@ -454,7 +453,6 @@ impl Engine {
         tcb.ooo = reassembly::NONE;
         // A slot that left for TIME-WAIT may still hold its episode.
         self.core.release_episode(tcb);
-        tcb.created = now;
         index
     }
 

@@ -127,7 +127,6 @@ impl Engine {
             self.core.stats.ignored += 1;
             return;
         }
-        tcb.irs = seg.seq;
         tcb.rcv_nxt = seg.seq + 1;
         tcb.take_syn_options(&seg.options, self.core.cfg.mss, now);
         let ack = seg.flags.ack().then_some(seg.ack);
@@ -182,7 +181,7 @@ impl Engine {
         let tcb = &mut self.table.tcbs[index as usize];
         match tcb.state {
             State::SynSent => return self.on_syn_sent(index, seg, now, tx),
-            State::SynReceived if seg.flags.syn() && seg.seq == tcb.irs => {
+            State::SynReceived if seg.flags.syn() && seg.seq == tcb.irs() => {
                 if !seg.flags.ack() {
                     // Our SYN-ACK was lost and the peer repeats its SYN:
                     // repeat the SYN-ACK rather than wait for our RTO.
