@@ -196,6 +196,22 @@ impl TcpOptions {
                 ..TcpOptions::default()
             });
         }
+        // A SYN as Linux and we lay it out: MSS, SACK-permitted with
+        // timestamps, NOP and window scale.
+        if let &[kind::MSS, 4, m0, m1, kind::SACK_PERMITTED, 2, kind::TIMESTAMPS, 10, a, b, c, d, e, f, g, h, kind::NOP, kind::WS, 3, ws] =
+            bytes
+        {
+            return Ok(TcpOptions {
+                mss: Some(u16::from_be_bytes([m0, m1])),
+                window_scale: Some(ws),
+                sack_permitted: true,
+                timestamps: Some((
+                    u32::from_be_bytes([a, b, c, d]),
+                    u32::from_be_bytes([e, f, g, h]),
+                )),
+                sack: SackBlocks::default(),
+            });
+        }
         if bytes.is_empty() {
             return Ok(TcpOptions::default());
         }
@@ -676,5 +692,26 @@ mod tests {
     fn flags_print_by_name() {
         assert_eq!(format!("{:?}", TcpFlags::SYN | TcpFlags::ACK), "SYN|ACK");
         assert_eq!(format!("{:?}", TcpFlags::default()), "-");
+    }
+
+    proptest::proptest! {
+        /// RFC 9293 §3.2, RFC 7323 Appendix A: the two layouts read at
+        /// once (timestamps alone; a SYN's MSS, SACK-permitted,
+        /// timestamps and window scale) come out as the general walk
+        /// reads them, as does every other set of options emitted.
+        #[test]
+        fn fixed_layouts_parse_as_the_walk_does(
+            mss in proptest::option::of(proptest::prelude::any::<u16>()),
+            ws in proptest::option::of(0u8..15),
+            sack_permitted in proptest::prelude::any::<bool>(),
+            ts in proptest::option::of(proptest::prelude::any::<(u32, u32)>()),
+        ) {
+            let o = TcpOptions { mss, window_scale: ws, sack_permitted, timestamps: ts, ..TcpOptions::default() };
+            let mut buf = [0u8; 40];
+            let len = o.emit(&mut buf);
+            let walked = TcpOptions::parse_list(&buf[..len]);
+            proptest::prop_assert_eq!(TcpOptions::parse(&buf[..len]), walked);
+            proptest::prop_assert_eq!(walked, Ok(o));
+        }
     }
 }
