@@ -311,16 +311,16 @@ impl Engine {
         // at once (RFC 8985 §7.4), and it must not be cut for as a loss.
         // Without SACK blocks and a loss record, all four are no-ops: the
         // usual ACK skips them.
-        let (probe_dsacked, dsack) =
-            if seg.options.sack.is_empty() && tcb.episode == spurious::NONE {
-                (false, false)
-            } else {
-                let probe_dsacked = self.core.probe_dsacked(tcb, seg.ack, &seg.options.sack);
-                let dsack = self.core.take_dsack(tcb, seg.ack, &seg.options.sack);
-                self.core.take_sack(tcb, seg.ack, &seg.options.sack, dsack);
-                self.core.settle_episode(tcb);
-                (probe_dsacked, dsack)
-            };
+        let (probe_dsacked, dsack) = if seg.options.sack.is_empty() && tcb.episode == spurious::NONE
+        {
+            (false, false)
+        } else {
+            let probe_dsacked = self.core.probe_dsacked(tcb, seg.ack, &seg.options.sack);
+            let dsack = self.core.take_dsack(tcb, seg.ack, &seg.options.sack);
+            self.core.take_sack(tcb, seg.ack, &seg.options.sack, dsack);
+            self.core.settle_episode(tcb);
+            (probe_dsacked, dsack)
+        };
         let only_dsack = dsack && seg.options.sack.len() == 1;
         if seg.ack > tcb.snd_una {
             self.on_new_ack(index, seg.ack, probe_dsacked, now, tx);

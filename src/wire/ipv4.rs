@@ -171,8 +171,26 @@ impl Ipv4Repr {
         let (src, dst) = (self.src.octets(), self.dst.octets());
         let [t0, t1] = total.to_be_bytes();
         let mut h = [
-            0x45, 0, t0, t1, 0, 0, 0x40, 0, self.ttl, self.protocol, 0, 0, src[0], src[1],
-            src[2], src[3], dst[0], dst[1], dst[2], dst[3],
+            0x45,
+            0,
+            t0,
+            t1,
+            0,
+            0,
+            0x40,
+            0,
+            self.ttl,
+            self.protocol,
+            0,
+            0,
+            src[0],
+            src[1],
+            src[2],
+            src[3],
+            dst[0],
+            dst[1],
+            dst[2],
+            dst[3],
         ];
         // The sum of the header's words from the fields themselves, rather
         // than read back: version/IHL, length, DF, TTL/protocol, addresses.
