@@ -7,7 +7,7 @@ use super::challenge::ChallengeLimit;
 use super::config::Config;
 use super::event::{ConnId, Event, EventKind, Events};
 use super::isn::IsnGenerator;
-use super::keys::Keys;
+use super::keys::{Keys, TsOffsets};
 use super::listen::Listener;
 use super::reassembly;
 use super::spurious;
@@ -97,6 +97,8 @@ pub(crate) struct Core {
     pub mac: MacAddr,
     pub isn: IsnGenerator,
     pub keys: Keys,
+    /// The TSval offsets of recent address pairs, from `keys`.
+    pub ts_offsets: TsOffsets,
     pub listeners: Vec<Listener>,
     pub timers: TimerWheel<TimerKey>,
     pub dirty: Vec<u32>,

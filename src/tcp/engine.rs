@@ -92,6 +92,7 @@ impl Engine {
                 stats: Stats::default(),
                 cookies: SynCookies::new(keys.syn_cookie),
                 keys,
+                ts_offsets: Default::default(),
                 last_cookie: None,
                 challenge: Default::default(),
                 ooo: reassembly::Pool::new(cfg.reassembly_buffer, cfg.reassembly_total),
@@ -433,11 +434,10 @@ impl Engine {
         tcb.rcv_unacked = 0;
         tcb.timer_role = TimerRole::Plain;
         tcb.tlp_sent = false;
-        tcb.irs = SeqNumber(0);
         tcb.rcv_nxt = SeqNumber(0);
         // Hashed only where timestamps may go out.
         tcb.ts_offset = if cfg.timestamps {
-            self.core.keys.ts_offset(&tuple)
+            self.core.ts_offsets.get(&self.core.keys, &tuple)
         } else {
             0
         };
@@ -453,7 +453,6 @@ impl Engine {
         tcb.ooo = reassembly::NONE;
         // A slot that left for TIME-WAIT may still hold its episode.
         self.core.release_episode(tcb);
-        tcb.created = now;
         index
     }
 

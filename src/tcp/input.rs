@@ -6,6 +6,7 @@ use super::core::Bare;
 use super::engine::Engine;
 use super::event::EventKind;
 use super::reassembly;
+use super::spurious;
 use super::table::Slot;
 use super::tcb::flag;
 use super::{FourTuple, FrameBatch, Instant, State};
@@ -126,7 +127,6 @@ impl Engine {
             self.core.stats.ignored += 1;
             return;
         }
-        tcb.irs = seg.seq;
         tcb.rcv_nxt = seg.seq + 1;
         tcb.take_syn_options(&seg.options, self.core.cfg.mss, now);
         let ack = seg.flags.ack().then_some(seg.ack);
@@ -181,7 +181,7 @@ impl Engine {
         let tcb = &mut self.table.tcbs[index as usize];
         match tcb.state {
             State::SynSent => return self.on_syn_sent(index, seg, now, tx),
-            State::SynReceived if seg.flags.syn() && seg.seq == tcb.irs => {
+            State::SynReceived if seg.flags.syn() && seg.seq == tcb.irs() => {
                 if !seg.flags.ack() {
                     // Our SYN-ACK was lost and the peer repeats its SYN:
                     // repeat the SYN-ACK rather than wait for our RTO.
@@ -309,10 +309,18 @@ impl Engine {
         // One that reports the probe says it repaired nothing: the usual
         // answer to a spurious probe ACKs the tail and D-SACKs the probe
         // at once (RFC 8985 §7.4), and it must not be cut for as a loss.
-        let probe_dsacked = self.core.probe_dsacked(tcb, seg.ack, &seg.options.sack);
-        let dsack = self.core.take_dsack(tcb, seg.ack, &seg.options.sack);
-        self.core.take_sack(tcb, seg.ack, &seg.options, dsack, now);
-        self.core.settle_episode(tcb);
+        // Without SACK blocks and a loss record, all four are no-ops: the
+        // usual ACK skips them.
+        let (probe_dsacked, dsack) = if seg.options.sack.is_empty() && tcb.episode == spurious::NONE
+        {
+            (false, false)
+        } else {
+            let probe_dsacked = self.core.probe_dsacked(tcb, seg.ack, &seg.options.sack);
+            let dsack = self.core.take_dsack(tcb, seg.ack, &seg.options.sack);
+            self.core.take_sack(tcb, seg.ack, &seg.options, dsack, now);
+            self.core.settle_episode(tcb);
+            (probe_dsacked, dsack)
+        };
         let only_dsack = dsack && seg.options.sack.len() == 1;
         if seg.ack > tcb.snd_una {
             self.on_new_ack(index, seg.ack, probe_dsacked, now, tx);
@@ -356,12 +364,16 @@ impl Engine {
             }
             tcb.take_window(wnd, seg.seq, Some(seg.ack));
         }
+        // FIN-WAIT-2's timer is armed once this segment is through: its
+        // FIN, which usually comes with the ACK of ours, goes straight to
+        // TIME-WAIT, and a timer armed and cancelled at once costs two
+        // wheel operations per connection for nothing.
+        let mut arm_fin_wait2 = false;
         if tcb.fin_acked() {
             match tcb.state {
                 State::FinWait1 => {
                     tcb.transition(State::FinWait2, &mut self.core.stats);
-                    let timeout = self.core.cfg.fin_wait2_timeout;
-                    self.core.arm(tcb, index, timeout, now);
+                    arm_fin_wait2 = true;
                 }
                 State::Closing => return self.enter_time_wait(index, now, tx, false),
                 State::LastAck => return self.finish_in_order(index, now),
@@ -391,6 +403,10 @@ impl Engine {
             }
             self.core.stats.dup_acks_sent += 1;
             self.core.ack_now(tx, tcb, now);
+            if arm_fin_wait2 {
+                let timeout = self.core.cfg.fin_wait2_timeout;
+                self.core.arm(tcb, index, timeout, now);
+            }
             return;
         }
         if !seg.payload.is_empty() && tcb.state.receives_data() {
@@ -441,8 +457,7 @@ impl Engine {
                 // a response may stream for minutes. The timer is there for
                 // a peer that went silent without its FIN (Linux applies it
                 // to orphans only), so any data from the peer restarts it.
-                let timeout = self.core.cfg.fin_wait2_timeout;
-                self.core.arm(tcb, index, timeout, now);
+                arm_fin_wait2 = true;
             }
             if duplicate.is_some() && !seg.flags.fin() && !queued_fin {
                 self.core.dsack = duplicate;
@@ -489,6 +504,10 @@ impl Engine {
             }
             tcb.owe_ack();
             self.core.mark_dirty(tcb, index);
+        }
+        if arm_fin_wait2 {
+            let timeout = self.core.cfg.fin_wait2_timeout;
+            self.core.arm(tcb, index, timeout, now);
         }
     }
 

@@ -33,6 +33,42 @@ impl Keys {
     }
 }
 
+/// Entries of [`TsOffsets`]: a load from a few hundred source addresses
+/// hits every time, and a miss costs one keyed hash, as without it.
+const TS_OFFSET_SLOTS: usize = 256;
+
+/// The last TSval offsets computed, by address pair, so that a load with
+/// few address pairs hashes once per pair rather than once per connection.
+/// Each is exactly [`Keys::ts_offset`]; only the cost differs.
+pub(crate) struct TsOffsets {
+    /// (local IP << 32 | remote IP, offset, filled), direct-mapped.
+    slots: Box<[(u64, u32, bool); TS_OFFSET_SLOTS]>,
+}
+
+impl Default for TsOffsets {
+    fn default() -> Self {
+        TsOffsets {
+            slots: Box::new([(0, 0, false); TS_OFFSET_SLOTS]),
+        }
+    }
+}
+
+impl TsOffsets {
+    /// `keys.ts_offset(tuple)`, from the cache when its pair is there.
+    #[inline]
+    pub fn get(&mut self, keys: &Keys, tuple: &FourTuple) -> u32 {
+        let pair =
+            (u64::from(u32::from(tuple.local_ip)) << 32) | u64::from(u32::from(tuple.remote_ip));
+        // Fibonacci hashing: the top byte of a multiple of 2^64/φ.
+        let index = (pair.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56) as usize;
+        let slot = &mut self.slots[index % TS_OFFSET_SLOTS];
+        if !(slot.2 && slot.0 == pair) {
+            *slot = (pair, keys.ts_offset(tuple), true);
+        }
+        slot.1
+    }
+}
+
 /// Three keys spread from one secret, for tests and benches that drive an
 /// engine with a fixed seed.
 impl From<[u8; 16]> for Keys {
@@ -42,5 +78,30 @@ impl From<[u8; 16]> for Keys {
             syn_cookie: seed.map(|b| b ^ 0x5c),
             timestamp: seed.map(|b| b ^ 0x36),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{Ipv4Addr, SocketAddrV4};
+
+    /// RFC 7323 §5.4 / RFC 6528: the cache changes no offset, for pairs
+    /// that share a slot, come back after being evicted, or are all zero.
+    #[test]
+    fn rfc7323_5_4_cached_offsets_are_the_keyed_ones() {
+        let keys = Keys::from([9; 16]);
+        let mut cache = TsOffsets::default();
+        let remote = SocketAddrV4::new(Ipv4Addr::new(10, 1, 0, 1), 80);
+        for round in 0..3 {
+            for n in 0..2 * TS_OFFSET_SLOTS as u32 {
+                let local = SocketAddrV4::new(Ipv4Addr::from(n * 7919 + round), 1000 + n as u16);
+                let t = FourTuple::new(local, remote);
+                assert_eq!(cache.get(&keys, &t), keys.ts_offset(&t));
+            }
+        }
+        let zero = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0);
+        let t = FourTuple::new(zero, zero);
+        assert_eq!(cache.get(&keys, &t), keys.ts_offset(&t));
     }
 }

@@ -86,7 +86,6 @@ impl Engine {
         let index = self.new_tcb(tuple, seg.src_mac, State::SynReceived, flags, iss, now);
         let tcb = &mut self.table.tcbs[index as usize];
         tcb.take_syn_options(&seg.options, self.core.cfg.mss, now);
-        tcb.irs = seg.seq;
         tcb.rcv_nxt = seg.seq + 1;
         // The window of a SYN is never scaled (RFC 7323 §2.2).
         tcb.take_window(u32::from(seg.wnd), seg.seq, None);
@@ -119,7 +118,7 @@ impl Engine {
             // the TSval up to 63 ms ahead: the peer would keep it as
             // TS.Recent and PAWS-reject our next segments until our clock
             // caught up. One period back, as Linux's cookie_init_timestamp.
-            let clock = ts_val(now, self.core.keys.ts_offset(&tuple));
+            let clock = ts_val(now, self.core.ts_offsets.get(&self.core.keys, &tuple));
             let mut ours = (clock & !COOKIE_TS_BITS) | bits;
             if (ours.wrapping_sub(clock) as i32) > 0 {
                 ours = ours.wrapping_sub(COOKIE_TS_BITS + 1);
@@ -189,7 +188,6 @@ impl Engine {
         let tcb = &mut self.table.tcbs[index as usize];
         tcb.snd_nxt = iss + 1;
         tcb.snd_max = iss + 1;
-        tcb.irs = irs;
         tcb.rcv_nxt = seg.seq;
         tcb.snd_wscale = peer_wscale.min(14);
         if let Some((tsval, _)) = seg.options.timestamps {

@@ -1,7 +1,7 @@
 //! Building segments: SYN, SYN-ACK, data, FIN, ACK, RST (RFC 9293 §3.10.4–3.10.5).
 
 use super::core::{ts_val, Bare, Core};
-use super::tcb::{flag, Tcb, TimerRole};
+use super::tcb::{flag, SentAt, Tcb, TimerRole};
 use super::{FourTuple, FrameBatch, Instant, State};
 use crate::wire::{self, MacAddr, SeqNumber, TcpFlags, TcpOptions, TcpRepr};
 
@@ -148,7 +148,7 @@ impl Core {
                 tcb.snd_nxt = tcb.iss + 1;
                 tcb.snd_max = tcb.snd_max.max(tcb.snd_nxt);
                 if !tcb.syn_resent && tcb.rtt_seq.is_none() {
-                    tcb.rtt_seq = Some((tcb.iss, now));
+                    tcb.rtt_seq = Some((tcb.iss, SentAt::new(now)));
                 }
                 true
             }
@@ -273,7 +273,7 @@ impl Core {
                 fresh_from.get_or_insert(seq);
                 self.stats.bytes_out += len as u64;
                 if tcb.rtt_seq.is_none() && tcb.retries == 0 {
-                    tcb.rtt_seq = Some((seq, now));
+                    tcb.rtt_seq = Some((seq, SentAt::new(now)));
                 }
             } else {
                 self.retransmitted(tcb); // go-back-N after an RTO

@@ -54,7 +54,12 @@ impl RttEstimator {
 }
 
 fn duration_us(d: Duration) -> u32 {
-    u32::try_from(d.as_micros()).unwrap_or(u32::MAX)
+    // In 64 bits, not `as_micros`'s 128: three of these per RTT sample.
+    let us = d
+        .as_secs()
+        .saturating_mul(1_000_000)
+        .saturating_add(u64::from(d.subsec_micros()));
+    u32::try_from(us).unwrap_or(u32::MAX)
 }
 
 #[cfg(test)]

@@ -98,9 +98,13 @@ impl Table {
     }
 
     /// Bytes one established TCB costs: the slot, the map entry (key, value
-    /// and control byte) and its timer. Excludes send-buffer contents.
+    /// and control byte), its timer and its send buffer's header (kept out
+    /// of line). Excludes send-buffer contents.
     pub fn bytes_per_tcb() -> usize {
-        core::mem::size_of::<Tcb>() + Self::map_entry_bytes() + super::timer::ENTRY_BYTES
+        core::mem::size_of::<Tcb>()
+            + Self::map_entry_bytes()
+            + super::timer::ENTRY_BYTES
+            + core::mem::size_of::<Vec<u8>>()
     }
 
     /// Bytes one TIME-WAIT entry costs, counted the same way (it has no

@@ -33,6 +33,7 @@
 //! after its slab slot has been reused.
 
 use core::mem::size_of;
+use core::num::NonZeroU32;
 
 /// Bits of a tick value consumed per wheel level.
 const BITS: u32 = 6;
@@ -67,7 +68,9 @@ const LISTS: usize = OVERFLOW + 1;
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct TimerHandle {
     index: u32,
-    generation: u32,
+    /// Nonzero, being odd: so `Option<TimerHandle>` takes no more room
+    /// than the handle, and a TCB 4 bytes less.
+    generation: NonZeroU32,
 }
 
 /// One slab slot. `next` doubles as the free-list link while the slot is free.
@@ -149,9 +152,12 @@ impl<T: Copy> TimerWheel<T> {
         let index = self.alloc(deadline, value);
         self.link(index, deadline);
         self.len += 1;
+        // Live generations are odd, never zero; the fallback is a
+        // handle that cancels nothing, which no live slot can produce.
+        let generation = NonZeroU32::new(self.slab[index as usize].generation);
         TimerHandle {
             index,
-            generation: self.slab[index as usize].generation,
+            generation: generation.unwrap_or(NonZeroU32::MAX),
         }
     }
 
@@ -161,7 +167,7 @@ impl<T: Copy> TimerWheel<T> {
     #[inline]
     pub fn cancel(&mut self, handle: TimerHandle) -> Option<T> {
         let entry = *self.slab.get(handle.index as usize)?;
-        if entry.generation != handle.generation {
+        if entry.generation != handle.generation.get() {
             return None;
         }
         // Location is a function of (deadline, now): see the module docs.
@@ -508,7 +514,7 @@ mod tests {
         assert_eq!(
             w.cancel(TimerHandle {
                 index: 999,
-                generation: 1
+                generation: NonZeroU32::MIN
             }),
             None
         );

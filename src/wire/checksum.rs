@@ -9,27 +9,36 @@ use std::net::Ipv4Addr;
 pub fn sum(data: &[u8]) -> u32 {
     // Eight bytes at a time in native byte order: the ones'-complement sum is
     // byte-order independent (RFC 1071 §2(B)), so one swap at the end replaces
-    // one per word. The two 32-bit halves are added so carries collect in the
-    // high bits of the u64 and are folded once (§2(C), deferred carries).
+    // one per word. Each carry out of the 64-bit sum is added back at once
+    // (end-around carry, §2(C)), so 64-bit words add as 16-bit ones do.
     let mut acc: u64 = 0;
+    let mut add = |w: u64| {
+        let (s, carry) = acc.overflowing_add(w);
+        acc = s + u64::from(carry);
+    };
     let mut chunks = data.chunks_exact(8);
     for c in &mut chunks {
         let mut w = [0u8; 8];
         w.copy_from_slice(c);
-        let w = u64::from_ne_bytes(w);
-        acc += (w >> 32) + (w & 0xffff_ffff);
+        add(u64::from_ne_bytes(w));
     }
-    let rest = chunks.remainder();
-    if !rest.is_empty() {
-        // Zero padding keeps each byte in its word position and pads an odd
-        // last byte as RFC 1071 asks.
-        let mut w = [0u8; 8];
-        w[..rest.len()].copy_from_slice(rest);
-        let w = u64::from_ne_bytes(w);
-        acc += (w >> 32) + (w & 0xffff_ffff);
+    // The tail by four, two and one bytes, each at an even offset: no
+    // copy of variable length (a call to memcpy) for the last few bytes.
+    let mut rest = chunks.remainder();
+    if let [a, b, c, d, tail @ ..] = rest {
+        add(u64::from(u32::from_ne_bytes([*a, *b, *c, *d])));
+        rest = tail;
     }
-    acc = (acc >> 32) + (acc & 0xffff_ffff);
-    acc = (acc >> 32) + (acc & 0xffff_ffff);
+    if let [a, b, tail @ ..] = rest {
+        add(u64::from(u16::from_ne_bytes([*a, *b])));
+        rest = tail;
+    }
+    if let [a] = rest {
+        // Zero padding keeps the byte in its word position, as RFC 1071 asks.
+        add(u64::from(u16::from_ne_bytes([*a, 0])));
+    }
+    let acc = (acc >> 32) + (acc & 0xffff_ffff);
+    let acc = (acc >> 32) + (acc & 0xffff_ffff);
     u32::from(u16::from_be(fold(acc as u32)))
 }
 

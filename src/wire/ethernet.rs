@@ -153,9 +153,11 @@ impl EthernetRepr {
     /// Writes the 14-byte header; `buf` must hold at least that.
     #[inline]
     pub fn emit(&self, buf: &mut [u8]) {
-        buf[field::DST].copy_from_slice(&self.dst.0);
-        buf[field::SRC].copy_from_slice(&self.src.0);
-        buf[field::ETHERTYPE].copy_from_slice(&self.ethertype.0.to_be_bytes());
+        let mut h = [0u8; Self::HEADER_LEN];
+        h[field::DST].copy_from_slice(&self.dst.0);
+        h[field::SRC].copy_from_slice(&self.src.0);
+        h[field::ETHERTYPE].copy_from_slice(&self.ethertype.0.to_be_bytes());
+        buf[..Self::HEADER_LEN].copy_from_slice(&h);
     }
 }
 

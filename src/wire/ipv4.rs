@@ -167,20 +167,44 @@ impl Ipv4Repr {
     /// atomic datagram needs no unique ID), checksum included. Returns 20.
     #[inline]
     pub fn emit(&self, buf: &mut [u8]) -> usize {
-        let h = &mut buf[..Self::HEADER_LEN];
-        h[field::VER_IHL] = 0x45;
-        h[1] = 0;
         let total = (Self::HEADER_LEN + self.payload_len) as u16;
-        h[field::LENGTH].copy_from_slice(&total.to_be_bytes());
-        h[4..6].copy_from_slice(&[0, 0]);
-        h[field::FLAGS_FRAG].copy_from_slice(&0x4000u16.to_be_bytes());
-        h[field::TTL] = self.ttl;
-        h[field::PROTOCOL] = self.protocol;
-        h[field::CHECKSUM].copy_from_slice(&[0, 0]);
-        h[field::SRC].copy_from_slice(&self.src.octets());
-        h[field::DST].copy_from_slice(&self.dst.octets());
-        let c = checksum::finish(checksum::sum(h));
-        h[field::CHECKSUM].copy_from_slice(&c.to_be_bytes());
+        let (src, dst) = (self.src.octets(), self.dst.octets());
+        let [t0, t1] = total.to_be_bytes();
+        let mut h = [
+            0x45,
+            0,
+            t0,
+            t1,
+            0,
+            0,
+            0x40,
+            0,
+            self.ttl,
+            self.protocol,
+            0,
+            0,
+            src[0],
+            src[1],
+            src[2],
+            src[3],
+            dst[0],
+            dst[1],
+            dst[2],
+            dst[3],
+        ];
+        // The sum of the header's words from the fields themselves, rather
+        // than read back: version/IHL, length, DF, TTL/protocol, addresses.
+        let (s, d) = (u32::from(self.src), u32::from(self.dst));
+        let sum = 0x4500
+            + u32::from(total)
+            + 0x4000
+            + (u32::from(self.ttl) << 8 | u32::from(self.protocol))
+            + (s >> 16)
+            + (s & 0xffff)
+            + (d >> 16)
+            + (d & 0xffff);
+        h[field::CHECKSUM].copy_from_slice(&checksum::finish(sum).to_be_bytes());
+        buf[..Self::HEADER_LEN].copy_from_slice(&h);
         Self::HEADER_LEN
     }
 }

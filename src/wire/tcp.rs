@@ -181,7 +181,45 @@ mod kind {
 impl TcpOptions {
     /// Parses the option bytes of a header (RFC 9293 §3.2): EOL ends the
     /// list, NOP is one byte, everything else is kind-length-value.
-    pub fn parse(mut bytes: &[u8]) -> Result<Self, Error> {
+    #[inline]
+    pub fn parse(bytes: &[u8]) -> Result<Self, Error> {
+        // Nearly every segment after the handshake carries timestamps
+        // alone, laid out NOP NOP TS as RFC 7323 Appendix A recommends and
+        // as Linux and we send them: read those at once, as Linux's
+        // tcp_parse_aligned_timestamp does, and walk only the rest.
+        if let &[kind::NOP, kind::NOP, kind::TIMESTAMPS, 10, a, b, c, d, e, f, g, h] = bytes {
+            return Ok(TcpOptions {
+                timestamps: Some((
+                    u32::from_be_bytes([a, b, c, d]),
+                    u32::from_be_bytes([e, f, g, h]),
+                )),
+                ..TcpOptions::default()
+            });
+        }
+        // A SYN as Linux and we lay it out: MSS, SACK-permitted with
+        // timestamps, NOP and window scale.
+        if let &[kind::MSS, 4, m0, m1, kind::SACK_PERMITTED, 2, kind::TIMESTAMPS, 10, a, b, c, d, e, f, g, h, kind::NOP, kind::WS, 3, ws] =
+            bytes
+        {
+            return Ok(TcpOptions {
+                mss: Some(u16::from_be_bytes([m0, m1])),
+                window_scale: Some(ws),
+                sack_permitted: true,
+                timestamps: Some((
+                    u32::from_be_bytes([a, b, c, d]),
+                    u32::from_be_bytes([e, f, g, h]),
+                )),
+                sack: SackBlocks::default(),
+            });
+        }
+        if bytes.is_empty() {
+            return Ok(TcpOptions::default());
+        }
+        Self::parse_list(bytes)
+    }
+
+    /// The general walk of `parse`.
+    fn parse_list(mut bytes: &[u8]) -> Result<Self, Error> {
         let mut o = TcpOptions::default();
         while let [k, rest @ ..] = bytes {
             match *k {
@@ -486,17 +524,21 @@ impl<'a> TcpRepr<'a> {
         let header_len = self.header_len();
         let total = header_len + self.payload.len();
         let b = &mut buf[..total];
-        b[field::SRC_PORT].copy_from_slice(&self.src_port.to_be_bytes());
-        b[field::DST_PORT].copy_from_slice(&self.dst_port.to_be_bytes());
-        b[field::SEQ].copy_from_slice(&self.seq.0.to_be_bytes());
-        b[field::ACK].copy_from_slice(&self.ack.0.to_be_bytes());
-        b[field::OFFSET] = ((header_len / 4) as u8) << 4;
-        b[field::FLAGS] = self.flags.0;
-        b[field::WINDOW].copy_from_slice(&self.window.to_be_bytes());
-        b[field::CHECKSUM].copy_from_slice(&[0, 0]);
-        b[field::URGENT].copy_from_slice(&self.urgent.to_be_bytes());
-        self.options.emit(&mut b[20..header_len]);
-        b[header_len..].copy_from_slice(self.payload);
+        // The fixed header is built in place of fixed size, then copied
+        // whole: one bounds check rather than one per field.
+        let mut h = [0u8; 20];
+        h[field::SRC_PORT].copy_from_slice(&self.src_port.to_be_bytes());
+        h[field::DST_PORT].copy_from_slice(&self.dst_port.to_be_bytes());
+        h[field::SEQ].copy_from_slice(&self.seq.0.to_be_bytes());
+        h[field::ACK].copy_from_slice(&self.ack.0.to_be_bytes());
+        h[field::OFFSET] = ((header_len / 4) as u8) << 4;
+        h[field::FLAGS] = self.flags.0;
+        h[field::WINDOW].copy_from_slice(&self.window.to_be_bytes());
+        h[field::URGENT].copy_from_slice(&self.urgent.to_be_bytes());
+        b[..20].copy_from_slice(&h);
+        let (options, text) = b[20..].split_at_mut(header_len - 20);
+        self.options.emit(options);
+        text.copy_from_slice(self.payload);
         let s = checksum::pseudo_header(src, dst, 6, total as u16) + checksum::sum(b);
         b[field::CHECKSUM].copy_from_slice(&checksum::finish(s).to_be_bytes());
         total
@@ -650,5 +692,26 @@ mod tests {
     fn flags_print_by_name() {
         assert_eq!(format!("{:?}", TcpFlags::SYN | TcpFlags::ACK), "SYN|ACK");
         assert_eq!(format!("{:?}", TcpFlags::default()), "-");
+    }
+
+    proptest::proptest! {
+        /// RFC 9293 §3.2, RFC 7323 Appendix A: the two layouts read at
+        /// once (timestamps alone; a SYN's MSS, SACK-permitted,
+        /// timestamps and window scale) come out as the general walk
+        /// reads them, as does every other set of options emitted.
+        #[test]
+        fn fixed_layouts_parse_as_the_walk_does(
+            mss in proptest::option::of(proptest::prelude::any::<u16>()),
+            ws in proptest::option::of(0u8..15),
+            sack_permitted in proptest::prelude::any::<bool>(),
+            ts in proptest::option::of(proptest::prelude::any::<(u32, u32)>()),
+        ) {
+            let o = TcpOptions { mss, window_scale: ws, sack_permitted, timestamps: ts, ..TcpOptions::default() };
+            let mut buf = [0u8; 40];
+            let len = o.emit(&mut buf);
+            let walked = TcpOptions::parse_list(&buf[..len]);
+            proptest::prop_assert_eq!(TcpOptions::parse(&buf[..len]), walked);
+            proptest::prop_assert_eq!(walked, Ok(o));
+        }
     }
 }
