@@ -132,7 +132,7 @@ impl Engine {
         let ack = seg.flags.ack().then_some(seg.ack);
         tcb.take_window(u32::from(seg.wnd), seg.seq, ack);
         if let Some(ack) = ack {
-            self.establish(index, ack, now);
+            self.establish(index, ack, seg.options.timestamps, now);
             let tcb = &mut self.table.tcbs[index as usize];
             tcb.owe_ack();
             self.core.mark_dirty(tcb, index);
@@ -145,12 +145,20 @@ impl Engine {
         }
     }
 
-    /// Our SYN is acknowledged: ESTABLISHED, and the application hears of it.
-    fn establish(&mut self, index: u32, ack: SeqNumber, now: Instant) {
+    /// Our SYN is acknowledged by a segment with `timestamps`:
+    /// ESTABLISHED, and the application hears of it.
+    fn establish(
+        &mut self,
+        index: u32,
+        ack: SeqNumber,
+        timestamps: Option<(u32, u32)>,
+        now: Instant,
+    ) {
         let tcb = &mut self.table.tcbs[index as usize];
         self.core.leave_half_open(tcb);
         tcb.advance_una(ack);
-        self.core.syn_acked(tcb, now);
+        self.core
+            .syn_acked(tcb, timestamps.map(|(_, ecr)| ecr), now);
         self.core.disarm(tcb);
         let to = if tcb.has(flag::FIN_QUEUED) {
             State::FinWait1
@@ -191,7 +199,7 @@ impl Engine {
                 } else if tcb.ack_acceptable(seg.ack) {
                     // Simultaneous open: the peer's SYN-ACK completes it.
                     tcb.take_window(u32::from(seg.wnd), seg.seq, Some(seg.ack));
-                    self.establish(index, seg.ack, now);
+                    self.establish(index, seg.ack, seg.options.timestamps, now);
                     let tcb = &mut self.table.tcbs[index as usize];
                     tcb.owe_ack();
                 } else {
@@ -278,7 +286,7 @@ impl Engine {
             }
             let wnd = u32::from(seg.wnd) << tcb.snd_wscale;
             tcb.take_window(wnd, seg.seq, Some(seg.ack));
-            self.establish(index, seg.ack, now);
+            self.establish(index, seg.ack, seg.options.timestamps, now);
         }
         let tcb = &mut self.table.tcbs[index as usize];
         if seg.ack > tcb.snd_max {

@@ -3,7 +3,7 @@
 //! SWS override (§3.8.6.2.1) or FIN-WAIT-2's — what each does when it fires,
 //! and the handshake's SYN and SYN-ACK retransmissions.
 
-use super::core::Core;
+use super::core::{ts_val, Core};
 use super::engine::Engine;
 use super::event::{EventKind, TimeoutReason};
 use super::rtt::RttEstimator;
@@ -11,7 +11,7 @@ use super::tcb::{flag, Tcb, TimerRole};
 use super::{FrameBatch, Instant, State};
 use core::time::Duration;
 
-/// RTO once a handshake whose SYN timed out completes (RFC 6298 §5.7).
+/// RTO once a handshake whose SYN timed out completes untimed (RFC 6298 §5.7).
 const SYN_FALLBACK_RTO: Duration = Duration::from_secs(3);
 
 impl Engine {
@@ -189,19 +189,35 @@ impl Core {
         }
     }
 
-    /// Our SYN or SYN-ACK is acknowledged: its RTT sample, unless it was
-    /// sent more than once (Karn); after an RTO on it, RFC 6298 §5.7's 3 s,
+    /// Our SYN or SYN-ACK is acknowledged by a segment echoing `tsecr`: its
+    /// RTT sample, unless it was sent more than once (Karn). Then the echo
+    /// says which copy was answered (RFC 6298 §3, RFC 7323 §4.1) and times
+    /// it, as Linux does; only without one does RFC 6298 §5.7's 3 s apply,
     /// since the backed-off RTO says nothing of the path either.
-    pub(crate) fn syn_acked(&self, tcb: &mut Tcb, now: Instant) {
+    pub(crate) fn syn_acked(&self, tcb: &mut Tcb, tsecr: Option<u32>, now: Instant) {
         let cfg = &self.cfg;
         if let Some((_, sent)) = tcb.rtt_seq.take() {
             tcb.rtt.sample(now - sent, cfg.rto_min, cfg.rto_max);
+        } else if let Some(rtt) = tsecr
+            .filter(|_| tcb.has(flag::TS_OK))
+            .and_then(|ecr| echoed_rtt(now, tcb.ts_offset, ecr, cfg.rto_max))
+        {
+            tcb.rtt.sample(rtt, cfg.rto_min, cfg.rto_max);
         } else if tcb.retries > 0 {
             let rto = SYN_FALLBACK_RTO.clamp(cfg.rto_min, cfg.rto_max);
             tcb.rtt = RttEstimator::new(rto);
         }
         tcb.retries = 0;
     }
+}
+
+/// The round trip since we sent the TSval `ecr` echoes, at the clock's 1 ms
+/// tick and at least one tick (as Linux's `tcp_rtt_tsopt_us`); none for an
+/// echo from the future or older than `max`, which no segment of ours can
+/// have carried.
+fn echoed_rtt(now: Instant, ts_offset: u32, ecr: u32, max: Duration) -> Option<Duration> {
+    let ticks = ts_val(now, ts_offset).wrapping_sub(ecr);
+    (u128::from(ticks) <= max.as_millis()).then(|| Duration::from_millis(u64::from(ticks.max(1))))
 }
 
 impl Tcb {

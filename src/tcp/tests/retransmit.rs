@@ -95,6 +95,69 @@ fn rfc6298_5_7_rto_is_3s_after_a_syn_retransmission() {
     assert_eq!(r.payload, b"data");
 }
 
+/// RFC 6298 §3 allows an RTT sample from a retransmitted segment where
+/// timestamps tell which copy was answered (RFC 7323 §4.1): a SYN-ACK
+/// echoing the repeated SYN's TSval times the path, and RTO follows from
+/// it (§2.2) instead of §5.7's 3 s — which, twice over, outlasts a
+/// load's response timeout.
+#[test]
+fn rfc6298_3_a_syn_ack_echoing_the_repeated_syn_times_the_path_not_3s() {
+    let mut h = Harness::new(Config {
+        timestamps: true,
+        ..config()
+    });
+    let c = h.engine.connect(h.now, LOCAL, REMOTE, PEER).unwrap();
+    h.recv_one();
+    h.advance(Duration::from_secs(1));
+    let again = h.recv_one();
+    let (tsval, _) = again.options.timestamps.expect("timestamps offered");
+    h.advance(Duration::from_millis(10));
+    h.send(seg(PEER_ISS, again.seq + 1, syn_ack()).options(TcpOptions {
+        timestamps: Some((500, tsval)),
+        ..Default::default()
+    }));
+    assert_eq!(h.kinds(), vec![EventKind::Connected]);
+    h.recv_one();
+    h.engine.send(c, b"data").unwrap();
+    h.recv_one();
+    // A 10 ms sample: RTO = max(10 + 4 * 5 ms, RTO min 200 ms).
+    h.advance(Duration::from_millis(199));
+    assert!(h.recv().is_empty(), "retransmitted below the RTO min");
+    h.advance(Duration::from_millis(1));
+    let r = h.recv_one();
+    assert_eq!(r.payload, b"data", "RTO not from the timestamp sample");
+}
+
+/// The server's side of the same: the handshake's ACK echoes the repeated
+/// SYN-ACK's TSval.
+#[test]
+fn rfc6298_3_an_ack_echoing_the_repeated_syn_ack_times_the_path_not_3s() {
+    let mut h = Harness::new(Config {
+        timestamps: true,
+        ..config()
+    });
+    h.engine.listen(LOCAL).unwrap();
+    h.send(seg(PEER_ISS, 0, SYN).options(ts(1000)));
+    let sa = h.recv_one();
+    h.advance(Duration::from_secs(1));
+    let again = h.recv_one();
+    assert_eq!(again.seq, sa.seq, "SYN-ACK not repeated on its RTO");
+    let (tsval, _) = again.options.timestamps.expect("timestamps echoed");
+    h.advance(Duration::from_millis(10));
+    h.send(seg(PEER_ISS + 1, sa.seq + 1, ACK).options(TcpOptions {
+        timestamps: Some((1001, tsval)),
+        ..Default::default()
+    }));
+    let c = h.events_conn();
+    h.engine.send(c, b"data").unwrap();
+    h.recv_one();
+    h.advance(Duration::from_millis(199));
+    assert!(h.recv().is_empty(), "retransmitted below the RTO min");
+    h.advance(Duration::from_millis(1));
+    let r = h.recv_one();
+    assert_eq!(r.payload, b"data", "RTO not from the timestamp sample");
+}
+
 #[test]
 fn rfc5681_3_1_rto_sets_ssthresh_and_congestion_avoidance_follows_slow_start() {
     let (mut h, iss1, c) = Harness::accepted();
