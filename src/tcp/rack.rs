@@ -473,7 +473,7 @@ impl Core {
             if (tcb.snd_max - tcb.snd_una) as u32 <= u32::from(tcb.snd_mss) {
                 return;
             }
-            tcb.episode = self.episodes.acquire_quietly();
+            tcb.episode = self.acquire_episode(Episode::default());
         }
         if let Some(e) = self.episodes.record_mut(tcb.episode) {
             e.rack.mark(seq, micros(now));

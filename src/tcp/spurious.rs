@@ -20,8 +20,8 @@
 //! stays quiet, and at the latest until the connection leaves for
 //! TIME-WAIT or ends. The TCB keeps a 16-bit index: beyond
 //! 65,535 connections holding records at once, the others go without —
-//! no scoreboard (NewReno recovery) and no undo — counted in
-//! `recovery_pool_full`.
+//! no RACK transmit times, no scoreboard (NewReno recovery) and no undo —
+//! counted in `recovery_pool_full`.
 
 use super::core::Core;
 use super::rack::{AckView, Rack};
@@ -76,13 +76,6 @@ impl Pool {
         }
         self.episodes.push(e);
         self.episodes.len() as u16 - 1
-    }
-
-    /// A record for RACK's transmit times alone (`Core::mark_sent`): none
-    /// once all are taken, which only leaves that connection to the
-    /// other mechanisms, and is not counted as `recovery_pool_full`.
-    pub fn acquire_quietly(&mut self) -> u16 {
-        self.acquire(Episode::default())
     }
 
     /// Gives a record back (`NONE` is ignored).
@@ -282,7 +275,7 @@ impl Core {
 
     /// A record for `e` from the pool, or `NONE` (counted) when all are
     /// taken.
-    fn acquire_episode(&mut self, e: Episode) -> u16 {
+    pub(crate) fn acquire_episode(&mut self, e: Episode) -> u16 {
         let index = self.episodes.acquire(e);
         if index == NONE {
             self.stats.recovery_pool_full += 1;

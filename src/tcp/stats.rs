@@ -139,7 +139,7 @@ counters! {
     tlps,
     /// Tail loss probes that repaired a loss: their ACK covered the tail (RFC 8985 §7.4).
     tlp_recoveries,
-    /// Loss records a connection went without, every one of the engine's 65,535 taken: no SACK scoreboard (NewReno), no undo.
+    /// Loss records asked for and not given, every one of the engine's 65,535 taken: that connection goes on without RACK's transmit times, or without a SACK scoreboard (NewReno) and undo.
     recovery_pool_full,
     /// Zero-window probes sent (RFC 9293 §3.8.6.1), first or repeated.
     persist_probes,

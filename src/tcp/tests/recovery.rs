@@ -389,3 +389,15 @@ fn rfc8985_6_transmit_times_are_kept_only_while_more_than_one_segment_is_in_flig
     assert_eq!(c.episodes.in_use(), 0, "the client sent one segment");
     assert!(s.stats.recovery_pool_full == 0);
 }
+
+#[test]
+fn rfc8985_6_with_every_loss_record_taken_a_response_goes_unmarked_and_counted() {
+    let mut p = Pair::new(Config::default(), &[]);
+    let core = &mut p.server.core;
+    while core.acquire_episode(spurious::Episode::default()) != spurious::NONE {}
+    core.stats.recovery_pool_full = 0;
+    p.response(65536);
+    let st = p.server.stats();
+    assert!(st.recovery_pool_full > 0, "a denied record went uncounted");
+    assert_eq!(st.retransmits, 0, "{st:?}");
+}
