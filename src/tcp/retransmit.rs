@@ -158,8 +158,12 @@ impl Core {
             None
         };
         if tcb.timer.is_some() {
+            // With nothing outstanding a Reorder timer only gives the loss
+            // record back (`settle_later`): whatever is armed below, the
+            // persist or SWS timer, matters more and replaces it.
+            let settling = tcb.timer_role == TimerRole::Reorder && !tcb.outstanding();
             let waits = matches!(tcb.timer_role, TimerRole::Reorder | TimerRole::DelayedAck);
-            if reorder.is_none() || waits {
+            if !settling && (reorder.is_none() || waits) {
                 return;
             }
         }

@@ -303,3 +303,21 @@ fn rfc3708_a_quiet_connection_gives_its_loss_record_back_an_rto_after_the_episod
     assert!(h.recv().is_empty(), "the timer sends nothing");
     assert_eq!(h.engine.state(c), Some(State::Established));
 }
+
+/// The record's settle timer times nothing the peer waits for: a zero
+/// window at the episode's end is probed an RTO later (RFC 9293
+/// §3.8.6.1), not an RTO after the settle timer.
+#[test]
+fn rfc9293_3_8_6_1_a_zero_window_at_the_episodes_end_is_probed_an_rto_later() {
+    let (mut h, iss, c, _, _) = fast_retransmit_with_sack();
+    h.engine.send(c, b"more").unwrap();
+    h.recv();
+    h.send(ack_wnd(PEER_ISS + 1, iss + 10 * MSS, 0));
+    assert!(h.recv().is_empty(), "sent into a zero window");
+    let rto = tcb_of(&h, c).rtt.rto();
+    h.advance(rto - Duration::from_millis(1));
+    assert!(h.recv().is_empty(), "probed before the RTO");
+    h.advance(Duration::from_millis(1));
+    let probe = h.recv_one();
+    assert_eq!((probe.seq, probe.payload.len()), (iss + 10 * MSS, 1));
+}
