@@ -62,6 +62,7 @@ fn parse_plain(frame: &[u8], verify_checksums: bool) -> Option<TcpFrame<'_>> {
         let word =
             |at: usize| u64::from(u32::from_ne_bytes([h[at], h[at + 1], h[at + 2], h[at + 3]]));
         let ip = word(14) + word(18) + word(22) + word(26) + word(30);
+        let ip = (ip >> 32) + (ip & 0xffff_ffff);
         let ip = ((ip >> 32) + (ip & 0xffff_ffff)) as u32;
         // The IP payload is under 2^16 bytes, so the length fits.
         let pseudo = checksum::pseudo_header(src, dst, 6, segment.len() as u16);
