@@ -256,6 +256,9 @@ impl<R: Rings> Ledger<R> {
     /// in `descs`), on the tx ring and wakes the kernel if it asks; returns how many
     /// leading ones went. All of them unless the kernel holds more than
     /// the frames it was not lent: the ring has a slot for every TX frame.
+    /// A failed wake comes beside the count, not instead of it: the frames
+    /// that went are the kernel's either way, and the caller must know
+    /// which.
     ///
     /// # Safety
     ///
@@ -263,22 +266,24 @@ impl<R: Rings> Ledger<R> {
     /// gave out, each listed once, written and referenced nowhere else;
     /// those that went are the kernel's until the completion ring returns
     /// them, and the caller stops writing them.
-    pub(super) unsafe fn submit(&mut self, descs: &[R::Desc]) -> Result<usize, Error> {
+    pub(super) unsafe fn submit(&mut self, descs: &[R::Desc]) -> (usize, Result<(), Error>) {
         // As `send`: a kernel with a full completion ring sends nothing.
         self.reap_completions();
         let n = self.rings.tx_room().min(descs.len());
         if n == 0 {
-            return Ok(0);
+            return (0, Ok(()));
         }
         // SAFETY: by this function's contract these are TX-half frames of
         // this UMEM, each once, on no ring; a room-sized prefix always fits.
         let sent = unsafe { self.rings.tx_produce(&descs[..n]) };
-        if sent > 0 && self.rings.tx_needs_wakeup() {
+        let woken = if sent > 0 && self.rings.tx_needs_wakeup() {
             self.rings
                 .wake_tx()
-                .map_err(|e| Error::os("waking AF_XDP tx ring", e))?;
-        }
-        Ok(sent)
+                .map_err(|e| Error::os("waking AF_XDP tx ring", e))
+        } else {
+            Ok(())
+        };
+        (sent, woken)
     }
 
     /// Moves completed TX frames back to the free list.

@@ -457,15 +457,17 @@ impl XskSocket {
             let n = in_slots.min(slots.written.len());
             let mut went = 0;
             let mut stalls = 0;
-            while went < n {
+            let mut failed = Ok(());
+            while went < n && failed.is_ok() {
                 // SAFETY: `written` holds TX frames of this UMEM that
                 // `lend` gave these slots, each once, written through
                 // `next_slot` only, which the batch no longer borrows; those
                 // that go are dropped from `written` below, untouched until
                 // the completion ring returns them and `lend` lends them
                 // again.
-                let k = unsafe { self.ledger.submit(&slots.written[went..n]) }?;
+                let (k, woken) = unsafe { self.ledger.submit(&slots.written[went..n]) };
                 went += k;
+                failed = woken;
                 if k == 0 {
                     stalls += 1;
                     if stalls > SEND_STALLS {
@@ -479,11 +481,16 @@ impl XskSocket {
             }
             dropped += (n - went) as u64;
             // Those that went are the kernel's; the others are free again,
-            // and so are those the kernel has completed since.
+            // and so are those the kernel has completed since. Even when the
+            // wake failed: else a frame on the ring would be lent again.
             slots.written.drain(..went);
             slots.clear();
             self.ledger.lend(&mut slots.free, self.reserve);
             batch.forget_slotted();
+            if let Err(e) = failed {
+                batch.clear();
+                return Err(e);
+            }
         }
         let mut went = 0;
         let mut stalls = 0;

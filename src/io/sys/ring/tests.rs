@@ -534,7 +534,8 @@ fn lent_frames_go_out_as_written_and_come_back_to_the_free_list() {
     }
     l.rings.tx.need_wakeup = true;
     // SAFETY: lent frames of this UMEM, each once, written, on no ring.
-    assert_eq!(unsafe { l.submit(&lent[..3]) }.unwrap(), 3);
+    let (sent, woken) = unsafe { l.submit(&lent[..3]) };
+    assert_eq!((sent, woken.is_ok()), (3, true));
     assert_eq!(l.rings.tx_wakeups, 1);
     let unused = lent.split_off(3);
     census_lent(&l, &unused);
@@ -548,6 +549,27 @@ fn lent_frames_go_out_as_written_and_come_back_to_the_free_list() {
     l.lend(&mut more, 2);
     assert_eq!((more.len(), l.tx_frames_free()), (6, 2));
     census_lent(&l, &more);
+}
+
+/// A failed wake still says how many lent frames went: they are on the
+/// ring, the kernel's, and must not be lent again before they complete.
+#[test]
+fn a_failed_tx_wake_still_counts_the_lent_frames_that_went() {
+    let mut l = ledger(16, 8, 0, 4);
+    let mut lent = Vec::new();
+    l.lend(&mut lent, 2);
+    let pkts: Vec<_> = (0..3).map(|i| packet(i, 10 + i)).collect();
+    for (d, p) in lent.iter_mut().zip(&pkts) {
+        write_lent(&mut l, d, p);
+    }
+    l.rings.tx.need_wakeup = true;
+    l.rings.wakeups_fail = true;
+    // SAFETY: lent frames of this UMEM, each once, written, on no ring.
+    let (sent, woken) = unsafe { l.submit(&lent[..3]) };
+    assert_eq!((sent, woken.is_err()), (3, true));
+    let unused = lent.split_off(3);
+    census_lent(&l, &unused);
+    assert_eq!(l.rings.kernel_transmit(8), pkts);
 }
 
 /// One step of a random run: the kernel's or ours.
@@ -683,7 +705,8 @@ proptest! {
                     let room = l.rings.tx.room() as usize;
                     // SAFETY: lent frames of this UMEM, each once, written,
                     // on no ring.
-                    let sent = unsafe { l.submit(&lent[..n]) }.unwrap();
+                    let (sent, woken) = unsafe { l.submit(&lent[..n]) };
+                    woken.unwrap();
                     prop_assert_eq!(sent, n.min(room));
                     for d in lent.drain(..sent) {
                         to_transmit.push_back(l.rings.bytes(d).to_vec());
