@@ -118,9 +118,14 @@ fn rfc6298_3_a_syn_ack_echoing_the_repeated_syn_times_the_path_not_3s() {
     }));
     assert_eq!(h.kinds(), vec![EventKind::Connected]);
     h.recv_one();
+    data_goes_again_at_the_rto_min(&mut h, c);
+}
+
+/// `c`'s handshake was timed at 10 ms: RTO = max(10 + 4 * 5 ms, RTO min
+/// 200 ms), so data goes again at 200 ms, not 3 s.
+fn data_goes_again_at_the_rto_min(h: &mut Harness, c: ConnId) {
     h.engine.send(c, b"data").unwrap();
     h.recv_one();
-    // A 10 ms sample: RTO = max(10 + 4 * 5 ms, RTO min 200 ms).
     h.advance(Duration::from_millis(199));
     assert!(h.recv().is_empty(), "retransmitted below the RTO min");
     h.advance(Duration::from_millis(1));
@@ -149,13 +154,7 @@ fn rfc6298_3_an_ack_echoing_the_repeated_syn_ack_times_the_path_not_3s() {
         ..Default::default()
     }));
     let c = h.events_conn();
-    h.engine.send(c, b"data").unwrap();
-    h.recv_one();
-    h.advance(Duration::from_millis(199));
-    assert!(h.recv().is_empty(), "retransmitted below the RTO min");
-    h.advance(Duration::from_millis(1));
-    let r = h.recv_one();
-    assert_eq!(r.payload, b"data", "RTO not from the timestamp sample");
+    data_goes_again_at_the_rto_min(&mut h, c);
 }
 
 #[test]
