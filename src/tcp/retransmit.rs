@@ -157,7 +157,7 @@ impl Core {
         } else {
             None
         };
-        if tcb.timer.is_some() {
+        if self.armed(tcb) {
             let waits = matches!(tcb.timer_role, TimerRole::Reorder | TimerRole::DelayedAck);
             if reorder.is_none() || waits {
                 return;
