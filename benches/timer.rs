@@ -38,6 +38,17 @@ fn schedule_cancel(c: &mut Criterion) {
             black_box(w.cancel(black_box(h)))
         })
     });
+    // The engine's pattern since timers are lazy: a TCB's one entry is armed
+    // again later (each ACK pushes the RTO back) and disarmed, in place.
+    let mut h = None;
+    g.bench_function("arm_later_disarm_1M_live", |b| {
+        b.iter(|| {
+            i = i.wrapping_add(1);
+            let armed = w.arm(h, w.now() + 200 + u64::from(i & 1023), i);
+            h = Some(armed);
+            black_box(w.disarm(black_box(armed)))
+        })
+    });
     g.bench_function("next_deadline_1M_live", |b| {
         b.iter(|| black_box(&w).next_deadline())
     });

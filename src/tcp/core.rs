@@ -138,24 +138,28 @@ impl Core {
         }
     }
 
-    /// (Re)arms the TCB's one timer.
+    /// (Re)arms the TCB's one timer, in the wheel entry it holds if any.
     #[inline]
     pub(crate) fn arm(&mut self, tcb: &mut Tcb, index: u32, after: Duration, now: Instant) {
-        self.disarm(tcb);
         tcb.timer_role = TimerRole::Plain;
-        tcb.timer = Some(
-            self.timers
-                .schedule(deadline_ms(now, after), TimerKey::tcb(index)),
-        );
+        let deadline = deadline_ms(now, after);
+        tcb.timer = Some(self.timers.arm(tcb.timer, deadline, TimerKey::tcb(index)));
     }
 
-    /// Cancels the TCB's timer, if any.
+    /// Stops the TCB's timer, if it runs; the TCB keeps the wheel entry for
+    /// its next `arm` (lazy: see `timer`).
     #[inline]
     pub(crate) fn disarm(&mut self, tcb: &mut Tcb) {
         tcb.timer_role = TimerRole::Plain;
-        if let Some(h) = tcb.timer.take() {
-            self.timers.cancel(h);
+        if let Some(h) = tcb.timer {
+            self.timers.disarm(h);
         }
+    }
+
+    /// True while the TCB's timer runs.
+    #[inline]
+    pub(crate) fn armed(&self, tcb: &Tcb) -> bool {
+        tcb.timer.is_some_and(|h| self.timers.is_armed(h))
     }
 
     /// Gives the TCB's out-of-order queue back to the pool, if it holds one.

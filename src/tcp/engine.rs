@@ -175,7 +175,10 @@ impl Engine {
         self.tcb(conn).map(|t| t.tuple)
     }
 
-    /// When [`Engine::handle_timeout`] should next be called; no timer fires earlier.
+    /// When [`Engine::handle_timeout`] should next be called; no timer fires
+    /// earlier. It may come before any timer fires: where a timer was pushed
+    /// back or stopped (timers are lazy, see `tcp::timer`), that turn only
+    /// moves it on. None while no timer runs.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let timers = self.core.timers.next_deadline().map(Instant::from_millis);
         match (timers, self.next_time_wait_expiry()) {
@@ -401,6 +404,8 @@ impl Engine {
         let cfg = &self.core.cfg;
         let index = self.table.insert_tcb(tuple);
         let tcb = &mut self.table.tcbs[index as usize];
+        // A reused slot's wheel entry is kept, disarmed by its last user.
+        debug_assert!(!self.core.armed(tcb), "a free TCB slot's timer runs");
         tcb.tuple = tuple;
         tcb.peer_mac = peer_mac;
         tcb.flags = flags;
@@ -447,7 +452,6 @@ impl Engine {
         tcb.persist_since = 0;
         tcb.rtt_seq = None;
         tcb.rtt = RttEstimator::new(cfg.rto_initial);
-        tcb.timer = None;
         tcb.send_buf.clear();
         tcb.sack_ok = cfg.sack;
         tcb.ooo = reassembly::NONE;

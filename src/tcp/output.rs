@@ -185,9 +185,9 @@ impl Core {
         if !tcb.ack_delayable() || self.cfg.delayed_ack.is_zero() {
             return false;
         }
-        match (tcb.timer, tcb.timer_role) {
-            (Some(_), TimerRole::DelayedAck) => true,
-            (None, _) => {
+        match (self.armed(tcb), tcb.timer_role) {
+            (true, TimerRole::DelayedAck) => true,
+            (false, _) => {
                 let after = self.cfg.delayed_ack;
                 self.arm(tcb, index, after, now);
                 tcb.timer_role = TimerRole::DelayedAck;

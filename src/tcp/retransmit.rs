@@ -157,7 +157,7 @@ impl Core {
         } else {
             None
         };
-        if tcb.timer.is_some() {
+        if self.armed(tcb) {
             // With nothing outstanding a Reorder timer only gives the loss
             // record back (`settle_later`): whatever is armed below, the
             // persist or SWS timer, matters more and replaces it.

@@ -308,7 +308,7 @@ impl Core {
         let Some(e) = self.episodes.episodes.get(usize::from(tcb.episode)) else {
             return;
         };
-        if tcb.timer.is_none() && e.ended_at.is_some() {
+        if !self.armed(tcb) && e.ended_at.is_some() {
             let after = tcb.rtt.rto();
             self.arm(tcb, index, after, now);
             tcb.timer_role = TimerRole::Reorder;

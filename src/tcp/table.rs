@@ -67,7 +67,8 @@ impl Table {
     }
 
     /// Frees a TCB slot and unmaps its tuple unless `keep_key` (the tuple now
-    /// maps to a TIME-WAIT record). The engine has cancelled its timer.
+    /// maps to a TIME-WAIT record). The engine has disarmed its timer; the
+    /// slot keeps the wheel entry for its next connection.
     pub fn remove_tcb(&mut self, index: u32, keep_key: bool) {
         let tcb = &mut self.tcbs[index as usize];
         if !keep_key {
@@ -77,7 +78,6 @@ impl Table {
         // `Engine::enter_time_wait` counted the connection's last one.
         tcb.state = super::State::Closed;
         tcb.flags = 0;
-        tcb.timer = None;
         tcb.generation = tcb.generation.wrapping_add(1);
         tcb.send_buf.clear();
         self.live_tcbs -= 1;

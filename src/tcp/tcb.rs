@@ -182,7 +182,9 @@ pub(crate) struct Tcb {
     pub rtt_seq: Option<(SeqNumber, SentAt)>,
     pub rtt: RttEstimator,
     /// RTO, persist, SWS override or FIN-WAIT-2 timer; one per TCB, its
-    /// meaning read from the state when it fires.
+    /// meaning read from the state when it fires. The wheel entry, armed
+    /// or not (`Core::armed`), kept across connections in this slot so that
+    /// arming it again mostly touches no wheel list.
     pub timer: Option<TimerHandle>,
     /// Bytes from `snd_una` on: sent-unacknowledged, then unsent. The
     /// vector's header lives out of line, 16 bytes off every TCB (issue

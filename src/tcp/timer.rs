@@ -31,6 +31,14 @@
 //! `u32` indices, with a free list, so steady-state schedule/cancel never
 //! allocates. Handles carry a generation so a stale handle is detected even
 //! after its slab slot has been reused.
+//!
+//! Timers are lazy, as Linux's and tokio's are: [`TimerWheel::arm`] to a later
+//! deadline and [`TimerWheel::disarm`] only write the entry, which stays
+//! linked where it was. When its slot comes round the entry moves to its real
+//! deadline, or is dropped if disarmed; it fires exactly at the deadline last
+//! armed. A TCP timer is pushed back or stopped on most ACKs and seldom fires,
+//! so most arms and disarms then touch no list. Only arming earlier than
+//! where the entry is linked moves it at once.
 
 use core::mem::size_of;
 use core::num::NonZeroU32;
@@ -45,9 +53,10 @@ pub const LEVELS: usize = 6;
 /// (`64^6 = 2^36`).
 pub const RANGE: u64 = 1 << (BITS as usize * LEVELS);
 
-/// Bytes of slab memory per scheduled timer when `T = u32` (24): deadline
-/// `u64`, prev/next `u32`, generation `u32` and the value. Freed entries are
-/// recycled, so this is also the steady-state cost per live timer.
+/// Bytes of slab memory per scheduled timer when `T = u32` (32): the deadline
+/// it is linked by and the one it fires at, `u64` each; prev/next `u32`,
+/// generation `u32` and the value. Freed entries are recycled, so this is
+/// also the steady-state cost per live timer.
 pub const ENTRY_BYTES: usize = size_of::<Entry<u32>>();
 
 /// Sentinel for "no entry" in the intrusive lists.
@@ -76,6 +85,11 @@ pub struct TimerHandle {
 /// One slab slot. `next` doubles as the free-list link while the slot is free.
 #[derive(Clone, Copy)]
 struct Entry<T> {
+    /// The deadline its list was chosen by (see the module docs); never
+    /// later than `deadline` while armed.
+    linked_at: u64,
+    /// When it fires. Below `linked_at` while disarmed: an entry is never
+    /// armed that way, since arming earlier than `linked_at` moves it.
     deadline: u64,
     prev: u32,
     next: u32,
@@ -95,6 +109,7 @@ pub struct TimerWheel<T> {
     slab: Vec<Entry<T>>,
     /// Head of the free list threaded through `Entry::next`.
     free: u32,
+    /// Armed timers; disarmed entries still linked are not counted.
     len: usize,
     /// Lower bound on READY deadlines (may be stale-low after cancels, which
     /// is all `next_deadline` needs).
@@ -103,6 +118,13 @@ pub struct TimerWheel<T> {
     overflow_min: u64,
     /// Reused buffer for ordering READY timers at drain time.
     scratch: Vec<(u64, u32)>,
+}
+
+impl<T> Entry<T> {
+    #[inline]
+    fn armed(&self) -> bool {
+        self.deadline >= self.linked_at
+    }
 }
 
 impl<T: Copy> TimerWheel<T> {
@@ -133,13 +155,13 @@ impl<T: Copy> TimerWheel<T> {
         self.now
     }
 
-    /// Number of pending timers.
+    /// Number of armed timers.
     #[inline]
     pub fn len(&self) -> usize {
         self.len
     }
 
-    /// True when no timer is pending.
+    /// True when no timer is armed.
     #[inline]
     pub fn is_empty(&self) -> bool {
         self.len == 0
@@ -161,21 +183,83 @@ impl<T: Copy> TimerWheel<T> {
         }
     }
 
-    /// Cancels a pending timer and returns its value. O(1). A stale handle
-    /// (already fired/cancelled, slot possibly reused) returns None and
-    /// touches nothing.
+    /// Cancels a timer and frees its entry at once; returns its value if it
+    /// was armed. O(1). A stale handle (already fired/cancelled, slot
+    /// possibly reused) returns None and touches nothing.
     #[inline]
     pub fn cancel(&mut self, handle: TimerHandle) -> Option<T> {
-        let entry = *self.slab.get(handle.index as usize)?;
-        if entry.generation != handle.generation.get() {
-            return None;
-        }
-        // Location is a function of (deadline, now): see the module docs.
-        let list = self.list_of(entry.deadline);
+        let entry = *self.live(handle)?;
+        // Location is a function of (linked_at, now): see the module docs.
+        let list = self.list_of(entry.linked_at);
         self.unlink(handle.index, entry.prev, entry.next, list);
         self.release(handle.index);
+        if !entry.armed() {
+            return None;
+        }
         self.len -= 1;
         Some(entry.value)
+    }
+
+    /// Arms the timer behind `handle` to fire at `deadline` with `value`,
+    /// whether it runs, is disarmed or has never run; a stale or absent
+    /// handle schedules a new timer. Returns the handle to keep. O(1): a
+    /// deadline no earlier than where the entry is linked only writes it.
+    #[inline]
+    pub fn arm(&mut self, handle: Option<TimerHandle>, deadline: u64, value: T) -> TimerHandle {
+        let Some(handle) = handle.filter(|&h| self.live(h).is_some()) else {
+            return self.schedule(deadline, value);
+        };
+        let index = handle.index;
+        let e = &mut self.slab[index as usize];
+        let was_armed = e.armed();
+        e.value = value;
+        if deadline >= e.linked_at {
+            e.deadline = deadline;
+        } else {
+            let (prev, next, at) = (e.prev, e.next, e.linked_at);
+            let list = self.list_of(at);
+            self.unlink(index, prev, next, list);
+            let e = &mut self.slab[index as usize];
+            e.linked_at = deadline;
+            e.deadline = deadline;
+            self.link(index, deadline);
+        }
+        self.len += usize::from(!was_armed);
+        handle
+    }
+
+    /// Stops the timer behind `handle`; it will not fire. The entry stays
+    /// linked for `arm` to reuse and is freed when its slot comes round.
+    /// True if it was armed; a stale handle touches nothing.
+    #[inline]
+    pub fn disarm(&mut self, handle: TimerHandle) -> bool {
+        let Some(e) = self.live(handle) else {
+            return false;
+        };
+        if !e.armed() {
+            return false;
+        }
+        if e.linked_at == 0 {
+            // No deadline lies below it to mark it disarmed with.
+            return self.cancel(handle).is_some();
+        }
+        self.slab[handle.index as usize].deadline = 0;
+        self.len -= 1;
+        true
+    }
+
+    /// True while the timer behind `handle` is armed: it will fire.
+    #[inline]
+    pub fn is_armed(&self, handle: TimerHandle) -> bool {
+        self.live(handle).is_some_and(Entry::armed)
+    }
+
+    /// The entry a handle names, unless it is stale.
+    #[inline]
+    fn live(&self, handle: TimerHandle) -> Option<&Entry<T>> {
+        self.slab
+            .get(handle.index as usize)
+            .filter(|e| e.generation == handle.generation.get())
     }
 
     /// Moves the wheel to `now`, appending every timer with deadline ≤ `now`
@@ -203,11 +287,16 @@ impl<T: Copy> TimerWheel<T> {
         self.now = now;
     }
 
-    /// A time no later than the earliest pending deadline: exact when that
-    /// timer is on level 0, otherwise the start of its slot. None when empty.
-    /// Bitmask work only.
+    /// A time no later than the earliest armed deadline: exact when that
+    /// timer is on level 0 and no entry that was pushed back or disarmed is
+    /// linked before it, otherwise the start of the first occupied slot
+    /// (where an `advance` fires nothing but moves entries on). None when no
+    /// timer is armed. Bitmask work only.
     #[inline]
     pub fn next_deadline(&self) -> Option<u64> {
+        if self.len == 0 {
+            return None;
+        }
         if self.heads[READY] != NIL {
             return Some(self.ready_min);
         }
@@ -261,6 +350,7 @@ impl<T: Copy> TimerWheel<T> {
             let index = self.free;
             let e = &mut self.slab[index as usize];
             self.free = e.next;
+            e.linked_at = deadline;
             e.deadline = deadline;
             e.generation = e.generation.wrapping_add(1);
             e.value = value;
@@ -270,6 +360,7 @@ impl<T: Copy> TimerWheel<T> {
             // NIL is reserved as the list terminator.
             assert!(index < NIL as usize, "timer wheel slab exhausted");
             self.slab.push(Entry {
+                linked_at: deadline,
                 deadline,
                 prev: NIL,
                 next: NIL,
@@ -350,19 +441,23 @@ impl<T: Copy> TimerWheel<T> {
     }
 
     /// Handles a slot (or the overflow list) whose start time `self.now` has
-    /// reached: due timers fire, the rest cascade to the lists they now map
-    /// to, which are always lower levels (or the overflow list again).
+    /// reached: due timers fire, disarmed ones are freed, the rest move to
+    /// the lists their deadlines now map to, which are always lower levels
+    /// (or the overflow list again) unless the deadline was pushed back.
     fn process(&mut self, list: usize, expired: &mut Vec<T>) {
         let mut cur = self.take(list);
         while cur != NIL {
             let e = self.slab[cur as usize];
             // Read before relinking overwrites `next`.
             let next = e.next;
-            if e.deadline <= self.now {
+            if !e.armed() {
+                self.release(cur);
+            } else if e.deadline <= self.now {
                 expired.push(e.value);
                 self.release(cur);
                 self.len -= 1;
             } else {
+                self.slab[cur as usize].linked_at = e.deadline;
                 self.link(cur, e.deadline);
             }
             cur = next;
@@ -370,7 +465,8 @@ impl<T: Copy> TimerWheel<T> {
     }
 
     /// Fires the timers that were already due when scheduled, earliest
-    /// deadline first; they all precede anything still in the wheel.
+    /// deadline first; they all precede anything still in the wheel. Those
+    /// disarmed since are freed, those pushed past `now` go into the wheel.
     #[cold]
     fn drain_ready(&mut self, expired: &mut Vec<T>) {
         let mut cur = self.take(READY);
@@ -382,11 +478,19 @@ impl<T: Copy> TimerWheel<T> {
             cur = e.next;
         }
         scratch.sort_unstable_by_key(|&(deadline, _)| deadline);
-        for &(_, index) in &scratch {
-            expired.push(self.slab[index as usize].value);
-            self.release(index);
+        for &(deadline, index) in &scratch {
+            let e = self.slab[index as usize];
+            if !e.armed() {
+                self.release(index);
+            } else if deadline <= self.now {
+                expired.push(e.value);
+                self.release(index);
+                self.len -= 1;
+            } else {
+                self.slab[index as usize].linked_at = deadline;
+                self.link(index, deadline);
+            }
         }
-        self.len -= scratch.len();
         self.scratch = scratch;
     }
 }
@@ -426,8 +530,8 @@ mod tests {
     }
 
     #[test]
-    fn entry_is_24_bytes_for_u32() {
-        assert_eq!(ENTRY_BYTES, 24);
+    fn entry_is_32_bytes_for_u32() {
+        assert_eq!(ENTRY_BYTES, 32);
         assert_eq!(size_of::<TimerHandle>(), 8);
     }
 
@@ -708,8 +812,118 @@ mod tests {
         ]
     }
 
+    #[derive(Debug, Clone)]
+    enum LazyOp {
+        /// Arm key `.0` to now + `.1` (minus some, for past deadlines).
+        Arm(usize, u64),
+        Disarm(usize),
+        Advance(u64),
+    }
+
+    fn lazy_op() -> impl Strategy<Value = LazyOp> {
+        let offset = prop_oneof![
+            4 => 0u64..130,
+            2 => 0u64..300_000,
+            1 => 0u64..(RANGE * 3),
+        ];
+        prop_oneof![
+            5 => (0usize..8, offset.clone()).prop_map(|(k, o)| LazyOp::Arm(k, o)),
+            2 => (0usize..8).prop_map(LazyOp::Disarm),
+            3 => offset.prop_map(LazyOp::Advance),
+        ]
+    }
+
+    /// A lazily disarmed timer never fires, even after its slot comes round
+    /// and the key arms again; a timer pushed back fires only at the new
+    /// deadline, one pulled in at once.
+    #[test]
+    fn lazy_rearm_fires_at_the_last_deadline_only() {
+        let mut w = TimerWheel::new(0);
+        let h = w.arm(None, 100, 1);
+        assert_eq!(w.arm(Some(h), 5000, 1), h, "pushed back in place");
+        assert!(fire(&mut w, 4999).is_empty());
+        assert_eq!(fire(&mut w, 5000), vec![1]);
+        assert!(!w.is_armed(h));
+        let h = w.arm(Some(h), 7000, 2);
+        assert!(w.disarm(h));
+        assert_eq!(w.next_deadline(), None, "nothing armed");
+        assert!(fire(&mut w, 8000).is_empty());
+        let h = w.arm(Some(h), 9000, 3);
+        assert_eq!(w.arm(Some(h), 8500, 3), h, "pulled in");
+        assert!(fire(&mut w, 8499).is_empty());
+        assert_eq!(w.next_deadline(), Some(8500));
+        assert_eq!(fire(&mut w, 8500), vec![3]);
+        assert!(w.is_empty());
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Model check of the lazy API, as the engine uses it (one handle per
+        /// key, kept across arms): each key fires exactly once per arming, at
+        /// the first advance with now ≥ its last armed deadline, in
+        /// nondecreasing deadline order; never once disarmed; `len` counts
+        /// armed keys; `next_deadline` is None with none armed and never
+        /// later than the earliest armed deadline.
+        #[test]
+        fn lazy_arm_matches_model(
+            start in prop_oneof![Just(0u64), 0u64..(RANGE * 2), Just(u64::MAX - RANGE * 4)],
+            past in 0u64..200,
+            ops in prop::collection::vec(lazy_op(), 1..400),
+        ) {
+            const KEYS: usize = 8;
+            let mut w = TimerWheel::new(start);
+            let mut handles: [Option<TimerHandle>; KEYS] = [None; KEYS];
+            let mut model: [Option<u64>; KEYS] = [None; KEYS];
+            let mut out = Vec::new();
+            for op in ops {
+                match op {
+                    LazyOp::Arm(k, off) => {
+                        let d = w.now().saturating_add(off).saturating_sub(past * (off % 2));
+                        handles[k] = Some(w.arm(handles[k], d, k as u32));
+                        model[k] = Some(d);
+                    }
+                    LazyOp::Disarm(k) => {
+                        let was = handles[k].is_some_and(|h| w.disarm(h));
+                        prop_assert_eq!(was, model[k].take().is_some());
+                    }
+                    LazyOp::Advance(off) => {
+                        let now = w.now().saturating_add(off);
+                        match model.iter().flatten().min() {
+                            Some(&min) => {
+                                let nd = w.next_deadline();
+                                prop_assert!(nd.is_some_and(|nd| nd <= min));
+                            }
+                            None => prop_assert_eq!(w.next_deadline(), None),
+                        }
+                        out.clear();
+                        w.advance(now, &mut out);
+                        let mut due: Vec<(u64, u32)> = (0..KEYS)
+                            .filter_map(|k| model[k].filter(|&d| d <= now).map(|d| (d, k as u32)))
+                            .collect();
+                        due.sort();
+                        let mut got: Vec<(u64, u32)> = Vec::new();
+                        for &k in &out {
+                            let d = model[k as usize].take();
+                            prop_assert!(d.is_some(), "key {} fired unarmed or twice", k);
+                            got.push((d.unwrap_or_default(), k));
+                        }
+                        prop_assert!(got.windows(2).all(|p| p[0].0 <= p[1].0));
+                        got.sort();
+                        prop_assert_eq!(got, due);
+                    }
+                }
+                for k in 0..KEYS {
+                    let armed = handles[k].is_some_and(|h| w.is_armed(h));
+                    prop_assert_eq!(armed, model[k].is_some());
+                }
+                prop_assert_eq!(w.len(), model.iter().flatten().count());
+            }
+            out.clear();
+            w.advance(u64::MAX, &mut out);
+            prop_assert_eq!(out.len(), model.iter().flatten().count());
+            prop_assert!(w.is_empty());
+        }
 
         /// Model check against a naive BTreeMap: every timer fires exactly
         /// once, at the first advance with now ≥ deadline, in nondecreasing
