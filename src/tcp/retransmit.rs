@@ -197,19 +197,24 @@ impl Core {
     /// RTT sample, unless it was sent more than once (Karn). Then the echo
     /// says which copy was answered (RFC 6298 §3, RFC 7323 §4.1) and times
     /// it, as Linux does; only without one does RFC 6298 §5.7's 3 s apply,
-    /// since the backed-off RTO says nothing of the path either.
+    /// since the backed-off RTO says nothing of the path either. Never sent
+    /// twice yet untimed is a SYN cookie's connection, whose TSval was set
+    /// back to carry options: its echo would overstate the round trip.
     pub(crate) fn syn_acked(&self, tcb: &mut Tcb, tsecr: Option<u32>, now: Instant) {
         let cfg = &self.cfg;
         if let Some((_, sent)) = tcb.rtt_seq.take() {
             tcb.rtt.sample(now - sent, cfg.rto_min, cfg.rto_max);
-        } else if let Some(rtt) = tsecr
-            .filter(|_| tcb.has(flag::TS_OK))
-            .and_then(|ecr| echoed_rtt(now, tcb.ts_offset, ecr, cfg.rto_max))
-        {
-            tcb.rtt.sample(rtt, cfg.rto_min, cfg.rto_max);
         } else if tcb.retries > 0 {
-            let rto = SYN_FALLBACK_RTO.clamp(cfg.rto_min, cfg.rto_max);
-            tcb.rtt = RttEstimator::new(rto);
+            let echoed = tsecr
+                .filter(|_| tcb.has(flag::TS_OK))
+                .and_then(|ecr| echoed_rtt(now, tcb.ts_offset, ecr, cfg.rto_max));
+            match echoed {
+                Some(rtt) => tcb.rtt.sample(rtt, cfg.rto_min, cfg.rto_max),
+                None => {
+                    let rto = SYN_FALLBACK_RTO.clamp(cfg.rto_min, cfg.rto_max);
+                    tcb.rtt = RttEstimator::new(rto);
+                }
+            }
         }
         tcb.retries = 0;
     }
