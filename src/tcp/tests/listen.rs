@@ -290,12 +290,7 @@ fn cookie_handshake_with_timestamps(sack_permitted: bool) -> (Harness, Seg, Conn
         timestamps: Some((1001, tsval)),
         ..Default::default()
     }));
-    let c = h
-        .events
-        .iter()
-        .next()
-        .expect("cookie ACK opened nothing")
-        .conn;
+    let c = h.events_conn();
     (h, sa, c)
 }
 
@@ -361,12 +356,7 @@ fn rfc4987_3_6_rfc2018_2_without_timestamps_a_cookie_ack_cannot_turn_sack_on_by_
         timestamps: Some((1001, u32::MAX)),
         ..Default::default()
     }));
-    let c = h
-        .events
-        .iter()
-        .next()
-        .expect("cookie ACK opened nothing")
-        .conn;
+    let c = h.events_conn();
     let t = tcb_of(&h, c);
     assert!(!t.sack_ok);
     assert!(!t.has(tcb::flag::TS_OK) && !t.has(tcb::flag::WS_OK));
