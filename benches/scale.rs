@@ -8,6 +8,13 @@
 //! With `SYNWAVE_PERF_CTL=FIFO` (as `benches/scale.sh` sets it) each
 //! measured window is bracketed by `enable`/`disable` written to a
 //! `perf stat --control` FIFO, so counters cover the steady state only.
+//!
+//! With `SYNWAVE_CACHE_SIM=DIR` (as `benches/scale.sh --simulate` sets it,
+//! running the bench under callgrind without instrumentation) the bench
+//! fills the table at valgrind's uninstrumented speed, creates `DIR/ready`,
+//! spins until the script has switched instrumentation on and created
+//! `DIR/go`, then runs a fixed number of rounds in `counted`, the one
+//! function callgrind collects: no clock, so the figures repeat.
 
 use std::io::Write;
 use std::time::{Duration, Instant as WallClock};
@@ -64,6 +71,25 @@ fn args() -> Result<Args, String> {
 /// Runs for `secs` at steady state with about `records` in TIME-WAIT;
 /// returns (ns per lifecycle, lifecycles measured, records live meanwhile).
 fn measure(a: &Args, records: u64, perf: &mut Option<std::fs::File>) -> (f64, u64, usize) {
+    let mut pair = filled(a, records);
+    let tw = |p: &Pair| p.client.time_wait_count() + p.server.time_wait_count();
+    let live = tw(&pair);
+    ctl(perf, "enable");
+    let start = WallClock::now();
+    let mut done = 0;
+    while start.elapsed().as_secs_f64() < a.secs {
+        for _ in 0..64 {
+            done += pair.round();
+        }
+    }
+    let elapsed = start.elapsed();
+    ctl(perf, "disable");
+    let live = live.min(tw(&pair));
+    (elapsed.as_nanos() as f64 / done as f64, done, live)
+}
+
+/// The pair at steady state with about `records` live TIME-WAIT records.
+fn filled(a: &Args, records: u64) -> Pair {
     // 1 µs of simulated time per lifecycle: 2MSL of `records` µs.
     let shape = Shape {
         msl: Duration::from_micros(records.div_ceil(2)),
@@ -79,20 +105,35 @@ fn measure(a: &Args, records: u64, perf: &mut Option<std::fs::File>) -> (f64, u6
     while done < records + records / 10 {
         done += pair.round();
     }
-    let tw = |p: &Pair| p.client.time_wait_count() + p.server.time_wait_count();
-    let live = tw(&pair);
-    ctl(perf, "enable");
-    let start = WallClock::now();
-    let mut done = 0;
-    while start.elapsed().as_secs_f64() < a.secs {
-        for _ in 0..64 {
-            done += pair.round();
-        }
+    pair
+}
+
+/// Rounds counted by callgrind in `SYNWAVE_CACHE_SIM` mode: enough
+/// lifecycles (64 each) that the first touches of a cold table average out.
+const SIMULATED_ROUNDS: u64 = 4_000;
+
+/// The rounds callgrind's `--toggle-collect` names.
+#[inline(never)]
+fn counted(pair: &mut Pair, rounds: u64) -> u64 {
+    (0..rounds).map(|_| pair.round()).sum()
+}
+
+/// One size for `benches/scale.sh --simulate`; prints the records live and
+/// the lifecycles counted, which the script divides callgrind's totals by.
+fn simulate(a: &Args, records: u64, dir: &std::path::Path) {
+    let mut pair = filled(a, records);
+    let live = pair.client.time_wait_count() + pair.server.time_wait_count();
+    if let Err(e) = std::fs::write(dir.join("ready"), b"") {
+        eprintln!("scale: {}: {e}", dir.display());
+        std::process::exit(1);
     }
-    let elapsed = start.elapsed();
-    ctl(perf, "disable");
-    let live = live.min(tw(&pair));
-    (elapsed.as_nanos() as f64 / done as f64, done, live)
+    // Spinning, not blocking: callgrind takes the script's command only
+    // while the program runs code.
+    while !dir.join("go").exists() {
+        std::hint::spin_loop();
+    }
+    let done = std::hint::black_box(counted(&mut pair, SIMULATED_ROUNDS));
+    println!("simulated {live} {done}");
 }
 
 fn ctl(perf: &mut Option<std::fs::File>, what: &str) {
@@ -110,6 +151,12 @@ fn main() {
             std::process::exit(2);
         }
     };
+    if let Some(dir) = std::env::var_os("SYNWAVE_CACHE_SIM") {
+        for &records in &a.sizes {
+            simulate(&a, records, std::path::Path::new(&dir));
+        }
+        return;
+    }
     let mut perf = std::env::var_os("SYNWAVE_PERF_CTL").map(|p| {
         std::fs::OpenOptions::new()
             .write(true)
