@@ -57,9 +57,38 @@ impl Core {
         // gap. Only on segments without text, whose room the option
         // cannot take from the MSS. A duplicate's D-SACK block comes
         // first (RFC 2883 §4).
-        let mut sack = wire::SackBlocks::default();
         let dsack = self.dsack.take();
-        if !syn && payload.is_empty() && tcb.sack_ok {
+        let may_sack = !syn
+            && payload.is_empty()
+            && tcb.sack_ok
+            && (dsack.is_some() || self.ooo.get(tcb.ooo).is_some());
+        if !syn && !may_sack && tcb.has(flag::TS_OK) {
+            // What nearly every segment after the handshake is: timestamps
+            // its only option, written at fixed offsets.
+            let seg = wire::TsSegment {
+                src_port: tcb.tuple.local_port,
+                dst_port: tcb.tuple.remote_port,
+                seq,
+                ack: if flags.ack() {
+                    tcb.rcv_nxt
+                } else {
+                    SeqNumber(0)
+                },
+                flags,
+                window: self.cfg.window_field(tcb.rcv_wscale),
+                ts_val: ts_val(now, tcb.ts_offset),
+                ts_ecr: tcb.ts_recent,
+                payload,
+            };
+            let (mac, peer_mac, tuple) = (self.mac, tcb.peer_mac, &tcb.tuple);
+            tx.push_with(wire::TS_FRAME_HEADER + payload.len(), |buf| {
+                wire::emit_ts_frame(buf, mac, peer_mac, tuple.local_ip, tuple.remote_ip, &seg)
+            });
+            self.stats.frames_out += 1;
+            return;
+        }
+        let mut sack = wire::SackBlocks::default();
+        if may_sack {
             // 40 bytes of options: 4 blocks, or 3 beside timestamps.
             let max = if tcb.has(flag::TS_OK) { 3 } else { 4 };
             if let Some((left, right)) = dsack {

@@ -22,7 +22,10 @@ mod seq;
 pub use arp::{ArpOperation, ArpPacket, ArpRepr};
 pub use error::Error;
 pub use ethernet::{EtherType, EthernetFrame, EthernetRepr, MacAddr};
-pub use frame::{emit_tcp_frame, parse_tcp_frame, TcpFrame, TCP_FRAME_MAX_HEADER};
+pub use frame::{
+    emit_tcp_frame, emit_ts_frame, parse_tcp_frame, TcpFrame, TsSegment, TCP_FRAME_MAX_HEADER,
+    TS_FRAME_HEADER,
+};
 pub use ipv4::{Ipv4Packet, Ipv4Repr};
 pub use seq::SeqNumber;
 pub use tcp::{SackBlocks, TcpFlags, TcpOptions, TcpRepr, TcpSegment};
