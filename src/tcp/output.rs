@@ -16,6 +16,40 @@ impl Core {
         self.stats.frames_out += 1;
     }
 
+    /// Writes one frame of `tcb` whose options are laid out already.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    fn fixed_frame<const OPT: usize>(
+        &mut self,
+        tx: &mut FrameBatch,
+        tcb: &Tcb,
+        seq: SeqNumber,
+        flags: TcpFlags,
+        window: u16,
+        options: [u8; OPT],
+        payload: &[u8],
+    ) {
+        let seg = wire::FixedSegment {
+            src_port: tcb.tuple.local_port,
+            dst_port: tcb.tuple.remote_port,
+            seq,
+            ack: if flags.ack() {
+                tcb.rcv_nxt
+            } else {
+                SeqNumber(0)
+            },
+            flags,
+            window,
+            options,
+            payload,
+        };
+        let (mac, peer_mac, tuple) = (self.mac, tcb.peer_mac, &tcb.tuple);
+        tx.push_with(seg.frame_len(), |buf| {
+            wire::emit_fixed_frame(buf, mac, peer_mac, tuple.local_ip, tuple.remote_ip, &seg)
+        });
+        self.stats.frames_out += 1;
+    }
+
     /// A segment without a TCB.
     pub(crate) fn emit_bare(&mut self, tx: &mut FrameBatch, b: &Bare) {
         let repr = TcpRepr {
@@ -62,30 +96,23 @@ impl Core {
             && payload.is_empty()
             && tcb.sack_ok
             && (dsack.is_some() || self.ooo.get(tcb.ooo).is_some());
-        if !syn && !may_sack && tcb.has(flag::TS_OK) {
-            // What nearly every segment after the handshake is: timestamps
-            // its only option, written at fixed offsets.
-            let seg = wire::TsSegment {
-                src_port: tcb.tuple.local_port,
-                dst_port: tcb.tuple.remote_port,
-                seq,
-                ack: if flags.ack() {
-                    tcb.rcv_nxt
-                } else {
-                    SeqNumber(0)
-                },
-                flags,
-                window: self.cfg.window_field(tcb.rcv_wscale),
-                ts_val: ts_val(now, tcb.ts_offset),
-                ts_ecr: tcb.ts_recent,
-                payload,
-            };
-            let (mac, peer_mac, tuple) = (self.mac, tcb.peer_mac, &tcb.tuple);
-            tx.push_with(wire::TS_FRAME_HEADER + payload.len(), |buf| {
-                wire::emit_ts_frame(buf, mac, peer_mac, tuple.local_ip, tuple.remote_ip, &seg)
-            });
-            self.stats.frames_out += 1;
-            return;
+        if !may_sack && tcb.has(flag::TS_OK) {
+            // What nearly every segment is: timestamps its only option
+            // after the handshake, all four of ours on a SYN; written at
+            // fixed offsets.
+            let (ts_val, ts_ecr) = (ts_val(now, tcb.ts_offset), tcb.ts_recent);
+            if !syn {
+                let window = self.cfg.window_field(tcb.rcv_wscale);
+                let options = TcpOptions::ts_bytes(ts_val, ts_ecr);
+                self.fixed_frame(tx, tcb, seq, flags, window, options, payload);
+                return;
+            }
+            if tcb.sack_ok && tcb.has(flag::WS_OK) {
+                let window = self.cfg.syn_window();
+                let options = TcpOptions::syn_bytes(self.cfg.mss, ts_val, ts_ecr, tcb.rcv_wscale);
+                self.fixed_frame(tx, tcb, seq, flags, window, options, payload);
+                return;
+            }
         }
         let mut sack = wire::SackBlocks::default();
         if may_sack {

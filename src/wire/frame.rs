@@ -158,29 +158,35 @@ pub fn emit_tcp_frame(
     tcp_at + tcp_len
 }
 
-/// Ethernet, IPv4 and TCP headers with the timestamps option alone, laid
-/// out NOP NOP TS (RFC 7323 Appendix A): what nearly every segment after
-/// the handshake carries.
-pub const TS_FRAME_HEADER: usize = PLAIN + 12;
-
-/// A segment whose only option is timestamps and whose urgent pointer is
-/// zero: every ACK, data segment and FIN of a connection that negotiated
-/// timestamps, when it reports no SACK blocks. `emit_ts_frame` writes it.
+/// A segment whose options are laid out already, `OPT` bytes (a multiple
+/// of 4), and whose urgent pointer is zero: what nearly every segment we
+/// send is — timestamps alone after the handshake, the full set of MSS,
+/// SACK-permitted, timestamps and window scale on a SYN.
+/// `emit_fixed_frame` writes it.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub struct TsSegment<'a> {
+pub struct FixedSegment<'a, const OPT: usize> {
     pub src_port: u16,
     pub dst_port: u16,
     pub seq: SeqNumber,
     pub ack: SeqNumber,
     pub flags: TcpFlags,
     pub window: u16,
-    pub ts_val: u32,
-    pub ts_ecr: u32,
+    /// The option bytes as they go on the wire (`TcpOptions::ts_bytes`,
+    /// `TcpOptions::syn_bytes`).
+    pub options: [u8; OPT],
     pub payload: &'a [u8],
 }
 
+impl<const OPT: usize> FixedSegment<'_, OPT> {
+    /// Bytes of the whole frame `emit_fixed_frame` writes.
+    #[inline]
+    pub fn frame_len(&self) -> usize {
+        PLAIN + OPT + self.payload.len()
+    }
+}
+
 /// Folds a sum of 32-bit words to the 16-bit ones'-complement sum (RFC
-/// 1071 §2(C)): under 2^16 words never carry out of 64 bits.
+/// 1071 §2(C)): under 2^32 words never carry out of 64 bits.
 #[inline]
 fn fold64(sum: u64) -> u16 {
     let sum = (sum >> 32) + (sum & 0xffff_ffff);
@@ -188,37 +194,45 @@ fn fold64(sum: u64) -> u16 {
     checksum::fold(sum as u32)
 }
 
-/// `emit_tcp_frame` for a [`TsSegment`], byte for byte, written at fixed
-/// offsets after one length check, both checksums summed from the fields
-/// as 32-bit words rather than read back from the header (the zero bytes,
-/// checksum and urgent pointer and IP ID, add nothing). `buf` must hold
-/// `TS_FRAME_HEADER + payload`.
+/// `emit_tcp_frame` for a [`FixedSegment`], byte for byte, written at fixed
+/// offsets, both checksums summed from the fields as 32-bit words rather
+/// than read back from the header (the zero bytes — checksums, urgent
+/// pointer, IP ID — add nothing). `buf` must hold `seg.frame_len()`.
 #[inline]
-pub fn emit_ts_frame(
+pub fn emit_fixed_frame<const OPT: usize>(
     buf: &mut [u8],
     src_mac: MacAddr,
     dst_mac: MacAddr,
     src_ip: Ipv4Addr,
     dst_ip: Ipv4Addr,
-    seg: &TsSegment,
+    seg: &FixedSegment<OPT>,
 ) -> usize {
-    const TCP_HEADER: usize = TS_FRAME_HEADER - EthernetRepr::HEADER_LEN - Ipv4Repr::HEADER_LEN;
-    let Some((h, rest)) = buf.split_first_chunk_mut::<TS_FRAME_HEADER>() else {
-        panic!("emit_ts_frame: the caller sizes buf to TS_FRAME_HEADER + payload");
+    const {
+        assert!(
+            OPT % 4 == 0 && OPT <= 40,
+            "TCP options are whole words, 40 bytes at most"
+        )
     };
+    let Some((h, rest)) = buf.split_first_chunk_mut::<PLAIN>() else {
+        panic!("emit_fixed_frame: the caller sizes buf to seg.frame_len()");
+    };
+    let Some((options, rest)) = rest.split_first_chunk_mut::<OPT>() else {
+        panic!("emit_fixed_frame: the caller sizes buf to seg.frame_len()");
+    };
+    *options = seg.options;
     let text_len = seg.payload.len();
     if text_len > 0 {
         rest[..text_len].copy_from_slice(seg.payload);
     }
-    let tcp_len = (TCP_HEADER + text_len) as u32;
+    let tcp_header = 20 + OPT as u32;
+    let tcp_len = tcp_header + text_len as u32;
     let ip_len = Ipv4Repr::HEADER_LEN as u32 + tcp_len;
     let (s, d) = (u32::from(src_ip), u32::from(dst_ip));
     let ports = u32::from(seg.src_port) << 16 | u32::from(seg.dst_port);
-    // Data offset 8 words (20 + 12 bytes), then the flags and the window.
+    // The data offset in words, then the flags and the window.
     let off_flags_window =
-        ((TCP_HEADER as u32 / 4) << 28) | u32::from(seg.flags.0) << 16 | u32::from(seg.window);
-    const TS_KIND: u32 = u32::from_be_bytes([1, 1, 8, 10]); // NOP NOP TS 10
-                                                            // Version 4, IHL 5; ID 0 and DF (RFC 6864 §4.1); TTL 64, TCP.
+        ((tcp_header / 4) << 28) | u32::from(seg.flags.0) << 16 | u32::from(seg.window);
+    // Version 4, IHL 5; ID 0 and DF (RFC 6864 §4.1); TTL 64, TCP.
     const IP_WORD0: u32 = 0x4500_0000;
     const IP_WORD1: u32 = 0x0000_4000;
     const IP_WORD2: u32 = 0x4006_0000;
@@ -233,10 +247,10 @@ pub fn emit_ts_frame(
         + u64::from(ports)
         + u64::from(seg.seq.0)
         + u64::from(seg.ack.0)
-        + u64::from(off_flags_window)
-        + u64::from(TS_KIND)
-        + u64::from(seg.ts_val)
-        + u64::from(seg.ts_ecr);
+        + u64::from(off_flags_window);
+    for w in seg.options.chunks_exact(4) {
+        tcp_sum += u64::from(u32::from_be_bytes([w[0], w[1], w[2], w[3]]));
+    }
     if text_len > 0 {
         tcp_sum += u64::from(checksum::sum(seg.payload));
     }
@@ -258,10 +272,7 @@ pub fn emit_ts_frame(
     h[46..50].copy_from_slice(&off_flags_window.to_be_bytes());
     h[50..52].copy_from_slice(&tcp_check.to_be_bytes());
     h[52..54].copy_from_slice(&[0, 0]); // urgent pointer
-    h[54..58].copy_from_slice(&TS_KIND.to_be_bytes());
-    h[58..62].copy_from_slice(&seg.ts_val.to_be_bytes());
-    h[62..66].copy_from_slice(&seg.ts_ecr.to_be_bytes());
-    TS_FRAME_HEADER + text_len
+    seg.frame_len()
 }
 
 #[cfg(test)]
@@ -350,12 +361,12 @@ mod tests {
             }
         }
 
-        /// The fixed-offset writer lays out a timestamps-only segment byte
-        /// for byte as the general one does (RFC 791, RFC 9293 §3.1, RFC
-        /// 7323 Appendix A), both checksums included, for any fields and
-        /// text.
+        /// The fixed-offset writer lays out a segment byte for byte as the
+        /// general one does (RFC 791, RFC 9293 §3.1, RFC 7323 Appendix A),
+        /// both checksums included, for any fields and text: with
+        /// timestamps alone, and a SYN's four options.
         #[test]
-        fn ts_writer_agrees_with_the_general_one(
+        fn fixed_writer_agrees_with_the_general_one(
             macs in proptest::prelude::any::<([u8; 6], [u8; 6])>(),
             ips in proptest::prelude::any::<(u32, u32)>(),
             ports in proptest::prelude::any::<(u16, u16)>(),
@@ -363,31 +374,28 @@ mod tests {
             flags in proptest::prelude::any::<u8>(),
             window in proptest::prelude::any::<u16>(),
             ts in proptest::prelude::any::<(u32, u32)>(),
+            syn in proptest::option::of(proptest::prelude::any::<(u16, u8)>()),
             payload in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..100),
         ) {
-            let seg = TsSegment {
+            let options = match syn {
+                None => TcpOptions { timestamps: Some(ts), ..TcpOptions::default() },
+                Some((mss, ws)) => TcpOptions {
+                    mss: Some(mss),
+                    window_scale: Some(ws),
+                    sack_permitted: true,
+                    timestamps: Some(ts),
+                    ..TcpOptions::default()
+                },
+            };
+            let repr = TcpRepr {
                 src_port: ports.0,
                 dst_port: ports.1,
                 seq: SeqNumber(seq_ack.0),
                 ack: SeqNumber(seq_ack.1),
                 flags: TcpFlags(flags),
                 window,
-                ts_val: ts.0,
-                ts_ecr: ts.1,
-                payload: &payload,
-            };
-            let repr = TcpRepr {
-                src_port: seg.src_port,
-                dst_port: seg.dst_port,
-                seq: seg.seq,
-                ack: seg.ack,
-                flags: seg.flags,
-                window,
                 urgent: 0,
-                options: TcpOptions {
-                    timestamps: Some(ts),
-                    ..TcpOptions::default()
-                },
+                options,
                 payload: &payload,
             };
             let (a, b) = (Ipv4Addr::from(ips.0), Ipv4Addr::from(ips.1));
@@ -396,8 +404,29 @@ mod tests {
             // unwritten shows.
             let mut general = [0xffu8; TCP_FRAME_MAX_HEADER + 100];
             let len = emit_tcp_frame(&mut general, m, n, a, b, &repr);
-            let mut fast = [0xffu8; TS_FRAME_HEADER + 100];
-            let fast_len = emit_ts_frame(&mut fast, m, n, a, b, &seg);
+            let mut fast = [0xffu8; TCP_FRAME_MAX_HEADER + 100];
+            let fast_len = match syn {
+                None => emit_fixed_frame(&mut fast, m, n, a, b, &FixedSegment {
+                    src_port: ports.0,
+                    dst_port: ports.1,
+                    seq: repr.seq,
+                    ack: repr.ack,
+                    flags: repr.flags,
+                    window,
+                    options: TcpOptions::ts_bytes(ts.0, ts.1),
+                    payload: &payload,
+                }),
+                Some((mss, ws)) => emit_fixed_frame(&mut fast, m, n, a, b, &FixedSegment {
+                    src_port: ports.0,
+                    dst_port: ports.1,
+                    seq: repr.seq,
+                    ack: repr.ack,
+                    flags: repr.flags,
+                    window,
+                    options: TcpOptions::syn_bytes(mss, ts.0, ts.1, ws),
+                    payload: &payload,
+                }),
+            };
             proptest::prop_assert_eq!(&fast[..fast_len], &general[..len]);
         }
     }

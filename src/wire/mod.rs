@@ -23,8 +23,7 @@ pub use arp::{ArpOperation, ArpPacket, ArpRepr};
 pub use error::Error;
 pub use ethernet::{EtherType, EthernetFrame, EthernetRepr, MacAddr};
 pub use frame::{
-    emit_tcp_frame, emit_ts_frame, parse_tcp_frame, TcpFrame, TsSegment, TCP_FRAME_MAX_HEADER,
-    TS_FRAME_HEADER,
+    emit_fixed_frame, emit_tcp_frame, parse_tcp_frame, FixedSegment, TcpFrame, TCP_FRAME_MAX_HEADER,
 };
 pub use ipv4::{Ipv4Packet, Ipv4Repr};
 pub use seq::SeqNumber;
