@@ -266,6 +266,14 @@ impl Core {
         let mut sent = false;
         let mut fresh_from = None;
         loop {
+            // Every byte out and no FIN to follow, nothing to send again:
+            // what ends nearly every call, known before the window sums.
+            if tcb.snd_nxt >= tcb.snd_max
+                && !tcb.has(flag::FIN_QUEUED)
+                && (tcb.snd_nxt - tcb.snd_una) as u32 as usize >= tcb.send_buf.len()
+            {
+                break;
+            }
             // The go-back-N of an RTO skips what the peer has SACKed since
             // (RFC 6675 §5.1), which is not in the network either.
             let (limit, skipped) = if tcb.snd_nxt < tcb.snd_max {
