@@ -114,6 +114,26 @@ impl Core {
                 return;
             }
         }
+        self.emit_general(tx, tcb, now, seq, flags, payload, may_sack, dsack);
+    }
+
+    /// `emit` for SYNs without all four options, segments with SACK
+    /// blocks and peers without timestamps: apart, so that the common
+    /// case's frame and registers are not sized for this one.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
+    fn emit_general(
+        &mut self,
+        tx: &mut FrameBatch,
+        tcb: &Tcb,
+        now: Instant,
+        seq: SeqNumber,
+        flags: TcpFlags,
+        payload: &[u8],
+        may_sack: bool,
+        dsack: Option<(SeqNumber, SeqNumber)>,
+    ) {
+        let syn = flags.syn();
         let mut sack = wire::SackBlocks::default();
         if may_sack {
             // 40 bytes of options: 4 blocks, or 3 beside timestamps.
