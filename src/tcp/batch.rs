@@ -79,25 +79,35 @@ impl FrameBatch {
     pub fn push_with(&mut self, max_len: usize, write: impl FnOnce(&mut [u8]) -> usize) {
         // Only while every frame so far is in a slot: the frames stay in
         // order, those in slots first.
-        if self.in_slots == self.frames.len() {
-            if let Some(slots) = self.slots.as_mut() {
-                if let Some(buf) = slots.next_slot(max_len) {
-                    let len = write(&mut buf[..max_len]).min(max_len);
-                    slots.commit(len);
-                    self.frames.push((0, len as u32));
-                    self.in_slots += 1;
-                    return;
-                }
-            }
-        }
+        let slot = match self.slots.as_mut() {
+            Some(slots) if self.in_slots == self.frames.len() => slots.next_slot(max_len),
+            _ => None,
+        };
+        let in_slot = slot.is_some();
         let start = self.used;
-        if self.bytes.len() < start + max_len {
-            self.bytes
-                .resize((start + max_len).max(2 * self.bytes.len()), 0);
+        // One call of `write` whichever buffer it fills, so that it is
+        // inlined once rather than outlined for two call sites.
+        let buf = match slot {
+            Some(buf) => &mut buf[..max_len],
+            None => {
+                if self.bytes.len() < start + max_len {
+                    self.bytes
+                        .resize((start + max_len).max(2 * self.bytes.len()), 0);
+                }
+                &mut self.bytes[start..start + max_len]
+            }
+        };
+        let len = write(buf).min(max_len);
+        if in_slot {
+            if let Some(slots) = self.slots.as_mut() {
+                slots.commit(len);
+            }
+            self.frames.push((0, len as u32));
+            self.in_slots += 1;
+        } else {
+            self.used = start + len;
+            self.frames.push((start as u32, len as u32));
         }
-        let len = write(&mut self.bytes[start..start + max_len]).min(max_len);
-        self.used = start + len;
-        self.frames.push((start as u32, len as u32));
     }
 
     /// Appends a copy of `frame`.

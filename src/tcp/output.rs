@@ -16,6 +16,40 @@ impl Core {
         self.stats.frames_out += 1;
     }
 
+    /// Writes one frame of `tcb` whose options are laid out already.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    fn fixed_frame<const OPT: usize>(
+        &mut self,
+        tx: &mut FrameBatch,
+        tcb: &Tcb,
+        seq: SeqNumber,
+        flags: TcpFlags,
+        window: u16,
+        options: [u8; OPT],
+        payload: &[u8],
+    ) {
+        let seg = wire::FixedSegment {
+            src_port: tcb.tuple.local_port,
+            dst_port: tcb.tuple.remote_port,
+            seq,
+            ack: if flags.ack() {
+                tcb.rcv_nxt
+            } else {
+                SeqNumber(0)
+            },
+            flags,
+            window,
+            options,
+            payload,
+        };
+        let (mac, peer_mac, tuple) = (self.mac, tcb.peer_mac, &tcb.tuple);
+        tx.push_with(seg.frame_len(), |buf| {
+            wire::emit_fixed_frame(buf, mac, peer_mac, tuple.local_ip, tuple.remote_ip, &seg)
+        });
+        self.stats.frames_out += 1;
+    }
+
     /// A segment without a TCB.
     pub(crate) fn emit_bare(&mut self, tx: &mut FrameBatch, b: &Bare) {
         let repr = TcpRepr {
@@ -57,9 +91,51 @@ impl Core {
         // gap. Only on segments without text, whose room the option
         // cannot take from the MSS. A duplicate's D-SACK block comes
         // first (RFC 2883 §4).
-        let mut sack = wire::SackBlocks::default();
         let dsack = self.dsack.take();
-        if !syn && payload.is_empty() && tcb.sack_ok {
+        let may_sack = !syn
+            && payload.is_empty()
+            && tcb.sack_ok
+            && (dsack.is_some() || self.ooo.get(tcb.ooo).is_some());
+        if !may_sack && tcb.has(flag::TS_OK) {
+            // What nearly every segment is: timestamps its only option
+            // after the handshake, all four of ours on a SYN; written at
+            // fixed offsets.
+            let (ts_val, ts_ecr) = (ts_val(now, tcb.ts_offset), tcb.ts_recent);
+            if !syn {
+                let window = self.cfg.window_field(tcb.rcv_wscale);
+                let options = TcpOptions::ts_bytes(ts_val, ts_ecr);
+                self.fixed_frame(tx, tcb, seq, flags, window, options, payload);
+                return;
+            }
+            if tcb.sack_ok && tcb.has(flag::WS_OK) {
+                let window = self.cfg.syn_window();
+                let options = TcpOptions::syn_bytes(self.cfg.mss, ts_val, ts_ecr, tcb.rcv_wscale);
+                self.fixed_frame(tx, tcb, seq, flags, window, options, payload);
+                return;
+            }
+        }
+        self.emit_general(tx, tcb, now, seq, flags, payload, may_sack, dsack);
+    }
+
+    /// `emit` for SYNs without all four options, segments with SACK
+    /// blocks and peers without timestamps: apart, so that the common
+    /// case's frame and registers are not sized for this one.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
+    fn emit_general(
+        &mut self,
+        tx: &mut FrameBatch,
+        tcb: &Tcb,
+        now: Instant,
+        seq: SeqNumber,
+        flags: TcpFlags,
+        payload: &[u8],
+        may_sack: bool,
+        dsack: Option<(SeqNumber, SeqNumber)>,
+    ) {
+        let syn = flags.syn();
+        let mut sack = wire::SackBlocks::default();
+        if may_sack {
             // 40 bytes of options: 4 blocks, or 3 beside timestamps.
             let max = if tcb.has(flag::TS_OK) { 3 } else { 4 };
             if let Some((left, right)) = dsack {
@@ -210,6 +286,14 @@ impl Core {
         let mut sent = false;
         let mut fresh_from = None;
         loop {
+            // Every byte out and no FIN to follow, nothing to send again:
+            // what ends nearly every call, known before the window sums.
+            if tcb.snd_nxt >= tcb.snd_max
+                && !tcb.has(flag::FIN_QUEUED)
+                && (tcb.snd_nxt - tcb.snd_una) as u32 as usize >= tcb.send_buf.len()
+            {
+                break;
+            }
             // The go-back-N of an RTO skips what the peer has SACKed since
             // (RFC 6675 §5.1), which is not in the network either.
             let (limit, skipped) = if tcb.snd_nxt < tcb.snd_max {

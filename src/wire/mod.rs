@@ -22,7 +22,9 @@ mod seq;
 pub use arp::{ArpOperation, ArpPacket, ArpRepr};
 pub use error::Error;
 pub use ethernet::{EtherType, EthernetFrame, EthernetRepr, MacAddr};
-pub use frame::{emit_tcp_frame, parse_tcp_frame, TcpFrame, TCP_FRAME_MAX_HEADER};
+pub use frame::{
+    emit_fixed_frame, emit_tcp_frame, parse_tcp_frame, FixedSegment, TcpFrame, TCP_FRAME_MAX_HEADER,
+};
 pub use ipv4::{Ipv4Packet, Ipv4Repr};
 pub use seq::SeqNumber;
 pub use tcp::{SackBlocks, TcpFlags, TcpOptions, TcpRepr, TcpSegment};

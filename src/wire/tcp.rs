@@ -291,6 +291,59 @@ impl TcpOptions {
         self.len() == 0
     }
 
+    /// The bytes `emit` writes for timestamps alone: NOP NOP TS
+    /// (RFC 7323 Appendix A).
+    #[inline]
+    pub fn ts_bytes(ts_val: u32, ts_ecr: u32) -> [u8; 12] {
+        let [a, b, c, d] = ts_val.to_be_bytes();
+        let [e, f, g, h] = ts_ecr.to_be_bytes();
+        [
+            kind::NOP,
+            kind::NOP,
+            kind::TIMESTAMPS,
+            10,
+            a,
+            b,
+            c,
+            d,
+            e,
+            f,
+            g,
+            h,
+        ]
+    }
+
+    /// The bytes `emit` writes for a SYN with MSS, SACK-permitted,
+    /// timestamps and window scale.
+    #[inline]
+    pub fn syn_bytes(mss: u16, ts_val: u32, ts_ecr: u32, window_scale: u8) -> [u8; 20] {
+        let [m0, m1] = mss.to_be_bytes();
+        let [a, b, c, d] = ts_val.to_be_bytes();
+        let [e, f, g, h] = ts_ecr.to_be_bytes();
+        [
+            kind::MSS,
+            4,
+            m0,
+            m1,
+            kind::SACK_PERMITTED,
+            2,
+            kind::TIMESTAMPS,
+            10,
+            a,
+            b,
+            c,
+            d,
+            e,
+            f,
+            g,
+            h,
+            kind::NOP,
+            kind::WS,
+            3,
+            window_scale,
+        ]
+    }
+
     /// Writes the options, each 4-byte aligned as Linux lays them out: MSS;
     /// SACK-permitted with timestamps (or NOPs in its place); NOP and window
     /// scale. Returns the bytes written.
