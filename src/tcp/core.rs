@@ -10,6 +10,7 @@ use super::isn::IsnGenerator;
 use super::keys::{Keys, TsOffsets};
 use super::listen::Listener;
 use super::reassembly;
+use super::rtt::RtoBounds;
 use super::spurious;
 use super::stats::Stats;
 use super::syn_cookie::SynCookies;
@@ -94,6 +95,8 @@ impl Bare {
 /// rest of the engine can be used together.
 pub(crate) struct Core {
     pub cfg: Config,
+    /// `cfg.rto_min` and `cfg.rto_max` in the RTT estimator's microseconds.
+    pub rto_bounds: RtoBounds,
     pub mac: MacAddr,
     pub isn: IsnGenerator,
     pub keys: Keys,

@@ -579,8 +579,7 @@ impl Engine {
         tcb.retries = 0;
         if let Some((seq, sent)) = tcb.rtt_seq {
             if ack > seq {
-                let cfg = &self.core.cfg;
-                tcb.rtt.sample(now - sent, cfg.rto_min, cfg.rto_max);
+                tcb.rtt.sample(sent.elapsed_us(now), self.core.rto_bounds);
                 tcb.rtt_seq = None;
             }
         }

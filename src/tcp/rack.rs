@@ -446,7 +446,7 @@ impl Episode {
     /// RFC 8985 §6.2 step 5 for `tcb` at `now_us`.
     fn rack_detect_at(&mut self, tcb: &Tcb, una: SeqNumber, now_us: u32) {
         let smss = u32::from(tcb.snd_mss);
-        let srtt_us = tcb.rtt.srtt().as_micros() as u32;
+        let srtt_us = tcb.rtt.srtt_us();
         let wait = if self.rack.newest.is_some() {
             self.rack.rtt_us
                 + self

@@ -320,7 +320,7 @@ impl Core {
                 | State::Closing
                 | State::LastAck
         );
-        let srtt = tcb.rtt.srtt();
+        let srtt = Duration::from_micros(u64::from(tcb.rtt.srtt_us()));
         if !self.cfg.tail_loss_probe
             || !data_state
             || tcb.in_recovery

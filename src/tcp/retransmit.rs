@@ -203,13 +203,13 @@ impl Core {
     pub(crate) fn syn_acked(&self, tcb: &mut Tcb, tsecr: Option<u32>, now: Instant) {
         let cfg = &self.cfg;
         if let Some((_, sent)) = tcb.rtt_seq.take() {
-            tcb.rtt.sample(now - sent, cfg.rto_min, cfg.rto_max);
+            tcb.rtt.sample(sent.elapsed_us(now), self.rto_bounds);
         } else if tcb.retries > 0 {
             let echoed = tsecr
                 .filter(|_| tcb.has(flag::TS_OK))
                 .and_then(|ecr| echoed_rtt(now, tcb.ts_offset, ecr, cfg.rto_max));
             match echoed {
-                Some(rtt) => tcb.rtt.sample(rtt, cfg.rto_min, cfg.rto_max),
+                Some(rtt_us) => tcb.rtt.sample(rtt_us, self.rto_bounds),
                 None => {
                     let rto = SYN_FALLBACK_RTO.clamp(cfg.rto_min, cfg.rto_max);
                     tcb.rtt = RttEstimator::new(rto);
@@ -220,13 +220,13 @@ impl Core {
     }
 }
 
-/// The round trip since we sent the TSval `ecr` echoes, at the clock's 1 ms
-/// tick and at least one tick (as Linux's `tcp_rtt_tsopt_us`); none for an
-/// echo from the future or older than `max`, which no segment of ours can
-/// have carried.
-fn echoed_rtt(now: Instant, ts_offset: u32, ecr: u32, max: Duration) -> Option<Duration> {
+/// The round trip since we sent the TSval `ecr` echoes, in µs, at the
+/// clock's 1 ms tick and at least one tick (as Linux's `tcp_rtt_tsopt_us`);
+/// none for an echo from the future or older than `max`, which no segment
+/// of ours can have carried.
+fn echoed_rtt(now: Instant, ts_offset: u32, ecr: u32, max: Duration) -> Option<u32> {
     let ticks = ts_val(now, ts_offset).wrapping_sub(ecr);
-    (u128::from(ticks) <= max.as_millis()).then(|| Duration::from_millis(u64::from(ticks.max(1))))
+    (u128::from(ticks) <= max.as_millis()).then(|| ticks.max(1).saturating_mul(1_000))
 }
 
 impl Tcb {
