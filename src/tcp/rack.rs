@@ -29,7 +29,6 @@ use super::spurious::Episode;
 use super::tcb::{flag, ts_older, Tcb};
 use super::{FrameBatch, Instant};
 use crate::wire::{SackBlocks, SeqNumber};
-use core::time::Duration;
 
 /// Retransmissions watched at once; an older one beyond is left to the RTO.
 const SLOTS: usize = 4;
@@ -480,14 +479,14 @@ impl Core {
         }
     }
 
-    /// How long until `tcb`'s reorder timer is due, if RACK is waiting
-    /// on one (RFC 8985 §6.2 step 5).
+    /// How long until `tcb`'s reorder timer is due, in µs, if RACK is
+    /// waiting on one (RFC 8985 §6.2 step 5).
     #[inline]
-    pub(crate) fn reorder_due(&mut self, tcb: &Tcb, now: Instant) -> Option<Duration> {
+    pub(crate) fn reorder_due_us(&mut self, tcb: &Tcb, now: Instant) -> Option<u32> {
         let e = self.episodes.record_mut(tcb.episode)?;
         let at = e.rack.deadline?;
         let left = at.wrapping_sub(micros(now)) as i32;
-        Some(Duration::from_micros(left.max(0) as u64))
+        Some(left.max(0) as u32)
     }
 
     /// The reorder timer fired (RFC 8985 §6.2 step 5, §6.3): what has

@@ -14,6 +14,11 @@ use core::time::Duration;
 /// RTO once a handshake whose SYN timed out completes untimed (RFC 6298 §5.7).
 const SYN_FALLBACK_RTO: Duration = Duration::from_secs(3);
 
+/// RFC 9293 §3.8.6.2.1's SWS override timeout, 0.1–1 s: the RTO within
+/// these, in µs.
+const SWS_OVERRIDE_MIN_US: u32 = 100_000;
+const SWS_OVERRIDE_MAX_US: u32 = 1_000_000;
+
 impl Engine {
     /// The TCB's timer fired: which one it was follows from the state.
     pub(crate) fn on_tcb_timer(&mut self, index: u32, now: Instant, tx: &mut FrameBatch) {
@@ -153,7 +158,7 @@ impl Core {
     /// §6.2 step 5); the RTO restarts after it.
     pub(crate) fn rearm(&mut self, tcb: &mut Tcb, index: u32, now: Instant) {
         let reorder = if tcb.outstanding() && tcb.snd_wnd > 0 {
-            self.reorder_due(tcb, now)
+            self.reorder_due_us(tcb, now)
         } else {
             None
         };
@@ -167,17 +172,17 @@ impl Core {
                 return;
             }
         }
-        let rto = tcb.rtt.rto();
+        let rto = tcb.rtt.rto_us();
         if let Some(after) = reorder {
-            self.arm(tcb, index, after, now);
+            self.arm_us(tcb, index, after, now);
             tcb.timer_role = TimerRole::Reorder;
         } else if tcb.outstanding() {
-            match self.pto(tcb) {
+            match self.pto_us(tcb) {
                 Some(pto) if pto < rto => {
-                    self.arm(tcb, index, pto, now);
+                    self.arm_us(tcb, index, pto, now);
                     tcb.timer_role = TimerRole::Probe;
                 }
-                _ => self.arm(tcb, index, rto, now),
+                _ => self.arm_us(tcb, index, rto, now),
             }
         } else if tcb.has_unsent() && tcb.state.is_synchronized() && tcb.state != State::SynReceived
         {
@@ -187,9 +192,9 @@ impl Core {
                 }
                 rto
             } else {
-                rto.clamp(Duration::from_millis(100), Duration::from_secs(1))
+                rto.clamp(SWS_OVERRIDE_MIN_US, SWS_OVERRIDE_MAX_US)
             };
-            self.arm(tcb, index, after, now);
+            self.arm_us(tcb, index, after, now);
         }
     }
 
