@@ -265,11 +265,17 @@ impl<T: Copy> TimerWheel<T> {
         }
         if e.linked_at == 0 {
             // No deadline lies below it to mark it disarmed with.
-            return self.cancel(handle).is_some();
+            return self.cancel_cold(handle);
         }
         self.slab[handle.index as usize].deadline = 0;
         self.len -= 1;
         true
+    }
+
+    /// `disarm`'s rare case, out of line so that the common one inlines.
+    #[inline(never)]
+    fn cancel_cold(&mut self, handle: TimerHandle) -> bool {
+        self.cancel(handle).is_some()
     }
 
     /// True while the timer behind `handle` is armed: it will fire.
