@@ -574,7 +574,12 @@ impl Engine {
         let acked = (ack - tcb.snd_una) as u32;
         tcb.dup_acks = 0;
         let bytes = (acked as usize).min(tcb.send_buf.len());
-        tcb.send_buf.drain(..bytes);
+        if bytes == tcb.send_buf.len() {
+            // All of it, the usual case: no drain to build and shift.
+            tcb.send_buf.clear();
+        } else {
+            tcb.send_buf.drain(..bytes);
+        }
         tcb.advance_una(ack);
         tcb.retries = 0;
         if let Some((seq, sent)) = tcb.rtt_seq {
