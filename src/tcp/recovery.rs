@@ -80,6 +80,7 @@ impl Core {
     /// reorder timer: if RACK has found SND.UNA lost (RFC 8985 §6.2), a
     /// recovery begins (RFC 8985 §6.3: as RFC 6675's would), unless the
     /// loss is of data sent before the last one ended.
+    #[inline]
     pub(crate) fn recover_if_lost(&mut self, tx: &mut FrameBatch, tcb: &mut Tcb, now: Instant) {
         if tcb.episode == super::spurious::NONE || tcb.snd_una <= tcb.recover || !tcb.outstanding()
         {
