@@ -10,6 +10,7 @@ use super::isn::IsnGenerator;
 use super::keys::{Keys, TsOffsets};
 use super::listen::Listener;
 use super::reassembly;
+use super::rtt::RtoBounds;
 use super::spurious;
 use super::stats::Stats;
 use super::syn_cookie::SynCookies;
@@ -94,6 +95,8 @@ impl Bare {
 /// rest of the engine can be used together.
 pub(crate) struct Core {
     pub cfg: Config,
+    /// `cfg.rto_min` and `cfg.rto_max` in the RTT estimator's microseconds.
+    pub rto_bounds: RtoBounds,
     pub mac: MacAddr,
     pub isn: IsnGenerator,
     pub keys: Keys,
@@ -122,8 +125,19 @@ pub(crate) struct Core {
 /// The wheel tick (ms) at which a timer of length `after` from `now` fires:
 /// never the current tick, so a timer never fires early.
 pub(crate) fn deadline_ms(now: Instant, after: Duration) -> u64 {
-    (now + after)
-        .as_nanos()
+    // `as_nanos` is 128 bits wide; this saturates where it would not fit.
+    let after_ns = after
+        .as_secs()
+        .saturating_mul(1_000_000_000)
+        .saturating_add(u64::from(after.subsec_nanos()));
+    deadline_after_ns(now, after_ns)
+}
+
+/// `deadline_ms` for a timer of `after_ns` nanoseconds.
+#[inline]
+fn deadline_after_ns(now: Instant, after_ns: u64) -> u64 {
+    now.as_nanos()
+        .saturating_add(after_ns)
         .div_ceil(1_000_000)
         .max(now.as_millis() + 1)
 }
@@ -141,8 +155,20 @@ impl Core {
     /// (Re)arms the TCB's one timer, in the wheel entry it holds if any.
     #[inline]
     pub(crate) fn arm(&mut self, tcb: &mut Tcb, index: u32, after: Duration, now: Instant) {
+        self.arm_at(tcb, index, deadline_ms(now, after));
+    }
+
+    /// `arm` for a timer of `after_us` microseconds, the RTT estimator's
+    /// unit: the RTO and the probe and reorder timeouts need no `Duration`.
+    #[inline]
+    pub(crate) fn arm_us(&mut self, tcb: &mut Tcb, index: u32, after_us: u32, now: Instant) {
+        let deadline = deadline_after_ns(now, u64::from(after_us) * 1_000);
+        self.arm_at(tcb, index, deadline);
+    }
+
+    #[inline]
+    fn arm_at(&mut self, tcb: &mut Tcb, index: u32, deadline: u64) {
         tcb.timer_role = TimerRole::Plain;
-        let deadline = deadline_ms(now, after);
         tcb.timer = Some(self.timers.arm(tcb.timer, deadline, TimerKey::tcb(index)));
     }
 

@@ -16,7 +16,7 @@ use super::event::{ConnId, EventKind, Events};
 use super::isn::IsnGenerator;
 use super::keys::Keys;
 use super::reassembly;
-use super::rtt::RttEstimator;
+use super::rtt::{RtoBounds, RttEstimator};
 use super::stats::Stats;
 use super::syn_cookie::SynCookies;
 use super::table::{Slot, Table};
@@ -82,6 +82,7 @@ impl Engine {
         Ok(Engine {
             table: Table::with_capacity(capacity),
             core: Core {
+                rto_bounds: RtoBounds::new(cfg.rto_min, cfg.rto_max),
                 mac,
                 isn: IsnGenerator::new(keys.isn),
                 listeners: Vec::new(),

@@ -574,13 +574,17 @@ impl Engine {
         let acked = (ack - tcb.snd_una) as u32;
         tcb.dup_acks = 0;
         let bytes = (acked as usize).min(tcb.send_buf.len());
-        tcb.send_buf.drain(..bytes);
+        if bytes == tcb.send_buf.len() {
+            // All of it, the usual case: no drain to build and shift.
+            tcb.send_buf.clear();
+        } else {
+            tcb.send_buf.drain(..bytes);
+        }
         tcb.advance_una(ack);
         tcb.retries = 0;
         if let Some((seq, sent)) = tcb.rtt_seq {
             if ack > seq {
-                let cfg = &self.core.cfg;
-                tcb.rtt.sample(now - sent, cfg.rto_min, cfg.rto_max);
+                tcb.rtt.sample(sent.elapsed_us(now), self.core.rto_bounds);
                 tcb.rtt_seq = None;
             }
         }

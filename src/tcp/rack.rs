@@ -29,7 +29,6 @@ use super::spurious::Episode;
 use super::tcb::{flag, ts_older, Tcb};
 use super::{FrameBatch, Instant};
 use crate::wire::{SackBlocks, SeqNumber};
-use core::time::Duration;
 
 /// Retransmissions watched at once; an older one beyond is left to the RTO.
 const SLOTS: usize = 4;
@@ -446,7 +445,7 @@ impl Episode {
     /// RFC 8985 §6.2 step 5 for `tcb` at `now_us`.
     fn rack_detect_at(&mut self, tcb: &Tcb, una: SeqNumber, now_us: u32) {
         let smss = u32::from(tcb.snd_mss);
-        let srtt_us = tcb.rtt.srtt().as_micros() as u32;
+        let srtt_us = tcb.rtt.srtt_us();
         let wait = if self.rack.newest.is_some() {
             self.rack.rtt_us
                 + self
@@ -480,14 +479,14 @@ impl Core {
         }
     }
 
-    /// How long until `tcb`'s reorder timer is due, if RACK is waiting
-    /// on one (RFC 8985 §6.2 step 5).
+    /// How long until `tcb`'s reorder timer is due, in µs, if RACK is
+    /// waiting on one (RFC 8985 §6.2 step 5).
     #[inline]
-    pub(crate) fn reorder_due(&mut self, tcb: &Tcb, now: Instant) -> Option<Duration> {
+    pub(crate) fn reorder_due_us(&mut self, tcb: &Tcb, now: Instant) -> Option<u32> {
         let e = self.episodes.record_mut(tcb.episode)?;
         let at = e.rack.deadline?;
         let left = at.wrapping_sub(micros(now)) as i32;
-        Some(Duration::from_micros(left.max(0) as u64))
+        Some(left.max(0) as u32)
     }
 
     /// The reorder timer fired (RFC 8985 §6.2 step 5, §6.3): what has

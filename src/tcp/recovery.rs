@@ -14,7 +14,6 @@ use super::spurious::dsack;
 use super::tcb::{flag, Tcb};
 use super::{FrameBatch, Instant, State};
 use crate::wire::{SackBlocks, SeqNumber, TcpFlags};
-use core::time::Duration;
 
 /// RFC 5681 §3.2's DupThresh.
 const DUP_THRESH: u8 = 3;
@@ -81,6 +80,7 @@ impl Core {
     /// reorder timer: if RACK has found SND.UNA lost (RFC 8985 §6.2), a
     /// recovery begins (RFC 8985 §6.3: as RFC 6675's would), unless the
     /// loss is of data sent before the last one ended.
+    #[inline]
     pub(crate) fn recover_if_lost(&mut self, tx: &mut FrameBatch, tcb: &mut Tcb, now: Instant) {
         if tcb.episode == super::spurious::NONE || tcb.snd_una <= tcb.recover || !tcb.outstanding()
         {
@@ -296,7 +296,7 @@ impl Core {
 
 /// RFC 8985 §7.2's floor under the probe timeout (Linux's
 /// `TCP_TIMEOUT_MIN` is 2 jiffies; 10 ms keeps timer-wheel ticks apart).
-const PTO_MIN: Duration = Duration::from_millis(10);
+const PTO_MIN_US: u32 = 10_000;
 
 /// RFC 8985 §7.2's WCDelAckT: when one segment is in flight, the peer may
 /// hold its ACK for its delayed-ACK timer. The RFC suggests 200 ms, which
@@ -304,14 +304,14 @@ const PTO_MIN: Duration = Duration::from_millis(10);
 /// Linux's delayed-ACK floor (`TCP_DELACK_MIN`), which a Linux receiver
 /// uses once it has seen a few segments. A peer that waits longer costs
 /// one needless probe, not a needless RTO.
-const WORST_CASE_DELAYED_ACK: Duration = Duration::from_millis(40);
+const WORST_CASE_DELAYED_ACK_US: u32 = 40_000;
 
 impl Core {
     /// The probe timeout to arm instead of the RTO, where a tail loss
     /// probe may go (RFC 8985 §7.2): 2·SRTT, plus the peer's worst-case
     /// delayed ACK when only one segment is out. None before any RTT
     /// sample, in recovery, after an RTO or once a probe is out.
-    pub(crate) fn pto(&self, tcb: &Tcb) -> Option<Duration> {
+    pub(crate) fn pto_us(&self, tcb: &Tcb) -> Option<u32> {
         let data_state = matches!(
             tcb.state,
             State::Established
@@ -320,20 +320,21 @@ impl Core {
                 | State::Closing
                 | State::LastAck
         );
-        let srtt = tcb.rtt.srtt();
+        let srtt = tcb.rtt.srtt_us();
         if !self.cfg.tail_loss_probe
             || !data_state
             || tcb.in_recovery
             || tcb.tlp_sent
             || tcb.retries > 0
             || tcb.snd_wnd == 0
-            || srtt.is_zero()
+            || srtt == 0
         {
             return None;
         }
-        let mut pto = (2 * srtt).max(PTO_MIN);
+        // Saturating: a PTO beyond u32 µs is past any RTO and is not armed.
+        let mut pto = srtt.saturating_mul(2).max(PTO_MIN_US);
         if (tcb.snd_max - tcb.snd_una) as u32 <= u32::from(tcb.snd_mss) {
-            pto += WORST_CASE_DELAYED_ACK;
+            pto = pto.saturating_add(WORST_CASE_DELAYED_ACK_US);
         }
         Some(pto)
     }
@@ -370,8 +371,8 @@ impl Core {
         tcb.tlp_sent = true;
         tcb.tlp_high = tcb.snd_max;
         self.stats.tlps += 1;
-        let rto = tcb.rtt.rto();
-        self.arm(tcb, index, rto, now);
+        let rto = tcb.rtt.rto_us();
+        self.arm_us(tcb, index, rto, now);
     }
 
     /// Whether an ACK, cumulative to `ack` with `sack` blocks, D-SACKs

@@ -14,6 +14,11 @@ use core::time::Duration;
 /// RTO once a handshake whose SYN timed out completes untimed (RFC 6298 §5.7).
 const SYN_FALLBACK_RTO: Duration = Duration::from_secs(3);
 
+/// RFC 9293 §3.8.6.2.1's SWS override timeout, 0.1–1 s: the RTO within
+/// these, in µs.
+const SWS_OVERRIDE_MIN_US: u32 = 100_000;
+const SWS_OVERRIDE_MAX_US: u32 = 1_000_000;
+
 impl Engine {
     /// The TCB's timer fired: which one it was follows from the state.
     pub(crate) fn on_tcb_timer(&mut self, index: u32, now: Instant, tx: &mut FrameBatch) {
@@ -153,7 +158,7 @@ impl Core {
     /// §6.2 step 5); the RTO restarts after it.
     pub(crate) fn rearm(&mut self, tcb: &mut Tcb, index: u32, now: Instant) {
         let reorder = if tcb.outstanding() && tcb.snd_wnd > 0 {
-            self.reorder_due(tcb, now)
+            self.reorder_due_us(tcb, now)
         } else {
             None
         };
@@ -167,17 +172,17 @@ impl Core {
                 return;
             }
         }
-        let rto = tcb.rtt.rto();
+        let rto = tcb.rtt.rto_us();
         if let Some(after) = reorder {
-            self.arm(tcb, index, after, now);
+            self.arm_us(tcb, index, after, now);
             tcb.timer_role = TimerRole::Reorder;
         } else if tcb.outstanding() {
-            match self.pto(tcb) {
+            match self.pto_us(tcb) {
                 Some(pto) if pto < rto => {
-                    self.arm(tcb, index, pto, now);
+                    self.arm_us(tcb, index, pto, now);
                     tcb.timer_role = TimerRole::Probe;
                 }
-                _ => self.arm(tcb, index, rto, now),
+                _ => self.arm_us(tcb, index, rto, now),
             }
         } else if tcb.has_unsent() && tcb.state.is_synchronized() && tcb.state != State::SynReceived
         {
@@ -187,9 +192,9 @@ impl Core {
                 }
                 rto
             } else {
-                rto.clamp(Duration::from_millis(100), Duration::from_secs(1))
+                rto.clamp(SWS_OVERRIDE_MIN_US, SWS_OVERRIDE_MAX_US)
             };
-            self.arm(tcb, index, after, now);
+            self.arm_us(tcb, index, after, now);
         }
     }
 
@@ -203,13 +208,13 @@ impl Core {
     pub(crate) fn syn_acked(&self, tcb: &mut Tcb, tsecr: Option<u32>, now: Instant) {
         let cfg = &self.cfg;
         if let Some((_, sent)) = tcb.rtt_seq.take() {
-            tcb.rtt.sample(now - sent, cfg.rto_min, cfg.rto_max);
+            tcb.rtt.sample(sent.elapsed_us(now), self.rto_bounds);
         } else if tcb.retries > 0 {
             let echoed = tsecr
                 .filter(|_| tcb.has(flag::TS_OK))
                 .and_then(|ecr| echoed_rtt(now, tcb.ts_offset, ecr, cfg.rto_max));
             match echoed {
-                Some(rtt) => tcb.rtt.sample(rtt, cfg.rto_min, cfg.rto_max),
+                Some(rtt_us) => tcb.rtt.sample(rtt_us, self.rto_bounds),
                 None => {
                     let rto = SYN_FALLBACK_RTO.clamp(cfg.rto_min, cfg.rto_max);
                     tcb.rtt = RttEstimator::new(rto);
@@ -220,13 +225,13 @@ impl Core {
     }
 }
 
-/// The round trip since we sent the TSval `ecr` echoes, at the clock's 1 ms
-/// tick and at least one tick (as Linux's `tcp_rtt_tsopt_us`); none for an
-/// echo from the future or older than `max`, which no segment of ours can
-/// have carried.
-fn echoed_rtt(now: Instant, ts_offset: u32, ecr: u32, max: Duration) -> Option<Duration> {
+/// The round trip since we sent the TSval `ecr` echoes, in µs, at the
+/// clock's 1 ms tick and at least one tick (as Linux's `tcp_rtt_tsopt_us`);
+/// none for an echo from the future or older than `max`, which no segment
+/// of ours can have carried.
+fn echoed_rtt(now: Instant, ts_offset: u32, ecr: u32, max: Duration) -> Option<u32> {
     let ticks = ts_val(now, ts_offset).wrapping_sub(ecr);
-    (u128::from(ticks) <= max.as_millis()).then(|| Duration::from_millis(u64::from(ticks.max(1))))
+    (u128::from(ticks) <= max.as_millis()).then(|| ticks.max(1).saturating_mul(1_000))
 }
 
 impl Tcb {

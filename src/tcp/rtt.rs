@@ -26,15 +26,25 @@ impl RttEstimator {
         Duration::from_micros(u64::from(self.rto_us))
     }
 
-    /// Smoothed RTT, zero before the first sample.
-    pub fn srtt(&self) -> Duration {
-        Duration::from_micros(u64::from(self.srtt_us))
+    /// The current RTO in microseconds: what timers are armed with.
+    #[inline]
+    pub fn rto_us(&self) -> u32 {
+        self.rto_us
     }
 
-    /// Takes one RTT measurement R (RFC 6298 §2.2–2.3, with α = 1/8, β = 1/4,
-    /// G = 1 ms) and recomputes RTO within [min, max] (§2.4–2.5).
-    pub fn sample(&mut self, rtt: Duration, min: Duration, max: Duration) {
-        let r = duration_us(rtt).max(1);
+    /// Smoothed RTT in microseconds, zero before the first sample.
+    #[inline]
+    pub fn srtt_us(&self) -> u32 {
+        self.srtt_us
+    }
+
+    /// Takes one RTT measurement R of `rtt_us` (RFC 6298 §2.2–2.3, with
+    /// α = 1/8, β = 1/4, G = 1 ms) and recomputes RTO within `bounds`
+    /// (§2.4–2.5). All in integer microseconds: one ACK in two takes a
+    /// sample, and `Duration`'s conversions cost more than the arithmetic.
+    #[inline]
+    pub fn sample(&mut self, rtt_us: u32, bounds: RtoBounds) {
+        let r = rtt_us.max(1);
         if self.srtt_us == 0 {
             self.srtt_us = r;
             self.rttvar_us = r / 2;
@@ -44,7 +54,7 @@ impl RttEstimator {
             self.srtt_us = ((7 * u64::from(self.srtt_us) + u64::from(r)) / 8) as u32;
         }
         let rto = u64::from(self.srtt_us) + u64::from(self.rttvar_us.saturating_mul(4).max(1_000));
-        self.rto_us = (rto as u32).clamp(duration_us(min), duration_us(max));
+        self.rto_us = (rto as u32).clamp(bounds.min_us, bounds.max_us);
     }
 
     /// Doubles the RTO after a timeout, up to `max` (RFC 6298 §5.5).
@@ -53,8 +63,26 @@ impl RttEstimator {
     }
 }
 
-fn duration_us(d: Duration) -> u32 {
-    // In 64 bits, not `as_micros`'s 128: three of these per RTT sample.
+/// RFC 6298 §2.4–2.5's bounds on the RTO (the configured `rto_min` and
+/// `rto_max`), in microseconds, converted once rather than per sample.
+#[derive(Copy, Clone, Debug)]
+pub struct RtoBounds {
+    min_us: u32,
+    max_us: u32,
+}
+
+impl RtoBounds {
+    /// Bounds [`min`, `max`]; `min` at most `max` (`Config::validate`).
+    pub fn new(min: Duration, max: Duration) -> Self {
+        RtoBounds {
+            min_us: duration_us(min),
+            max_us: duration_us(max),
+        }
+    }
+}
+
+pub(crate) fn duration_us(d: Duration) -> u32 {
+    // In 64 bits, not `as_micros`'s 128.
     let us = d
         .as_secs()
         .saturating_mul(1_000_000)
@@ -69,6 +97,10 @@ mod tests {
     const MIN: Duration = Duration::from_millis(200);
     const MAX: Duration = Duration::from_secs(60);
 
+    fn bounds(min: Duration) -> RtoBounds {
+        RtoBounds::new(min, MAX)
+    }
+
     #[test]
     fn rfc6298_2_1_initial_rto_is_configured_value() {
         assert_eq!(
@@ -80,8 +112,8 @@ mod tests {
     #[test]
     fn rfc6298_2_2_first_sample_sets_srtt_and_half_rttvar() {
         let mut e = RttEstimator::new(Duration::from_secs(1));
-        e.sample(Duration::from_millis(100), Duration::from_millis(1), MAX);
-        assert_eq!(e.srtt(), Duration::from_millis(100));
+        e.sample(100_000, bounds(Duration::from_millis(1)));
+        assert_eq!(e.srtt_us(), 100_000);
         // RTO = SRTT + 4 * RTTVAR = 100 + 4 * 50
         assert_eq!(e.rto(), Duration::from_millis(300));
     }
@@ -89,7 +121,7 @@ mod tests {
     #[test]
     fn rfc6298_2_4_rto_is_clamped_to_min() {
         let mut e = RttEstimator::new(Duration::from_secs(1));
-        e.sample(Duration::from_micros(20), MIN, MAX);
+        e.sample(20, bounds(MIN));
         assert_eq!(e.rto(), MIN);
     }
 

@@ -309,8 +309,8 @@ impl Core {
             return;
         };
         if !self.armed(tcb) && e.ended_at.is_some() {
-            let after = tcb.rtt.rto();
-            self.arm(tcb, index, after, now);
+            let after = tcb.rtt.rto_us();
+            self.arm_us(tcb, index, after, now);
             tcb.timer_role = TimerRole::Reorder;
         }
     }

@@ -3,8 +3,6 @@
 use super::{rtt::RttEstimator, timer::TimerHandle, Config, FourTuple, Instant, State, Stats};
 use crate::wire::{MacAddr, SeqNumber, TcpOptions};
 use core::num::NonZeroU32;
-use core::ops::Sub;
-use core::time::Duration;
 
 /// RFC 7323 §5.5: TS.Recent older than 24 days is invalid.
 const PAWS_IDLE_SECS: u32 = 24 * 24 * 3600;
@@ -46,13 +44,11 @@ impl SentAt {
     }
 }
 
-/// The time since a segment left.
-impl Sub<SentAt> for Instant {
-    type Output = Duration;
+impl SentAt {
+    /// Microseconds since the segment left, at `now`.
     #[inline]
-    fn sub(self, sent: SentAt) -> Duration {
-        let us = (self.as_micros() as u32).wrapping_sub(sent.0.get());
-        Duration::from_micros(u64::from(us))
+    pub fn elapsed_us(self, now: Instant) -> u32 {
+        (now.as_micros() as u32).wrapping_sub(self.0.get())
     }
 }
 

@@ -206,24 +206,48 @@ impl<T: Copy> TimerWheel<T> {
     /// deadline no earlier than where the entry is linked only writes it.
     #[inline]
     pub fn arm(&mut self, handle: Option<TimerHandle>, deadline: u64, value: T) -> TimerHandle {
-        let Some(handle) = handle.filter(|&h| self.live(h).is_some()) else {
-            return self.schedule(deadline, value);
+        // The common case — the entry is live and linked no later than the
+        // new deadline — only writes it, and is kept small enough to inline
+        // into every caller; moving or creating an entry is out of line.
+        let Some(handle) = handle else {
+            return self.schedule_cold(deadline, value);
         };
+        match self.slab.get_mut(handle.index as usize) {
+            Some(e) if e.generation == handle.generation.get() && deadline >= e.linked_at => {
+                let was_armed = e.armed();
+                e.value = value;
+                e.deadline = deadline;
+                self.len += usize::from(!was_armed);
+                handle
+            }
+            _ => self.arm_cold(handle, deadline, value),
+        }
+    }
+
+    /// `arm` of a new timer.
+    #[inline(never)]
+    fn schedule_cold(&mut self, deadline: u64, value: T) -> TimerHandle {
+        self.schedule(deadline, value)
+    }
+
+    /// `arm` of a stale handle (a new timer), or of a live entry to a
+    /// deadline earlier than where it is linked (moved there now).
+    #[inline(never)]
+    fn arm_cold(&mut self, handle: TimerHandle, deadline: u64, value: T) -> TimerHandle {
+        if self.live(handle).is_none() {
+            return self.schedule(deadline, value);
+        }
         let index = handle.index;
         let e = &mut self.slab[index as usize];
         let was_armed = e.armed();
         e.value = value;
-        if deadline >= e.linked_at {
-            e.deadline = deadline;
-        } else {
-            let (prev, next, at) = (e.prev, e.next, e.linked_at);
-            let list = self.list_of(at);
-            self.unlink(index, prev, next, list);
-            let e = &mut self.slab[index as usize];
-            e.linked_at = deadline;
-            e.deadline = deadline;
-            self.link(index, deadline);
-        }
+        let (prev, next, at) = (e.prev, e.next, e.linked_at);
+        let list = self.list_of(at);
+        self.unlink(index, prev, next, list);
+        let e = &mut self.slab[index as usize];
+        e.linked_at = deadline;
+        e.deadline = deadline;
+        self.link(index, deadline);
         self.len += usize::from(!was_armed);
         handle
     }
@@ -241,11 +265,17 @@ impl<T: Copy> TimerWheel<T> {
         }
         if e.linked_at == 0 {
             // No deadline lies below it to mark it disarmed with.
-            return self.cancel(handle).is_some();
+            return self.cancel_cold(handle);
         }
         self.slab[handle.index as usize].deadline = 0;
         self.len -= 1;
         true
+    }
+
+    /// `disarm`'s rare case, out of line so that the common one inlines.
+    #[inline(never)]
+    fn cancel_cold(&mut self, handle: TimerHandle) -> bool {
+        self.cancel(handle).is_some()
     }
 
     /// True while the timer behind `handle` is armed: it will fire.
