@@ -35,7 +35,7 @@ pub use engine::{Engine, EngineError};
 pub use event::{ConnId, Event, EventKind, Events, TimeoutReason};
 pub use isn::IsnGenerator;
 pub use keys::Keys;
-pub use rtt::RttEstimator;
+pub use rtt::{RtoBounds, RttEstimator};
 pub use state::State;
 pub use stats::Stats;
 pub use syn_cookie::SynCookies;

@@ -54,7 +54,9 @@ impl RttEstimator {
             self.srtt_us = ((7 * u64::from(self.srtt_us) + u64::from(r)) / 8) as u32;
         }
         let rto = u64::from(self.srtt_us) + u64::from(self.rttvar_us.saturating_mul(4).max(1_000));
-        self.rto_us = (rto as u32).clamp(bounds.min_us, bounds.max_us);
+        // A peer's TSecr can make R huge: saturate, not wrap, before the clamp.
+        let rto = u32::try_from(rto).unwrap_or(u32::MAX);
+        self.rto_us = rto.clamp(bounds.min_us, bounds.max_us);
     }
 
     /// Doubles the RTO after a timeout, up to `max` (RFC 6298 §5.5).
@@ -81,7 +83,7 @@ impl RtoBounds {
     }
 }
 
-pub(crate) fn duration_us(d: Duration) -> u32 {
+fn duration_us(d: Duration) -> u32 {
     // In 64 bits, not `as_micros`'s 128.
     let us = d
         .as_secs()
@@ -123,6 +125,16 @@ mod tests {
         let mut e = RttEstimator::new(Duration::from_secs(1));
         e.sample(20, bounds(MIN));
         assert_eq!(e.rto(), MIN);
+    }
+
+    #[test]
+    fn rfc6298_2_5_an_rto_past_u32_microseconds_is_held_at_max_not_wrapped() {
+        // SRTT + 4 * RTTVAR of a 30-minute sample is 90 minutes, past
+        // u32 µs (71 minutes): the bound holds it at an hour.
+        let hour = Duration::from_secs(3600);
+        let mut e = RttEstimator::new(hour);
+        e.sample(1_800_000_000, RtoBounds::new(MIN, hour));
+        assert_eq!(e.rto(), hour);
     }
 
     #[test]
