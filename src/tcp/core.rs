@@ -166,6 +166,8 @@ impl Core {
         self.arm_at(tcb, index, deadline);
     }
 
+    /// The two above once the deadline is a wheel tick: the timer becomes
+    /// a plain one, whichever role it had, until the caller names it.
     #[inline]
     fn arm_at(&mut self, tcb: &mut Tcb, index: u32, deadline: u64) {
         tcb.timer_role = TimerRole::Plain;

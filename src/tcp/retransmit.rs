@@ -14,9 +14,10 @@ use core::time::Duration;
 /// RTO once a handshake whose SYN timed out completes untimed (RFC 6298 §5.7).
 const SYN_FALLBACK_RTO: Duration = Duration::from_secs(3);
 
-/// RFC 9293 §3.8.6.2.1's SWS override timeout, 0.1–1 s: the RTO within
-/// these, in µs.
+/// RFC 9293 §3.8.6.2.1's SWS override timeout, 0.1–1 s: the RTO held
+/// within these bounds, in µs.
 const SWS_OVERRIDE_MIN_US: u32 = 100_000;
+/// The upper bound of the SWS override timeout above.
 const SWS_OVERRIDE_MAX_US: u32 = 1_000_000;
 
 impl Engine {

@@ -42,9 +42,7 @@ impl SentAt {
     pub fn new(now: Instant) -> Self {
         SentAt(NonZeroU32::new(now.as_micros() as u32).unwrap_or(NonZeroU32::MIN))
     }
-}
 
-impl SentAt {
     /// Microseconds since the segment left, at `now`.
     #[inline]
     pub fn elapsed_us(self, now: Instant) -> u32 {

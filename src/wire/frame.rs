@@ -197,7 +197,11 @@ fn fold64(sum: u64) -> u16 {
 /// `emit_tcp_frame` for a [`FixedSegment`], byte for byte, written at fixed
 /// offsets, both checksums summed from the fields as 32-bit words rather
 /// than read back from the header (the zero bytes — checksums, urgent
-/// pointer, IP ID — add nothing). `buf` must hold `seg.frame_len()`.
+/// pointer, IP ID — add nothing).
+///
+/// # Panics
+/// If `buf` is shorter than `seg.frame_len()`, or the text would not fit
+/// an IPv4 packet — the caller sizes both; neither is wire input.
 #[inline]
 pub fn emit_fixed_frame<const OPT: usize>(
     buf: &mut [u8],
@@ -227,6 +231,10 @@ pub fn emit_fixed_frame<const OPT: usize>(
     let tcp_header = 20 + OPT as u32;
     let tcp_len = tcp_header + text_len as u32;
     let ip_len = Ipv4Repr::HEADER_LEN as u32 + tcp_len;
+    assert!(
+        ip_len <= 0xffff,
+        "emit_fixed_frame: text past an IPv4 packet"
+    );
     let (s, d) = (u32::from(src_ip), u32::from(dst_ip));
     let ports = u32::from(seg.src_port) << 16 | u32::from(seg.dst_port);
     // The data offset in words, then the flags and the window.
