@@ -214,3 +214,38 @@ impl Core {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The deadline a timer gets, as `Instant + Duration` computed it
+    /// before timers were armed in integer µs: never the current tick.
+    fn deadline_via_instant(now: Instant, after: Duration) -> u64 {
+        (now + after)
+            .as_nanos()
+            .div_ceil(1_000_000)
+            .max(now.as_millis() + 1)
+    }
+
+    proptest::proptest! {
+        /// RFC 6298 §5's timers fire no earlier than asked: the wheel tick
+        /// from integer µs (`arm_us`) and from a `Duration` (`arm`) is the
+        /// one `Instant + Duration` gives, saturation included.
+        #[test]
+        fn rfc6298_5_deadlines_in_microseconds_match_the_duration_form(
+            now in proptest::prelude::any::<u64>(),
+            after_us in proptest::prelude::any::<u32>(),
+            after_ns in proptest::prelude::any::<u64>(),
+        ) {
+            let now = Instant::from_nanos(now);
+            let us = Duration::from_micros(u64::from(after_us));
+            proptest::prop_assert_eq!(
+                deadline_after_ns(now, u64::from(after_us) * 1_000),
+                deadline_via_instant(now, us)
+            );
+            let d = Duration::from_nanos(after_ns) * 3;
+            proptest::prop_assert_eq!(deadline_ms(now, d), deadline_via_instant(now, d));
+        }
+    }
+}
