@@ -20,17 +20,12 @@ pub const TCP_FRAME_MAX_HEADER: usize = EthernetRepr::HEADER_LEN + Ipv4Repr::HEA
 
 /// Parses Ethernet II → IPv4 → TCP; the TCP segment is exactly the IPv4
 /// payload (Ethernet padding is ignored).
-// Inlined whole into the engine's receive path, and the frame built in
-// the result at once: a frame built and then moved into `Ok` is copied
-// (some 140 bytes) on every segment received.
-#[inline(always)]
+#[inline]
 pub fn parse_tcp_frame(frame: &[u8], verify_checksums: bool) -> Result<TcpFrame<'_>, Error> {
-    if let Some((h, segment, tcp_header)) = plain_headers(frame, verify_checksums) {
-        if let Ok(options) = TcpOptions::parse(&segment[20..tcp_header]) {
-            return Ok(read_plain(h, segment, tcp_header, options));
-        }
+    match parse_plain(frame, verify_checksums) {
+        Some(f) => Ok(f),
+        None => parse_any(frame, verify_checksums),
     }
-    parse_any(frame, verify_checksums)
 }
 
 /// Ethernet, IPv4 and TCP headers without IP options: the frame nearly
@@ -42,10 +37,14 @@ const TCP_AT: usize = EthernetRepr::HEADER_LEN + Ipv4Repr::HEADER_LEN;
 
 /// The frame nearly every one is — IPv4 without options, not a fragment,
 /// TCP, lengths consistent, checksums right — read from fixed offsets
-/// after one length check. Anything else is None, and `parse_any` judges
-/// it (and names what is wrong), so both accept the same frames alike.
-#[cfg(test)]
-fn parse_plain(frame: &[u8], verify_checksums: bool) -> Option<TcpFrame<'_>> {
+/// after one length check. Anything else is None, and `parse_tcp_frame`
+/// judges it (and names what is wrong), so both accept the same frames
+/// alike. Inlined whole, for a receive path that handles the frame it
+/// returns apart from what `parse_tcp_frame` returns: the fields then go
+/// from the frame straight to where the caller keeps them, never through
+/// a `Result` in memory (some 140 bytes written and read back a frame).
+#[inline(always)]
+pub(crate) fn parse_plain(frame: &[u8], verify_checksums: bool) -> Option<TcpFrame<'_>> {
     let (h, segment, tcp_header) = plain_headers(frame, verify_checksums)?;
     let options = TcpOptions::parse(&segment[20..tcp_header]).ok()?;
     Some(read_plain(h, segment, tcp_header, options))
