@@ -83,16 +83,16 @@ fn plain_headers(frame: &[u8], verify_checksums: bool) -> Option<(&[u8; PLAIN], 
         // would lie in memory; the IP payload is under 2^16 bytes.
         let proto_len = u64::from(u16::from_ne_bytes([0, Ipv4Repr::PROTO_TCP]))
             + u64::from(u16::from_ne_bytes((segment.len() as u16).to_be_bytes()));
-        // The fixed TCP header from the words at hand; `checksum::sum`
-        // (big-endian, so swapped back) only over options and text.
+        // The fixed TCP header from the words at hand, then options and
+        // text, all in native order.
         let tcp = addrs
             + proto_len
             + word(TCP_AT)
             + word(TCP_AT + 4)
             + word(TCP_AT + 8)
             + word(TCP_AT + 12)
-            + word(TCP_AT + 16)
-            + u64::from((checksum::sum(&segment[20..]) as u16).swap_bytes());
+            + word(TCP_AT + 16);
+        let tcp = checksum::add_native(tcp, &segment[20..]);
         if fold64(ip) != 0xffff || fold64(tcp) != 0xffff {
             return None;
         }
