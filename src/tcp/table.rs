@@ -52,6 +52,7 @@ impl Table {
     }
 
     /// Maps `tuple` to `slot`, replacing what it mapped to.
+    #[inline]
     fn map_to(&mut self, tuple: FourTuple, slot: Slot) {
         let hash = self.hasher.hash_one(tuple);
         let hasher = &self.hasher;
@@ -67,6 +68,7 @@ impl Table {
     }
 
     /// Unmaps `tuple`.
+    #[inline]
     fn unmap(&mut self, tuple: &FourTuple) {
         let hash = self.hasher.hash_one(tuple);
         if let Ok(e) = self.map.find_entry(hash, |(t, _)| t == tuple) {
