@@ -50,13 +50,29 @@ impl Engine {
     /// Parses and dispatches one frame. Malformed frames are counted drops.
     pub(crate) fn handle_frame(&mut self, now: Instant, frame: &[u8], tx: &mut FrameBatch) {
         self.core.stats.frames_in += 1;
-        let f = match wire::parse_tcp_frame(frame, self.core.cfg.verify_checksums) {
-            Ok(f) => f,
-            Err(e) => {
-                self.core.stats.parse_errors[e.index()] += 1;
-                return;
-            }
-        };
+        match wire::parse_plain(frame, self.core.cfg.verify_checksums) {
+            Some(f) => self.dispatch(&f, now, tx),
+            None => self.handle_unusual_frame(now, frame, tx),
+        }
+    }
+
+    /// A frame the plain parse does not take: IP options, a fragment, an
+    /// odd length, a bad checksum, not TCP at all. Out of line, so that
+    /// the plain path's frame needs no place in memory shared with this
+    /// one's.
+    #[cold]
+    #[inline(never)]
+    fn handle_unusual_frame(&mut self, now: Instant, frame: &[u8], tx: &mut FrameBatch) {
+        match wire::parse_tcp_frame(frame, self.core.cfg.verify_checksums) {
+            Ok(f) => self.dispatch(&f, now, tx),
+            Err(e) => self.core.stats.parse_errors[e.index()] += 1,
+        }
+    }
+
+    /// A parsed frame to the connection its tuple names, or to LISTEN or
+    /// CLOSED processing.
+    #[inline(always)]
+    fn dispatch(&mut self, f: &wire::TcpFrame, now: Instant, tx: &mut FrameBatch) {
         let tuple = FourTuple {
             local_ip: f.ip.dst,
             remote_ip: f.ip.src,

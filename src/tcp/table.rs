@@ -3,7 +3,8 @@
 
 use super::time_wait::{TimeWait, TimeWaits};
 use super::{tcb::Tcb, FourTuple};
-use hashbrown::HashMap;
+use core::hash::BuildHasher;
+use hashbrown::{DefaultHashBuilder, HashTable};
 
 /// What a 4-tuple maps to: an index into the TCB or the TIME-WAIT slab.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -16,7 +17,12 @@ pub enum Slot {
 /// allocations (send buffers) for the next connection. Public so that the
 /// table alone can be benchmarked; the engine is its only user.
 pub struct Table {
-    map: HashMap<FourTuple, Slot>,
+    /// A map from tuple to slot, as a table of pairs hashed by `hasher`
+    /// (foldhash, seeded at random per table): so that a new connection's
+    /// tuple, known to be absent, is inserted without first being looked
+    /// for, which `HashMap::insert` always does.
+    map: HashTable<(FourTuple, Slot)>,
+    hasher: DefaultHashBuilder,
     pub(crate) tcbs: Vec<Tcb>,
     free_tcbs: Vec<u32>,
     pub(crate) time_waits: TimeWaits,
@@ -27,7 +33,8 @@ impl Table {
     /// An empty table with room for `capacity` connections before rehashing.
     pub fn with_capacity(capacity: usize) -> Self {
         Table {
-            map: HashMap::with_capacity(capacity),
+            map: HashTable::with_capacity(capacity),
+            hasher: DefaultHashBuilder::default(),
             tcbs: Vec::with_capacity(capacity),
             free_tcbs: Vec::new(),
             time_waits: TimeWaits::default(),
@@ -38,7 +45,35 @@ impl Table {
     /// What `tuple` maps to: the one lookup each frame costs.
     #[inline]
     pub fn get(&self, tuple: &FourTuple) -> Option<Slot> {
-        self.map.get(tuple).copied()
+        let hash = self.hasher.hash_one(tuple);
+        self.map
+            .find(hash, |(t, _)| t == tuple)
+            .map(|&(_, slot)| slot)
+    }
+
+    /// Maps `tuple` to `slot`, replacing what it mapped to.
+    #[inline]
+    fn map_to(&mut self, tuple: FourTuple, slot: Slot) {
+        let hash = self.hasher.hash_one(tuple);
+        let hasher = &self.hasher;
+        match self
+            .map
+            .entry(hash, |(t, _)| *t == tuple, |(t, _)| hasher.hash_one(t))
+        {
+            hashbrown::hash_table::Entry::Occupied(mut e) => e.get_mut().1 = slot,
+            hashbrown::hash_table::Entry::Vacant(e) => {
+                e.insert((tuple, slot));
+            }
+        }
+    }
+
+    /// Unmaps `tuple`.
+    #[inline]
+    fn unmap(&mut self, tuple: &FourTuple) {
+        let hash = self.hasher.hash_one(tuple);
+        if let Ok(e) = self.map.find_entry(hash, |(t, _)| t == tuple) {
+            e.remove();
+        }
     }
 
     /// Full TCBs in use.
@@ -52,8 +87,10 @@ impl Table {
     }
 
     /// Takes a free TCB slot for `tuple` (the caller fills it in) and maps the
-    /// tuple to it, replacing whatever the tuple mapped to.
+    /// tuple to it. The tuple must map to nothing: every caller has just
+    /// found it absent, or ended what it mapped to.
     pub fn insert_tcb(&mut self, tuple: FourTuple) -> u32 {
+        debug_assert!(self.get(&tuple).is_none(), "{tuple} is in the table");
         let index = match self.free_tcbs.pop() {
             Some(i) => i,
             None => {
@@ -62,7 +99,10 @@ impl Table {
             }
         };
         self.live_tcbs += 1;
-        self.map.insert(tuple, Slot::Tcb(index));
+        let hash = self.hasher.hash_one(tuple);
+        let hasher = &self.hasher;
+        self.map
+            .insert_unique(hash, (tuple, Slot::Tcb(index)), |(t, _)| hasher.hash_one(t));
         index
     }
 
@@ -72,8 +112,10 @@ impl Table {
     pub fn remove_tcb(&mut self, index: u32, keep_key: bool) {
         let tcb = &mut self.tcbs[index as usize];
         if !keep_key {
-            self.map.remove(&tcb.tuple);
+            let tuple = tcb.tuple;
+            self.unmap(&tuple);
         }
+        let tcb = &mut self.tcbs[index as usize];
         // The slot's reset, not a transition: `Engine::finish` or
         // `Engine::enter_time_wait` counted the connection's last one.
         tcb.state = super::State::Closed;
@@ -88,13 +130,13 @@ impl Table {
     pub(crate) fn insert_time_wait(&mut self, tw: TimeWait) {
         let tuple = tw.tuple;
         let index = self.time_waits.insert(tw);
-        self.map.insert(tuple, Slot::TimeWait(index));
+        self.map_to(tuple, Slot::TimeWait(index));
     }
 
     /// Frees a TIME-WAIT record and unmaps its tuple.
     pub fn remove_time_wait(&mut self, index: u32) {
         let tuple = self.time_waits.remove(index);
-        self.map.remove(&tuple);
+        self.unmap(&tuple);
     }
 
     /// Bytes one established TCB costs: the slot, the map entry (key, value

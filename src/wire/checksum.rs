@@ -42,12 +42,54 @@ pub fn sum(data: &[u8]) -> u32 {
     u32::from(u16::from_be(fold(acc as u32)))
 }
 
+/// `acc` plus `data` as native-order words (an odd last byte padded with
+/// zero), with end-around carry and not folded: for a receiver that sums
+/// the fixed headers' words in native order too and folds once, to check
+/// for all ones, which is the same in either byte order (RFC 1071 §2(B)).
+/// `data` must start at an even offset of the checksummed bytes.
+#[inline]
+pub fn add_native(mut acc: u64, data: &[u8]) -> u64 {
+    let mut add = |w: u64| {
+        let (s, carry) = acc.overflowing_add(w);
+        acc = s + u64::from(carry);
+    };
+    let mut chunks = data.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        add(u64::from_ne_bytes(w));
+    }
+    let mut rest = chunks.remainder();
+    if let [a, b, c, d, tail @ ..] = rest {
+        add(u64::from(u32::from_ne_bytes([*a, *b, *c, *d])));
+        rest = tail;
+    }
+    if let [a, b, tail @ ..] = rest {
+        add(u64::from(u16::from_ne_bytes([*a, *b])));
+        rest = tail;
+    }
+    if let [a] = rest {
+        add(u64::from(u16::from_ne_bytes([*a, 0])));
+    }
+    acc
+}
+
 /// The sum of the TCP/UDP pseudo-header (RFC 9293 §3.1).
 #[inline]
 pub fn pseudo_header(src: Ipv4Addr, dst: Ipv4Addr, protocol: u8, length: u16) -> u32 {
     let s = u32::from(src);
     let d = u32::from(dst);
     (s >> 16) + (s & 0xffff) + (d >> 16) + (d & 0xffff) + u32::from(protocol) + u32::from(length)
+}
+
+/// Folds a sum of fewer than 2^32 32-bit words to the 16-bit
+/// ones'-complement sum, not complemented (RFC 1071 §2(C)): so few words
+/// never carry out of 64 bits.
+#[inline(always)]
+pub fn fold64(sum: u64) -> u16 {
+    let sum = (sum >> 32) + (sum & 0xffff_ffff);
+    let sum = (sum >> 32) + (sum & 0xffff_ffff);
+    fold(sum as u32)
 }
 
 /// Folds carries into 16 bits, not complemented.
@@ -97,6 +139,27 @@ mod tests {
             slow += u32::from(u16::from_be_bytes([w[0], *w.get(1).unwrap_or(&0)]));
         }
         assert_eq!(fold(sum(&data)), fold(slow));
+    }
+
+    /// RFC 1071 §2(B): the native-order sum, folded, is the big-endian
+    /// one in native order, whatever the length and the starting sum.
+    #[test]
+    fn rfc1071_native_sum_folds_to_the_big_endian_one() {
+        let data: Vec<u8> = (0..61u32).map(|i| (i * 13 + 5) as u8).collect();
+        for len in 0..data.len() {
+            for acc in [0u64, 0xffff_ffff, u64::MAX - 3] {
+                let native = add_native(acc, &data[..len]);
+                let native = (native >> 32) + (native & 0xffff_ffff);
+                let native = (native >> 32) + (native & 0xffff_ffff);
+                let acc = (acc >> 32) + (acc & 0xffff_ffff);
+                let acc = (acc >> 32) + (acc & 0xffff_ffff);
+                let expected = fold(acc as u32).swap_bytes() as u32 + sum(&data[..len]);
+                assert_eq!(
+                    fold(native as u32) % 0xffff,
+                    fold(expected).swap_bytes() % 0xffff
+                );
+            }
+        }
     }
 
     #[test]

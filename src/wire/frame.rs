@@ -32,12 +32,28 @@ pub fn parse_tcp_frame(frame: &[u8], verify_checksums: bool) -> Result<TcpFrame<
 /// every one is.
 const PLAIN: usize = EthernetRepr::HEADER_LEN + Ipv4Repr::HEADER_LEN + 20;
 
+/// Where the TCP header starts in a plain frame.
+const TCP_AT: usize = EthernetRepr::HEADER_LEN + Ipv4Repr::HEADER_LEN;
+
 /// The frame nearly every one is — IPv4 without options, not a fragment,
 /// TCP, lengths consistent, checksums right — read from fixed offsets
-/// after one length check. Anything else is None, and `parse_any` judges
-/// it (and names what is wrong), so both accept the same frames alike.
-#[inline]
-fn parse_plain(frame: &[u8], verify_checksums: bool) -> Option<TcpFrame<'_>> {
+/// after one length check. Anything else is None, and `parse_tcp_frame`
+/// judges it (and names what is wrong), so both accept the same frames
+/// alike. Inlined whole, for a receive path that handles the frame it
+/// returns apart from what `parse_tcp_frame` returns: the fields then go
+/// from the frame straight to where the caller keeps them, never through
+/// a `Result` in memory (some 140 bytes written and read back a frame).
+#[inline(always)]
+pub(crate) fn parse_plain(frame: &[u8], verify_checksums: bool) -> Option<TcpFrame<'_>> {
+    let (h, segment, tcp_header) = plain_headers(frame, verify_checksums)?;
+    let options = TcpOptions::parse(&segment[20..tcp_header]).ok()?;
+    Some(read_plain(h, segment, tcp_header, options))
+}
+
+/// The checks of a plain frame but its options': its fixed headers, its
+/// TCP segment and the segment's header length.
+#[inline(always)]
+fn plain_headers(frame: &[u8], verify_checksums: bool) -> Option<(&[u8; PLAIN], &[u8], usize)> {
     let h: &[u8; PLAIN] = frame.get(..PLAIN)?.try_into().ok()?;
     // EtherType IPv4; version 4 with a 20-byte header; TCP; neither MF
     // nor a fragment offset.
@@ -48,43 +64,69 @@ fn parse_plain(frame: &[u8], verify_checksums: bool) -> Option<TcpFrame<'_>> {
         return None;
     }
     let ip_len = usize::from(u16::from_be_bytes([h[16], h[17]]));
-    let tcp_at = EthernetRepr::HEADER_LEN + Ipv4Repr::HEADER_LEN;
-    let segment = frame.get(tcp_at..EthernetRepr::HEADER_LEN + ip_len)?;
-    let tcp_header = usize::from(h[tcp_at + 12] >> 4) * 4;
+    let segment = frame.get(TCP_AT..EthernetRepr::HEADER_LEN + ip_len)?;
+    let tcp_header = usize::from(h[TCP_AT + 12] >> 4) * 4;
     if tcp_header < 20 || tcp_header > segment.len() {
         return None;
     }
-    let src = Ipv4Addr::new(h[26], h[27], h[28], h[29]);
-    let dst = Ipv4Addr::new(h[30], h[31], h[32], h[33]);
     if verify_checksums {
-        // The IP header's five 32-bit words, summed in native order as
-        // `checksum::sum` does; a right header sums to all ones.
+        // The fixed headers' 32-bit words in native order, which the
+        // ones'-complement sum allows (RFC 1071 §2(B)): a right sum is
+        // all ones in either order, so no word is swapped.
         let word =
             |at: usize| u64::from(u32::from_ne_bytes([h[at], h[at + 1], h[at + 2], h[at + 3]]));
-        let ip = word(14) + word(18) + word(22) + word(26) + word(30);
-        let ip = (ip >> 32) + (ip & 0xffff_ffff);
-        let ip = ((ip >> 32) + (ip & 0xffff_ffff)) as u32;
-        // The IP payload is under 2^16 bytes, so the length fits.
-        let pseudo = checksum::pseudo_header(src, dst, 6, segment.len() as u16);
-        let tcp = pseudo + checksum::sum(segment);
-        if checksum::fold(ip) != 0xffff || checksum::fold(tcp) != 0xffff {
+        // The addresses are in both sums: the IP header's and the
+        // pseudo-header's (RFC 9293 §3.1).
+        let addrs = word(26) + word(30);
+        let ip = word(14) + word(18) + word(22) + addrs;
+        // The pseudo-header's protocol and TCP length words, as they
+        // would lie in memory; the IP payload is under 2^16 bytes.
+        let proto_len = u64::from(u16::from_ne_bytes([0, Ipv4Repr::PROTO_TCP]))
+            + u64::from(u16::from_ne_bytes((segment.len() as u16).to_be_bytes()));
+        // The fixed TCP header from the words at hand, then options and
+        // text, all in native order.
+        let tcp = addrs
+            + proto_len
+            + word(TCP_AT)
+            + word(TCP_AT + 4)
+            + word(TCP_AT + 8)
+            + word(TCP_AT + 12)
+            + word(TCP_AT + 16);
+        let tcp = checksum::add_native(tcp, &segment[20..]);
+        if checksum::fold64(ip) != 0xffff || checksum::fold64(tcp) != 0xffff {
             return None;
         }
     }
-    let be16 = |at: usize| u16::from_be_bytes([h[tcp_at + at], h[tcp_at + at + 1]]);
+    Some((h, segment, tcp_header))
+}
+
+/// A plain frame's fields, from fixed offsets.
+#[inline(always)]
+fn read_plain<'a>(
+    h: &[u8; PLAIN],
+    segment: &'a [u8],
+    tcp_header: usize,
+    options: TcpOptions,
+) -> TcpFrame<'a> {
+    let be16 = |at: usize| u16::from_be_bytes([h[TCP_AT + at], h[TCP_AT + at + 1]]);
     let be32 = |at: usize| {
-        let b = &h[tcp_at + at..tcp_at + at + 4];
-        u32::from_be_bytes([b[0], b[1], b[2], b[3]])
+        u32::from_be_bytes([
+            h[TCP_AT + at],
+            h[TCP_AT + at + 1],
+            h[TCP_AT + at + 2],
+            h[TCP_AT + at + 3],
+        ])
     };
-    Some(TcpFrame {
+    let mac = |at: usize| MacAddr([h[at], h[at + 1], h[at + 2], h[at + 3], h[at + 4], h[at + 5]]);
+    TcpFrame {
         eth: EthernetRepr {
-            dst: MacAddr([h[0], h[1], h[2], h[3], h[4], h[5]]),
-            src: MacAddr([h[6], h[7], h[8], h[9], h[10], h[11]]),
+            dst: mac(0),
+            src: mac(6),
             ethertype: EtherType::IPV4,
         },
         ip: Ipv4Repr {
-            src,
-            dst,
+            src: Ipv4Addr::new(h[26], h[27], h[28], h[29]),
+            dst: Ipv4Addr::new(h[30], h[31], h[32], h[33]),
             protocol: Ipv4Repr::PROTO_TCP,
             ttl: h[22],
             payload_len: segment.len(),
@@ -94,16 +136,19 @@ fn parse_plain(frame: &[u8], verify_checksums: bool) -> Option<TcpFrame<'_>> {
             dst_port: be16(2),
             seq: SeqNumber(be32(4)),
             ack: SeqNumber(be32(8)),
-            flags: TcpFlags(h[tcp_at + 13]),
+            flags: TcpFlags(h[TCP_AT + 13]),
             window: be16(14),
             urgent: be16(18),
-            options: TcpOptions::parse(&segment[20..tcp_header]).ok()?,
+            options,
             payload: &segment[tcp_header..],
         },
-    })
+    }
 }
 
-/// `parse_tcp_frame` for any frame, step by step.
+/// `parse_tcp_frame` for any frame, step by step. Out of line: the
+/// frames it sees are rare, and the plain path stays small.
+#[cold]
+#[inline(never)]
 fn parse_any(frame: &[u8], verify_checksums: bool) -> Result<TcpFrame<'_>, Error> {
     let eth = EthernetFrame::new_checked(frame)?;
     let eth_repr = EthernetRepr::parse(&eth)?;
@@ -185,15 +230,6 @@ impl<const OPT: usize> FixedSegment<'_, OPT> {
     }
 }
 
-/// Folds a sum of 32-bit words to the 16-bit ones'-complement sum (RFC
-/// 1071 §2(C)): under 2^32 words never carry out of 64 bits.
-#[inline]
-fn fold64(sum: u64) -> u16 {
-    let sum = (sum >> 32) + (sum & 0xffff_ffff);
-    let sum = (sum >> 32) + (sum & 0xffff_ffff);
-    checksum::fold(sum as u32)
-}
-
 /// `emit_tcp_frame` for a [`FixedSegment`], byte for byte, written at fixed
 /// offsets, both checksums summed from the fields as 32-bit words rather
 /// than read back from the header (the zero bytes — checksums, urgent
@@ -262,8 +298,8 @@ pub fn emit_fixed_frame<const OPT: usize>(
     if text_len > 0 {
         tcp_sum += u64::from(checksum::sum(seg.payload));
     }
-    let ip_check = !fold64(ip_sum);
-    let tcp_check = !fold64(tcp_sum);
+    let ip_check = !checksum::fold64(ip_sum);
+    let tcp_check = !checksum::fold64(tcp_sum);
 
     h[0..6].copy_from_slice(&dst_mac.0);
     h[6..12].copy_from_slice(&src_mac.0);

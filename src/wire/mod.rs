@@ -22,6 +22,7 @@ mod seq;
 pub use arp::{ArpOperation, ArpPacket, ArpRepr};
 pub use error::Error;
 pub use ethernet::{EtherType, EthernetFrame, EthernetRepr, MacAddr};
+pub(crate) use frame::parse_plain;
 pub use frame::{
     emit_fixed_frame, emit_tcp_frame, parse_tcp_frame, FixedSegment, TcpFrame, TCP_FRAME_MAX_HEADER,
 };
