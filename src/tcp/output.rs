@@ -245,9 +245,10 @@ impl Core {
         if !was_outstanding && tcb.outstanding() {
             // A persist or SWS override timer gives way to the RTO of what
             // just left (RFC 6298 §5.1).
-            self.disarm(tcb);
+            self.rearm_outstanding(tcb, index, now);
+        } else {
+            self.rearm(tcb, index, now);
         }
-        self.rearm(tcb, index, now);
     }
 
     /// Holds back an ACK owed for in-order text that nothing carried this
