@@ -136,10 +136,13 @@ pub(crate) fn deadline_ms(now: Instant, after: Duration) -> u64 {
 /// `deadline_ms` for a timer of `after_ns` nanoseconds.
 #[inline]
 fn deadline_after_ns(now: Instant, after_ns: u64) -> u64 {
-    now.as_nanos()
-        .saturating_add(after_ns)
-        .div_ceil(1_000_000)
-        .max(now.as_millis() + 1)
+    let end = now.as_nanos().saturating_add(after_ns).div_ceil(1_000_000);
+    if after_ns >= 1_000_000 {
+        // A tick or more (every RTO and probe): the end lies beyond the
+        // current tick already, saturated or not.
+        return end;
+    }
+    end.max(now.as_millis() + 1)
 }
 
 impl Core {

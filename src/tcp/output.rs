@@ -245,9 +245,10 @@ impl Core {
         if !was_outstanding && tcb.outstanding() {
             // A persist or SWS override timer gives way to the RTO of what
             // just left (RFC 6298 §5.1).
-            self.disarm(tcb);
+            self.rearm_outstanding(tcb, index, now);
+        } else {
+            self.rearm(tcb, index, now);
         }
-        self.rearm(tcb, index, now);
     }
 
     /// Holds back an ACK owed for in-order text that nothing carried this
@@ -283,6 +284,26 @@ impl Core {
         now: Instant,
         force: bool,
     ) -> bool {
+        // The FIN alone, every byte before it sent: how a close ends the
+        // sending. No window or cwnd holds a FIN back, so the loop's
+        // window sums would come to nothing.
+        if tcb.snd_nxt == tcb.snd_max
+            && tcb.has(flag::FIN_QUEUED)
+            && (tcb.snd_nxt - tcb.snd_una) as u32 as usize == tcb.send_buf.len()
+        {
+            let seq = tcb.snd_nxt;
+            self.emit(tx, tcb, now, seq, TcpFlags::ACK | TcpFlags::FIN, &[]);
+            if tcb.rtt_seq.is_none() && tcb.retries == 0 {
+                tcb.rtt_seq = Some((seq, SentAt::new(now)));
+            }
+            // SEQ was SND.MAX: both move past the FIN.
+            tcb.snd_nxt = seq + 1;
+            tcb.snd_max = tcb.snd_nxt;
+            tcb.set(flag::FIN_SENT);
+            tcb.ack_sent();
+            self.mark_sent(tcb, seq, now);
+            return true;
+        }
         let mut sent = false;
         let mut fresh_from = None;
         loop {

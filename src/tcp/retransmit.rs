@@ -173,6 +173,26 @@ impl Core {
                 return;
             }
         }
+        self.arm_needed(tcb, index, reorder, now);
+    }
+
+    /// `rearm` where something is newly outstanding: the RTO, probe or
+    /// reorder timer that it always arms then replaces whatever runs (a
+    /// persist or SWS override timer gives way, RFC 6298 §5.1), so the
+    /// timer need not be tested or disarmed first.
+    pub(crate) fn rearm_outstanding(&mut self, tcb: &mut Tcb, index: u32, now: Instant) {
+        debug_assert!(tcb.outstanding());
+        let reorder = if tcb.snd_wnd > 0 {
+            self.reorder_due_us(tcb, now)
+        } else {
+            None
+        };
+        self.arm_needed(tcb, index, reorder, now);
+    }
+
+    /// What `rearm` arms once no running timer stands in its way.
+    #[inline(always)]
+    fn arm_needed(&mut self, tcb: &mut Tcb, index: u32, reorder: Option<u32>, now: Instant) {
         let rto = tcb.rtt.rto_us();
         if let Some(after) = reorder {
             self.arm_us(tcb, index, after, now);
