@@ -62,6 +62,30 @@ fn wire(c: &mut Criterion) {
             ))
         })
     });
+    // What a TCB's SYN-ACK and ACKs take: options laid out already,
+    // fixed offsets (the same bytes, `frame.rs`'s proptest checks).
+    let fixed_synack = wire::FixedSegment {
+        src_port: 80,
+        dst_port: 40000,
+        seq: SeqNumber(1000),
+        ack: SeqNumber(2000),
+        flags: TcpFlags::SYN | TcpFlags::ACK,
+        window: 64240,
+        options: TcpOptions::syn_bytes(1460, 123456, 0, 7),
+        payload: &[],
+    };
+    g.bench_function("emit_fixed_synack_with_checksum", |b| {
+        b.iter(|| {
+            black_box(wire::emit_fixed_frame(
+                &mut out,
+                MacAddr([2; 6]),
+                MacAddr([1; 6]),
+                B,
+                A,
+                black_box(&fixed_synack),
+            ))
+        })
+    });
     let data: Vec<u8> = (0..1460u32).map(|i| i as u8).collect();
     g.throughput(Throughput::Bytes(1460));
     g.bench_function("checksum_1460", |b| {
