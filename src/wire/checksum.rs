@@ -7,11 +7,25 @@ use std::net::Ipv4Addr;
 /// many such sums in a `u32` without overflow.
 #[inline]
 pub fn sum(data: &[u8]) -> u32 {
-    // Eight bytes at a time in native byte order: the ones'-complement sum is
-    // byte-order independent (RFC 1071 §2(B)), so one swap at the end replaces
-    // one per word. Each carry out of the 64-bit sum is added back at once
-    // (end-around carry, §2(C)), so 64-bit words add as 16-bit ones do.
-    let mut acc: u64 = 0;
+    // In native byte order: the ones'-complement sum is byte-order
+    // independent (RFC 1071 §2(B)), so one swap at the end replaces one
+    // per word.
+    let acc = add_native(0, data);
+    let acc = (acc >> 32) + (acc & 0xffff_ffff);
+    let acc = (acc >> 32) + (acc & 0xffff_ffff);
+    u32::from(u16::from_be(fold(acc as u32)))
+}
+
+/// `acc` plus `data` as native-order words (an odd last byte padded with
+/// zero), with end-around carry and not folded: for a receiver that sums
+/// the fixed headers' words in native order too and folds once, to check
+/// for all ones, which is the same in either byte order (RFC 1071 §2(B)).
+/// `data` must start at an even offset of the checksummed bytes.
+#[inline]
+pub fn add_native(mut acc: u64, data: &[u8]) -> u64 {
+    // Eight bytes at a time; each carry out of the 64-bit sum is added
+    // back at once (end-around carry, §2(C)), so 64-bit words add as
+    // 16-bit ones do.
     let mut add = |w: u64| {
         let (s, carry) = acc.overflowing_add(w);
         acc = s + u64::from(carry);
@@ -35,40 +49,6 @@ pub fn sum(data: &[u8]) -> u32 {
     }
     if let [a] = rest {
         // Zero padding keeps the byte in its word position, as RFC 1071 asks.
-        add(u64::from(u16::from_ne_bytes([*a, 0])));
-    }
-    let acc = (acc >> 32) + (acc & 0xffff_ffff);
-    let acc = (acc >> 32) + (acc & 0xffff_ffff);
-    u32::from(u16::from_be(fold(acc as u32)))
-}
-
-/// `acc` plus `data` as native-order words (an odd last byte padded with
-/// zero), with end-around carry and not folded: for a receiver that sums
-/// the fixed headers' words in native order too and folds once, to check
-/// for all ones, which is the same in either byte order (RFC 1071 §2(B)).
-/// `data` must start at an even offset of the checksummed bytes.
-#[inline]
-pub fn add_native(mut acc: u64, data: &[u8]) -> u64 {
-    let mut add = |w: u64| {
-        let (s, carry) = acc.overflowing_add(w);
-        acc = s + u64::from(carry);
-    };
-    let mut chunks = data.chunks_exact(8);
-    for c in &mut chunks {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(c);
-        add(u64::from_ne_bytes(w));
-    }
-    let mut rest = chunks.remainder();
-    if let [a, b, c, d, tail @ ..] = rest {
-        add(u64::from(u32::from_ne_bytes([*a, *b, *c, *d])));
-        rest = tail;
-    }
-    if let [a, b, tail @ ..] = rest {
-        add(u64::from(u16::from_ne_bytes([*a, *b])));
-        rest = tail;
-    }
-    if let [a] = rest {
         add(u64::from(u16::from_ne_bytes([*a, 0])));
     }
     acc
@@ -153,7 +133,12 @@ mod tests {
                 let native = (native >> 32) + (native & 0xffff_ffff);
                 let acc = (acc >> 32) + (acc & 0xffff_ffff);
                 let acc = (acc >> 32) + (acc & 0xffff_ffff);
-                let expected = fold(acc as u32).swap_bytes() as u32 + sum(&data[..len]);
+                // Word by word, big-endian: `sum` is built on `add_native`.
+                let slow: u32 = data[..len]
+                    .chunks(2)
+                    .map(|w| u32::from(u16::from_be_bytes([w[0], *w.get(1).unwrap_or(&0)])))
+                    .sum();
+                let expected = fold(acc as u32).swap_bytes() as u32 + u32::from(fold(slow));
                 assert_eq!(
                     fold(native as u32) % 0xffff,
                     fold(expected).swap_bytes() % 0xffff
