@@ -33,11 +33,7 @@ impl Core {
             src_port: tcb.tuple.local_port,
             dst_port: tcb.tuple.remote_port,
             seq,
-            ack: if flags.ack() {
-                tcb.rcv_nxt
-            } else {
-                SeqNumber(0)
-            },
+            ack: tcb.ack_field(flags),
             flags,
             window,
             options,
@@ -178,11 +174,7 @@ impl Core {
             src_port: tcb.tuple.local_port,
             dst_port: tcb.tuple.remote_port,
             seq,
-            ack: if flags.ack() {
-                tcb.rcv_nxt
-            } else {
-                SeqNumber(0)
-            },
+            ack: tcb.ack_field(flags),
             flags,
             window,
             urgent: 0,

@@ -1,7 +1,7 @@
 //! The transmission control block of one connection (RFC 9293 §3.3.1).
 
 use super::{rtt::RttEstimator, timer::TimerHandle, Config, FourTuple, Instant, State, Stats};
-use crate::wire::{MacAddr, SeqNumber, TcpOptions};
+use crate::wire::{MacAddr, SeqNumber, TcpFlags, TcpOptions};
 use core::num::NonZeroU32;
 
 /// RFC 7323 §5.5: TS.Recent older than 24 days is invalid.
@@ -36,6 +36,19 @@ pub(crate) fn ts_older(tsval: u32, ts_recent: u32) -> bool {
 /// zero (0 is kept as 1 µs), so that `Tcb::rtt_seq` takes 8 bytes, not 24.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub(crate) struct SentAt(NonZeroU32);
+
+impl Tcb {
+    /// SEG.ACK of a segment of ours with `flags`: RCV.NXT with ACK set,
+    /// else zero (RFC 9293 §3.1: the field is unused without ACK).
+    #[inline]
+    pub(crate) fn ack_field(&self, flags: TcpFlags) -> SeqNumber {
+        if flags.ack() {
+            self.rcv_nxt
+        } else {
+            SeqNumber(0)
+        }
+    }
+}
 
 impl SentAt {
     #[inline]

@@ -10,10 +10,7 @@ pub fn sum(data: &[u8]) -> u32 {
     // In native byte order: the ones'-complement sum is byte-order
     // independent (RFC 1071 §2(B)), so one swap at the end replaces one
     // per word.
-    let acc = add_native(0, data);
-    let acc = (acc >> 32) + (acc & 0xffff_ffff);
-    let acc = (acc >> 32) + (acc & 0xffff_ffff);
-    u32::from(u16::from_be(fold(acc as u32)))
+    u32::from(u16::from_be(fold64(add_native(0, data))))
 }
 
 /// `acc` plus `data` as native-order words (an odd last byte padded with
