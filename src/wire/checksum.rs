@@ -23,10 +23,7 @@ pub fn add_native(mut acc: u64, data: &[u8]) -> u64 {
     // Eight bytes at a time; each carry out of the 64-bit sum is added
     // back at once (end-around carry, §2(C)), so 64-bit words add as
     // 16-bit ones do.
-    let mut add = |w: u64| {
-        let (s, carry) = acc.overflowing_add(w);
-        acc = s + u64::from(carry);
-    };
+    let mut add = |w: u64| acc = add_word(acc, w);
     let mut chunks = data.chunks_exact(8);
     for c in &mut chunks {
         let mut w = [0u8; 8];
@@ -49,6 +46,33 @@ pub fn add_native(mut acc: u64, data: &[u8]) -> u64 {
         add(u64::from(u16::from_ne_bytes([*a, 0])));
     }
     acc
+}
+
+/// `acc` plus one 64-bit word with end-around carry (RFC 1071 §2(C)): a
+/// carry out of 64 bits is added back at once, so 64-bit words add as
+/// their four 16-bit words do. Never zero unless both are.
+#[inline(always)]
+pub fn add_word(acc: u64, w: u64) -> u64 {
+    let (s, carry) = acc.overflowing_add(w);
+    s + u64::from(carry)
+}
+
+/// True when a sum of native-order words (end-around carried, or too few
+/// to carry out of 64 bits) folds to all ones, the sum of data whose
+/// checksum is right: what `fold64(sum) == 0xffff` says, without the
+/// folds. Folding keeps the sum's value modulo 0xffff (2^16, 2^32 and
+/// 2^48 are all 1 modulo 0xffff, and 2^64 - 1 is a multiple of it) and
+/// gives 0 only for 0, else a value in 1..=0xffff: so all ones is a
+/// nonzero multiple of 0xffff, which is one multiplication to test.
+#[inline(always)]
+pub fn folds_to_all_ones(sum: u64) -> bool {
+    // 0xffff's inverse modulo 2^64. Multiplying by it maps the multiples
+    // of 0xffff one to one onto 0..=(2^64 - 1) / 0xffff and everything
+    // else above (Granlund and Montgomery 1994, §9): the test LLVM does
+    // not derive here by itself, dividing instead.
+    const INVERSE: u64 = 0xfffe_fffe_fffe_ffff;
+    const { assert!(0xffff_u64.wrapping_mul(INVERSE) == 1) };
+    sum != 0 && sum.wrapping_mul(INVERSE) <= u64::MAX / 0xffff
 }
 
 /// The sum of the TCP/UDP pseudo-header (RFC 9293 §3.1).
@@ -140,6 +164,22 @@ mod tests {
                     fold(native as u32) % 0xffff,
                     fold(expected).swap_bytes() % 0xffff
                 );
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// RFC 1071 §2(C): the all-ones test without folds agrees with
+        /// the folds, for any sum and near the multiples of 0xffff.
+        #[test]
+        fn all_ones_without_folds_agrees_with_the_folds(
+            sum in proptest::prelude::any::<u64>(),
+            k in proptest::prelude::any::<u64>(),
+            near in 0u64..3,
+        ) {
+            let multiple = (k % (u64::MAX / 0xffff)) * 0xffff;
+            for s in [sum, multiple.wrapping_add(near), multiple.wrapping_sub(near), near, u64::MAX] {
+                proptest::prop_assert_eq!(folds_to_all_ones(s), fold64(s) == 0xffff);
             }
         }
     }

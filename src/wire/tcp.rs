@@ -183,40 +183,82 @@ impl TcpOptions {
     /// list, NOP is one byte, everything else is kind-length-value.
     #[inline]
     pub fn parse(bytes: &[u8]) -> Result<Self, Error> {
-        // Nearly every segment after the handshake carries timestamps
-        // alone, laid out NOP NOP TS as RFC 7323 Appendix A recommends and
-        // as Linux and we send them: read those at once, as Linux's
-        // tcp_parse_aligned_timestamp does, and walk only the rest.
-        if let &[kind::NOP, kind::NOP, kind::TIMESTAMPS, 10, a, b, c, d, e, f, g, h] = bytes {
-            return Ok(TcpOptions {
-                timestamps: Some((
-                    u32::from_be_bytes([a, b, c, d]),
-                    u32::from_be_bytes([e, f, g, h]),
-                )),
-                ..TcpOptions::default()
-            });
+        match Self::parse_aligned(bytes) {
+            Some(o) => Ok(o),
+            None => Self::parse_list(bytes),
         }
-        // A SYN as Linux and we lay it out: MSS, SACK-permitted with
-        // timestamps, NOP and window scale.
-        if let &[kind::MSS, 4, m0, m1, kind::SACK_PERMITTED, 2, kind::TIMESTAMPS, 10, a, b, c, d, e, f, g, h, kind::NOP, kind::WS, 3, ws] =
-            bytes
-        {
-            return Ok(TcpOptions {
-                mss: Some(u16::from_be_bytes([m0, m1])),
-                window_scale: Some(ws),
-                sack_permitted: true,
-                timestamps: Some((
-                    u32::from_be_bytes([a, b, c, d]),
-                    u32::from_be_bytes([e, f, g, h]),
-                )),
-                sack: SackBlocks::default(),
-            });
-        }
-        if bytes.is_empty() {
-            return Ok(TcpOptions::default());
-        }
-        Self::parse_list(bytes)
     }
+
+    /// `parse` for the layouts nearly every segment has, read at fixed
+    /// offsets, and None for any other (for `parse_list` to walk): no
+    /// options at all; timestamps alone, laid out NOP NOP TS as RFC 7323 Appendix
+    /// A recommends and as Linux and we send them (read at once, as
+    /// Linux's tcp_parse_aligned_timestamp does); or a SYN's MSS,
+    /// SACK-permitted with timestamps, NOP and window scale, as Linux and
+    /// we lay it out. Each is told by its length and one or two compares
+    /// of its kind and length bytes, which leave no byte of it unread
+    /// but the values. The options come out as scalars built in one
+    /// place, so that inlined, they go straight to where the caller keeps
+    /// them.
+    #[inline(always)]
+    pub(crate) fn parse_aligned(bytes: &[u8]) -> Option<Self> {
+        let (timestamps, syn) = if bytes.is_empty() {
+            (None, None)
+        } else if let Ok(&[k0, k1, k2, k3, a, b, c, d, e, f, g, h]) = <&[u8; 12]>::try_from(bytes) {
+            if u32::from_be_bytes([k0, k1, k2, k3]) != Self::NOP_NOP_TS {
+                return None;
+            }
+            let ts = (
+                u32::from_be_bytes([a, b, c, d]),
+                u32::from_be_bytes([e, f, g, h]),
+            );
+            (Some(ts), None)
+        } else if let Ok(
+            &[k0, k1, m0, m1, k4, k5, k6, k7, a, b, c, d, e, f, g, h, k16, k17, k18, ws],
+        ) = <&[u8; 20]>::try_from(bytes)
+        {
+            let head = u64::from_be_bytes([k0, k1, m0, m1, k4, k5, k6, k7]);
+            let tail = u32::from_be_bytes([k16, k17, k18, ws]);
+            if head & Self::SYN_HEAD_MASK != Self::SYN_HEAD || tail & !0xff != Self::SYN_TAIL {
+                return None;
+            }
+            let ts = (
+                u32::from_be_bytes([a, b, c, d]),
+                u32::from_be_bytes([e, f, g, h]),
+            );
+            (Some(ts), Some((u16::from_be_bytes([m0, m1]), ws)))
+        } else {
+            return None;
+        };
+        Some(TcpOptions {
+            mss: syn.map(|(mss, _)| mss),
+            window_scale: syn.map(|(_, ws)| ws),
+            sack_permitted: syn.is_some(),
+            timestamps,
+            sack: SackBlocks::default(),
+        })
+    }
+
+    /// NOP, NOP, then the timestamps' kind and length (RFC 7323 Appendix A).
+    const NOP_NOP_TS: u32 = u32::from_be_bytes([kind::NOP, kind::NOP, kind::TIMESTAMPS, 10]);
+
+    /// A SYN's first eight option bytes, the MSS value masked out: MSS and
+    /// its length, SACK-permitted and its, the timestamps' kind and length.
+    const SYN_HEAD: u64 = u64::from_be_bytes([
+        kind::MSS,
+        4,
+        0,
+        0,
+        kind::SACK_PERMITTED,
+        2,
+        kind::TIMESTAMPS,
+        10,
+    ]);
+    const SYN_HEAD_MASK: u64 = 0xffff_0000_ffff_ffff;
+
+    /// A SYN's last four option bytes, the shift masked out: NOP, window
+    /// scale and its length.
+    const SYN_TAIL: u32 = u32::from_be_bytes([kind::NOP, kind::WS, 3, 0]);
 
     /// The general walk of `parse`.
     fn parse_list(mut bytes: &[u8]) -> Result<Self, Error> {
@@ -765,6 +807,44 @@ mod tests {
             let walked = TcpOptions::parse_list(&buf[..len]);
             proptest::prop_assert_eq!(TcpOptions::parse(&buf[..len]), walked);
             proptest::prop_assert_eq!(walked, Ok(o));
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+
+        /// RFC 9293 §3.2: the fixed-offset read takes only option bytes
+        /// the walk reads alike, for any bytes: the two layouts it knows
+        /// with any values, then any byte of them changed, the list cut or
+        /// lengthened, and bytes at random.
+        #[test]
+        fn aligned_parse_agrees_with_the_walk_on_any_bytes(
+            layout in 0u8..3,
+            values in proptest::prelude::any::<(u16, u32, u32, u8)>(),
+            random in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40),
+            changes in proptest::collection::vec((0usize..40, proptest::prelude::any::<u8>()), 0..3),
+            len in proptest::option::of(0usize..40),
+        ) {
+            let (mss, ts_val, ts_ecr, ws) = values;
+            let mut bytes = match layout {
+                0 => TcpOptions::ts_bytes(ts_val, ts_ecr).to_vec(),
+                1 => TcpOptions::syn_bytes(mss, ts_val, ts_ecr, ws).to_vec(),
+                _ => random.clone(),
+            };
+            if let Some(len) = len {
+                bytes.resize(len, kind::NOP);
+            }
+            if !bytes.is_empty() {
+                for &(at, value) in &changes {
+                    let n = bytes.len();
+                    bytes[at % n] = value;
+                }
+            }
+            let walked = TcpOptions::parse_list(&bytes);
+            if let Some(o) = TcpOptions::parse_aligned(&bytes) {
+                proptest::prop_assert_eq!(Ok(o), walked);
+            }
+            proptest::prop_assert_eq!(TcpOptions::parse(&bytes), walked);
         }
     }
 }
