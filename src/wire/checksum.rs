@@ -67,12 +67,13 @@ pub fn add_word(acc: u64, w: u64) -> u64 {
 #[inline(always)]
 pub fn folds_to_all_ones(sum: u64) -> bool {
     // 0xffff's inverse modulo 2^64. Multiplying by it maps the multiples
-    // of 0xffff one to one onto 0..=(2^64 - 1) / 0xffff and everything
-    // else above (Granlund and Montgomery 1994, §9): the test LLVM does
-    // not derive here by itself, dividing instead.
+    // of 0xffff one to one onto 0..=(2^64 - 1) / 0xffff, k * 0xffff to k,
+    // and everything else above (Granlund and Montgomery 1994, §9): the
+    // test LLVM does not derive here by itself, dividing instead. Less
+    // one, 0 wraps to the top, so one compare also rules out a zero sum.
     const INVERSE: u64 = 0xfffe_fffe_fffe_ffff;
     const { assert!(0xffff_u64.wrapping_mul(INVERSE) == 1) };
-    sum != 0 && sum.wrapping_mul(INVERSE) <= u64::MAX / 0xffff
+    sum.wrapping_mul(INVERSE).wrapping_sub(1) < u64::MAX / 0xffff
 }
 
 /// The sum of the TCP/UDP pseudo-header (RFC 9293 §3.1).
