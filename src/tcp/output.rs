@@ -16,32 +16,42 @@ impl Core {
         self.stats.frames_out += 1;
     }
 
-    /// Writes one frame of `tcb` whose options are laid out already.
-    #[allow(clippy::too_many_arguments)]
-    #[inline]
+    /// Writes one frame of `tcb` whose window and options `header` lays
+    /// out. Every field is read inside the writer, once the frame's buffer
+    /// is at hand: nothing then lives across the lender's `next_slot`
+    /// call, which would keep a dozen fields on the stack.
+    #[inline(always)]
     fn fixed_frame<const OPT: usize>(
         &mut self,
         tx: &mut FrameBatch,
         tcb: &Tcb,
         seq: SeqNumber,
         flags: TcpFlags,
-        window: u16,
-        options: [u8; OPT],
         payload: &[u8],
+        header: impl FnOnce(&Core, &Tcb) -> (u16, [u8; OPT]),
     ) {
-        let seg = wire::FixedSegment {
-            src_port: tcb.tuple.local_port,
-            dst_port: tcb.tuple.remote_port,
-            seq,
-            ack: tcb.ack_field(flags),
-            flags,
-            window,
-            options,
-            payload,
-        };
-        let (mac, peer_mac, tuple) = (self.mac, tcb.peer_mac, &tcb.tuple);
-        tx.push_with(seg.frame_len(), |buf| {
-            wire::emit_fixed_frame(buf, mac, peer_mac, tuple.local_ip, tuple.remote_ip, &seg)
+        let core = &*self;
+        tx.push_with(wire::FixedSegment::<OPT>::len_with(payload.len()), |buf| {
+            let (window, options) = header(core, tcb);
+            let seg = wire::FixedSegment {
+                src_port: tcb.tuple.local_port,
+                dst_port: tcb.tuple.remote_port,
+                seq,
+                ack: tcb.ack_field(flags),
+                flags,
+                window,
+                options,
+                payload,
+            };
+            let tuple = &tcb.tuple;
+            wire::emit_fixed_frame(
+                buf,
+                core.mac,
+                tcb.peer_mac,
+                tuple.local_ip,
+                tuple.remote_ip,
+                &seg,
+            )
         });
         self.stats.frames_out += 1;
     }
@@ -96,17 +106,21 @@ impl Core {
             // What nearly every segment is: timestamps its only option
             // after the handshake, all four of ours on a SYN; written at
             // fixed offsets.
-            let (ts_val, ts_ecr) = (ts_val(now, tcb.ts_offset), tcb.ts_recent);
             if !syn {
-                let window = self.cfg.window_field(tcb.rcv_wscale);
-                let options = TcpOptions::ts_bytes(ts_val, ts_ecr);
-                self.fixed_frame(tx, tcb, seq, flags, window, options, payload);
+                self.fixed_frame(tx, tcb, seq, flags, payload, |core, tcb| {
+                    let ts_val = ts_val(now, tcb.ts_offset);
+                    let window = core.cfg.window_field(tcb.rcv_wscale);
+                    (window, TcpOptions::ts_bytes(ts_val, tcb.ts_recent))
+                });
                 return;
             }
             if tcb.sack_ok && tcb.has(flag::WS_OK) {
-                let window = self.cfg.syn_window();
-                let options = TcpOptions::syn_bytes(self.cfg.mss, ts_val, ts_ecr, tcb.rcv_wscale);
-                self.fixed_frame(tx, tcb, seq, flags, window, options, payload);
+                self.fixed_frame(tx, tcb, seq, flags, payload, |core, tcb| {
+                    let ts_val = ts_val(now, tcb.ts_offset);
+                    let (mss, wscale) = (core.cfg.mss, tcb.rcv_wscale);
+                    let options = TcpOptions::syn_bytes(mss, ts_val, tcb.ts_recent, wscale);
+                    (core.cfg.syn_window(), options)
+                });
                 return;
             }
         }

@@ -84,22 +84,21 @@ pub fn pseudo_header(src: Ipv4Addr, dst: Ipv4Addr, protocol: u8, length: u16) ->
     (s >> 16) + (s & 0xffff) + (d >> 16) + (d & 0xffff) + u32::from(protocol) + u32::from(length)
 }
 
-/// Folds a sum of fewer than 2^32 32-bit words to the 16-bit
-/// ones'-complement sum, not complemented (RFC 1071 §2(C)): so few words
-/// never carry out of 64 bits.
+/// Folds a 64-bit ones'-complement sum (end-around carried, or of too few
+/// words to carry out of 64 bits) to 16 bits, not complemented (RFC 1071
+/// §2(C)).
 #[inline(always)]
 pub fn fold64(sum: u64) -> u16 {
-    let sum = (sum >> 32) + (sum & 0xffff_ffff);
-    let sum = (sum >> 32) + (sum & 0xffff_ffff);
-    fold(sum as u32)
+    // The high half of `sum + sum.rotate_right(32)` is hi + lo plus the
+    // carry out of lo + hi: the end-around carry in one add, for any sum.
+    fold((sum.wrapping_add(sum.rotate_right(32)) >> 32) as u32)
 }
 
-/// Folds carries into 16 bits, not complemented.
+/// Folds carries into 16 bits, not complemented: as `fold64`, the high
+/// half of one add with the halves swapped, which carries end-around.
 #[inline]
-pub fn fold(mut sum: u32) -> u16 {
-    sum = (sum >> 16) + (sum & 0xffff);
-    sum = (sum >> 16) + (sum & 0xffff);
-    sum as u16
+pub fn fold(sum: u32) -> u16 {
+    (sum.wrapping_add(sum.rotate_right(16)) >> 16) as u16
 }
 
 /// The checksum field value for a sum: its folded complement.
@@ -169,7 +168,49 @@ mod tests {
         }
     }
 
+    /// RFC 1071 §2(C): the end-around carry applied until nothing carries,
+    /// what the one-add folds must equal.
+    fn check_folds(sum: u64) {
+        let carry_until_done = |mut s: u64, bits: u32| {
+            while s >> bits != 0 {
+                s = (s >> bits) + (s & ((1 << bits) - 1));
+            }
+            s
+        };
+        let expected = carry_until_done(carry_until_done(sum, 32), 16);
+        assert_eq!(u64::from(fold64(sum)), expected, "{sum:#x}");
+        let low = sum as u32;
+        assert_eq!(
+            u64::from(fold(low)),
+            carry_until_done(u64::from(low), 16),
+            "{low:#x}"
+        );
+    }
+
+    #[test]
+    fn rfc1071_folds_carry_end_around_at_the_edges() {
+        for sum in [
+            0,
+            u64::MAX,
+            0xffff_ffff,
+            0x1_0000_0000,
+            0xffff_ffff_0000_0001,
+            0x8000_0000_8000_0000,
+            0xffff,
+            0x1_0000,
+            0xffff_0001,
+            0xfffe_ffff_ffff_0001,
+        ] {
+            check_folds(sum);
+        }
+    }
+
     proptest::proptest! {
+        #[test]
+        fn rfc1071_folds_are_repeated_end_around_carry(sum in proptest::prelude::any::<u64>()) {
+            check_folds(sum);
+        }
+
         /// RFC 1071 §2(C): the all-ones test without folds agrees with
         /// the folds, for any sum and near the multiples of 0xffff.
         #[test]

@@ -251,7 +251,13 @@ impl<const OPT: usize> FixedSegment<'_, OPT> {
     /// Bytes of the whole frame `emit_fixed_frame` writes.
     #[inline]
     pub fn frame_len(&self) -> usize {
-        PLAIN + OPT + self.payload.len()
+        Self::len_with(self.payload.len())
+    }
+
+    /// Bytes of the frame of such a segment with `text_len` bytes of text.
+    #[inline]
+    pub const fn len_with(text_len: usize) -> usize {
+        PLAIN + OPT + text_len
     }
 }
 
