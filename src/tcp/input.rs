@@ -646,17 +646,22 @@ impl Engine {
         if tcb.tlp_sent {
             self.core.tlp_answered(tcb, probe_dsacked);
         }
-        if !tcb.in_recovery {
-            // RACK may find a loss on any ACK (RFC 8985 §6.2).
-            self.core.recover_if_lost(tx, tcb, now);
+        // Without a loss record (the usual ACK) RACK has no loss to find,
+        // and there is no episode to age or settle: the three would each
+        // return at once.
+        if tcb.episode != spurious::NONE {
+            if !tcb.in_recovery {
+                // RACK may find a loss on any ACK (RFC 8985 §6.2).
+                self.core.recover_if_lost(tx, tcb, now);
+            }
+            self.core.age_episode(tcb);
         }
-        self.core.age_episode(tcb);
         self.core.disarm(tcb);
         if tcb.outstanding() {
             // The RTO restarts (RFC 6298 §5.3), or the probe timeout in
             // its place while a tail loss probe may go (RFC 8985 §7.2).
             self.core.rearm(tcb, index, now);
-        } else {
+        } else if tcb.episode != spurious::NONE {
             self.core.settle_later(tcb, index, now);
         }
         if !tcb.send_buf.is_empty() || tcb.has(flag::FIN_QUEUED) {
