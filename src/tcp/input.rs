@@ -163,6 +163,9 @@ impl Engine {
 
     /// Our SYN is acknowledged by a segment with `timestamps`:
     /// ESTABLISHED, and the application hears of it.
+    // In its callers: once per connection, and its call and the TCB's
+    // lookup again cost a sixth of it.
+    #[inline(always)]
     fn establish(
         &mut self,
         index: u32,
