@@ -8,7 +8,7 @@ use super::event::EventKind;
 use super::reassembly;
 use super::spurious;
 use super::table::Slot;
-use super::tcb::flag;
+use super::tcb::{flag, ts_older, Tcb};
 use super::{FourTuple, FrameBatch, Instant, State};
 use crate::wire::{self, MacAddr, SeqNumber, TcpFlags, TcpOptions};
 
@@ -166,6 +166,9 @@ impl Engine {
 
     /// Our SYN is acknowledged by a segment with `timestamps`:
     /// ESTABLISHED, and the application hears of it.
+    // In its callers: once per connection, and its call and the TCB's
+    // lookup again cost a sixth of it.
+    #[inline(always)]
     fn establish(
         &mut self,
         index: u32,
@@ -229,108 +232,21 @@ impl Engine {
             _ => {}
         }
 
-        // RFC 7323 §5.3 PAWS: an older timestamp marks an old duplicate.
-        if tcb.has(flag::TS_OK) && !seg.flags.rst() {
-            if let Some(tsval) = seg.tsval() {
-                if tcb.paws_rejects(tsval, now) {
-                    self.core.stats.paws_rejected += 1;
-                    self.core.oow_ack(tx, tcb, seg.carries_nothing(), now);
-                    return;
-                }
-            }
-        }
-
-        // First: sequence number, against the window the peer was told of:
-        // the SYN-ACK's unscaled one until our first scaled ACK.
+        // The window the peer was told of, which the sequence check
+        // measures against: the SYN-ACK's unscaled one until our first
+        // scaled ACK.
         let rcv_wnd = if tcb.state == State::SynReceived {
             u32::from(self.core.cfg.syn_window())
         } else {
             self.core.cfg.advertised_window(tcb.rcv_wscale)
         };
-        if !tcb.acceptable(seg.seq, seg.len(), rcv_wnd) {
-            self.core.stats.out_of_window += 1;
-            let end = seg.seq + seg.payload.len() as u32;
-            if tcb.sack_ok && !seg.payload.is_empty() && !seg.flags.rst() && end <= tcb.rcv_nxt {
-                // Text we had (a needless retransmission, or the
-                // network's duplicate): its ACK, which always goes for
-                // text, reports it (RFC 2883 §4 (1)).
-                self.core.dsack = Some((seg.seq, end));
-            }
-            if !seg.flags.rst() {
-                self.core.oow_ack(tx, tcb, seg.carries_nothing(), now);
-            }
+        if let Some(tsval) = predicted(tcb, seg, rcv_wnd) {
+            // What `admit` does with such a segment, without its tests.
+            tcb.set_ts_recent(tsval, now);
+        } else if !self.admit(index, seg, rcv_wnd, now, tx) {
             return;
-        }
-
-        // Second: RST, by RFC 5961 §3.2 — only an exact RCV.NXT resets.
-        if seg.flags.rst() {
-            if seg.seq != tcb.rcv_nxt {
-                self.core.challenge_ack(tx, tcb, now);
-                return;
-            }
-            if tcb.state == State::SynReceived && tcb.has(flag::PASSIVE) {
-                // Back to LISTEN: the application never saw it.
-                self.core.stats.half_open_dropped += 1;
-                self.finish(index, None, now);
-            } else if tcb.state == State::SynReceived {
-                self.core.stats.refused += 1;
-                self.finish(index, Some(EventKind::Refused), now);
-            } else {
-                self.core.stats.resets += 1;
-                self.finish(index, Some(EventKind::Reset), now);
-            }
-            return;
-        }
-
-        // Fourth: SYN in a synchronized state (RFC 5961 §4.2).
-        if seg.flags.syn() {
-            if tcb.state == State::SynReceived && tcb.has(flag::PASSIVE) {
-                self.core.stats.half_open_dropped += 1;
-                self.finish(index, None, now);
-            } else {
-                self.core.challenge_ack(tx, tcb, now);
-            }
-            return;
-        }
-
-        // Fifth: ACK.
-        if !seg.flags.ack() {
-            self.core.stats.ignored += 1;
-            return;
-        }
-        if tcb.state == State::SynReceived {
-            if !tcb.ack_acceptable(seg.ack) {
-                self.core.emit_bare(tx, &reset_for(tcb.tuple, seg));
-                return;
-            }
-            let wnd = u32::from(seg.wnd) << tcb.snd_wscale;
-            tcb.take_window(wnd, seg.seq, Some(seg.ack));
-            self.establish(index, seg.ack, seg.options.timestamps, now);
         }
         let tcb = &mut self.table.tcbs[index as usize];
-        if seg.ack > tcb.snd_max {
-            // RFC 9293 §3.10.7.4 / RFC 5961 §5.2: ACKs something never sent.
-            self.core.stats.ack_beyond_sent += 1;
-            self.core.challenge_ack(tx, tcb, now);
-            return;
-        }
-        if seg.ack - tcb.snd_una < -(tcb.max_snd_wnd.max(1) as i32) {
-            // RFC 5961 §5.2: older than anything the peer could still be
-            // acknowledging — blind data injection, most likely.
-            self.core.stats.ack_too_old += 1;
-            self.core.challenge_ack(tx, tcb, now);
-            return;
-        }
-        // RFC 7323 §4.3: remember the TSval of a segment not beyond RCV.NXT.
-        // RFC 7323 §5.3 (R3) does so before the RST, SYN and ACK checks;
-        // like Linux, only a segment that passed them may move TS.Recent,
-        // else one forged in-window segment with a far-future TSval (and a
-        // bad ACK, or none) would make PAWS reject every genuine one after it.
-        if let Some(tsval) = seg.tsval() {
-            if tcb.has(flag::TS_OK) && seg.seq <= tcb.rcv_nxt {
-                tcb.set_ts_recent(tsval, now);
-            }
-        }
         // A D-SACK (RFC 2883 §4) says nothing of loss; one that is all
         // the ACK reports makes it no duplicate ACK either.
         // One that reports the probe says it repaired nothing: the usual
@@ -538,6 +454,119 @@ impl Engine {
         }
     }
 
+    /// RFC 9293 §3.10.7.4 up to the ACK's own processing: PAWS (RFC 7323
+    /// §5.3), the sequence check, RST and SYN (RFC 5961 §3.2, §4.2), the
+    /// ACK's acceptability (RFC 5961 §5.2), SYN-RECEIVED's step to
+    /// ESTABLISHED, and TS.Recent (RFC 7323 §4.3). False when that was
+    /// all for the segment (dropped, answered or the connection ended).
+    pub(super) fn admit(
+        &mut self,
+        index: u32,
+        seg: &Segment,
+        rcv_wnd: u32,
+        now: Instant,
+        tx: &mut FrameBatch,
+    ) -> bool {
+        let tcb = &mut self.table.tcbs[index as usize];
+        // RFC 7323 §5.3 PAWS: an older timestamp marks an old duplicate.
+        if tcb.has(flag::TS_OK) && !seg.flags.rst() {
+            if let Some(tsval) = seg.tsval() {
+                if tcb.paws_rejects(tsval, now) {
+                    self.core.stats.paws_rejected += 1;
+                    self.core.oow_ack(tx, tcb, seg.carries_nothing(), now);
+                    return false;
+                }
+            }
+        }
+
+        // First: sequence number, against `rcv_wnd`.
+        if !tcb.acceptable(seg.seq, seg.len(), rcv_wnd) {
+            self.core.stats.out_of_window += 1;
+            let end = seg.seq + seg.payload.len() as u32;
+            if tcb.sack_ok && !seg.payload.is_empty() && !seg.flags.rst() && end <= tcb.rcv_nxt {
+                // Text we had (a needless retransmission, or the
+                // network's duplicate): its ACK, which always goes for
+                // text, reports it (RFC 2883 §4 (1)).
+                self.core.dsack = Some((seg.seq, end));
+            }
+            if !seg.flags.rst() {
+                self.core.oow_ack(tx, tcb, seg.carries_nothing(), now);
+            }
+            return false;
+        }
+
+        // Second: RST, by RFC 5961 §3.2 — only an exact RCV.NXT resets.
+        if seg.flags.rst() {
+            if seg.seq != tcb.rcv_nxt {
+                self.core.challenge_ack(tx, tcb, now);
+                return false;
+            }
+            if tcb.state == State::SynReceived && tcb.has(flag::PASSIVE) {
+                // Back to LISTEN: the application never saw it.
+                self.core.stats.half_open_dropped += 1;
+                self.finish(index, None, now);
+            } else if tcb.state == State::SynReceived {
+                self.core.stats.refused += 1;
+                self.finish(index, Some(EventKind::Refused), now);
+            } else {
+                self.core.stats.resets += 1;
+                self.finish(index, Some(EventKind::Reset), now);
+            }
+            return false;
+        }
+
+        // Fourth: SYN in a synchronized state (RFC 5961 §4.2).
+        if seg.flags.syn() {
+            if tcb.state == State::SynReceived && tcb.has(flag::PASSIVE) {
+                self.core.stats.half_open_dropped += 1;
+                self.finish(index, None, now);
+            } else {
+                self.core.challenge_ack(tx, tcb, now);
+            }
+            return false;
+        }
+
+        // Fifth: ACK.
+        if !seg.flags.ack() {
+            self.core.stats.ignored += 1;
+            return false;
+        }
+        if tcb.state == State::SynReceived {
+            if !tcb.ack_acceptable(seg.ack) {
+                self.core.emit_bare(tx, &reset_for(tcb.tuple, seg));
+                return false;
+            }
+            let wnd = u32::from(seg.wnd) << tcb.snd_wscale;
+            tcb.take_window(wnd, seg.seq, Some(seg.ack));
+            self.establish(index, seg.ack, seg.options.timestamps, now);
+        }
+        let tcb = &mut self.table.tcbs[index as usize];
+        if seg.ack > tcb.snd_max {
+            // RFC 9293 §3.10.7.4 / RFC 5961 §5.2: ACKs something never sent.
+            self.core.stats.ack_beyond_sent += 1;
+            self.core.challenge_ack(tx, tcb, now);
+            return false;
+        }
+        if seg.ack - tcb.snd_una < -(tcb.max_snd_wnd.max(1) as i32) {
+            // RFC 5961 §5.2: older than anything the peer could still be
+            // acknowledging — blind data injection, most likely.
+            self.core.stats.ack_too_old += 1;
+            self.core.challenge_ack(tx, tcb, now);
+            return false;
+        }
+        // RFC 7323 §4.3: remember the TSval of a segment not beyond RCV.NXT.
+        // RFC 7323 §5.3 (R3) does so before the RST, SYN and ACK checks;
+        // like Linux, only a segment that passed them may move TS.Recent,
+        // else one forged in-window segment with a far-future TSval (and a
+        // bad ACK, or none) would make PAWS reject every genuine one after it.
+        if let Some(tsval) = seg.tsval() {
+            if tcb.has(flag::TS_OK) && seg.seq <= tcb.rcv_nxt {
+                tcb.set_ts_recent(tsval, now);
+            }
+        }
+        true
+    }
+
     /// Keeps the text (and FIN) of a segment beyond RCV.NXT in the
     /// connection's out-of-order queue, taking one from the pool first if
     /// it has none; counted as queued or dropped.
@@ -623,23 +652,68 @@ impl Engine {
         if tcb.tlp_sent {
             self.core.tlp_answered(tcb, probe_dsacked);
         }
-        if !tcb.in_recovery {
-            // RACK may find a loss on any ACK (RFC 8985 §6.2).
-            self.core.recover_if_lost(tx, tcb, now);
+        // Without a loss record (the usual ACK) RACK has no loss to find,
+        // and there is no episode to age or settle: the three would each
+        // return at once.
+        if tcb.episode != spurious::NONE {
+            if !tcb.in_recovery {
+                // RACK may find a loss on any ACK (RFC 8985 §6.2).
+                self.core.recover_if_lost(tx, tcb, now);
+            }
+            self.core.age_episode(tcb);
         }
-        self.core.age_episode(tcb);
         self.core.disarm(tcb);
         if tcb.outstanding() {
             // The RTO restarts (RFC 6298 §5.3), or the probe timeout in
             // its place while a tail loss probe may go (RFC 8985 §7.2).
             self.core.rearm(tcb, index, now);
-        } else {
+        } else if tcb.episode != spurious::NONE {
             self.core.settle_later(tcb, index, now);
         }
         if !tcb.send_buf.is_empty() || tcb.has(flag::FIN_QUEUED) {
             self.core.mark_dirty(tcb, index);
         }
     }
+}
+
+/// Header prediction (as Linux's `tcp_rcv_established`): the TSval of a
+/// segment for which `admit` would do nothing but take that TSval as
+/// TS.Recent, found with fewer tests; `None` leaves the segment to
+/// `admit`. The usual segment of a synchronized connection — its ACK, its
+/// text, its FIN — is one. Each condition, and why it is enough:
+/// - ESTABLISHED to LAST-ACK: SYN-SENT never comes here, and SYN-RECEIVED
+///   has its own step to ESTABLISHED in `admit`.
+/// - ACK set, RST and SYN clear: neither RFC 5961 §3.2 nor §4.2 applies,
+///   and the fifth step goes on to the ACK.
+/// - Timestamps on and a TSval not older than TS.Recent: PAWS (RFC 7323
+///   §5.3) rejects only an older one (`paws_rejects`).
+/// - SEG.SEQ = RCV.NXT and RCV.WND > 0: RFC 9293 §3.10.7.4's first check
+///   passes whatever SEG.LEN (the first octet is in the window), and the
+///   TSval is one RFC 7323 §4.3 keeps (SEG.SEQ =< RCV.NXT).
+/// - SND.UNA =< SEG.ACK =< SND.MAX: the ACK acknowledges nothing unsent and
+///   is not older than SND.UNA - MAX.SND.WND (RFC 5961 §5.2); whether it is
+///   new, a duplicate, or carries SACK blocks is for what follows `admit`,
+///   which both paths share.
+#[inline(always)]
+pub(super) fn predicted(tcb: &Tcb, seg: &Segment, rcv_wnd: u32) -> Option<u32> {
+    let (tsval, _) = seg.options.timestamps?;
+    let ctl = TcpFlags::ACK.0 | TcpFlags::RST.0 | TcpFlags::SYN.0;
+    let usual = matches!(
+        tcb.state,
+        State::Established
+            | State::FinWait1
+            | State::FinWait2
+            | State::CloseWait
+            | State::Closing
+            | State::LastAck
+    ) && seg.flags.0 & ctl == TcpFlags::ACK.0
+        && tcb.has(flag::TS_OK)
+        && !ts_older(tsval, tcb.ts_recent)
+        && seg.seq == tcb.rcv_nxt
+        && rcv_wnd > 0
+        && tcb.snd_una <= seg.ack
+        && seg.ack <= tcb.snd_max;
+    usual.then_some(tsval)
 }
 
 /// The RST that answers `seg` where no connection takes it (RFC 9293 §3.10.7.1):

@@ -8,6 +8,7 @@ mod delayed_ack;
 mod dsack;
 mod input;
 mod listen;
+mod prediction;
 mod reassembly;
 mod recovery;
 mod retransmit;
