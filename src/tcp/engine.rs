@@ -83,6 +83,7 @@ impl Engine {
             table: Table::with_capacity(capacity),
             core: Core {
                 rto_bounds: RtoBounds::new(cfg.rto_min, cfg.rto_max),
+                rtt_initial: RttEstimator::new(cfg.rto_initial),
                 mac,
                 isn: IsnGenerator::new(keys.isn),
                 listeners: Vec::new(),
@@ -272,24 +273,27 @@ impl Engine {
         last_snd_nxt: Option<SeqNumber>,
     ) -> Result<ConnId, EngineError> {
         let mut iss = self.core.isn.isn(&tuple, now);
-        match self.table.get(&tuple) {
-            Some(Slot::Tcb(_)) => return Err(EngineError::TupleInUse),
-            Some(Slot::TimeWait(tw_index)) => {
+        let max_tcbs = self.core.cfg.max_tcbs;
+        let index = match self.table.insert_tcb_if_absent(tuple, max_tcbs) {
+            Ok(index) => index,
+            Err(Some(Slot::Tcb(_))) => return Err(EngineError::TupleInUse),
+            Err(Some(Slot::TimeWait(tw_index))) => {
                 iss = self.take_over_time_wait(tw_index, &tuple, now)?;
+                if self.table.tcb_count() >= max_tcbs {
+                    return Err(EngineError::TableFull);
+                }
+                self.table.insert_tcb(tuple)
             }
-            None => {}
-        }
+            Err(None) => return Err(EngineError::TableFull),
+        };
         if let Some(last) = last_snd_nxt {
             if iss <= last {
                 iss = last + 65535 + 2;
             }
         }
-        if self.table.tcb_count() >= self.core.cfg.max_tcbs {
-            return Err(EngineError::TableFull);
-        }
         // Offered: the SYN-ACK says what the peer takes.
         let flags = flag::APP_KNOWN | Tcb::option_flags(&self.core.cfg, true, true);
-        let index = self.new_tcb(tuple, peer_mac, State::SynSent, flags, iss, now);
+        self.init_tcb(index, tuple, peer_mac, State::SynSent, flags, iss, now);
         self.core.stats.active_opens += 1;
         let tcb = &mut self.table.tcbs[index as usize];
         self.core.mark_dirty(tcb, index);
@@ -391,8 +395,8 @@ impl Engine {
 
     // ---- internals shared by input and timers ----
 
-    /// Fills a free TCB for a new connection: an active open leaves CLOSED
-    /// for SYN-SENT, a passive one LISTEN for SYN-RECEIVED.
+    /// Maps `tuple` to a free TCB and fills it for a new connection (see
+    /// [`Engine::init_tcb`]).
     pub(crate) fn new_tcb(
         &mut self,
         tuple: FourTuple,
@@ -402,8 +406,26 @@ impl Engine {
         iss: SeqNumber,
         now: Instant,
     ) -> u32 {
-        let cfg = &self.core.cfg;
         let index = self.table.insert_tcb(tuple);
+        self.init_tcb(index, tuple, peer_mac, state, flags, iss, now);
+        index
+    }
+
+    /// Fills the free TCB at `index`, just mapped to `tuple`, for a new
+    /// connection: an active open leaves CLOSED for SYN-SENT, a passive one
+    /// LISTEN for SYN-RECEIVED.
+    #[allow(clippy::too_many_arguments)]
+    fn init_tcb(
+        &mut self,
+        index: u32,
+        tuple: FourTuple,
+        peer_mac: MacAddr,
+        state: State,
+        flags: u8,
+        iss: SeqNumber,
+        now: Instant,
+    ) {
+        let cfg = &self.core.cfg;
         let tcb = &mut self.table.tcbs[index as usize];
         // A reused slot's wheel entry is kept, disarmed by its last user.
         debug_assert!(!self.core.armed(tcb), "a free TCB slot's timer runs");
@@ -452,13 +474,12 @@ impl Engine {
         tcb.last_oow_ack = 0;
         tcb.persist_since = 0;
         tcb.rtt_seq = None;
-        tcb.rtt = RttEstimator::new(cfg.rto_initial);
+        tcb.rtt = self.core.rtt_initial;
         tcb.send_buf.clear();
         tcb.sack_ok = cfg.sack;
         tcb.ooo = reassembly::NONE;
         // A slot that left for TIME-WAIT may still hold its episode.
         self.core.release_episode(tcb);
-        index
     }
 
     /// Ends a TCB: its timer is cancelled, the application hears `event` if it

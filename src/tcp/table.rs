@@ -4,6 +4,7 @@
 use super::time_wait::{TimeWait, TimeWaits};
 use super::{tcb::Tcb, FourTuple};
 use core::hash::BuildHasher;
+use hashbrown::hash_table::Entry;
 use hashbrown::{DefaultHashBuilder, HashTable};
 
 /// What a 4-tuple maps to: an index into the TCB or the TIME-WAIT slab.
@@ -60,8 +61,8 @@ impl Table {
             .map
             .entry(hash, |(t, _)| *t == tuple, |(t, _)| hasher.hash_one(t))
         {
-            hashbrown::hash_table::Entry::Occupied(mut e) => e.get_mut().1 = slot,
-            hashbrown::hash_table::Entry::Vacant(e) => {
+            Entry::Occupied(mut e) => e.get_mut().1 = slot,
+            Entry::Vacant(e) => {
                 e.insert((tuple, slot));
             }
         }
@@ -91,19 +92,39 @@ impl Table {
     /// found it absent, or ended what it mapped to.
     pub fn insert_tcb(&mut self, tuple: FourTuple) -> u32 {
         debug_assert!(self.get(&tuple).is_none(), "{tuple} is in the table");
-        let index = match self.free_tcbs.pop() {
-            Some(i) => i,
-            None => {
-                self.tcbs.push(Tcb::vacant());
-                (self.tcbs.len() - 1) as u32
-            }
-        };
+        let index = take_slot(&mut self.tcbs, &mut self.free_tcbs);
         self.live_tcbs += 1;
         let hash = self.hasher.hash_one(tuple);
         let hasher = &self.hasher;
         self.map
             .insert_unique(hash, (tuple, Slot::Tcb(index)), |(t, _)| hasher.hash_one(t));
         index
+    }
+
+    /// An active open's insert: maps `tuple` to a free TCB slot, unless it
+    /// maps to something already (`Err(Some(slot))`) or `max_tcbs` TCBs are
+    /// live (`Err(None)`). One hash and one probe, where [`Table::get`]
+    /// followed by [`Table::insert_tcb`] take two of each.
+    pub(crate) fn insert_tcb_if_absent(
+        &mut self,
+        tuple: FourTuple,
+        max_tcbs: usize,
+    ) -> Result<u32, Option<Slot>> {
+        let hash = self.hasher.hash_one(tuple);
+        let hasher = &self.hasher;
+        match self
+            .map
+            .entry(hash, |(t, _)| *t == tuple, |(t, _)| hasher.hash_one(t))
+        {
+            Entry::Occupied(e) => Err(Some(e.get().1)),
+            Entry::Vacant(_) if self.live_tcbs >= max_tcbs => Err(None),
+            Entry::Vacant(e) => {
+                let index = take_slot(&mut self.tcbs, &mut self.free_tcbs);
+                self.live_tcbs += 1;
+                e.insert((tuple, Slot::Tcb(index)));
+                Ok(index)
+            }
+        }
     }
 
     /// Frees a TCB slot and unmaps its tuple unless `keep_key` (the tuple now
@@ -157,5 +178,18 @@ impl Table {
 
     fn map_entry_bytes() -> usize {
         core::mem::size_of::<(FourTuple, Slot)>() + 1
+    }
+}
+
+/// A free TCB slot: the last freed (its buffer and wheel entry warm), or a
+/// new one.
+#[inline]
+fn take_slot(tcbs: &mut Vec<Tcb>, free_tcbs: &mut Vec<u32>) -> u32 {
+    match free_tcbs.pop() {
+        Some(i) => i,
+        None => {
+            tcbs.push(Tcb::vacant());
+            (tcbs.len() - 1) as u32
+        }
     }
 }
