@@ -2,7 +2,7 @@
 //! full TCB or a TIME-WAIT record, so each frame costs a single lookup.
 
 use super::time_wait::{TimeWait, TimeWaits};
-use super::{tcb::Tcb, FourTuple};
+use super::{tcb::Tcb, FourTuple, Instant};
 use core::hash::BuildHasher;
 use hashbrown::hash_table::Entry;
 use hashbrown::{DefaultHashBuilder, HashTable};
@@ -52,19 +52,15 @@ impl Table {
             .map(|&(_, slot)| slot)
     }
 
-    /// Maps `tuple` to `slot`, replacing what it mapped to.
+    /// Maps `tuple`, which maps to something, to `slot` instead: a probe
+    /// for the tuple alone, without `entry`'s reserve and insert slot.
     #[inline]
-    fn map_to(&mut self, tuple: FourTuple, slot: Slot) {
+    fn remap(&mut self, tuple: FourTuple, slot: Slot) {
         let hash = self.hasher.hash_one(tuple);
-        let hasher = &self.hasher;
-        match self
-            .map
-            .entry(hash, |(t, _)| *t == tuple, |(t, _)| hasher.hash_one(t))
-        {
-            Entry::Occupied(mut e) => e.get_mut().1 = slot,
-            Entry::Vacant(e) => {
-                e.insert((tuple, slot));
-            }
+        let found = self.map.find_mut(hash, |(t, _)| *t == tuple);
+        debug_assert!(found.is_some(), "{tuple} is not in the table");
+        if let Some(entry) = found {
+            entry.1 = slot;
         }
     }
 
@@ -147,11 +143,14 @@ impl Table {
         self.free_tcbs.push(index);
     }
 
-    /// Stores a TIME-WAIT record and points its tuple at it.
-    pub(crate) fn insert_time_wait(&mut self, tw: TimeWait) {
-        let tuple = tw.tuple;
-        let index = self.time_waits.insert(tw);
-        self.map_to(tuple, Slot::TimeWait(index));
+    /// Replaces the TCB at `index` by its TIME-WAIT record, entered at
+    /// `now`: the slot is freed, the tuple kept and pointed at the record.
+    pub(crate) fn tcb_to_time_wait(&mut self, index: u32, now: Instant) {
+        let tcb = &self.tcbs[index as usize];
+        let tuple = tcb.tuple;
+        let tw_index = self.time_waits.insert(tcb, now);
+        self.remove_tcb(index, true);
+        self.remap(tuple, Slot::TimeWait(tw_index));
     }
 
     /// Frees a TIME-WAIT record and unmaps its tuple.
