@@ -126,6 +126,7 @@ impl Table {
     /// Frees a TCB slot and unmaps its tuple unless `keep_key` (the tuple now
     /// maps to a TIME-WAIT record). The engine has disarmed its timer; the
     /// slot keeps the wheel entry for its next connection.
+    #[inline]
     pub fn remove_tcb(&mut self, index: u32, keep_key: bool) {
         let tcb = &mut self.tcbs[index as usize];
         if !keep_key {
