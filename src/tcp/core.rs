@@ -10,7 +10,7 @@ use super::isn::IsnGenerator;
 use super::keys::{Keys, TsOffsets};
 use super::listen::Listener;
 use super::reassembly;
-use super::rtt::RtoBounds;
+use super::rtt::{RtoBounds, RttEstimator};
 use super::spurious;
 use super::stats::Stats;
 use super::syn_cookie::SynCookies;
@@ -97,6 +97,8 @@ pub(crate) struct Core {
     pub cfg: Config,
     /// `cfg.rto_min` and `cfg.rto_max` in the RTT estimator's microseconds.
     pub rto_bounds: RtoBounds,
+    /// A new connection's estimator (`cfg.rto_initial`), converted once.
+    pub rtt_initial: RttEstimator,
     pub mac: MacAddr,
     pub isn: IsnGenerator,
     pub keys: Keys,

@@ -83,6 +83,7 @@ impl Engine {
             table: Table::with_capacity(capacity),
             core: Core {
                 rto_bounds: RtoBounds::new(cfg.rto_min, cfg.rto_max),
+                rtt_initial: RttEstimator::new(cfg.rto_initial),
                 mac,
                 isn: IsnGenerator::new(keys.isn),
                 listeners: Vec::new(),
@@ -272,24 +273,27 @@ impl Engine {
         last_snd_nxt: Option<SeqNumber>,
     ) -> Result<ConnId, EngineError> {
         let mut iss = self.core.isn.isn(&tuple, now);
-        match self.table.get(&tuple) {
-            Some(Slot::Tcb(_)) => return Err(EngineError::TupleInUse),
-            Some(Slot::TimeWait(tw_index)) => {
+        let max_tcbs = self.core.cfg.max_tcbs;
+        let index = match self.table.insert_tcb_if_absent(tuple, max_tcbs) {
+            Ok(index) => index,
+            Err(Some(Slot::Tcb(_))) => return Err(EngineError::TupleInUse),
+            Err(Some(Slot::TimeWait(tw_index))) => {
                 iss = self.take_over_time_wait(tw_index, &tuple, now)?;
+                if self.table.tcb_count() >= max_tcbs {
+                    return Err(EngineError::TableFull);
+                }
+                self.table.insert_tcb(tuple)
             }
-            None => {}
-        }
+            Err(None) => return Err(EngineError::TableFull),
+        };
         if let Some(last) = last_snd_nxt {
             if iss <= last {
                 iss = last + 65535 + 2;
             }
         }
-        if self.table.tcb_count() >= self.core.cfg.max_tcbs {
-            return Err(EngineError::TableFull);
-        }
         // Offered: the SYN-ACK says what the peer takes.
         let flags = flag::APP_KNOWN | Tcb::option_flags(&self.core.cfg, true, true);
-        let index = self.new_tcb(tuple, peer_mac, State::SynSent, flags, iss, now);
+        self.init_tcb(index, tuple, peer_mac, State::SynSent, flags, iss, now);
         self.core.stats.active_opens += 1;
         let tcb = &mut self.table.tcbs[index as usize];
         self.core.mark_dirty(tcb, index);
@@ -322,7 +326,7 @@ impl Engine {
         let tcb = &mut self.table.tcbs[index as usize];
         match tcb.state {
             State::SynSent => {
-                self.finish_in_order(index, now);
+                self.forget_syn_sent(index, now);
                 return Ok(());
             }
             State::SynReceived => tcb.set(flag::FIN_QUEUED),
@@ -338,6 +342,14 @@ impl Engine {
         }
         self.core.mark_dirty(tcb, index);
         Ok(())
+    }
+
+    /// CLOSE in SYN-SENT: the TCB goes. Out of line, so that `close`'s
+    /// usual path (a FIN to queue) saves no registers for it.
+    #[cold]
+    #[inline(never)]
+    fn forget_syn_sent(&mut self, index: u32, now: Instant) {
+        self.finish_in_order(index, now);
     }
 
     /// Aborts with RST (RFC 9293 §3.10.5): the TCB is gone at once and the
@@ -391,8 +403,8 @@ impl Engine {
 
     // ---- internals shared by input and timers ----
 
-    /// Fills a free TCB for a new connection: an active open leaves CLOSED
-    /// for SYN-SENT, a passive one LISTEN for SYN-RECEIVED.
+    /// Maps `tuple` to a free TCB and fills it for a new connection (see
+    /// [`Engine::init_tcb`]).
     pub(crate) fn new_tcb(
         &mut self,
         tuple: FourTuple,
@@ -402,8 +414,26 @@ impl Engine {
         iss: SeqNumber,
         now: Instant,
     ) -> u32 {
-        let cfg = &self.core.cfg;
         let index = self.table.insert_tcb(tuple);
+        self.init_tcb(index, tuple, peer_mac, state, flags, iss, now);
+        index
+    }
+
+    /// Fills the free TCB at `index`, just mapped to `tuple`, for a new
+    /// connection: an active open leaves CLOSED for SYN-SENT, a passive one
+    /// LISTEN for SYN-RECEIVED.
+    #[allow(clippy::too_many_arguments)]
+    fn init_tcb(
+        &mut self,
+        index: u32,
+        tuple: FourTuple,
+        peer_mac: MacAddr,
+        state: State,
+        flags: u8,
+        iss: SeqNumber,
+        now: Instant,
+    ) {
+        let cfg = &self.core.cfg;
         let tcb = &mut self.table.tcbs[index as usize];
         // A reused slot's wheel entry is kept, disarmed by its last user.
         debug_assert!(!self.core.armed(tcb), "a free TCB slot's timer runs");
@@ -452,13 +482,13 @@ impl Engine {
         tcb.last_oow_ack = 0;
         tcb.persist_since = 0;
         tcb.rtt_seq = None;
-        tcb.rtt = RttEstimator::new(cfg.rto_initial);
-        tcb.send_buf.clear();
+        tcb.rtt = self.core.rtt_initial;
+        // Empty already: `Table::remove_tcb` cleared it when the slot freed.
+        debug_assert!(tcb.send_buf.is_empty(), "a free TCB slot holds data");
         tcb.sack_ok = cfg.sack;
         tcb.ooo = reassembly::NONE;
         // A slot that left for TIME-WAIT may still hold its episode.
         self.core.release_episode(tcb);
-        index
     }
 
     /// Ends a TCB: its timer is cancelled, the application hears `event` if it
@@ -466,6 +496,14 @@ impl Engine {
     /// still in SYN-RECEIVED goes back to LISTEN (RFC 9293 §3.10.7.4
     /// second), any other to CLOSED.
     pub(crate) fn finish(&mut self, index: u32, event: Option<EventKind>, now: Instant) {
+        self.end_tcb(index, event, now);
+    }
+
+    /// [`Engine::finish`]'s body, inlined into [`Engine::finish_in_order`]
+    /// (a server's every connection ends there, from LAST-ACK) so that the
+    /// end of a connection costs one call, not two.
+    #[inline(always)]
+    fn end_tcb(&mut self, index: u32, event: Option<EventKind>, now: Instant) {
         let tcb = &mut self.table.tcbs[index as usize];
         self.core.leave_half_open(tcb);
         self.core.disarm(tcb);
@@ -490,7 +528,7 @@ impl Engine {
     pub(crate) fn finish_in_order(&mut self, index: u32, now: Instant) {
         let tcb = &self.table.tcbs[index as usize];
         self.core.closed_in_order(tcb, index, now);
-        self.finish(index, None, now);
+        self.end_tcb(index, None, now);
     }
 }
 

@@ -2,8 +2,9 @@
 //! full TCB or a TIME-WAIT record, so each frame costs a single lookup.
 
 use super::time_wait::{TimeWait, TimeWaits};
-use super::{tcb::Tcb, FourTuple};
+use super::{tcb::Tcb, FourTuple, Instant};
 use core::hash::BuildHasher;
+use hashbrown::hash_table::Entry;
 use hashbrown::{DefaultHashBuilder, HashTable};
 
 /// What a 4-tuple maps to: an index into the TCB or the TIME-WAIT slab.
@@ -51,19 +52,15 @@ impl Table {
             .map(|&(_, slot)| slot)
     }
 
-    /// Maps `tuple` to `slot`, replacing what it mapped to.
+    /// Maps `tuple`, which maps to something, to `slot` instead: a probe
+    /// for the tuple alone, without `entry`'s reserve and insert slot.
     #[inline]
-    fn map_to(&mut self, tuple: FourTuple, slot: Slot) {
+    fn remap(&mut self, tuple: FourTuple, slot: Slot) {
         let hash = self.hasher.hash_one(tuple);
-        let hasher = &self.hasher;
-        match self
-            .map
-            .entry(hash, |(t, _)| *t == tuple, |(t, _)| hasher.hash_one(t))
-        {
-            hashbrown::hash_table::Entry::Occupied(mut e) => e.get_mut().1 = slot,
-            hashbrown::hash_table::Entry::Vacant(e) => {
-                e.insert((tuple, slot));
-            }
+        let found = self.map.find_mut(hash, |(t, _)| *t == tuple);
+        debug_assert!(found.is_some(), "{tuple} is not in the table");
+        if let Some(entry) = found {
+            entry.1 = slot;
         }
     }
 
@@ -91,13 +88,7 @@ impl Table {
     /// found it absent, or ended what it mapped to.
     pub fn insert_tcb(&mut self, tuple: FourTuple) -> u32 {
         debug_assert!(self.get(&tuple).is_none(), "{tuple} is in the table");
-        let index = match self.free_tcbs.pop() {
-            Some(i) => i,
-            None => {
-                self.tcbs.push(Tcb::vacant());
-                (self.tcbs.len() - 1) as u32
-            }
-        };
+        let index = take_slot(&mut self.tcbs, &mut self.free_tcbs);
         self.live_tcbs += 1;
         let hash = self.hasher.hash_one(tuple);
         let hasher = &self.hasher;
@@ -106,9 +97,36 @@ impl Table {
         index
     }
 
+    /// An active open's insert: maps `tuple` to a free TCB slot, unless it
+    /// maps to something already (`Err(Some(slot))`) or `max_tcbs` TCBs are
+    /// live (`Err(None)`). One hash and one probe, where [`Table::get`]
+    /// followed by [`Table::insert_tcb`] take two of each.
+    pub(crate) fn insert_tcb_if_absent(
+        &mut self,
+        tuple: FourTuple,
+        max_tcbs: usize,
+    ) -> Result<u32, Option<Slot>> {
+        let hash = self.hasher.hash_one(tuple);
+        let hasher = &self.hasher;
+        match self
+            .map
+            .entry(hash, |(t, _)| *t == tuple, |(t, _)| hasher.hash_one(t))
+        {
+            Entry::Occupied(e) => Err(Some(e.get().1)),
+            Entry::Vacant(_) if self.live_tcbs >= max_tcbs => Err(None),
+            Entry::Vacant(e) => {
+                let index = take_slot(&mut self.tcbs, &mut self.free_tcbs);
+                self.live_tcbs += 1;
+                e.insert((tuple, Slot::Tcb(index)));
+                Ok(index)
+            }
+        }
+    }
+
     /// Frees a TCB slot and unmaps its tuple unless `keep_key` (the tuple now
     /// maps to a TIME-WAIT record). The engine has disarmed its timer; the
     /// slot keeps the wheel entry for its next connection.
+    #[inline]
     pub fn remove_tcb(&mut self, index: u32, keep_key: bool) {
         let tcb = &mut self.tcbs[index as usize];
         if !keep_key {
@@ -126,11 +144,14 @@ impl Table {
         self.free_tcbs.push(index);
     }
 
-    /// Stores a TIME-WAIT record and points its tuple at it.
-    pub(crate) fn insert_time_wait(&mut self, tw: TimeWait) {
-        let tuple = tw.tuple;
-        let index = self.time_waits.insert(tw);
-        self.map_to(tuple, Slot::TimeWait(index));
+    /// Replaces the TCB at `index` by its TIME-WAIT record, entered at
+    /// `now`: the slot is freed, the tuple kept and pointed at the record.
+    pub(crate) fn tcb_to_time_wait(&mut self, index: u32, now: Instant) {
+        let tcb = &self.tcbs[index as usize];
+        let tuple = tcb.tuple;
+        let tw_index = self.time_waits.insert(tcb, now);
+        self.remove_tcb(index, true);
+        self.remap(tuple, Slot::TimeWait(tw_index));
     }
 
     /// Frees a TIME-WAIT record and unmaps its tuple.
@@ -157,5 +178,18 @@ impl Table {
 
     fn map_entry_bytes() -> usize {
         core::mem::size_of::<(FourTuple, Slot)>() + 1
+    }
+}
+
+/// A free TCB slot: the last freed (its buffer and wheel entry warm), or a
+/// new one.
+#[inline]
+fn take_slot(tcbs: &mut Vec<Tcb>, free_tcbs: &mut Vec<u32>) -> u32 {
+    match free_tcbs.pop() {
+        Some(i) => i,
+        None => {
+            tcbs.push(Tcb::vacant());
+            (tcbs.len() - 1) as u32
+        }
     }
 }

@@ -9,7 +9,7 @@ use super::core::{ts_val, Bare, Core};
 use super::engine::{Engine, EngineError};
 use super::input::Segment;
 use super::table::Slot;
-use super::tcb::{flag, ts_older};
+use super::tcb::{flag, ts_older, Tcb};
 use super::{FourTuple, FrameBatch, Instant, State};
 use crate::wire::{MacAddr, SeqNumber, TcpFlags};
 use std::collections::VecDeque;
@@ -38,6 +38,45 @@ pub(crate) struct TimeWait {
 }
 
 impl TimeWait {
+    /// A slot not yet filled.
+    const VACANT: TimeWait = TimeWait {
+        tuple: FourTuple {
+            local_ip: std::net::Ipv4Addr::UNSPECIFIED,
+            remote_ip: std::net::Ipv4Addr::UNSPECIFIED,
+            local_port: 0,
+            remote_port: 0,
+        },
+        peer_mac: MacAddr([0; 6]),
+        ts_ok: false,
+        rcv_wscale: 0,
+        snd_nxt: SeqNumber(0),
+        rcv_nxt: SeqNumber(0),
+        ts_recent: 0,
+        ts_offset: 0,
+        entered: Instant::ZERO,
+        last_oow_ack: 0,
+        stamp: 0,
+        live: false,
+    };
+
+    /// Becomes the record of `tcb`, entering TIME-WAIT at `now`, field by
+    /// field in place (a whole new value would be built aside and copied).
+    #[inline]
+    fn fill(&mut self, tcb: &Tcb, now: Instant, stamp: u32) {
+        self.tuple = tcb.tuple;
+        self.peer_mac = tcb.peer_mac;
+        self.ts_ok = tcb.has(flag::TS_OK);
+        self.rcv_wscale = tcb.rcv_wscale;
+        self.snd_nxt = tcb.snd_nxt;
+        self.rcv_nxt = tcb.rcv_nxt;
+        self.ts_recent = tcb.ts_recent;
+        self.ts_offset = tcb.ts_offset;
+        self.entered = now;
+        self.last_oow_ack = tcb.last_oow_ack;
+        self.stamp = stamp;
+        self.live = true;
+    }
+
     /// RFC 6191 §2: a SYN may reopen the tuple when its timestamp is newer
     /// than the last seen. Where either incarnation lacks timestamps —
     /// the old one had none, or the new SYN carries none — the sequence
@@ -94,21 +133,19 @@ impl TimeWaits {
         &mut self.records[index as usize]
     }
 
-    /// Stores a record, stamped with its order of entry.
-    pub fn insert(&mut self, mut tw: TimeWait) -> u32 {
-        tw.stamp = self.take_stamp();
-        tw.live = true;
-        let stamp = tw.stamp;
+    /// Stores the record of `tcb`, entering TIME-WAIT at `now`, stamped
+    /// with its order of entry.
+    #[inline]
+    pub fn insert(&mut self, tcb: &Tcb, now: Instant) -> u32 {
+        let stamp = self.take_stamp();
         let index = match self.free.pop() {
-            Some(i) => {
-                self.records[i as usize] = tw;
-                i
-            }
+            Some(i) => i,
             None => {
-                self.records.push(tw);
+                self.records.push(TimeWait::VACANT);
                 (self.records.len() - 1) as u32
             }
         };
+        self.records[index as usize].fill(tcb, now, stamp);
         self.order.push_back((index, stamp));
         index
     }
@@ -169,14 +206,22 @@ impl TimeWaits {
     /// retransmitting FINs must not grow the queue past about one entry a
     /// record (which memory budgets count). Amortised O(1): it runs only
     /// after the queue has doubled.
+    #[inline]
     fn compact(&mut self) {
         let live = self.records.len() - self.free.len();
         if self.order.len() > 2 * live + 1024 {
-            let records = &self.records;
-            self.order.retain(|&(i, stamp)| {
-                records[i as usize].live && records[i as usize].stamp == stamp
-            });
+            self.drop_stale();
         }
+    }
+
+    /// [`TimeWaits::compact`]'s rare work, out of line so that its check
+    /// alone is inlined where records end.
+    #[cold]
+    #[inline(never)]
+    fn drop_stale(&mut self) {
+        let records = &self.records;
+        self.order
+            .retain(|&(i, stamp)| records[i as usize].live && records[i as usize].stamp == stamp);
     }
 
     /// Drops age entries that no longer name a live record from the front,
@@ -258,20 +303,6 @@ impl Engine {
         self.core.closed_in_order(tcb, index, now);
         tcb.transition(State::TimeWait, &mut self.core.stats);
         self.core.stats.time_wait_entered += 1;
-        let tw = TimeWait {
-            tuple: tcb.tuple,
-            peer_mac: tcb.peer_mac,
-            ts_ok: tcb.has(flag::TS_OK),
-            rcv_wscale: tcb.rcv_wscale,
-            snd_nxt: tcb.snd_nxt,
-            rcv_nxt: tcb.rcv_nxt,
-            ts_recent: tcb.ts_recent,
-            ts_offset: tcb.ts_offset,
-            entered: now,
-            last_oow_ack: tcb.last_oow_ack,
-            stamp: 0,
-            live: false,
-        };
         // Counted before the TCB's own key changes over to TIME-WAIT.
         if self.table.time_wait_count() >= self.core.cfg.max_time_wait {
             if let Some(oldest) = self.table.time_waits.oldest() {
@@ -283,8 +314,7 @@ impl Engine {
         self.core.release_ooo(tcb);
         // A D-SACK that comes now finds no TCB to undo: the record goes.
         self.core.release_episode(tcb);
-        self.table.remove_tcb(index, true);
-        self.table.insert_time_wait(tw);
+        self.table.tcb_to_time_wait(index, now);
     }
 
     /// Ends the records whose 2MSL is over by `now`, oldest first.
