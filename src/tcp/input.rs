@@ -2,7 +2,7 @@
 //! SYN-SENT, then for synchronized states the sequence check, RST, SYN, ACK,
 //! text and FIN — with RFC 5961's RST/SYN rules and RFC 7323's PAWS.
 
-use super::core::Bare;
+use super::core::{Bare, Core};
 use super::engine::Engine;
 use super::event::EventKind;
 use super::reassembly;
@@ -151,8 +151,8 @@ impl Engine {
         let ack = seg.flags.ack().then_some(seg.ack);
         tcb.take_window(u32::from(seg.wnd), seg.seq, ack);
         if let Some(ack) = ack {
-            self.establish(index, ack, seg.options.timestamps, now);
-            let tcb = &mut self.table.tcbs[index as usize];
+            self.core
+                .establish(tcb, index, ack, seg.options.timestamps, now);
             tcb.owe_ack();
             self.core.mark_dirty(tcb, index);
         } else {
@@ -162,42 +162,6 @@ impl Engine {
             self.core.disarm(tcb);
             self.core.mark_dirty(tcb, index);
         }
-    }
-
-    /// Our SYN is acknowledged by a segment with `timestamps`:
-    /// ESTABLISHED, and the application hears of it.
-    // In its callers: once per connection, and its call and the TCB's
-    // lookup again cost a sixth of it.
-    #[inline(always)]
-    fn establish(
-        &mut self,
-        index: u32,
-        ack: SeqNumber,
-        timestamps: Option<(u32, u32)>,
-        now: Instant,
-    ) {
-        let tcb = &mut self.table.tcbs[index as usize];
-        self.core.leave_half_open(tcb);
-        tcb.advance_una(ack);
-        self.core
-            .syn_acked(tcb, timestamps.map(|(_, ecr)| ecr), now);
-        self.core.disarm(tcb);
-        let to = if tcb.has(flag::FIN_QUEUED) {
-            State::FinWait1
-        } else {
-            State::Established
-        };
-        tcb.transition(to, &mut self.core.stats);
-        let kind = if tcb.has(flag::PASSIVE) {
-            tcb.set(flag::APP_KNOWN);
-            self.core.stats.passive_opens += 1;
-            EventKind::Accepted
-        } else {
-            self.core.stats.connected += 1;
-            EventKind::Connected
-        };
-        self.core.event(tcb, index, kind, now);
-        self.core.mark_dirty(tcb, index);
     }
 
     /// RFC 9293 §3.10.7.4: every state from SYN-RECEIVED to LAST-ACK.
@@ -221,8 +185,8 @@ impl Engine {
                 } else if tcb.ack_acceptable(seg.ack) {
                     // Simultaneous open: the peer's SYN-ACK completes it.
                     tcb.take_window(u32::from(seg.wnd), seg.seq, Some(seg.ack));
-                    self.establish(index, seg.ack, seg.options.timestamps, now);
-                    let tcb = &mut self.table.tcbs[index as usize];
+                    self.core
+                        .establish(tcb, index, seg.ack, seg.options.timestamps, now);
                     tcb.owe_ack();
                 } else {
                     self.core.emit_bare(tx, &reset_for(tcb.tuple, seg));
@@ -243,10 +207,13 @@ impl Engine {
         if let Some(tsval) = predicted(tcb, seg, rcv_wnd) {
             // What `admit` does with such a segment, without its tests.
             tcb.set_ts_recent(tsval, now);
-        } else if !self.admit(index, seg, rcv_wnd, now, tx) {
-            return;
+        } else {
+            match self.core.admit(tcb, index, seg, rcv_wnd, now, tx) {
+                Admit::Pass => {}
+                Admit::Done => return,
+                Admit::End(event) => return self.finish(index, event, now),
+            }
         }
-        let tcb = &mut self.table.tcbs[index as usize];
         // A D-SACK (RFC 2883 §4) says nothing of loss; one that is all
         // the ACK reports makes it no duplicate ACK either.
         // One that reports the probe says it repaired nothing: the usual
@@ -266,7 +233,8 @@ impl Engine {
         };
         let only_dsack = dsack && seg.options.sack.len() == 1;
         if seg.ack > tcb.snd_una {
-            self.on_new_ack(index, seg.ack, probe_dsacked, now, tx);
+            self.core
+                .on_new_ack(tcb, index, seg.ack, probe_dsacked, now, tx);
         } else if !only_dsack
             && seg.ack == tcb.snd_una
             && tcb.outstanding()
@@ -280,7 +248,6 @@ impl Engine {
             // one: the answers to zero-window probes say nothing of loss.
             self.core.on_dup_ack(tx, tcb, index, now);
         }
-        let tcb = &mut self.table.tcbs[index as usize];
         // Window update (RFC 9293 §3.10.7.4, SND.WL1/SND.WL2 rule).
         if tcb.snd_wl1 < seg.seq || (tcb.snd_wl1 == seg.seq && tcb.snd_wl2 <= seg.ack) {
             let wnd = u32::from(seg.wnd) << tcb.snd_wscale;
@@ -335,8 +302,7 @@ impl Engine {
             // ACK now, with SACK blocks, tells the peer what is missing
             // (RFC 9293 §3.10.7.4 seventh, RFC 5681 §4.2, RFC 2018 §4).
             self.core.stats.out_of_order += 1;
-            let held = self.queue_out_of_order(index, seg, rcv_wnd);
-            let tcb = &mut self.table.tcbs[index as usize];
+            let held = self.core.queue_out_of_order(tcb, seg, rcv_wnd);
             if held == Some(reassembly::Insert::Duplicate) && tcb.sack_ok && !seg.payload.is_empty()
             {
                 // Held already: reported first, before the block holding
@@ -453,106 +419,117 @@ impl Engine {
             self.core.arm(tcb, index, timeout, now);
         }
     }
+}
 
+/// What [`Core::admit`] leaves of a segment.
+pub(super) enum Admit {
+    /// It passed the checks: on to its ACK, text and FIN.
+    Pass,
+    /// Dropped or answered: nothing more to do with it.
+    Done,
+    /// It ends the connection, with this event for the application.
+    End(Option<EventKind>),
+}
+
+// The receive path's steps on a TCB the caller has already found, so that
+// it is looked up once a segment.
+impl Core {
     /// RFC 9293 §3.10.7.4 up to the ACK's own processing: PAWS (RFC 7323
     /// §5.3), the sequence check, RST and SYN (RFC 5961 §3.2, §4.2), the
     /// ACK's acceptability (RFC 5961 §5.2), SYN-RECEIVED's step to
     /// ESTABLISHED, and TS.Recent (RFC 7323 §4.3). False when that was
-    /// all for the segment (dropped, answered or the connection ended).
+    /// for the segment ([`Admit`]).
     pub(super) fn admit(
         &mut self,
+        tcb: &mut Tcb,
         index: u32,
         seg: &Segment,
         rcv_wnd: u32,
         now: Instant,
         tx: &mut FrameBatch,
-    ) -> bool {
-        let tcb = &mut self.table.tcbs[index as usize];
+    ) -> Admit {
         // RFC 7323 §5.3 PAWS: an older timestamp marks an old duplicate.
         if tcb.has(flag::TS_OK) && !seg.flags.rst() {
             if let Some(tsval) = seg.tsval() {
                 if tcb.paws_rejects(tsval, now) {
-                    self.core.stats.paws_rejected += 1;
-                    self.core.oow_ack(tx, tcb, seg.carries_nothing(), now);
-                    return false;
+                    self.stats.paws_rejected += 1;
+                    self.oow_ack(tx, tcb, seg.carries_nothing(), now);
+                    return Admit::Done;
                 }
             }
         }
 
         // First: sequence number, against `rcv_wnd`.
         if !tcb.acceptable(seg.seq, seg.len(), rcv_wnd) {
-            self.core.stats.out_of_window += 1;
+            self.stats.out_of_window += 1;
             let end = seg.seq + seg.payload.len() as u32;
             if tcb.sack_ok && !seg.payload.is_empty() && !seg.flags.rst() && end <= tcb.rcv_nxt {
                 // Text we had (a needless retransmission, or the
                 // network's duplicate): its ACK, which always goes for
                 // text, reports it (RFC 2883 §4 (1)).
-                self.core.dsack = Some((seg.seq, end));
+                self.dsack = Some((seg.seq, end));
             }
             if !seg.flags.rst() {
-                self.core.oow_ack(tx, tcb, seg.carries_nothing(), now);
+                self.oow_ack(tx, tcb, seg.carries_nothing(), now);
             }
-            return false;
+            return Admit::Done;
         }
 
         // Second: RST, by RFC 5961 §3.2 — only an exact RCV.NXT resets.
         if seg.flags.rst() {
             if seg.seq != tcb.rcv_nxt {
-                self.core.challenge_ack(tx, tcb, now);
-                return false;
+                self.challenge_ack(tx, tcb, now);
+                return Admit::Done;
             }
-            if tcb.state == State::SynReceived && tcb.has(flag::PASSIVE) {
+            return if tcb.state == State::SynReceived && tcb.has(flag::PASSIVE) {
                 // Back to LISTEN: the application never saw it.
-                self.core.stats.half_open_dropped += 1;
-                self.finish(index, None, now);
+                self.stats.half_open_dropped += 1;
+                Admit::End(None)
             } else if tcb.state == State::SynReceived {
-                self.core.stats.refused += 1;
-                self.finish(index, Some(EventKind::Refused), now);
+                self.stats.refused += 1;
+                Admit::End(Some(EventKind::Refused))
             } else {
-                self.core.stats.resets += 1;
-                self.finish(index, Some(EventKind::Reset), now);
-            }
-            return false;
+                self.stats.resets += 1;
+                Admit::End(Some(EventKind::Reset))
+            };
         }
 
         // Fourth: SYN in a synchronized state (RFC 5961 §4.2).
         if seg.flags.syn() {
             if tcb.state == State::SynReceived && tcb.has(flag::PASSIVE) {
-                self.core.stats.half_open_dropped += 1;
-                self.finish(index, None, now);
-            } else {
-                self.core.challenge_ack(tx, tcb, now);
+                self.stats.half_open_dropped += 1;
+                return Admit::End(None);
             }
-            return false;
+            self.challenge_ack(tx, tcb, now);
+            return Admit::Done;
         }
 
         // Fifth: ACK.
         if !seg.flags.ack() {
-            self.core.stats.ignored += 1;
-            return false;
+            self.stats.ignored += 1;
+            return Admit::Done;
         }
         if tcb.state == State::SynReceived {
             if !tcb.ack_acceptable(seg.ack) {
-                self.core.emit_bare(tx, &reset_for(tcb.tuple, seg));
-                return false;
+                self.emit_bare(tx, &reset_for(tcb.tuple, seg));
+                return Admit::Done;
             }
             let wnd = u32::from(seg.wnd) << tcb.snd_wscale;
             tcb.take_window(wnd, seg.seq, Some(seg.ack));
-            self.establish(index, seg.ack, seg.options.timestamps, now);
+            self.establish(tcb, index, seg.ack, seg.options.timestamps, now);
         }
-        let tcb = &mut self.table.tcbs[index as usize];
         if seg.ack > tcb.snd_max {
             // RFC 9293 §3.10.7.4 / RFC 5961 §5.2: ACKs something never sent.
-            self.core.stats.ack_beyond_sent += 1;
-            self.core.challenge_ack(tx, tcb, now);
-            return false;
+            self.stats.ack_beyond_sent += 1;
+            self.challenge_ack(tx, tcb, now);
+            return Admit::Done;
         }
         if seg.ack - tcb.snd_una < -(tcb.max_snd_wnd.max(1) as i32) {
             // RFC 5961 §5.2: older than anything the peer could still be
             // acknowledging — blind data injection, most likely.
-            self.core.stats.ack_too_old += 1;
-            self.core.challenge_ack(tx, tcb, now);
-            return false;
+            self.stats.ack_too_old += 1;
+            self.challenge_ack(tx, tcb, now);
+            return Admit::Done;
         }
         // RFC 7323 §4.3: remember the TSval of a segment not beyond RCV.NXT.
         // RFC 7323 §5.3 (R3) does so before the RST, SYN and ACK checks;
@@ -564,7 +541,7 @@ impl Engine {
                 tcb.set_ts_recent(tsval, now);
             }
         }
-        true
+        Admit::Pass
     }
 
     /// Keeps the text (and FIN) of a segment beyond RCV.NXT in the
@@ -572,16 +549,15 @@ impl Engine {
     /// it has none; counted as queued or dropped.
     fn queue_out_of_order(
         &mut self,
-        index: u32,
+        tcb: &mut Tcb,
         seg: &Segment,
         rcv_wnd: u32,
     ) -> Option<reassembly::Insert> {
-        let tcb = &mut self.table.tcbs[index as usize];
         if tcb.ooo == reassembly::NONE {
-            match self.core.ooo.acquire() {
+            match self.ooo.acquire() {
                 Some(q) => tcb.ooo = q,
                 None => {
-                    self.core.stats.ooo_dropped += 1;
+                    self.stats.ooo_dropped += 1;
                     return None;
                 }
             }
@@ -591,19 +567,19 @@ impl Engine {
         let offset = (seg.seq - tcb.rcv_nxt) as u32;
         let in_window = (rcv_wnd.saturating_sub(offset) as usize).min(seg.payload.len());
         let fin = seg.flags.fin() && in_window == seg.payload.len();
-        let q = self.core.ooo.get_mut(tcb.ooo)?;
+        let q = self.ooo.get_mut(tcb.ooo)?;
         let result = q.insert(tcb.rcv_nxt, seg.seq, &seg.payload[..in_window], fin);
         let empty = q.is_empty();
         match result {
-            reassembly::Insert::Queued => self.core.stats.ooo_queued += 1,
-            reassembly::Insert::Dropped => self.core.stats.ooo_dropped += 1,
+            reassembly::Insert::Queued => self.stats.ooo_queued += 1,
+            reassembly::Insert::Dropped => self.stats.ooo_dropped += 1,
             reassembly::Insert::Duplicate => {}
         }
         if in_window < seg.payload.len() && result != reassembly::Insert::Dropped {
-            self.core.stats.ooo_dropped += 1;
+            self.stats.ooo_dropped += 1;
         }
         if empty {
-            self.core.release_ooo(tcb);
+            self.release_ooo(tcb);
         }
         Some(result)
     }
@@ -612,13 +588,13 @@ impl Engine {
     /// cwnd, and restart or stop the RTO (RFC 6298 §5.2–5.3).
     fn on_new_ack(
         &mut self,
+        tcb: &mut Tcb,
         index: u32,
         ack: SeqNumber,
         probe_dsacked: bool,
         now: Instant,
         tx: &mut FrameBatch,
     ) {
-        let tcb = &mut self.table.tcbs[index as usize];
         let acked = (ack - tcb.snd_una) as u32;
         tcb.dup_acks = 0;
         let bytes = (acked as usize).min(tcb.send_buf.len());
@@ -632,12 +608,12 @@ impl Engine {
         tcb.retries = 0;
         if let Some((seq, sent)) = tcb.rtt_seq {
             if ack > seq {
-                tcb.rtt.sample(sent.elapsed_us(now), self.core.rto_bounds);
+                tcb.rtt.sample(sent.elapsed_us(now), self.rto_bounds);
                 tcb.rtt_seq = None;
             }
         }
         if tcb.in_recovery {
-            self.core.on_ack_in_recovery(tx, tcb, acked, now);
+            self.on_ack_in_recovery(tx, tcb, acked, now);
         } else {
             // RFC 5681 §3.1: slow start below ssthresh, cwnd += min(N, SMSS);
             // congestion avoidance above, cwnd += SMSS*SMSS/cwnd per ACK (3).
@@ -650,7 +626,7 @@ impl Engine {
             tcb.cwnd = tcb.cwnd.saturating_add(grow);
         }
         if tcb.tlp_sent {
-            self.core.tlp_answered(tcb, probe_dsacked);
+            self.tlp_answered(tcb, probe_dsacked);
         }
         // Without a loss record (the usual ACK) RACK has no loss to find,
         // and there is no episode to age or settle: the three would each
@@ -658,21 +634,55 @@ impl Engine {
         if tcb.episode != spurious::NONE {
             if !tcb.in_recovery {
                 // RACK may find a loss on any ACK (RFC 8985 §6.2).
-                self.core.recover_if_lost(tx, tcb, now);
+                self.recover_if_lost(tx, tcb, now);
             }
-            self.core.age_episode(tcb);
+            self.age_episode(tcb);
         }
-        self.core.disarm(tcb);
+        self.disarm(tcb);
         if tcb.outstanding() {
             // The RTO restarts (RFC 6298 §5.3), or the probe timeout in
             // its place while a tail loss probe may go (RFC 8985 §7.2).
-            self.core.rearm(tcb, index, now);
+            self.rearm(tcb, index, now);
         } else if tcb.episode != spurious::NONE {
-            self.core.settle_later(tcb, index, now);
+            self.settle_later(tcb, index, now);
         }
         if !tcb.send_buf.is_empty() || tcb.has(flag::FIN_QUEUED) {
-            self.core.mark_dirty(tcb, index);
+            self.mark_dirty(tcb, index);
         }
+    }
+
+    /// Our SYN is acknowledged by a segment with `timestamps`:
+    /// ESTABLISHED, and the application hears of it.
+    // In its callers: once per connection, and its call costs a sixth of it.
+    #[inline(always)]
+    fn establish(
+        &mut self,
+        tcb: &mut Tcb,
+        index: u32,
+        ack: SeqNumber,
+        timestamps: Option<(u32, u32)>,
+        now: Instant,
+    ) {
+        self.leave_half_open(tcb);
+        tcb.advance_una(ack);
+        self.syn_acked(tcb, timestamps.map(|(_, ecr)| ecr), now);
+        self.disarm(tcb);
+        let to = if tcb.has(flag::FIN_QUEUED) {
+            State::FinWait1
+        } else {
+            State::Established
+        };
+        tcb.transition(to, &mut self.stats);
+        let kind = if tcb.has(flag::PASSIVE) {
+            tcb.set(flag::APP_KNOWN);
+            self.stats.passive_opens += 1;
+            EventKind::Accepted
+        } else {
+            self.stats.connected += 1;
+            EventKind::Connected
+        };
+        self.event(tcb, index, kind, now);
+        self.mark_dirty(tcb, index);
     }
 }
 

@@ -1,10 +1,10 @@
 //! Header prediction (`input::predicted`): a segment it takes is one the
-//! slow path's checks (`Engine::admit`) would pass with nothing done but
+//! slow path's checks (`Core::admit`) would pass with nothing done but
 //! TS.Recent taken. What follows is the same code for both, so the TCB,
 //! the events and the frames come out the same either way.
 
 use super::*;
-use crate::tcp::input::{predicted, Segment};
+use crate::tcp::input::{predicted, Admit, Segment};
 use proptest::prelude::*;
 
 /// SYN-RECEIVED to LAST-ACK: the states `on_connection` takes after
@@ -72,7 +72,9 @@ proptest! {
         expected.set_ts_recent(tsval, now);
         let stats = h.engine.stats().clone();
         let mut tx = FrameBatch::new();
-        prop_assert!(h.engine.admit(index, &seg, rcv_wnd, now, &mut tx));
+        let tcb = &mut h.engine.table.tcbs[index as usize];
+        let admitted = h.engine.core.admit(tcb, index, &seg, rcv_wnd, now, &mut tx);
+        prop_assert!(matches!(admitted, Admit::Pass));
         prop_assert!(tx.is_empty());
         prop_assert_eq!(h.engine.stats(), &stats);
         h.collect_events();
