@@ -178,6 +178,20 @@ impl TimeWaits {
         tuple
     }
 
+    /// [`TimeWaits::remove`] for the oldest record, the front of the
+    /// queue: live, so its entry is popped at once rather than found
+    /// stale by `trim`. None where no record is left.
+    pub fn remove_oldest(&mut self) -> Option<FourTuple> {
+        let (index, _) = self.order.pop_front()?;
+        let tw = &mut self.records[index as usize];
+        tw.live = false;
+        let tuple = tw.tuple;
+        self.free.push(index);
+        self.trim();
+        self.compact();
+        Some(tuple)
+    }
+
     /// Whether `(index, stamp)` still names a live record.
     fn live(&self, index: u32, stamp: u32) -> bool {
         let tw = &self.records[index as usize];
@@ -304,11 +318,10 @@ impl Engine {
         tcb.transition(State::TimeWait, &mut self.core.stats);
         self.core.stats.time_wait_entered += 1;
         // Counted before the TCB's own key changes over to TIME-WAIT.
-        if self.table.time_wait_count() >= self.core.cfg.max_time_wait {
-            if let Some(oldest) = self.table.time_waits.oldest() {
-                self.drop_time_wait(oldest);
-                self.core.stats.time_wait_recycled += 1;
-            }
+        if self.table.time_wait_count() >= self.core.cfg.max_time_wait
+            && self.drop_oldest_time_wait()
+        {
+            self.core.stats.time_wait_recycled += 1;
         }
         let tcb = &mut self.table.tcbs[index as usize];
         self.core.release_ooo(tcb);
@@ -320,8 +333,8 @@ impl Engine {
     /// Ends the records whose 2MSL is over by `now`, oldest first.
     pub(crate) fn expire_time_waits(&mut self, now: Instant) {
         let lifetime = 2 * self.core.cfg.msl;
-        while let Some(index) = self.table.time_waits.expired(now, lifetime) {
-            self.drop_time_wait(index);
+        while self.table.time_waits.expired(now, lifetime).is_some() {
+            self.drop_oldest_time_wait();
             self.core.stats.time_wait_expired += 1;
         }
     }
@@ -335,6 +348,16 @@ impl Engine {
     pub(crate) fn drop_time_wait(&mut self, tw_index: u32) {
         self.table.remove_time_wait(tw_index);
         self.core.stats.transition(State::TimeWait, State::Closed);
+    }
+
+    /// [`Engine::drop_time_wait`] for the oldest record; false where
+    /// there is none.
+    fn drop_oldest_time_wait(&mut self) -> bool {
+        let dropped = self.table.remove_oldest_time_wait();
+        if dropped {
+            self.core.stats.transition(State::TimeWait, State::Closed);
+        }
+        dropped
     }
 
     /// A segment for a connection in TIME-WAIT (RFC 9293 §3.10.7.4, RFC 6191,
