@@ -445,3 +445,56 @@ impl Core {
         self.emit_bare(tx, &bare);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The age queue, the free list, and each slot's liveness and stamp.
+    type QueueState = (Vec<(u32, u32)>, Vec<u32>, Vec<(bool, u32)>);
+
+    /// What a queue of records holds.
+    fn state(t: &TimeWaits) -> QueueState {
+        let records = t.records.iter().map(|r| (r.live, r.stamp)).collect();
+        (t.order.iter().copied().collect(), t.free.clone(), records)
+    }
+
+    proptest! {
+        /// RFC 9293 §3.6.1 (2MSL, in order of entry): ending the oldest
+        /// record by `remove_oldest` leaves the queue exactly as `remove`
+        /// of `oldest()` does, through entries, restarts and early ends.
+        #[test]
+        fn rfc9293_3_6_1_remove_oldest_is_remove_of_the_oldest(
+            ops in proptest::collection::vec((0u8..4, 0u32..8), 1..200),
+        ) {
+            let tcb = Tcb::vacant();
+            let (mut fast, mut slow) = (TimeWaits::default(), TimeWaits::default());
+            for (step, (op, pick)) in ops.into_iter().enumerate() {
+                let now = Instant::from_millis(step as u64);
+                let live: Vec<u32> = (0..slow.records.len() as u32)
+                    .filter(|&i| slow.records[i as usize].live)
+                    .collect();
+                let chosen = (!live.is_empty()).then(|| live[pick as usize % live.len()]);
+                match (op, chosen) {
+                    (0, _) => {
+                        prop_assert_eq!(fast.insert(&tcb, now), slow.insert(&tcb, now));
+                    }
+                    (1, Some(i)) => {
+                        fast.restart(i, now);
+                        slow.restart(i, now);
+                    }
+                    (2, Some(i)) => {
+                        fast.remove(i);
+                        slow.remove(i);
+                    }
+                    _ => {
+                        let slow_tuple = slow.oldest().map(|i| slow.remove(i));
+                        prop_assert_eq!(fast.remove_oldest(), slow_tuple);
+                    }
+                }
+                prop_assert_eq!(state(&fast), state(&slow));
+            }
+        }
+    }
+}
