@@ -134,7 +134,9 @@ impl FrameBatch {
             .enumerate()
             .map(move |(i, &(start, len))| match &self.slots {
                 Some(slots) if i < self.in_slots => slots.frame(i),
-                _ => &self.bytes[start as usize..(start + len) as usize],
+                // Summed as usize, where two u32s cannot wrap: the slice's
+                // start ≤ end check folds away.
+                _ => &self.bytes[start as usize..start as usize + len as usize],
             })
     }
 

@@ -160,6 +160,16 @@ impl Table {
         self.unmap(&tuple);
     }
 
+    /// Frees the oldest TIME-WAIT record and unmaps its tuple; false
+    /// where there is none.
+    pub(crate) fn remove_oldest_time_wait(&mut self) -> bool {
+        let Some(tuple) = self.time_waits.remove_oldest() else {
+            return false;
+        };
+        self.unmap(&tuple);
+        true
+    }
+
     /// Bytes one established TCB costs: the slot, the map entry (key, value
     /// and control byte), its timer and its send buffer's header (kept out
     /// of line). Excludes send-buffer contents.

@@ -178,6 +178,20 @@ impl TimeWaits {
         tuple
     }
 
+    /// [`TimeWaits::remove`] for the oldest record, the front of the
+    /// queue: live, so its entry is popped at once rather than found
+    /// stale by `trim`. None where no record is left.
+    pub fn remove_oldest(&mut self) -> Option<FourTuple> {
+        let (index, _) = self.order.pop_front()?;
+        let tw = &mut self.records[index as usize];
+        tw.live = false;
+        let tuple = tw.tuple;
+        self.free.push(index);
+        self.trim();
+        self.compact();
+        Some(tuple)
+    }
+
     /// Whether `(index, stamp)` still names a live record.
     fn live(&self, index: u32, stamp: u32) -> bool {
         let tw = &self.records[index as usize];
@@ -304,11 +318,10 @@ impl Engine {
         tcb.transition(State::TimeWait, &mut self.core.stats);
         self.core.stats.time_wait_entered += 1;
         // Counted before the TCB's own key changes over to TIME-WAIT.
-        if self.table.time_wait_count() >= self.core.cfg.max_time_wait {
-            if let Some(oldest) = self.table.time_waits.oldest() {
-                self.drop_time_wait(oldest);
-                self.core.stats.time_wait_recycled += 1;
-            }
+        if self.table.time_wait_count() >= self.core.cfg.max_time_wait
+            && self.drop_oldest_time_wait()
+        {
+            self.core.stats.time_wait_recycled += 1;
         }
         let tcb = &mut self.table.tcbs[index as usize];
         self.core.release_ooo(tcb);
@@ -320,8 +333,8 @@ impl Engine {
     /// Ends the records whose 2MSL is over by `now`, oldest first.
     pub(crate) fn expire_time_waits(&mut self, now: Instant) {
         let lifetime = 2 * self.core.cfg.msl;
-        while let Some(index) = self.table.time_waits.expired(now, lifetime) {
-            self.drop_time_wait(index);
+        while self.table.time_waits.expired(now, lifetime).is_some() {
+            self.drop_oldest_time_wait();
             self.core.stats.time_wait_expired += 1;
         }
     }
@@ -335,6 +348,16 @@ impl Engine {
     pub(crate) fn drop_time_wait(&mut self, tw_index: u32) {
         self.table.remove_time_wait(tw_index);
         self.core.stats.transition(State::TimeWait, State::Closed);
+    }
+
+    /// [`Engine::drop_time_wait`] for the oldest record; false where
+    /// there is none.
+    fn drop_oldest_time_wait(&mut self) -> bool {
+        let dropped = self.table.remove_oldest_time_wait();
+        if dropped {
+            self.core.stats.transition(State::TimeWait, State::Closed);
+        }
+        dropped
     }
 
     /// A segment for a connection in TIME-WAIT (RFC 9293 §3.10.7.4, RFC 6191,
@@ -420,5 +443,58 @@ impl Core {
             ..Bare::new(tw.tuple, tw.peer_mac, tw.snd_nxt, tw.rcv_nxt, TcpFlags::ACK)
         };
         self.emit_bare(tx, &bare);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The age queue, the free list, and each slot's liveness and stamp.
+    type QueueState = (Vec<(u32, u32)>, Vec<u32>, Vec<(bool, u32)>);
+
+    /// What a queue of records holds.
+    fn state(t: &TimeWaits) -> QueueState {
+        let records = t.records.iter().map(|r| (r.live, r.stamp)).collect();
+        (t.order.iter().copied().collect(), t.free.clone(), records)
+    }
+
+    proptest! {
+        /// RFC 9293 §3.6.1 (2MSL, in order of entry): ending the oldest
+        /// record by `remove_oldest` leaves the queue exactly as `remove`
+        /// of `oldest()` does, through entries, restarts and early ends.
+        #[test]
+        fn rfc9293_3_6_1_remove_oldest_is_remove_of_the_oldest(
+            ops in proptest::collection::vec((0u8..4, 0u32..8), 1..200),
+        ) {
+            let tcb = Tcb::vacant();
+            let (mut fast, mut slow) = (TimeWaits::default(), TimeWaits::default());
+            for (step, (op, pick)) in ops.into_iter().enumerate() {
+                let now = Instant::from_millis(step as u64);
+                let live: Vec<u32> = (0..slow.records.len() as u32)
+                    .filter(|&i| slow.records[i as usize].live)
+                    .collect();
+                let chosen = (!live.is_empty()).then(|| live[pick as usize % live.len()]);
+                match (op, chosen) {
+                    (0, _) => {
+                        prop_assert_eq!(fast.insert(&tcb, now), slow.insert(&tcb, now));
+                    }
+                    (1, Some(i)) => {
+                        fast.restart(i, now);
+                        slow.restart(i, now);
+                    }
+                    (2, Some(i)) => {
+                        fast.remove(i);
+                        slow.remove(i);
+                    }
+                    _ => {
+                        let slow_tuple = slow.oldest().map(|i| slow.remove(i));
+                        prop_assert_eq!(fast.remove_oldest(), slow_tuple);
+                    }
+                }
+                prop_assert_eq!(state(&fast), state(&slow));
+            }
+        }
     }
 }
