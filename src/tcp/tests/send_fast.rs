@@ -111,7 +111,7 @@ fn harness(s: &Sender) -> (Harness, u32) {
     let queued = s.sent + unsent;
     let snd_max = s.sent as u32 + u32::from(fin_sent);
     tcb.state = s.state;
-    tcb.send_buf = Box::new((0..queued).map(|i| i as u8).collect());
+    *tcb.send_buf = (0..queued).map(|i| i as u8).collect();
     tcb.snd_una = SeqNumber(s.snd_una);
     tcb.snd_max = tcb.snd_una + snd_max;
     tcb.snd_nxt = tcb.snd_max - s.behind.min(snd_max);
