@@ -317,7 +317,7 @@ impl Core {
         let in_flight = (tcb.snd_nxt - tcb.snd_una) as u32;
         let offset = in_flight as usize;
         let queued = tcb.send_buf.len();
-        if tcb.snd_nxt == tcb.snd_max && !tcb.in_recovery && tcb.dup_acks == 0 && offset < queued {
+        if offset < queued && tcb.snd_nxt == tcb.snd_max && !tcb.in_recovery && tcb.dup_acks == 0 {
             let len = queued - offset;
             let room = tcb
                 .cwnd
