@@ -310,6 +310,54 @@ impl Core {
             self.mark_sent(tcb, seq, now);
             return true;
         }
+        // One fresh segment takes all that is queued, the FIN with it if
+        // one is: what a request or a response is. Outside recovery and
+        // limited transmit, with the whole of it within the MSS and the
+        // room, the loop's sums come to this one segment (send_fast.rs).
+        let in_flight = (tcb.snd_nxt - tcb.snd_una) as u32;
+        let offset = in_flight as usize;
+        let queued = tcb.send_buf.len();
+        if offset < queued && tcb.snd_nxt == tcb.snd_max && !tcb.in_recovery && tcb.dup_acks == 0 {
+            let len = queued - offset;
+            let room = tcb
+                .cwnd
+                .saturating_sub(in_flight)
+                .min(tcb.snd_wnd.saturating_sub(in_flight));
+            if len <= usize::from(tcb.snd_mss) && len as u32 <= room {
+                let fin = tcb.has(flag::FIN_QUEUED);
+                let mut flags = TcpFlags::ACK | TcpFlags::PSH;
+                if fin {
+                    flags |= TcpFlags::FIN;
+                }
+                let seq = tcb.snd_nxt;
+                self.emit(tx, tcb, now, seq, flags, &tcb.send_buf[offset..]);
+                self.stats.bytes_out += len as u64;
+                if tcb.rtt_seq.is_none() && tcb.retries == 0 {
+                    tcb.rtt_seq = Some((seq, SentAt::new(now)));
+                }
+                tcb.snd_nxt = seq + (len as u32 + u32::from(fin));
+                tcb.snd_max = tcb.snd_nxt;
+                if fin {
+                    tcb.set(flag::FIN_SENT);
+                }
+                tcb.ack_sent();
+                self.mark_sent(tcb, seq, now);
+                return true;
+            }
+        }
+        self.send_segments(tx, tcb, now, force)
+    }
+
+    /// `send_data`'s general case: segment after segment from SND.NXT,
+    /// resending after an RTO, within SACK recovery's pipe, held back by
+    /// sender SWS avoidance.
+    pub(crate) fn send_segments(
+        &mut self,
+        tx: &mut FrameBatch,
+        tcb: &mut Tcb,
+        now: Instant,
+        force: bool,
+    ) -> bool {
         let mut sent = false;
         let mut fresh_from = None;
         loop {

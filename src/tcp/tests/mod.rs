@@ -12,6 +12,7 @@ mod prediction;
 mod reassembly;
 mod recovery;
 mod retransmit;
+mod send_fast;
 mod time_wait;
 mod transition;
 
