@@ -437,8 +437,8 @@ impl Core {
     /// RFC 9293 §3.10.7.4 up to the ACK's own processing: PAWS (RFC 7323
     /// §5.3), the sequence check, RST and SYN (RFC 5961 §3.2, §4.2), the
     /// ACK's acceptability (RFC 5961 §5.2), SYN-RECEIVED's step to
-    /// ESTABLISHED, and TS.Recent (RFC 7323 §4.3). False when that was
-    /// for the segment ([`Admit`]).
+    /// ESTABLISHED, and TS.Recent (RFC 7323 §4.3). What is left to do
+    /// with the segment is the [`Admit`] it returns.
     pub(super) fn admit(
         &mut self,
         tcb: &mut Tcb,
