@@ -615,3 +615,73 @@ fn frames_written_in_lent_umem_frames_go_out_intact_and_the_frames_come_back() {
         assert_eq!(g, s, "frame {i} arrived changed");
     }
 }
+
+/// Frames sent out of sw0 so far, as namespace A's kernel counts them.
+fn tx_packets(tb: &Testbed) -> u64 {
+    let out = tb
+        .ip_a(&["-j", "-s", "link", "show", IFACE_A])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let links: serde_json::Value =
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    links[0]["stats64"]["tx"]["packets"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no tx packets in {out}"))
+}
+
+/// A copy-mode socket's one wakeup sends the whole batch, not the kernel's
+/// default 32 frames a sendto(2) (`XDP_MAX_TX_SKB_BUDGET`, Linux 6.17+):
+/// no frame of a long batch waits on the ring for a later wakeup.
+#[test]
+fn copy_mode_sends_a_batch_longer_than_32_in_one_wakeup() {
+    if !require_root_or_skip("copy_mode_sends_a_batch_longer_than_32_in_one_wakeup") {
+        return;
+    }
+    let tb = Testbed::up("swt-budget").unwrap_or_else(|e| panic!("{e}"));
+    let mac_b = Testbed::in_ns(tb.ns_b(), || netdev::mac_addr(IFACE_B))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    const FRAMES: u64 = 200;
+    let (ready_tx, ready_rx) = mpsc::channel();
+    let (go_tx, go_rx) = mpsc::channel::<()>();
+    let h = spawn_in(tb.ns_a(), move || -> Result<(), String> {
+        let mut xsk =
+            XskSocket::open(IFACE_A, 0, &XskConfig::default()).map_err(|e| e.to_string())?;
+        let mac_a = netdev::mac_addr(IFACE_A).map_err(|e| e.to_string())?;
+        // Ethernet frames of a local experimental EtherType (IEEE 802 0x88b5):
+        // B's kernel counts and drops them.
+        let mut frame = [0u8; 60];
+        frame[..6].copy_from_slice(&mac_b.0);
+        frame[6..12].copy_from_slice(&mac_a.0);
+        frame[12..14].copy_from_slice(&0x88b5u16.to_be_bytes());
+        let _ = ready_tx.send(());
+        let _ = go_rx.recv_timeout(WAIT);
+        let mut batch = xsk.tx_batch();
+        for _ in 0..FRAMES {
+            batch.push(&frame);
+        }
+        let dropped = xsk
+            .transmit(&mut batch, |_| ())
+            .map_err(|e| e.to_string())?;
+        if dropped != 0 {
+            return Err(format!("{dropped} of {FRAMES} frames found no room"));
+        }
+        // The socket stays open and untouched while the caller counts.
+        thread::sleep(Duration::from_millis(500));
+        Ok(())
+    });
+    ready_rx
+        .recv_timeout(WAIT)
+        .expect("the socket did not open");
+    let before = tx_packets(&tb);
+    let _ = go_tx.send(());
+    let deadline = Instant::now() + Duration::from_millis(400);
+    let mut sent = 0;
+    while Instant::now() < deadline && sent < FRAMES {
+        thread::sleep(Duration::from_millis(20));
+        sent = tx_packets(&tb) - before;
+    }
+    h.join()
+        .expect("thread panicked")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(sent, FRAMES, "frames out of sw0 after one transmit");
+}

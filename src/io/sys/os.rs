@@ -526,6 +526,38 @@ pub(crate) fn prefer_busy_poll(fd: i32, usecs: u32, budget: u32) -> Result<(), E
     Ok(())
 }
 
+/// `XDP_MAX_TX_SKB_BUDGET` (Linux 6.17+ `<linux/if_xdp.h>`; not yet in
+/// the libc crate).
+const XDP_MAX_TX_SKB_BUDGET: libc::c_int = 9;
+
+/// Lets one wakeup of copy-mode AF_XDP socket `fd` transmit up to `budget`
+/// frames instead of the kernel's 32 (`XDP_MAX_TX_SKB_BUDGET`): a batch
+/// longer than 32 then leaves in one sendto(2) rather than waiting, beyond
+/// the 32nd frame, for the next wakeup. A kernel without the option
+/// (ENOPROTOOPT) keeps its 32, as before it; one with it takes 32 up to
+/// the tx ring's size.
+pub(crate) fn xsk_tx_budget(fd: i32, budget: u32) -> Result<(), Error> {
+    // SAFETY: setsockopt(2) reads one u32 from a valid pointer with its
+    // exact length, as the option asks; `fd` is the caller's open socket.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_XDP,
+            XDP_MAX_TX_SKB_BUDGET,
+            (&budget as *const u32).cast(),
+            size_of::<u32>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        return Ok(());
+    }
+    let err = std::io::Error::last_os_error();
+    match err.raw_os_error() {
+        Some(libc::ENOPROTOOPT) => Ok(()),
+        _ => Err(Error::os("XDP_MAX_TX_SKB_BUDGET", err)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -373,14 +373,21 @@ impl XskSocket {
         // apart just above, so they are disjoint and none is on any ring.
         let ledger = unsafe { Ledger::new(rings, rx_frames, tx_frames, cfg.batch, max_frame) };
         static SOCKETS: AtomicU64 = AtomicU64::new(0);
-        Ok(XskSocket {
+        let sock = XskSocket {
             ledger,
             id: SOCKETS.fetch_add(1, Ordering::Relaxed),
             reserve: cfg.batch,
             zero_copy,
             iface: iface.to_string(),
             queue,
-        })
+        };
+        // Copy mode sends in the wakeup's own sendto(2), 32 frames a call
+        // unless told otherwise; a zero-copy driver sends from its own
+        // NAPI poll and takes no budget from the socket.
+        if !zero_copy && cfg.ring_size >= 32 {
+            os::xsk_tx_budget(sock.fd(), cfg.ring_size).map_err(|e| xsk_err(e.to_string()))?;
+        }
+        Ok(sock)
     }
 
     /// Receives up to one batch of frames, calling `f` on each frame's bytes
