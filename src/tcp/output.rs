@@ -97,12 +97,14 @@ impl Core {
         // gap. Only on segments without text, whose room the option
         // cannot take from the MSS. A duplicate's D-SACK block comes
         // first (RFC 2883 §4).
-        let dsack = self.dsack.take();
         let may_sack = !syn
             && payload.is_empty()
             && tcb.sack_ok
-            && (dsack.is_some() || self.ooo.get(tcb.ooo).is_some());
+            && (self.dsack.is_some() || self.ooo.get(tcb.ooo).is_some());
         if !may_sack && tcb.has(flag::TS_OK) {
+            // A D-SACK block goes on this segment or on none: tested in
+            // place and dropped, not copied out for the general case.
+            self.dsack = None;
             // What nearly every segment is: timestamps its only option
             // after the handshake, all four of ours on a SYN; written at
             // fixed offsets.
@@ -124,7 +126,7 @@ impl Core {
                 return;
             }
         }
-        self.emit_general(tx, tcb, now, seq, flags, payload, may_sack, dsack);
+        self.emit_general(tx, tcb, now, seq, flags, payload, may_sack);
     }
 
     /// `emit` for SYNs without all four options, segments with SACK
@@ -141,8 +143,8 @@ impl Core {
         flags: TcpFlags,
         payload: &[u8],
         may_sack: bool,
-        dsack: Option<(SeqNumber, SeqNumber)>,
     ) {
+        let dsack = self.dsack.take();
         let syn = flags.syn();
         let mut sack = wire::SackBlocks::default();
         if may_sack {
