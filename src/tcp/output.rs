@@ -220,7 +220,10 @@ impl Core {
     /// Sends what `tcb` owes: its SYN or SYN-ACK, data and FIN as the windows
     /// allow, else a pending ACK. Arms the RTO while anything is unacknowledged.
     pub(crate) fn output(&mut self, tx: &mut FrameBatch, tcb: &mut Tcb, index: u32, now: Instant) {
-        let was_outstanding = tcb.outstanding();
+        // Sending moves SND.MAX, never SND.UNA: what was outstanding
+        // before is told by SND.MAX alone, one value kept across the calls
+        // below rather than two.
+        let snd_max = tcb.snd_max;
         let sent = match tcb.state {
             State::SynSent | State::SynReceived if tcb.snd_nxt == tcb.iss => {
                 let flags = if tcb.state == State::SynSent {
@@ -250,7 +253,7 @@ impl Core {
         } else {
             tcb.ack_sent();
         }
-        if !was_outstanding && tcb.outstanding() {
+        if tcb.snd_una == snd_max && tcb.outstanding() {
             // A persist or SWS override timer gives way to the RTO of what
             // just left (RFC 6298 §5.1).
             self.rearm_outstanding(tcb, index, now);
