@@ -46,8 +46,8 @@ impl Core {
             let tuple = &tcb.tuple;
             wire::emit_fixed_frame(
                 buf,
-                core.mac,
-                tcb.peer_mac,
+                &core.mac,
+                &tcb.peer_mac,
                 tuple.local_ip,
                 tuple.remote_ip,
                 &seg,
