@@ -31,28 +31,35 @@ impl Core {
         header: impl FnOnce(&Core, &Tcb) -> (u16, [u8; OPT]),
     ) {
         let core = &*self;
-        tx.push_with(wire::FixedSegment::<OPT>::len_with(payload.len()), |buf| {
-            let (window, options) = header(core, tcb);
-            let seg = wire::FixedSegment {
-                src_port: tcb.tuple.local_port,
-                dst_port: tcb.tuple.remote_port,
-                seq,
-                ack: tcb.ack_field(flags),
-                flags,
-                window,
-                options,
-                payload,
-            };
-            let tuple = &tcb.tuple;
-            wire::emit_fixed_frame(
-                buf,
-                &core.mac,
-                &tcb.peer_mac,
-                tuple.local_ip,
-                tuple.remote_ip,
-                &seg,
-            )
-        });
+        tx.push_with(
+            wire::FixedSegment::<OPT>::len_with(payload.len()),
+            // Inlined always, as `push_with` and `emit_fixed_frame` are:
+            // with `emit`'s two bodies, the compiler would otherwise
+            // call each step out of line, its fields passed in memory.
+            #[inline(always)]
+            |buf| {
+                let (window, options) = header(core, tcb);
+                let seg = wire::FixedSegment {
+                    src_port: tcb.tuple.local_port,
+                    dst_port: tcb.tuple.remote_port,
+                    seq,
+                    ack: tcb.ack_field(flags),
+                    flags,
+                    window,
+                    options,
+                    payload,
+                };
+                let tuple = &tcb.tuple;
+                wire::emit_fixed_frame(
+                    buf,
+                    &core.mac,
+                    &tcb.peer_mac,
+                    tuple.local_ip,
+                    tuple.remote_ip,
+                    &seg,
+                )
+            },
+        );
         self.stats.frames_out += 1;
     }
 
@@ -83,7 +90,38 @@ impl Core {
 
     /// A segment of `tcb`: ACK set unless it is our first SYN, options as
     /// negotiated, the window as RFC 7323 §2.3 scales it.
+    #[inline(never)]
     pub(crate) fn emit(
+        &mut self,
+        tx: &mut FrameBatch,
+        tcb: &Tcb,
+        now: Instant,
+        seq: SeqNumber,
+        flags: TcpFlags,
+        payload: &[u8],
+    ) {
+        self.emit_any(tx, tcb, now, seq, flags, payload);
+    }
+
+    /// `emit` of a segment without text: a SYN, a FIN, an ACK, what most
+    /// are. Apart, so that its arguments all go in registers and its
+    /// writer has no text to test for. Out of line as `emit` is: its
+    /// callers stay small.
+    #[inline(never)]
+    pub(crate) fn emit_empty(
+        &mut self,
+        tx: &mut FrameBatch,
+        tcb: &Tcb,
+        now: Instant,
+        seq: SeqNumber,
+        flags: TcpFlags,
+    ) {
+        self.emit_any(tx, tcb, now, seq, flags, &[]);
+    }
+
+    /// The body of `emit` and `emit_empty`.
+    #[inline(always)]
+    fn emit_any(
         &mut self,
         tx: &mut FrameBatch,
         tcb: &Tcb,
@@ -214,7 +252,7 @@ impl Core {
             self.disarm(tcb);
         }
         tcb.ack_sent();
-        self.emit(tx, tcb, now, tcb.snd_nxt, TcpFlags::ACK, &[]);
+        self.emit_empty(tx, tcb, now, tcb.snd_nxt, TcpFlags::ACK);
     }
 
     /// Sends what `tcb` owes: its SYN or SYN-ACK, data and FIN as the windows
@@ -231,7 +269,7 @@ impl Core {
                 } else {
                     TcpFlags::SYN | TcpFlags::ACK
                 };
-                self.emit(tx, tcb, now, tcb.iss, flags, &[]);
+                self.emit_empty(tx, tcb, now, tcb.iss, flags);
                 tcb.snd_nxt = tcb.iss + 1;
                 tcb.snd_max = tcb.snd_max.max(tcb.snd_nxt);
                 if !tcb.syn_resent && tcb.rtt_seq.is_none() {
@@ -303,7 +341,7 @@ impl Core {
             && (tcb.snd_nxt - tcb.snd_una) as u32 as usize == tcb.send_buf.len()
         {
             let seq = tcb.snd_nxt;
-            self.emit(tx, tcb, now, seq, TcpFlags::ACK | TcpFlags::FIN, &[]);
+            self.emit_empty(tx, tcb, now, seq, TcpFlags::ACK | TcpFlags::FIN);
             if tcb.rtt_seq.is_none() && tcb.retries == 0 {
                 tcb.rtt_seq = Some((seq, SentAt::new(now)));
             }

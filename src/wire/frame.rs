@@ -272,7 +272,9 @@ impl<const OPT: usize> FixedSegment<'_, OPT> {
 /// # Panics
 /// If `buf` is shorter than `seg.frame_len()`, or the text would not fit
 /// an IPv4 packet — the caller sizes both; neither is wire input.
-#[inline]
+// Inlined always: its fields then come from where the caller keeps them,
+// never through a `FixedSegment` in memory.
+#[inline(always)]
 pub fn emit_fixed_frame<const OPT: usize>(
     buf: &mut [u8],
     src_mac: &MacAddr,
