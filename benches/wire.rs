@@ -78,8 +78,8 @@ fn wire(c: &mut Criterion) {
         b.iter(|| {
             black_box(wire::emit_fixed_frame(
                 &mut out,
-                MacAddr([2; 6]),
-                MacAddr([1; 6]),
+                &MacAddr([2; 6]),
+                &MacAddr([1; 6]),
                 B,
                 A,
                 black_box(&fixed_synack),

@@ -31,28 +31,35 @@ impl Core {
         header: impl FnOnce(&Core, &Tcb) -> (u16, [u8; OPT]),
     ) {
         let core = &*self;
-        tx.push_with(wire::FixedSegment::<OPT>::len_with(payload.len()), |buf| {
-            let (window, options) = header(core, tcb);
-            let seg = wire::FixedSegment {
-                src_port: tcb.tuple.local_port,
-                dst_port: tcb.tuple.remote_port,
-                seq,
-                ack: tcb.ack_field(flags),
-                flags,
-                window,
-                options,
-                payload,
-            };
-            let tuple = &tcb.tuple;
-            wire::emit_fixed_frame(
-                buf,
-                core.mac,
-                tcb.peer_mac,
-                tuple.local_ip,
-                tuple.remote_ip,
-                &seg,
-            )
-        });
+        tx.push_with(
+            wire::FixedSegment::<OPT>::len_with(payload.len()),
+            // Inlined always, as `push_with` and `emit_fixed_frame` are:
+            // with `emit`'s two bodies, the compiler would otherwise
+            // call each step out of line, its fields passed in memory.
+            #[inline(always)]
+            |buf| {
+                let (window, options) = header(core, tcb);
+                let seg = wire::FixedSegment {
+                    src_port: tcb.tuple.local_port,
+                    dst_port: tcb.tuple.remote_port,
+                    seq,
+                    ack: tcb.ack_field(flags),
+                    flags,
+                    window,
+                    options,
+                    payload,
+                };
+                let tuple = &tcb.tuple;
+                wire::emit_fixed_frame(
+                    buf,
+                    &core.mac,
+                    &tcb.peer_mac,
+                    tuple.local_ip,
+                    tuple.remote_ip,
+                    &seg,
+                )
+            },
+        );
         self.stats.frames_out += 1;
     }
 
@@ -83,7 +90,38 @@ impl Core {
 
     /// A segment of `tcb`: ACK set unless it is our first SYN, options as
     /// negotiated, the window as RFC 7323 §2.3 scales it.
+    #[inline(never)]
     pub(crate) fn emit(
+        &mut self,
+        tx: &mut FrameBatch,
+        tcb: &Tcb,
+        now: Instant,
+        seq: SeqNumber,
+        flags: TcpFlags,
+        payload: &[u8],
+    ) {
+        self.emit_any(tx, tcb, now, seq, flags, payload);
+    }
+
+    /// `emit` of a segment without text: a SYN, a FIN, an ACK, what most
+    /// are. Apart, so that its arguments all go in registers and its
+    /// writer has no text to test for. Out of line as `emit` is: its
+    /// callers stay small.
+    #[inline(never)]
+    pub(crate) fn emit_empty(
+        &mut self,
+        tx: &mut FrameBatch,
+        tcb: &Tcb,
+        now: Instant,
+        seq: SeqNumber,
+        flags: TcpFlags,
+    ) {
+        self.emit_any(tx, tcb, now, seq, flags, &[]);
+    }
+
+    /// The body of `emit` and `emit_empty`.
+    #[inline(always)]
+    fn emit_any(
         &mut self,
         tx: &mut FrameBatch,
         tcb: &Tcb,
@@ -97,12 +135,14 @@ impl Core {
         // gap. Only on segments without text, whose room the option
         // cannot take from the MSS. A duplicate's D-SACK block comes
         // first (RFC 2883 §4).
-        let dsack = self.dsack.take();
         let may_sack = !syn
             && payload.is_empty()
             && tcb.sack_ok
-            && (dsack.is_some() || self.ooo.get(tcb.ooo).is_some());
+            && (self.dsack.is_some() || self.ooo.get(tcb.ooo).is_some());
         if !may_sack && tcb.has(flag::TS_OK) {
+            // A D-SACK block goes on this segment or on none: tested in
+            // place and dropped, not copied out for the general case.
+            self.dsack = None;
             // What nearly every segment is: timestamps its only option
             // after the handshake, all four of ours on a SYN; written at
             // fixed offsets.
@@ -124,7 +164,7 @@ impl Core {
                 return;
             }
         }
-        self.emit_general(tx, tcb, now, seq, flags, payload, may_sack, dsack);
+        self.emit_general(tx, tcb, now, seq, flags, payload, may_sack);
     }
 
     /// `emit` for SYNs without all four options, segments with SACK
@@ -141,8 +181,8 @@ impl Core {
         flags: TcpFlags,
         payload: &[u8],
         may_sack: bool,
-        dsack: Option<(SeqNumber, SeqNumber)>,
     ) {
+        let dsack = self.dsack.take();
         let syn = flags.syn();
         let mut sack = wire::SackBlocks::default();
         if may_sack {
@@ -212,13 +252,16 @@ impl Core {
             self.disarm(tcb);
         }
         tcb.ack_sent();
-        self.emit(tx, tcb, now, tcb.snd_nxt, TcpFlags::ACK, &[]);
+        self.emit_empty(tx, tcb, now, tcb.snd_nxt, TcpFlags::ACK);
     }
 
     /// Sends what `tcb` owes: its SYN or SYN-ACK, data and FIN as the windows
     /// allow, else a pending ACK. Arms the RTO while anything is unacknowledged.
     pub(crate) fn output(&mut self, tx: &mut FrameBatch, tcb: &mut Tcb, index: u32, now: Instant) {
-        let was_outstanding = tcb.outstanding();
+        // Sending moves SND.MAX, never SND.UNA: what was outstanding
+        // before is told by SND.MAX alone, one value kept across the calls
+        // below rather than two.
+        let snd_max = tcb.snd_max;
         let sent = match tcb.state {
             State::SynSent | State::SynReceived if tcb.snd_nxt == tcb.iss => {
                 let flags = if tcb.state == State::SynSent {
@@ -226,7 +269,7 @@ impl Core {
                 } else {
                     TcpFlags::SYN | TcpFlags::ACK
                 };
-                self.emit(tx, tcb, now, tcb.iss, flags, &[]);
+                self.emit_empty(tx, tcb, now, tcb.iss, flags);
                 tcb.snd_nxt = tcb.iss + 1;
                 tcb.snd_max = tcb.snd_max.max(tcb.snd_nxt);
                 if !tcb.syn_resent && tcb.rtt_seq.is_none() {
@@ -248,7 +291,7 @@ impl Core {
         } else {
             tcb.ack_sent();
         }
-        if !was_outstanding && tcb.outstanding() {
+        if tcb.snd_una == snd_max && tcb.outstanding() {
             // A persist or SWS override timer gives way to the RTO of what
             // just left (RFC 6298 §5.1).
             self.rearm_outstanding(tcb, index, now);
@@ -298,7 +341,7 @@ impl Core {
             && (tcb.snd_nxt - tcb.snd_una) as u32 as usize == tcb.send_buf.len()
         {
             let seq = tcb.snd_nxt;
-            self.emit(tx, tcb, now, seq, TcpFlags::ACK | TcpFlags::FIN, &[]);
+            self.emit_empty(tx, tcb, now, seq, TcpFlags::ACK | TcpFlags::FIN);
             if tcb.rtt_seq.is_none() && tcb.retries == 0 {
                 tcb.rtt_seq = Some((seq, SentAt::new(now)));
             }

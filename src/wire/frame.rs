@@ -264,16 +264,21 @@ impl<const OPT: usize> FixedSegment<'_, OPT> {
 /// `emit_tcp_frame` for a [`FixedSegment`], byte for byte, written at fixed
 /// offsets, both checksums summed from the fields as 32-bit words rather
 /// than read back from the header (the zero bytes — checksums, urgent
-/// pointer, IP ID — add nothing).
+/// pointer, IP ID — add nothing). The words are summed as they lie on
+/// the wire, read in native order, which the ones'-complement sum allows
+/// (RFC 1071 §2(B)): each field is swapped once, for the header, and the
+/// addresses, in wire order already, not at all.
 ///
 /// # Panics
 /// If `buf` is shorter than `seg.frame_len()`, or the text would not fit
 /// an IPv4 packet — the caller sizes both; neither is wire input.
-#[inline]
+// Inlined always: its fields then come from where the caller keeps them,
+// never through a `FixedSegment` in memory.
+#[inline(always)]
 pub fn emit_fixed_frame<const OPT: usize>(
     buf: &mut [u8],
-    src_mac: MacAddr,
-    dst_mac: MacAddr,
+    src_mac: &MacAddr,
+    dst_mac: &MacAddr,
     src_ip: Ipv4Addr,
     dst_ip: Ipv4Addr,
     seg: &FixedSegment<OPT>,
@@ -292,9 +297,6 @@ pub fn emit_fixed_frame<const OPT: usize>(
     };
     *options = seg.options;
     let text_len = seg.payload.len();
-    if text_len > 0 {
-        rest[..text_len].copy_from_slice(seg.payload);
-    }
     let tcp_header = 20 + OPT as u32;
     let tcp_len = tcp_header + text_len as u32;
     let ip_len = Ipv4Repr::HEADER_LEN as u32 + tcp_len;
@@ -302,32 +304,41 @@ pub fn emit_fixed_frame<const OPT: usize>(
         ip_len <= 0xffff,
         "emit_fixed_frame: text past an IPv4 packet"
     );
-    let (s, d) = (u32::from(src_ip), u32::from(dst_ip));
-    let ports = u32::from(seg.src_port) << 16 | u32::from(seg.dst_port);
-    // The data offset in words, then the flags and the window.
-    let off_flags_window =
-        ((tcp_header / 4) << 28) | u32::from(seg.flags.0) << 16 | u32::from(seg.window);
     // Version 4, IHL 5; ID 0 and DF (RFC 6864 §4.1); TTL 64, TCP.
     const IP_WORD0: u32 = 0x4500_0000;
     const IP_WORD1: u32 = 0x0000_4000;
     const IP_WORD2: u32 = 0x4006_0000;
-    let ip_sum = u64::from(IP_WORD0 | ip_len)
-        + u64::from(IP_WORD1)
-        + u64::from(IP_WORD2)
-        + u64::from(s)
-        + u64::from(d);
-    let mut tcp_sum = u64::from(s)
-        + u64::from(d)
-        + u64::from(u32::from(Ipv4Repr::PROTO_TCP) + tcp_len)
-        + u64::from(ports)
-        + u64::from(seg.seq.0)
-        + u64::from(seg.ack.0)
-        + u64::from(off_flags_window);
+    let ip_word0 = (IP_WORD0 | ip_len).to_be_bytes();
+    let (s, d) = (src_ip.octets(), dst_ip.octets());
+    let ports = (u32::from(seg.src_port) << 16 | u32::from(seg.dst_port)).to_be_bytes();
+    let seq = seg.seq.0.to_be_bytes();
+    let ack = seg.ack.0.to_be_bytes();
+    // The data offset in words, then the flags and the window.
+    let off_flags_window =
+        (((tcp_header / 4) << 28) | u32::from(seg.flags.0) << 16 | u32::from(seg.window))
+            .to_be_bytes();
+    let word = |w: [u8; 4]| u64::from(u32::from_ne_bytes(w));
+    // The addresses are in both sums: the IP header's and the
+    // pseudo-header's (RFC 9293 §3.1).
+    let addrs = word(s) + word(d);
+    let ip_sum =
+        addrs + word(ip_word0) + word(IP_WORD1.to_be_bytes()) + word(IP_WORD2.to_be_bytes());
+    let mut tcp_sum = addrs
+        + word((u32::from(Ipv4Repr::PROTO_TCP) << 16 | tcp_len).to_be_bytes())
+        + word(ports)
+        + word(seq)
+        + word(ack)
+        + word(off_flags_window);
     for w in seg.options.chunks_exact(4) {
-        tcp_sum += u64::from(u32::from_be_bytes([w[0], w[1], w[2], w[3]]));
+        tcp_sum += word([w[0], w[1], w[2], w[3]]);
     }
+    // The text copied and summed under one test: two would have the
+    // compiler split the whole writer in two, one copy of it for frames
+    // without text, and keep values on the stack where the copies meet.
     if text_len > 0 {
-        tcp_sum += u64::from(checksum::sum(seg.payload));
+        rest[..text_len].copy_from_slice(seg.payload);
+        // At an even offset of the segment: the TCP header is whole words.
+        tcp_sum = checksum::add_native(tcp_sum, seg.payload);
     }
     let ip_check = !checksum::fold64(ip_sum);
     let tcp_check = !checksum::fold64(tcp_sum);
@@ -335,17 +346,17 @@ pub fn emit_fixed_frame<const OPT: usize>(
     h[0..6].copy_from_slice(&dst_mac.0);
     h[6..12].copy_from_slice(&src_mac.0);
     h[12..14].copy_from_slice(&EtherType::IPV4.0.to_be_bytes());
-    h[14..18].copy_from_slice(&(IP_WORD0 | ip_len).to_be_bytes());
+    h[14..18].copy_from_slice(&ip_word0);
     h[18..22].copy_from_slice(&IP_WORD1.to_be_bytes());
     h[22..24].copy_from_slice(&((IP_WORD2 >> 16) as u16).to_be_bytes());
-    h[24..26].copy_from_slice(&ip_check.to_be_bytes());
-    h[26..30].copy_from_slice(&s.to_be_bytes());
-    h[30..34].copy_from_slice(&d.to_be_bytes());
-    h[34..38].copy_from_slice(&ports.to_be_bytes());
-    h[38..42].copy_from_slice(&seg.seq.0.to_be_bytes());
-    h[42..46].copy_from_slice(&seg.ack.0.to_be_bytes());
-    h[46..50].copy_from_slice(&off_flags_window.to_be_bytes());
-    h[50..52].copy_from_slice(&tcp_check.to_be_bytes());
+    h[24..26].copy_from_slice(&ip_check.to_ne_bytes());
+    h[26..30].copy_from_slice(&s);
+    h[30..34].copy_from_slice(&d);
+    h[34..38].copy_from_slice(&ports);
+    h[38..42].copy_from_slice(&seq);
+    h[42..46].copy_from_slice(&ack);
+    h[46..50].copy_from_slice(&off_flags_window);
+    h[50..52].copy_from_slice(&tcp_check.to_ne_bytes());
     h[52..54].copy_from_slice(&[0, 0]); // urgent pointer
     seg.frame_len()
 }
@@ -485,7 +496,7 @@ mod tests {
             let len = emit_tcp_frame(&mut general, m, n, a, b, &repr);
             let mut fast = [0xffu8; TCP_FRAME_MAX_HEADER + 100];
             let fast_len = match syn {
-                None => emit_fixed_frame(&mut fast, m, n, a, b, &FixedSegment {
+                None => emit_fixed_frame(&mut fast, &m, &n, a, b, &FixedSegment {
                     src_port: ports.0,
                     dst_port: ports.1,
                     seq: repr.seq,
@@ -495,7 +506,7 @@ mod tests {
                     options: TcpOptions::ts_bytes(ts.0, ts.1),
                     payload: &payload,
                 }),
-                Some((mss, ws)) => emit_fixed_frame(&mut fast, m, n, a, b, &FixedSegment {
+                Some((mss, ws)) => emit_fixed_frame(&mut fast, &m, &n, a, b, &FixedSegment {
                     src_port: ports.0,
                     dst_port: ports.1,
                     seq: repr.seq,
