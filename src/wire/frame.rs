@@ -149,7 +149,13 @@ fn read_plain<'a>(
             h[TCP_AT + at + 3],
         ])
     };
-    let mac = |at: usize| MacAddr([h[at], h[at + 1], h[at + 2], h[at + 3], h[at + 4], h[at + 5]]);
+    // Copied as six bytes, not gathered byte by byte: LLVM then moves
+    // them as the copy's two words rather than shifting one 48-bit value.
+    let mac = |at: usize| {
+        let mut m = [0; 6];
+        m.copy_from_slice(&h[at..at + 6]);
+        MacAddr(m)
+    };
     TcpFrame {
         eth: EthernetRepr {
             dst: mac(0),
