@@ -53,10 +53,13 @@ impl RttEstimator {
             self.rttvar_us = ((3 * u64::from(self.rttvar_us) + u64::from(delta)) / 4) as u32;
             self.srtt_us = ((7 * u64::from(self.srtt_us) + u64::from(r)) / 8) as u32;
         }
-        let rto = u64::from(self.srtt_us) + u64::from(self.rttvar_us.saturating_mul(4).max(1_000));
         // A peer's TSecr can make R huge: saturate, not wrap, before the clamp.
-        let rto = u32::try_from(rto).unwrap_or(u32::MAX);
-        self.rto_us = rto.clamp(bounds.min_us, bounds.max_us);
+        let rto = self
+            .srtt_us
+            .saturating_add(self.rttvar_us.saturating_mul(4).max(1_000));
+        // `clamp` for bounds in order, which `RtoBounds::new` asks for,
+        // without its test of their order, a panic's branch per sample.
+        self.rto_us = rto.max(bounds.min_us).min(bounds.max_us);
     }
 
     /// Doubles the RTO after a timeout, up to `max` (RFC 6298 §5.5).
@@ -135,6 +138,28 @@ mod tests {
         let mut e = RttEstimator::new(hour);
         e.sample(1_800_000_000, RtoBounds::new(MIN, hour));
         assert_eq!(e.rto(), hour);
+    }
+
+    proptest::proptest! {
+        /// RFC 6298 §2.2–2.5 as first written, in 64 bits then clamped:
+        /// the saturating form `sample` uses agrees for any samples and
+        /// any bounds in order.
+        #[test]
+        fn rfc6298_rto_agrees_with_the_64_bit_formula(
+            samples in proptest::collection::vec(proptest::prelude::any::<u32>(), 1..8),
+            a in proptest::prelude::any::<u32>(),
+            b in proptest::prelude::any::<u32>(),
+        ) {
+            let (min_us, max_us) = (a.min(b), a.max(b));
+            let bounds = RtoBounds { min_us, max_us };
+            let mut e = RttEstimator::new(Duration::from_secs(1));
+            for r in samples {
+                e.sample(r, bounds);
+                let rto = u64::from(e.srtt_us) + u64::from(e.rttvar_us.saturating_mul(4).max(1_000));
+                let rto = u32::try_from(rto).unwrap_or(u32::MAX).clamp(min_us, max_us);
+                proptest::prop_assert_eq!(e.rto_us, rto);
+            }
+        }
     }
 
     #[test]

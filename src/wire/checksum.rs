@@ -66,6 +66,25 @@ pub fn add_word(acc: u64, w: u64) -> u64 {
 /// nonzero multiple of 0xffff, which is one multiplication to test.
 #[inline(always)]
 pub fn folds_to_all_ones(sum: u64) -> bool {
+    all_ones_rank(sum) < ALL_ONES_RANKS
+}
+
+/// [`folds_to_all_ones`] of both sums, as one test: a frame's IP and TCP
+/// checksums, which are right together or the frame is dropped.
+#[inline(always)]
+pub fn both_fold_to_all_ones(a: u64, b: u64) -> bool {
+    // Each passes where its rank is under the bound, so both do where the
+    // larger does: one compare and branch, not two.
+    all_ones_rank(a).max(all_ones_rank(b)) < ALL_ONES_RANKS
+}
+
+/// The ranks below which [`all_ones_rank`] says a sum folds to all ones.
+const ALL_ONES_RANKS: u64 = u64::MAX / 0xffff;
+
+/// `k - 1` for a sum that is `k` times 0xffff, `k` > 0; for any other sum
+/// (0 among them) a value of at least [`ALL_ONES_RANKS`].
+#[inline(always)]
+fn all_ones_rank(sum: u64) -> u64 {
     // 0xffff's inverse modulo 2^64. Multiplying by it maps the multiples
     // of 0xffff one to one onto 0..=(2^64 - 1) / 0xffff, k * 0xffff to k,
     // and everything else above (Granlund and Montgomery 1994, §9): the
@@ -73,7 +92,7 @@ pub fn folds_to_all_ones(sum: u64) -> bool {
     // one, 0 wraps to the top, so one compare also rules out a zero sum.
     const INVERSE: u64 = 0xfffe_fffe_fffe_ffff;
     const { assert!(0xffff_u64.wrapping_mul(INVERSE) == 1) };
-    sum.wrapping_mul(INVERSE).wrapping_sub(1) < u64::MAX / 0xffff
+    sum.wrapping_mul(INVERSE).wrapping_sub(1)
 }
 
 /// The sum of the TCP/UDP pseudo-header (RFC 9293 §3.1).
@@ -222,6 +241,26 @@ mod tests {
             let multiple = (k % (u64::MAX / 0xffff)) * 0xffff;
             for s in [sum, multiple.wrapping_add(near), multiple.wrapping_sub(near), near, u64::MAX] {
                 proptest::prop_assert_eq!(folds_to_all_ones(s), fold64(s) == 0xffff);
+            }
+        }
+
+        /// The joint test of two sums is the two tests, near the
+        /// multiples of 0xffff too, where one may pass and the other not.
+        #[test]
+        fn both_all_ones_is_each_all_ones(
+            a in proptest::prelude::any::<u64>(),
+            k in proptest::prelude::any::<u64>(),
+            near in 0u64..3,
+        ) {
+            let multiple = (k % (u64::MAX / 0xffff)) * 0xffff;
+            let sums = [a, multiple.wrapping_add(near), multiple.wrapping_sub(near), near, 0xffff, u64::MAX];
+            for x in sums {
+                for y in sums {
+                    proptest::prop_assert_eq!(
+                        both_fold_to_all_ones(x, y),
+                        folds_to_all_ones(x) && folds_to_all_ones(y)
+                    );
+                }
             }
         }
     }

@@ -46,15 +46,18 @@ const TCP_AT: usize = EthernetRepr::HEADER_LEN + Ipv4Repr::HEADER_LEN;
 /// a `Result` in memory (some 140 bytes written and read back a frame).
 #[inline(always)]
 pub(crate) fn parse_plain(frame: &[u8], verify_checksums: bool) -> Option<TcpFrame<'_>> {
-    let (h, segment, tcp_header) = plain_headers(frame, verify_checksums)?;
-    let options = TcpOptions::parse_aligned(&segment[20..tcp_header])?;
-    Some(read_plain(h, segment, tcp_header, options))
+    let (h, segment, options, text) = plain_headers(frame, verify_checksums)?;
+    let options = TcpOptions::parse_aligned(options)?;
+    Some(read_plain(h, segment.len(), options, text))
 }
 
-/// The checks of a plain frame but its options': its fixed headers, its
-/// TCP segment and the segment's header length.
+/// A plain frame's fixed headers, its TCP segment, and the segment's
+/// option bytes and text.
+type Plain<'a> = (&'a [u8; PLAIN], &'a [u8], &'a [u8], &'a [u8]);
+
+/// The checks of a plain frame but its options'.
 #[inline(always)]
-fn plain_headers(frame: &[u8], verify_checksums: bool) -> Option<(&[u8; PLAIN], &[u8], usize)> {
+fn plain_headers(frame: &[u8], verify_checksums: bool) -> Option<Plain<'_>> {
     let h: &[u8; PLAIN] = frame.get(..PLAIN)?.try_into().ok()?;
     // EtherType IPv4; version 4 with a 20-byte header; TCP; neither MF
     // nor a fragment offset.
@@ -70,6 +73,11 @@ fn plain_headers(frame: &[u8], verify_checksums: bool) -> Option<(&[u8; PLAIN], 
     if tcp_header < 20 || tcp_header > segment.len() {
         return None;
     }
+    // Split at the header's end, then its options from its 20 bytes: the
+    // option start is then known in bounds, where slicing the segment at
+    // 20 first would test its length once more.
+    let (header, text) = segment.split_at(tcp_header);
+    let options = &header[20..];
     if verify_checksums {
         // The fixed headers' words in native order, which the
         // ones'-complement sum allows (RFC 1071 §2(B)): a right sum is
@@ -105,7 +113,6 @@ fn plain_headers(frame: &[u8], verify_checksums: bool) -> Option<(&[u8; PLAIN], 
         // The options of nearly every segment, timestamps alone or a
         // SYN's four, summed at a length known here: straight-line code,
         // no loop.
-        let (options, text) = segment[20..].split_at(tcp_header - 20);
         let tcp = if let Ok(o) = <&[u8; 12]>::try_from(options) {
             checksum::add_native(tcp, o)
         } else if let Ok(o) = <&[u8; 20]>::try_from(options) {
@@ -118,20 +125,20 @@ fn plain_headers(frame: &[u8], verify_checksums: bool) -> Option<(&[u8; PLAIN], 
         } else {
             checksum::add_native(tcp, text)
         };
-        if !checksum::folds_to_all_ones(ip) || !checksum::folds_to_all_ones(tcp) {
+        if !checksum::both_fold_to_all_ones(ip, tcp) {
             return None;
         }
     }
-    Some((h, segment, tcp_header))
+    Some((h, segment, options, text))
 }
 
 /// A plain frame's fields, from fixed offsets.
 #[inline(always)]
 fn read_plain<'a>(
     h: &[u8; PLAIN],
-    segment: &'a [u8],
-    tcp_header: usize,
+    segment_len: usize,
     options: TcpOptions,
+    text: &'a [u8],
 ) -> TcpFrame<'a> {
     let be16 = |at: usize| u16::from_be_bytes([h[TCP_AT + at], h[TCP_AT + at + 1]]);
     let be32 = |at: usize| {
@@ -142,7 +149,13 @@ fn read_plain<'a>(
             h[TCP_AT + at + 3],
         ])
     };
-    let mac = |at: usize| MacAddr([h[at], h[at + 1], h[at + 2], h[at + 3], h[at + 4], h[at + 5]]);
+    // Copied as six bytes, not gathered byte by byte: LLVM then moves
+    // them as the copy's two words rather than shifting one 48-bit value.
+    let mac = |at: usize| {
+        let mut m = [0; 6];
+        m.copy_from_slice(&h[at..at + 6]);
+        MacAddr(m)
+    };
     TcpFrame {
         eth: EthernetRepr {
             dst: mac(0),
@@ -154,7 +167,7 @@ fn read_plain<'a>(
             dst: Ipv4Addr::new(h[30], h[31], h[32], h[33]),
             protocol: Ipv4Repr::PROTO_TCP,
             ttl: h[22],
-            payload_len: segment.len(),
+            payload_len: segment_len,
         },
         tcp: TcpRepr {
             src_port: be16(0),
@@ -165,7 +178,7 @@ fn read_plain<'a>(
             window: be16(14),
             urgent: be16(18),
             options,
-            payload: &segment[tcp_header..],
+            payload: text,
         },
     }
 }
