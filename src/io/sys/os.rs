@@ -529,14 +529,20 @@ pub(crate) fn prefer_busy_poll(fd: i32, usecs: u32, budget: u32) -> Result<(), E
 /// `XDP_MAX_TX_SKB_BUDGET` (Linux 6.17+ `<linux/if_xdp.h>`; not yet in
 /// the libc crate).
 const XDP_MAX_TX_SKB_BUDGET: libc::c_int = 9;
+/// The frames a copy-mode sendto(2) sends unless told otherwise, and the
+/// least `XDP_MAX_TX_SKB_BUDGET` takes (the kernel's `TX_BATCH_SIZE`).
+const XDP_DEFAULT_TX_BUDGET: u32 = 32;
 
 /// Lets one wakeup of copy-mode AF_XDP socket `fd` transmit up to `budget`
 /// frames instead of the kernel's 32 (`XDP_MAX_TX_SKB_BUDGET`): a batch
 /// longer than 32 then leaves in one sendto(2) rather than waiting, beyond
 /// the 32nd frame, for the next wakeup. A kernel without the option
 /// (ENOPROTOOPT) keeps its 32, as before it; one with it takes 32 up to
-/// the tx ring's size.
+/// the tx ring's size. A `budget` of 32 or less leaves the kernel's.
 pub(crate) fn xsk_tx_budget(fd: i32, budget: u32) -> Result<(), Error> {
+    if budget <= XDP_DEFAULT_TX_BUDGET {
+        return Ok(());
+    }
     // SAFETY: setsockopt(2) reads one u32 from a valid pointer with its
     // exact length, as the option asks; `fd` is the caller's open socket.
     let rc = unsafe {

@@ -384,7 +384,7 @@ impl XskSocket {
         // Copy mode sends in the wakeup's own sendto(2), 32 frames a call
         // unless told otherwise; a zero-copy driver sends from its own
         // NAPI poll and takes no budget from the socket.
-        if !zero_copy && cfg.ring_size >= 32 {
+        if !zero_copy {
             os::xsk_tx_budget(sock.fd(), cfg.ring_size).map_err(|e| xsk_err(e.to_string()))?;
         }
         Ok(sock)
