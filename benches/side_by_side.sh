@@ -32,6 +32,14 @@ row() { printf '  %-46s %9.0f conn/s%s\n' "$1" "$2" "${3:+   $3}"; }
 load() { A "$sw" load --iface sw0 --target "$1" --concurrency 256 --duration "$secs" --request-file "$tmp/req" "${@:2}" --json | tee "$tmp/last.json" | rate; }
 # Frames both ways per completed connection of the last load run.
 frames_per() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); e=d["engine"]; print((e["frames_in"]+e["frames_out"])/max(d["completed"],1))' "$tmp/last.json"; }
+# synwave serve on 10.77.0.2:8080 in B, started directly rather than
+# through B so that $! is the process itself and SIGINT reaches it; stopped
+# again by serve_down.
+serve_up() {
+    ip netns exec "$NS_B" "$sw" serve --iface sw1 --listen 10.77.0.2:8080 --response "$tmp/resp" >/dev/null 2>&1 & pids+=($!)
+    sleep 1
+}
+serve_down() { kill -INT "${pids[-1]}"; wait "${pids[-1]}" || true; unset 'pids[-1]'; }
 
 A sysctl -qw net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_range="1024 65535"
 B sysctl -qw net.core.somaxconn=65535 net.ipv4.tcp_max_syn_backlog=65535
@@ -55,8 +63,7 @@ row "wrk -t2 -c256" "$theirs"
 row "synwave load -c256 --src 10.77.0.0/27 (29 addresses; wrk cannot)" "$more" "$(ratio "$more" "$theirs")"
 
 echo "== 2. client side, against synwave serve (10.77.0.2:8080, closes first)"
-ip netns exec "$NS_B" "$sw" serve --iface sw1 --listen 10.77.0.2:8080 --response "$tmp/resp" >/dev/null 2>&1 & pids+=($!)
-sleep 1
+serve_up
 ours=$(load 10.77.0.2:8080)
 theirs=$(wrk_rate 256 http://10.77.0.2:8080/)
 row "synwave load -c256 (one source address)" "$ours" "synwave / wrk $(ratio "$ours" "$theirs")"
@@ -67,18 +74,17 @@ ours=$(wrk_rate 256 http://10.77.0.2:8080/)
 theirs=$(wrk_rate 256 http://10.77.0.2:80/)
 row "synwave serve (1 worker)" "$ours" "synwave / nginx $(ratio "$ours" "$theirs")"
 row "nginx (2 workers)" "$theirs"
-kill -INT "${pids[-1]}"; wait "${pids[-1]}" || true; unset 'pids[-1]'
+serve_down
 
 echo "== 4. the frame ceiling: AF_XDP frames bounced across this veth, no TCP (benches/ceiling.rs), $rounds rounds"
 # The server runs only during its round's load: a worker left polling would
 # take a core from the ceiling run.
 fractions=()
 for ((r = 1; r <= rounds; r++)); do
-    ip netns exec "$NS_B" "$sw" serve --iface sw1 --listen 10.77.0.2:8080 --response "$tmp/resp" >/dev/null 2>&1 & pids+=($!)
-    sleep 1
+    serve_up
     conns=$(load 10.77.0.2:8080)
     per=$(frames_per)
-    kill -INT "${pids[-1]}"; wait "${pids[-1]}" || true; unset 'pids[-1]'
+    serve_down
     ceiling=$(cargo bench --quiet --bench ceiling -- "$secs" 2>/dev/null | awk -F= '/^ceiling_frames_per_s=/ {print $2}')
     [[ -n $ceiling ]] || { echo "side_by_side: the ceiling bench printed no figure" >&2; exit 1; }
     fps=$(python3 -c "print($conns*$per)")
