@@ -8,6 +8,10 @@ use synwave::app::{turn, App};
 use synwave::tcp::{Config, Engine, EventKind, Events, FrameBatch, Instant};
 use synwave::wire::MacAddr;
 
+// As the `synwave` binary allocates: the engines' tables on huge pages.
+#[global_allocator]
+static ALLOC: synwave::io::HugePageAlloc = synwave::io::HugePageAlloc;
+
 pub const BATCH: u64 = 64;
 const SERVER: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(10, 1, 0, 1), 80);
 /// Client ports per source address.

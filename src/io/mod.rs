@@ -30,7 +30,7 @@ pub mod testbed;
 pub mod worker;
 pub mod xdp;
 
-pub use sys::{Frames, XskConfig, XskMode, XskSocket, XskStats};
+pub use sys::{Frames, HugePageAlloc, XskConfig, XskMode, XskSocket, XskStats};
 pub use testbed::Testbed;
 pub use xdp::{AttachMode, XdpMode, XdpProgram};
 

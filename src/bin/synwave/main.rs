@@ -23,6 +23,11 @@ use synwave::Failure;
 mod cli;
 use cli::*;
 
+// Huge pages for the workers' tables, which millions of records make larger
+// than the TLB reaches (see the module).
+#[global_allocator]
+static ALLOC: synwave::io::HugePageAlloc = synwave::io::HugePageAlloc;
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,

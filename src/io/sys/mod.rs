@@ -15,6 +15,8 @@
 //!   rings, playing the kernel's side.
 //! - [`skel`]: the generated libbpf skeleton of `bpf/synwave.bpf.c`, for
 //!   [`crate::io::xdp`].
+//! - [`huge_pages`]: the global allocator that asks for transparent huge
+//!   pages on large allocations ([`HugePageAlloc`]).
 //! - [`os`]: thin safe wrappers over the libc calls the rest of the I/O
 //!   layer needs (ioctls, `setns`, `sigaction`, AF_PACKET, the clock).
 #![allow(unsafe_code)]
@@ -24,9 +26,11 @@
     clippy::missing_safety_doc
 )]
 
+pub(crate) mod huge_pages;
 pub(crate) mod os;
 pub(crate) mod ring;
 pub(crate) mod skel;
 pub(crate) mod xsk;
 
+pub use huge_pages::HugePageAlloc;
 pub use xsk::{Frames, XskConfig, XskMode, XskSocket, XskStats};
