@@ -138,12 +138,9 @@ impl Engine {
     }
 
     /// Bytes per established TCB and per TIME-WAIT entry (slot, map entry,
-    /// the TCB's timer, and for TIME-WAIT its place in the age queue).
+    /// and the TCB's timer; a TIME-WAIT record holds its own age links).
     pub fn bytes_per_entry() -> (usize, usize) {
-        (
-            Table::bytes_per_tcb(),
-            Table::bytes_per_time_wait() + super::time_wait::TimeWaits::order_entry_bytes(),
-        )
+        (Table::bytes_per_tcb(), Table::bytes_per_time_wait())
     }
 
     /// The bytes of the loss-record pool (`spurious.rs`) at its largest

@@ -181,7 +181,7 @@ impl Table {
     }
 
     /// Bytes one TIME-WAIT entry costs, counted the same way (it has no
-    /// timer; its place in the age queue is counted by the caller).
+    /// timer; its place in the age order is in the record).
     pub fn bytes_per_time_wait() -> usize {
         core::mem::size_of::<TimeWait>() + Self::map_entry_bytes()
     }
