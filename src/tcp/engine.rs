@@ -523,7 +523,7 @@ impl Engine {
         tcb.transition(to, &mut self.core.stats);
         self.core.release_ooo(tcb);
         self.core.release_episode(tcb);
-        self.table.remove_tcb(index, false);
+        self.table.remove_tcb(index);
     }
 
     /// Ends a TCB closed in order: LAST-ACK's FIN acknowledged, or a

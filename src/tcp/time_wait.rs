@@ -309,6 +309,13 @@ impl Engine {
         tx: &mut FrameBatch,
         ack_fin: bool,
     ) {
+        // Counted before the TCB's own key changes over to TIME-WAIT; and
+        // first, so that one borrow of the TCB serves all that follows.
+        if self.table.time_wait_count() >= self.core.cfg.max_time_wait
+            && self.drop_oldest_time_wait()
+        {
+            self.core.stats.time_wait_recycled += 1;
+        }
         let tcb = &mut self.table.tcbs[index as usize];
         if ack_fin {
             self.core.ack_now(tx, tcb, now);
@@ -317,13 +324,6 @@ impl Engine {
         self.core.closed_in_order(tcb, index, now);
         tcb.transition(State::TimeWait, &mut self.core.stats);
         self.core.stats.time_wait_entered += 1;
-        // Counted before the TCB's own key changes over to TIME-WAIT.
-        if self.table.time_wait_count() >= self.core.cfg.max_time_wait
-            && self.drop_oldest_time_wait()
-        {
-            self.core.stats.time_wait_recycled += 1;
-        }
-        let tcb = &mut self.table.tcbs[index as usize];
         self.core.release_ooo(tcb);
         // A D-SACK that comes now finds no TCB to undo: the record goes.
         self.core.release_episode(tcb);
