@@ -60,7 +60,7 @@ fn table(c: &mut Criterion) {
             full,
             |(mut t, idx)| {
                 for index in idx {
-                    t.remove_tcb(index, false);
+                    t.remove_tcb(index);
                 }
                 t
             },

@@ -138,12 +138,9 @@ impl Engine {
     }
 
     /// Bytes per established TCB and per TIME-WAIT entry (slot, map entry,
-    /// the TCB's timer, and for TIME-WAIT its place in the age queue).
+    /// and the TCB's timer; a TIME-WAIT record holds its own age links).
     pub fn bytes_per_entry() -> (usize, usize) {
-        (
-            Table::bytes_per_tcb(),
-            Table::bytes_per_time_wait() + super::time_wait::TimeWaits::order_entry_bytes(),
-        )
+        (Table::bytes_per_tcb(), Table::bytes_per_time_wait())
     }
 
     /// The bytes of the loss-record pool (`spurious.rs`) at its largest
@@ -526,7 +523,7 @@ impl Engine {
         tcb.transition(to, &mut self.core.stats);
         self.core.release_ooo(tcb);
         self.core.release_episode(tcb);
-        self.table.remove_tcb(index, false);
+        self.table.remove_tcb(index);
     }
 
     /// Ends a TCB closed in order: LAST-ACK's FIN acknowledged, or a

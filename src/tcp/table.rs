@@ -123,34 +123,29 @@ impl Table {
         }
     }
 
-    /// Frees a TCB slot and unmaps its tuple unless `keep_key` (the tuple now
-    /// maps to a TIME-WAIT record). The engine has disarmed its timer; the
-    /// slot keeps the wheel entry for its next connection.
+    /// Frees a TCB slot and unmaps its tuple. The engine has disarmed its
+    /// timer; the slot keeps the wheel entry for its next connection.
     #[inline]
-    pub fn remove_tcb(&mut self, index: u32, keep_key: bool) {
+    pub fn remove_tcb(&mut self, index: u32) {
         let tcb = &mut self.tcbs[index as usize];
-        if !keep_key {
-            let tuple = tcb.tuple;
-            self.unmap(&tuple);
-        }
-        let tcb = &mut self.tcbs[index as usize];
-        // The slot's reset, not a transition: `Engine::finish` or
-        // `Engine::enter_time_wait` counted the connection's last one.
-        tcb.state = super::State::Closed;
-        tcb.flags = 0;
-        tcb.generation = tcb.generation.wrapping_add(1);
-        tcb.send_buf.clear();
+        let tuple = tcb.tuple;
+        vacate(tcb);
         self.live_tcbs -= 1;
         self.free_tcbs.push(index);
+        self.unmap(&tuple);
     }
 
     /// Replaces the TCB at `index` by its TIME-WAIT record, entered at
     /// `now`: the slot is freed, the tuple kept and pointed at the record.
     pub(crate) fn tcb_to_time_wait(&mut self, index: u32, now: Instant) {
-        let tcb = &self.tcbs[index as usize];
+        // One borrow of the slot for the record and the reset, where
+        // `remove_tcb` would index (and bounds-check) it again.
+        let tcb = &mut self.tcbs[index as usize];
         let tuple = tcb.tuple;
         let tw_index = self.time_waits.insert(tcb, now);
-        self.remove_tcb(index, true);
+        vacate(tcb);
+        self.live_tcbs -= 1;
+        self.free_tcbs.push(index);
         self.remap(tuple, Slot::TimeWait(tw_index));
     }
 
@@ -181,7 +176,7 @@ impl Table {
     }
 
     /// Bytes one TIME-WAIT entry costs, counted the same way (it has no
-    /// timer; its place in the age queue is counted by the caller).
+    /// timer; its place in the age order is in the record).
     pub fn bytes_per_time_wait() -> usize {
         core::mem::size_of::<TimeWait>() + Self::map_entry_bytes()
     }
@@ -189,6 +184,17 @@ impl Table {
     fn map_entry_bytes() -> usize {
         core::mem::size_of::<(FourTuple, Slot)>() + 1
     }
+}
+
+/// Resets a freed TCB slot, keeping its allocations. The slot's reset, not
+/// a transition: `Engine::finish` or `Engine::enter_time_wait` counted the
+/// connection's last one.
+#[inline]
+fn vacate(tcb: &mut Tcb) {
+    tcb.state = super::State::Closed;
+    tcb.flags = 0;
+    tcb.generation = tcb.generation.wrapping_add(1);
+    tcb.send_buf.clear();
 }
 
 /// A free TCB slot: the last freed (its buffer and wheel entry warm), or a

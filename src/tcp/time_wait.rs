@@ -12,7 +12,6 @@ use super::table::Slot;
 use super::tcb::{flag, ts_older, Tcb};
 use super::{FourTuple, FrameBatch, Instant, State};
 use crate::wire::{MacAddr, SeqNumber, TcpFlags};
-use std::collections::VecDeque;
 
 /// One connection in TIME-WAIT (RFC 9293 §3.6.1, RFC 6191).
 #[derive(Clone, Debug)]
@@ -31,11 +30,15 @@ pub(crate) struct TimeWait {
     pub entered: Instant,
     /// As the TCB's: the last challenge or out-of-window ACK, in ms.
     pub last_oow_ack: u32,
-    /// Order of entry, to find the oldest record when the table is full.
-    pub stamp: u32,
-    /// Not ended: the slot is not on the free list.
-    pub live: bool,
+    /// The next older and next younger live records in the age list
+    /// ([`NONE`] at its ends; meaningless while the slot is free).
+    older: u32,
+    younger: u32,
 }
+
+/// No record: the end of the age list. Never a slot's index, as the slab
+/// would need 2^32 records (256 GiB) to reach it.
+const NONE: u32 = u32::MAX;
 
 impl TimeWait {
     /// A slot not yet filled.
@@ -55,14 +58,15 @@ impl TimeWait {
         ts_offset: 0,
         entered: Instant::ZERO,
         last_oow_ack: 0,
-        stamp: 0,
-        live: false,
+        older: NONE,
+        younger: NONE,
     };
 
     /// Becomes the record of `tcb`, entering TIME-WAIT at `now`, field by
     /// field in place (a whole new value would be built aside and copied).
+    /// Its links are the age list's to set.
     #[inline]
-    fn fill(&mut self, tcb: &Tcb, now: Instant, stamp: u32) {
+    fn fill(&mut self, tcb: &Tcb, now: Instant) {
         self.tuple = tcb.tuple;
         self.peer_mac = tcb.peer_mac;
         self.ts_ok = tcb.has(flag::TS_OK);
@@ -73,8 +77,6 @@ impl TimeWait {
         self.ts_offset = tcb.ts_offset;
         self.entered = now;
         self.last_oow_ack = tcb.last_oow_ack;
-        self.stamp = stamp;
-        self.live = true;
     }
 
     /// RFC 6191 §2: a SYN may reopen the tuple when its timestamp is newer
@@ -106,20 +108,32 @@ impl TimeWait {
 /// The TIME-WAIT records of one engine, in a slab with a free list, and
 /// their order of entry. Every record lives exactly 2MSL from when it
 /// entered or was last restarted, so that order is also the order of
-/// expiry: the queue is the records' timer, and no record needs a timer
+/// expiry: the order is the records' timer, and no record needs a timer
 /// wheel entry of its own (at millions of records, most of the wheel's
 /// work and a 24-byte entry each). The oldest is also the one recycled
 /// when `max_time_wait` is reached. The table's map points tuples into it.
-#[derive(Default)]
+///
+/// The order is a list linked through the records (oldest to youngest)
+/// rather than a queue of indices: a record that restarts or ends early
+/// moves or leaves in place, so no stale entry is left behind to skip or
+/// compact, and the oldest is always live without a check.
 pub(crate) struct TimeWaits {
     records: Vec<TimeWait>,
     free: Vec<u32>,
-    /// (index, stamp) by age. A restart queues a record again under a new
-    /// stamp; pairs that no longer name a live record are skipped when met.
-    /// The front is always live (or the queue empty), so that
-    /// [`TimeWaits::next_expiry`] is exact.
-    order: VecDeque<(u32, u32)>,
-    next_stamp: u32,
+    /// The ends of the age list, [`NONE`] while it is empty.
+    oldest: u32,
+    youngest: u32,
+}
+
+impl Default for TimeWaits {
+    fn default() -> Self {
+        TimeWaits {
+            records: Vec::new(),
+            free: Vec::new(),
+            oldest: NONE,
+            youngest: NONE,
+        }
+    }
 }
 
 impl TimeWaits {
@@ -133,11 +147,10 @@ impl TimeWaits {
         &mut self.records[index as usize]
     }
 
-    /// Stores the record of `tcb`, entering TIME-WAIT at `now`, stamped
-    /// with its order of entry.
+    /// Stores the record of `tcb`, entering TIME-WAIT at `now`, as the
+    /// youngest.
     #[inline]
     pub fn insert(&mut self, tcb: &Tcb, now: Instant) -> u32 {
-        let stamp = self.take_stamp();
         let index = match self.free.pop() {
             Some(i) => i,
             None => {
@@ -145,116 +158,106 @@ impl TimeWaits {
                 (self.records.len() - 1) as u32
             }
         };
-        self.records[index as usize].fill(tcb, now, stamp);
-        self.order.push_back((index, stamp));
+        self.records[index as usize].fill(tcb, now);
+        self.link_youngest(index);
         index
     }
 
-    fn take_stamp(&mut self) -> u32 {
-        let stamp = self.next_stamp;
-        self.next_stamp = stamp.wrapping_add(1);
-        stamp
-    }
-
-    /// 2MSL begins anew for a record from `now`: it moves to the back.
+    /// 2MSL begins anew for a record from `now`: it becomes the youngest.
     pub fn restart(&mut self, index: u32, now: Instant) {
-        let stamp = self.take_stamp();
-        let tw = &mut self.records[index as usize];
-        tw.entered = now;
-        tw.stamp = stamp;
-        self.order.push_back((index, stamp));
-        self.trim();
-        self.compact();
+        self.records[index as usize].entered = now;
+        self.unlink(index);
+        self.link_youngest(index);
     }
 
     /// Frees a record's slot.
-    // Inlined into `remove_oldest` too: a call there costs more than the
-    // entry it saves `trim`.
-    #[inline(always)]
+    #[inline]
     pub fn remove(&mut self, index: u32) -> FourTuple {
-        let tw = &mut self.records[index as usize];
-        tw.live = false;
-        let tuple = tw.tuple;
+        self.unlink(index);
         self.free.push(index);
-        self.trim();
-        self.compact();
-        tuple
+        self.records[index as usize].tuple
     }
 
-    /// [`TimeWaits::remove`] for the oldest record, the front of the
-    /// queue: live, so its entry is popped at once rather than found
-    /// stale by `trim`. None where no record is left.
+    /// [`TimeWaits::remove`] for the oldest record: it has no older
+    /// neighbour to relink. None where no record is left.
     pub fn remove_oldest(&mut self) -> Option<FourTuple> {
-        let (index, _) = self.order.pop_front()?;
-        Some(self.remove(index))
+        let index = self.oldest;
+        let tw = self.records.get(index as usize)?;
+        let (tuple, younger) = (tw.tuple, tw.younger);
+        // The bounds check is the end-of-list check: NONE is out of bounds.
+        match self.records.get_mut(younger as usize) {
+            Some(next) => next.older = NONE,
+            None => self.youngest = NONE,
+        }
+        self.oldest = younger;
+        self.free.push(index);
+        Some(tuple)
     }
 
-    /// Whether `(index, stamp)` still names a live record.
-    fn live(&self, index: u32, stamp: u32) -> bool {
+    /// Appends a filled record to the age list.
+    #[inline]
+    fn link_youngest(&mut self, index: u32) {
+        let older = self.youngest;
+        let tw = &mut self.records[index as usize];
+        tw.older = older;
+        tw.younger = NONE;
+        match self.records.get_mut(older as usize) {
+            Some(prev) => prev.younger = index,
+            None => self.oldest = index,
+        }
+        self.youngest = index;
+    }
+
+    /// Takes a record out of the age list, its neighbours joined.
+    #[inline]
+    fn unlink(&mut self, index: u32) {
         let tw = &self.records[index as usize];
-        tw.live && tw.stamp == stamp
-    }
-
-    /// The oldest live record. It stays queued until removed.
-    pub fn oldest(&self) -> Option<u32> {
-        self.order.front().map(|&(index, _)| index)
+        let (older, younger) = (tw.older, tw.younger);
+        match self.records.get_mut(older as usize) {
+            Some(prev) => prev.younger = younger,
+            None => self.oldest = younger,
+        }
+        match self.records.get_mut(younger as usize) {
+            Some(next) => next.older = older,
+            None => self.youngest = older,
+        }
     }
 
     /// The oldest record, if its 2MSL (`lifetime`) is over by `now`.
     pub fn expired(&self, now: Instant, lifetime: core::time::Duration) -> Option<u32> {
-        let index = self.oldest()?;
-        (self.records[index as usize].entered + lifetime <= now).then_some(index)
+        let tw = self.records.get(self.oldest as usize)?;
+        (tw.entered + lifetime <= now).then_some(self.oldest)
     }
 
     /// When the oldest record's 2MSL ends.
     pub fn next_expiry(&self, lifetime: core::time::Duration) -> Option<Instant> {
-        self.oldest()
-            .map(|index| self.records[index as usize].entered + lifetime)
+        self.records
+            .get(self.oldest as usize)
+            .map(|tw| tw.entered + lifetime)
     }
 
-    /// Drops every stale age entry once they outnumber the live records:
-    /// restarts and early ends leave entries behind the front, and a peer
-    /// retransmitting FINs must not grow the queue past about one entry a
-    /// record (which memory budgets count). Amortised O(1): it runs only
-    /// after the queue has doubled.
-    #[inline]
-    fn compact(&mut self) {
-        let live = self.records.len() - self.free.len();
-        if self.order.len() > 2 * live + 1024 {
-            self.drop_stale();
-        }
-    }
-
-    /// [`TimeWaits::compact`]'s rare work, out of line so that its check
-    /// alone is inlined where records end.
-    #[cold]
-    #[inline(never)]
-    fn drop_stale(&mut self) {
-        let records = &self.records;
-        self.order
-            .retain(|&(i, stamp)| records[i as usize].live && records[i as usize].stamp == stamp);
-    }
-
-    /// Drops age entries that no longer name a live record from the front,
-    /// keeping the front live and the queue about as long as the table.
-    fn trim(&mut self) {
-        while let Some(&(index, stamp)) = self.order.front() {
-            if self.live(index, stamp) {
-                break;
-            }
-            self.order.pop_front();
-        }
-    }
-
-    /// Entries in the age queue, live or stale.
+    /// The live records, oldest first, by the age list.
     #[cfg(test)]
-    pub fn queued(&self) -> usize {
-        self.order.len()
+    pub fn by_age(&self) -> Vec<u32> {
+        let mut out = Vec::new();
+        let mut at = self.oldest;
+        while let Some(tw) = self.records.get(at as usize) {
+            out.push(at);
+            at = tw.younger;
+        }
+        out
     }
 
-    /// Bytes of one record's place in the age queue.
-    pub const fn order_entry_bytes() -> usize {
-        core::mem::size_of::<(u32, u32)>()
+    /// The live records, youngest first, by the list's back links.
+    #[cfg(test)]
+    fn by_age_back(&self) -> Vec<u32> {
+        let mut out = Vec::new();
+        let mut at = self.youngest;
+        while let Some(tw) = self.records.get(at as usize) {
+            out.push(at);
+            at = tw.older;
+        }
+        out
     }
 }
 
@@ -306,6 +309,13 @@ impl Engine {
         tx: &mut FrameBatch,
         ack_fin: bool,
     ) {
+        // Counted before the TCB's own key changes over to TIME-WAIT; and
+        // first, so that one borrow of the TCB serves all that follows.
+        if self.table.time_wait_count() >= self.core.cfg.max_time_wait
+            && self.drop_oldest_time_wait()
+        {
+            self.core.stats.time_wait_recycled += 1;
+        }
         let tcb = &mut self.table.tcbs[index as usize];
         if ack_fin {
             self.core.ack_now(tx, tcb, now);
@@ -314,13 +324,6 @@ impl Engine {
         self.core.closed_in_order(tcb, index, now);
         tcb.transition(State::TimeWait, &mut self.core.stats);
         self.core.stats.time_wait_entered += 1;
-        // Counted before the TCB's own key changes over to TIME-WAIT.
-        if self.table.time_wait_count() >= self.core.cfg.max_time_wait
-            && self.drop_oldest_time_wait()
-        {
-            self.core.stats.time_wait_recycled += 1;
-        }
-        let tcb = &mut self.table.tcbs[index as usize];
         self.core.release_ooo(tcb);
         // A D-SACK that comes now finds no TCB to undo: the record goes.
         self.core.release_episode(tcb);
@@ -447,50 +450,56 @@ impl Core {
 mod tests {
     use super::*;
     use proptest::prelude::*;
-
-    /// The age queue, the free list, and each slot's liveness and stamp.
-    type QueueState = (Vec<(u32, u32)>, Vec<u32>, Vec<(bool, u32)>);
-
-    /// What a queue of records holds.
-    fn state(t: &TimeWaits) -> QueueState {
-        let records = t.records.iter().map(|r| (r.live, r.stamp)).collect();
-        (t.order.iter().copied().collect(), t.free.clone(), records)
-    }
+    use std::collections::VecDeque;
 
     proptest! {
-        /// RFC 9293 §3.6.1 (2MSL, in order of entry): ending the oldest
-        /// record by `remove_oldest` leaves the queue exactly as `remove`
-        /// of `oldest()` does, through entries, restarts and early ends.
+        /// RFC 9293 §3.6.1 (2MSL, in order of entry): the age list keeps
+        /// the live records in order of entry or last restart, the one a
+        /// queue of indices kept, through entries, restarts, early ends
+        /// and ends of the oldest; slots are reused last freed first.
         #[test]
-        fn rfc9293_3_6_1_remove_oldest_is_remove_of_the_oldest(
+        fn rfc9293_3_6_1_the_age_list_is_the_order_of_entry(
             ops in proptest::collection::vec((0u8..4, 0u32..8), 1..200),
         ) {
-            let tcb = Tcb::vacant();
-            let (mut fast, mut slow) = (TimeWaits::default(), TimeWaits::default());
+            let mut tcb = Tcb::vacant();
+            let mut t = TimeWaits::default();
+            let (mut order, mut free, mut slots) = (VecDeque::<u32>::new(), Vec::<u32>::new(), 0u32);
             for (step, (op, pick)) in ops.into_iter().enumerate() {
                 let now = Instant::from_millis(step as u64);
-                let live: Vec<u32> = (0..slow.records.len() as u32)
-                    .filter(|&i| slow.records[i as usize].live)
-                    .collect();
-                let chosen = (!live.is_empty()).then(|| live[pick as usize % live.len()]);
+                let chosen = (!order.is_empty()).then(|| order[pick as usize % order.len()]);
                 match (op, chosen) {
                     (0, _) => {
-                        prop_assert_eq!(fast.insert(&tcb, now), slow.insert(&tcb, now));
+                        tcb.tuple.local_port = step as u16;
+                        let expected = free.pop().unwrap_or_else(|| { slots += 1; slots - 1 });
+                        prop_assert_eq!(t.insert(&tcb, now), expected);
+                        prop_assert_eq!(t.get(expected).tuple.local_port, step as u16);
+                        order.push_back(expected);
                     }
                     (1, Some(i)) => {
-                        fast.restart(i, now);
-                        slow.restart(i, now);
+                        t.restart(i, now);
+                        order.retain(|&j| j != i);
+                        order.push_back(i);
+                        prop_assert_eq!(t.get(i).entered, now);
                     }
                     (2, Some(i)) => {
-                        fast.remove(i);
-                        slow.remove(i);
+                        let port = t.get(i).tuple.local_port;
+                        prop_assert_eq!(t.remove(i).local_port, port);
+                        order.retain(|&j| j != i);
+                        free.push(i);
                     }
                     _ => {
-                        let slow_tuple = slow.oldest().map(|i| slow.remove(i));
-                        prop_assert_eq!(fast.remove_oldest(), slow_tuple);
+                        let expected = order.pop_front().map(|i| {
+                            free.push(i);
+                            t.get(i).tuple
+                        });
+                        prop_assert_eq!(t.remove_oldest(), expected);
                     }
                 }
-                prop_assert_eq!(state(&fast), state(&slow));
+                prop_assert_eq!(t.by_age(), Vec::from(order.clone()));
+                let mut back = Vec::from(order.clone());
+                back.reverse();
+                prop_assert_eq!(t.by_age_back(), back);
+                prop_assert_eq!(&t.free, &free);
             }
         }
     }
