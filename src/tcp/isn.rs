@@ -37,6 +37,9 @@ impl IsnGenerator {
 
 /// SipHash-2-4 under `key` of a 4-tuple and some extra words: the keyed
 /// function behind ISNs (RFC 6528) and SYN cookies (RFC 4987).
+/// Inlined into each of its few callers, where `extra` is a constant: the
+/// loop over it goes, and the key is read in place rather than passed.
+#[inline(always)]
 pub(crate) fn keyed_hash(key: &[u8; 16], tuple: &FourTuple, extra: &[u32]) -> u64 {
     // The two addresses in one write fill SipHash's 8-byte block at once,
     // sparing the hasher's tail buffering (some 6 instructions a hash).
