@@ -290,9 +290,10 @@ impl Engine {
         }
         // Offered: the SYN-ACK says what the peer takes.
         let flags = flag::APP_KNOWN | Tcb::option_flags(&self.core.cfg, true, true);
-        self.init_tcb(index, tuple, peer_mac, State::SynSent, flags, iss, now);
-        self.core.stats.active_opens += 1;
         let tcb = &mut self.table.tcbs[index as usize];
+        self.core
+            .init_tcb(tcb, tuple, peer_mac, State::SynSent, flags, iss, now);
+        self.core.stats.active_opens += 1;
         self.core.mark_dirty(tcb, index);
         Ok(ConnId {
             index,
@@ -400,100 +401,6 @@ impl Engine {
 
     // ---- internals shared by input and timers ----
 
-    /// Maps `tuple` to a free TCB and fills it for a new connection (see
-    /// [`Engine::init_tcb`]). Inlined, as `init_tcb` is, so that a
-    /// passive open's SYN options overwrite its defaults in place.
-    #[inline(always)]
-    pub(crate) fn new_tcb(
-        &mut self,
-        tuple: FourTuple,
-        peer_mac: MacAddr,
-        state: State,
-        flags: u8,
-        iss: SeqNumber,
-        now: Instant,
-    ) -> u32 {
-        let index = self.table.insert_tcb(tuple);
-        self.init_tcb(index, tuple, peer_mac, state, flags, iss, now);
-        index
-    }
-
-    /// Fills the free TCB at `index`, just mapped to `tuple`, for a new
-    /// connection: an active open leaves CLOSED for SYN-SENT, a passive one
-    /// LISTEN for SYN-RECEIVED. Inlined into its two callers: a call
-    /// would pass eight arguments, two on the stack, and save five
-    /// registers, and inlined, what a passive open sets again at once
-    /// (SMSS and cwnd, TS.Recent from the SYN) is stored once.
-    #[allow(clippy::too_many_arguments)]
-    #[inline(always)]
-    fn init_tcb(
-        &mut self,
-        index: u32,
-        tuple: FourTuple,
-        peer_mac: MacAddr,
-        state: State,
-        flags: u8,
-        iss: SeqNumber,
-        now: Instant,
-    ) {
-        let cfg = &self.core.cfg;
-        let tcb = &mut self.table.tcbs[index as usize];
-        // A reused slot's wheel entry is kept, disarmed by its last user.
-        debug_assert!(!self.core.armed(tcb), "a free TCB slot's timer runs");
-        tcb.tuple = tuple;
-        tcb.peer_mac = peer_mac;
-        tcb.flags = flags;
-        tcb.state = if tcb.has(flag::PASSIVE) {
-            State::Listen
-        } else {
-            State::Closed
-        };
-        tcb.transition(state, &mut self.core.stats);
-        tcb.snd_wscale = 0;
-        tcb.rcv_wscale = if flags & flag::WS_OK != 0 {
-            cfg.window_scale
-        } else {
-            0
-        };
-        tcb.retries = 0;
-        tcb.syn_resent = false;
-        tcb.set_snd_mss(cfg.mss);
-        tcb.iss = iss;
-        tcb.snd_una = iss;
-        tcb.snd_nxt = iss;
-        tcb.snd_max = iss;
-        tcb.snd_wnd = 0;
-        tcb.max_snd_wnd = 0;
-        tcb.snd_wl1 = SeqNumber(0);
-        tcb.snd_wl2 = iss;
-        tcb.ssthresh = u32::MAX;
-        tcb.recover = iss;
-        tcb.dup_acks = 0;
-        tcb.in_recovery = false;
-        tcb.rcv_unacked = 0;
-        tcb.timer_role = TimerRole::Plain;
-        tcb.tlp_sent = false;
-        tcb.rcv_nxt = SeqNumber(0);
-        // Hashed only where timestamps may go out.
-        tcb.ts_offset = if cfg.timestamps {
-            self.core.ts_offsets.get(&self.core.keys, &tuple)
-        } else {
-            0
-        };
-        tcb.collisions = 0;
-        tcb.set_ts_recent(0, now);
-        tcb.last_oow_ack = 0;
-        tcb.persist_since = 0;
-        tcb.rtt_seq = None;
-        tcb.rtt = self.core.rtt_initial;
-        // Empty already: `Table::remove_tcb` cleared it when the slot freed.
-        debug_assert!(tcb.send_buf.is_empty(), "a free TCB slot holds data");
-        tcb.sack_ok = cfg.sack;
-        tcb.ooo = reassembly::NONE;
-        // A slot that left for TIME-WAIT may still hold its episode.
-        self.core.release_episode(tcb);
-    }
-
     /// Ends a TCB: its timer is cancelled, the application hears `event` if it
     /// knows the connection, and the slot is freed. A passive connection
     /// still in SYN-RECEIVED goes back to LISTEN (RFC 9293 §3.10.7.4
@@ -544,5 +451,81 @@ impl Core {
             self.event(tcb, index, EventKind::Closed, now);
         }
         self.stats.closed += 1;
+    }
+
+    /// Fills the free TCB `tcb`, just mapped to `tuple`, for a new
+    /// connection: an active open leaves CLOSED for SYN-SENT, a passive one
+    /// LISTEN for SYN-RECEIVED. The caller indexes the table once and
+    /// keeps the TCB for what follows. Inlined into its callers: a call
+    /// would pass eight arguments, two on the stack, and save five
+    /// registers, and inlined, what a passive open sets again at once
+    /// (SMSS and cwnd, TS.Recent from the SYN) is stored once.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    pub(crate) fn init_tcb(
+        &mut self,
+        tcb: &mut Tcb,
+        tuple: FourTuple,
+        peer_mac: MacAddr,
+        state: State,
+        flags: u8,
+        iss: SeqNumber,
+        now: Instant,
+    ) {
+        let cfg = &self.cfg;
+        // A reused slot's wheel entry is kept, disarmed by its last user.
+        debug_assert!(!self.armed(tcb), "a free TCB slot's timer runs");
+        tcb.tuple = tuple;
+        tcb.peer_mac = peer_mac;
+        tcb.flags = flags;
+        tcb.state = if tcb.has(flag::PASSIVE) {
+            State::Listen
+        } else {
+            State::Closed
+        };
+        tcb.transition(state, &mut self.stats);
+        tcb.snd_wscale = 0;
+        tcb.rcv_wscale = if flags & flag::WS_OK != 0 {
+            cfg.window_scale
+        } else {
+            0
+        };
+        tcb.retries = 0;
+        tcb.syn_resent = false;
+        tcb.set_snd_mss(cfg.mss);
+        tcb.iss = iss;
+        tcb.snd_una = iss;
+        tcb.snd_nxt = iss;
+        tcb.snd_max = iss;
+        tcb.snd_wnd = 0;
+        tcb.max_snd_wnd = 0;
+        tcb.snd_wl1 = SeqNumber(0);
+        tcb.snd_wl2 = iss;
+        tcb.ssthresh = u32::MAX;
+        tcb.recover = iss;
+        tcb.dup_acks = 0;
+        tcb.in_recovery = false;
+        tcb.rcv_unacked = 0;
+        tcb.timer_role = TimerRole::Plain;
+        tcb.tlp_sent = false;
+        tcb.rcv_nxt = SeqNumber(0);
+        // Hashed only where timestamps may go out.
+        tcb.ts_offset = if cfg.timestamps {
+            self.ts_offsets.get(&self.keys, &tuple)
+        } else {
+            0
+        };
+        tcb.collisions = 0;
+        tcb.set_ts_recent(0, now);
+        tcb.last_oow_ack = 0;
+        tcb.persist_since = 0;
+        tcb.rtt_seq = None;
+        tcb.rtt = self.rtt_initial;
+        // Empty already: `Table::remove_tcb` cleared it when the slot freed.
+        debug_assert!(tcb.send_buf.is_empty(), "a free TCB slot holds data");
+        tcb.sack_ok = cfg.sack;
+        tcb.ooo = reassembly::NONE;
+        // A slot that left for TIME-WAIT may still hold its episode.
+        self.release_episode(tcb);
     }
 }

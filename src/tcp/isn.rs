@@ -37,12 +37,17 @@ impl IsnGenerator {
 
 /// SipHash-2-4 under `key` of a 4-tuple and some extra words: the keyed
 /// function behind ISNs (RFC 6528) and SYN cookies (RFC 4987).
+/// Inlined into each of its few callers, where `extra` is a constant: the
+/// loop over it goes, and the key is read in place rather than passed.
+#[inline(always)]
 pub(crate) fn keyed_hash(key: &[u8; 16], tuple: &FourTuple, extra: &[u32]) -> u64 {
+    // The two addresses in one write fill SipHash's 8-byte block at once,
+    // sparing the hasher's tail buffering (some 6 instructions a hash).
+    // SipHash reads a byte stream and `write_uN` feeds little-endian bytes,
+    // so the value is that of writing the four fields one by one (tested).
     let mut h = SipHasher24::new_with_key(key);
-    h.write_u32(u32::from(tuple.local_ip));
-    h.write_u32(u32::from(tuple.remote_ip));
-    h.write_u16(tuple.local_port);
-    h.write_u16(tuple.remote_port);
+    h.write_u64(u64::from(u32::from(tuple.local_ip)) | u64::from(u32::from(tuple.remote_ip)) << 32);
+    h.write_u32(u32::from(tuple.local_port) | u32::from(tuple.remote_port) << 16);
     for &w in extra {
         h.write_u32(w);
     }
@@ -52,6 +57,7 @@ pub(crate) fn keyed_hash(key: &[u8; 16], tuple: &FourTuple, extra: &[u32]) -> u6
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use std::net::Ipv4Addr;
 
     fn tuple(port: u16) -> FourTuple {
@@ -78,5 +84,34 @@ mod tests {
         let t = Instant::from_millis(5);
         assert_ne!(g.isn(&tuple(1000), t), g.isn(&tuple(1001), t));
         assert_ne!(g.isn(&tuple(1000), t), h.isn(&tuple(1000), t));
+    }
+
+    proptest! {
+        /// The two writes of `keyed_hash` give the value of writing the
+        /// fields one by one, as it did before: ISNs on the wire, and SYN
+        /// cookies out before an upgrade, stay what they were.
+        #[test]
+        fn keyed_hash_equals_the_hash_field_by_field(
+            key in any::<[u8; 16]>(),
+            ips in any::<(u32, u32)>(),
+            ports in any::<(u16, u16)>(),
+            extra in proptest::collection::vec(any::<u32>(), 0..4),
+        ) {
+            let tuple = FourTuple {
+                local_ip: Ipv4Addr::from(ips.0),
+                remote_ip: Ipv4Addr::from(ips.1),
+                local_port: ports.0,
+                remote_port: ports.1,
+            };
+            let mut h = SipHasher24::new_with_key(&key);
+            h.write_u32(ips.0);
+            h.write_u32(ips.1);
+            h.write_u16(ports.0);
+            h.write_u16(ports.1);
+            for &w in &extra {
+                h.write_u32(w);
+            }
+            prop_assert_eq!(keyed_hash(&key, &tuple, &extra), h.finish());
+        }
     }
 }

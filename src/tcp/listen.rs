@@ -83,8 +83,10 @@ impl Engine {
                 seg.options.window_scale.is_some(),
             );
         let iss = iss.unwrap_or_else(|| self.core.isn.isn(&tuple, now));
-        let index = self.new_tcb(tuple, seg.src_mac, State::SynReceived, flags, iss, now);
+        let index = self.table.insert_tcb(tuple);
         let tcb = &mut self.table.tcbs[index as usize];
+        self.core
+            .init_tcb(tcb, tuple, seg.src_mac, State::SynReceived, flags, iss, now);
         tcb.take_syn_options(&seg.options, self.core.cfg.mss, now);
         tcb.rcv_nxt = seg.seq + 1;
         // The window of a SYN is never scaled (RFC 7323 §2.2).
@@ -184,8 +186,10 @@ impl Engine {
             Some(t) if flags & flag::WS_OK != 0 => (t & 0x0f) as u8,
             _ => 0,
         };
-        let index = self.new_tcb(tuple, seg.src_mac, State::SynReceived, flags, iss, now);
+        let index = self.table.insert_tcb(tuple);
         let tcb = &mut self.table.tcbs[index as usize];
+        self.core
+            .init_tcb(tcb, tuple, seg.src_mac, State::SynReceived, flags, iss, now);
         tcb.snd_nxt = iss + 1;
         tcb.snd_max = iss + 1;
         tcb.rcv_nxt = seg.seq;
