@@ -456,10 +456,10 @@ impl Core {
     /// Fills the free TCB `tcb`, just mapped to `tuple`, for a new
     /// connection: an active open leaves CLOSED for SYN-SENT, a passive one
     /// LISTEN for SYN-RECEIVED. The caller indexes the table once and
-    /// keeps the TCB for what follows. Inlined into its callers: a call
-    /// would pass eight arguments, two on the stack, and save five
-    /// registers, and inlined, what a passive open sets again at once
-    /// (SMSS and cwnd, TS.Recent from the SYN) is stored once.
+    /// keeps the TCB for what follows. A passive open's caller sets SMSS
+    /// and cwnd ([`Tcb::set_snd_mss`]) from the peer's SYN or cookie.
+    /// Inlined into its callers: a call would pass eight arguments, two on
+    /// the stack, and save five registers.
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
     pub(crate) fn init_tcb(
@@ -492,7 +492,11 @@ impl Core {
         };
         tcb.retries = 0;
         tcb.syn_resent = false;
-        tcb.set_snd_mss(cfg.mss);
+        // Not for a passive open, whose caller sets them from the SYN at
+        // once: the compiler keeps both stores (12 instructions a SYN).
+        if state == State::SynSent {
+            tcb.set_snd_mss(cfg.mss);
+        }
         tcb.iss = iss;
         tcb.snd_una = iss;
         tcb.snd_nxt = iss;

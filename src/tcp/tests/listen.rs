@@ -361,3 +361,38 @@ fn rfc4987_3_6_rfc2018_2_without_timestamps_a_cookie_ack_cannot_turn_sack_on_by_
     assert!(!t.sack_ok);
     assert!(!t.has(tcb::flag::TS_OK) && !t.has(tcb::flag::WS_OK));
 }
+
+/// RFC 9293 §3.7.1: SMSS comes from the SYN of each connection, never from
+/// the last user of a reused TCB slot, whichever side opened either (the
+/// passive open sets it from the SYN alone, the active one from our MSS).
+#[test]
+fn rfc9293_3_7_1_a_reused_slot_takes_smss_from_its_own_open() {
+    let mut h = Harness::listening();
+    let smss = |h: &Harness, remote: SocketAddrV4| {
+        let Some(table::Slot::Tcb(index)) = h.engine.table.get(&FourTuple::new(LOCAL, remote))
+        else {
+            panic!("no TCB for {remote}");
+        };
+        let tcb = &h.engine.table.tcbs[index as usize];
+        (index, tcb.snd_mss, tcb.cwnd)
+    };
+    h.send(seg(PEER_ISS, 0, SYN).options(TcpOptions {
+        mss: Some(1000),
+        ..Default::default()
+    }));
+    h.recv_one();
+    let (slot, mss, cwnd) = smss(&h, REMOTE);
+    assert_eq!((mss, cwnd), (1000, 10_000));
+    h.send(seg(PEER_ISS + 1, 0, RST));
+    assert_eq!(h.engine.tcb_count(), 0);
+
+    let other = SocketAddrV4::new(*REMOTE.ip(), 1);
+    let c = h.engine.connect(h.now, LOCAL, other, PEER).unwrap();
+    assert_eq!(smss(&h, other), (slot, 1460, 14_600));
+    h.engine.abort(c, h.now).unwrap();
+    h.recv();
+
+    h.send(seg(PEER_ISS, 0, SYN));
+    h.recv_one();
+    assert_eq!(smss(&h, REMOTE), (slot, 536, 5_360));
+}
