@@ -239,23 +239,23 @@ impl TimeWaits {
     /// The live records, oldest first, by the age list.
     #[cfg(test)]
     pub fn by_age(&self) -> Vec<u32> {
-        let mut out = Vec::new();
-        let mut at = self.oldest;
-        while let Some(tw) = self.records.get(at as usize) {
-            out.push(at);
-            at = tw.younger;
-        }
-        out
+        self.walk(self.oldest, |tw| tw.younger)
     }
 
     /// The live records, youngest first, by the list's back links.
     #[cfg(test)]
     fn by_age_back(&self) -> Vec<u32> {
+        self.walk(self.youngest, |tw| tw.older)
+    }
+
+    /// The records met following `next` from `from` to the list's end.
+    #[cfg(test)]
+    fn walk(&self, from: u32, next: impl Fn(&TimeWait) -> u32) -> Vec<u32> {
         let mut out = Vec::new();
-        let mut at = self.youngest;
+        let mut at = from;
         while let Some(tw) = self.records.get(at as usize) {
             out.push(at);
-            at = tw.older;
+            at = next(tw);
         }
         out
     }

@@ -33,11 +33,9 @@ fn advise(ptr: *mut u8, len: usize) {
     if ptr.is_null() || len < THRESHOLD {
         return;
     }
+    // Not empty: `len` is at least THRESHOLD.
     let start = (ptr as usize).next_multiple_of(HUGE_PAGE);
     let end = (ptr as usize + len) & !(HUGE_PAGE - 1);
-    if end <= start {
-        return;
-    }
     // SAFETY: errno is the calling thread's; saved and put back so that
     // allocating never changes what `last_os_error` reads after a failed
     // call elsewhere (the advice may fail, and callers ignore it).
@@ -117,9 +115,17 @@ mod tests {
         std::path::Path::new("/sys/kernel/mm/transparent_hugepage/enabled").exists()
     }
 
-    fn check(layout: Layout, grow_to: Option<usize>) {
+    /// Allocates `layout` (zeroed if asked), grows it to `grow_to` if
+    /// given, and asserts that its mapping is advised MADV_HUGEPAGE.
+    fn check(layout: Layout, zeroed: bool, grow_to: Option<usize>) {
         // SAFETY: a non-zero size; freed below with the layout it has then.
-        let mut ptr = unsafe { HugePageAlloc.alloc(layout) };
+        let mut ptr = unsafe {
+            if zeroed {
+                HugePageAlloc.alloc_zeroed(layout)
+            } else {
+                HugePageAlloc.alloc(layout)
+            }
+        };
         assert!(!ptr.is_null());
         let mut size = layout.size();
         if let Some(new_size) = grow_to {
@@ -150,18 +156,17 @@ mod tests {
             );
             return;
         }
-        check(Layout::from_size_align(THRESHOLD, 8).unwrap(), None);
+        check(Layout::from_size_align(THRESHOLD, 8).unwrap(), false, None);
         // Zeroed, as `vec![0; n]` allocates.
-        let layout = Layout::from_size_align(3 * HUGE_PAGE, 64).unwrap();
-        // SAFETY: non-zero size, freed at once with the same layout.
-        let ptr = unsafe { HugePageAlloc.alloc_zeroed(layout) };
-        let flags = vm_flags((ptr as usize).next_multiple_of(HUGE_PAGE));
-        // SAFETY: `ptr` is live with `layout`.
-        unsafe { HugePageAlloc.dealloc(ptr, layout) };
-        assert!(flags.is_some_and(|f| f.split(' ').any(|f| f == "hg")));
+        check(
+            Layout::from_size_align(3 * HUGE_PAGE, 64).unwrap(),
+            true,
+            None,
+        );
         // A table that grows from small to large, as a Vec does.
         check(
             Layout::from_size_align(4096, 8).unwrap(),
+            false,
             Some(5 * HUGE_PAGE),
         );
     }
