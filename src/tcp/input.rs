@@ -102,6 +102,9 @@ impl Engine {
     }
 
     /// RFC 9293 §3.10.7.1: no connection. Answer anything but RST with RST.
+    /// Out of line: inlined, the segment's flags would be kept aside for
+    /// it on every frame's path.
+    #[inline(never)]
     fn on_closed(&mut self, tuple: FourTuple, seg: &Segment, tx: &mut FrameBatch) {
         self.core.stats.no_connection += 1;
         if seg.flags.rst() {
@@ -151,10 +154,10 @@ impl Engine {
         let ack = seg.flags.ack().then_some(seg.ack);
         tcb.take_window(u32::from(seg.wnd), seg.seq, ack);
         if let Some(ack) = ack {
+            // `establish` has marked it dirty.
             self.core
                 .establish(tcb, index, ack, seg.options.timestamps, now);
             tcb.owe_ack();
-            self.core.mark_dirty(tcb, index);
         } else {
             // Simultaneous open (RFC 9293 §3.5, Figure 8): answer with SYN-ACK.
             tcb.transition(State::SynReceived, &mut self.core.stats);

@@ -2,6 +2,7 @@
 
 use super::{checksum, Error, SeqNumber};
 use core::fmt;
+use core::num::NonZeroU8;
 use core::ops::{BitOr, BitOrAssign};
 use std::net::Ipv4Addr;
 
@@ -104,10 +105,17 @@ pub struct TcpOptions {
 /// sequence number) and right edge (the one after the last) of a block of
 /// data the receiver holds above its RCV.NXT. Four is all 40 bytes of
 /// option space hold; three with timestamps.
-#[derive(Copy, Clone, Default, Eq)]
-pub struct SackBlocks {
+// The blocks in an `Option` whose niche is the count: an empty list,
+// nearly every segment's, is then its one count byte to write, not the
+// 32 bytes of blocks besides, wherever options are built or copied.
+#[derive(Copy, Clone, Default)]
+pub struct SackBlocks(Option<Held>);
+
+/// A list of at least one block; those past `len` mean nothing.
+#[derive(Copy, Clone)]
+struct Held {
     blocks: [(SeqNumber, SeqNumber); SackBlocks::MAX],
-    len: u8,
+    len: NonZeroU8,
 }
 
 impl PartialEq for SackBlocks {
@@ -115,6 +123,8 @@ impl PartialEq for SackBlocks {
         self.as_slice() == other.as_slice()
     }
 }
+
+impl Eq for SackBlocks {}
 
 impl fmt::Debug for SackBlocks {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -129,32 +139,50 @@ impl SackBlocks {
     /// Adds a block; one beyond [`SackBlocks::MAX`] is ignored.
     #[inline]
     pub fn push(&mut self, left: SeqNumber, right: SeqNumber) {
-        if let Some(slot) = self.blocks.get_mut(usize::from(self.len)) {
-            *slot = (left, right);
-            self.len += 1;
+        match &mut self.0 {
+            None => {
+                self.0 = Some(Held {
+                    blocks: [(left, right); Self::MAX],
+                    len: NonZeroU8::MIN,
+                })
+            }
+            Some(h) => {
+                if let Some(slot) = h.blocks.get_mut(usize::from(h.len.get())) {
+                    *slot = (left, right);
+                    h.len = h.len.saturating_add(1);
+                }
+            }
         }
     }
 
     /// The blocks, first the one reported first.
     #[inline]
     pub fn as_slice(&self) -> &[(SeqNumber, SeqNumber)] {
-        &self.blocks[..usize::from(self.len)]
+        match &self.0 {
+            Some(h) => &h.blocks[..usize::from(h.len.get())],
+            None => &[],
+        }
     }
 
     #[inline]
     pub fn len(&self) -> usize {
-        usize::from(self.len)
+        self.0.as_ref().map_or(0, |h| usize::from(h.len.get()))
     }
 
     #[inline]
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.0.is_none()
     }
 
     /// Keeps the first `n` blocks.
     #[inline]
     pub fn truncate(&mut self, n: usize) {
-        self.len = self.len.min(n as u8);
+        if let Some(h) = &mut self.0 {
+            match NonZeroU8::new(h.len.get().min(n as u8)) {
+                Some(len) => h.len = len,
+                None => self.0 = None,
+            }
+        }
     }
 
     /// Bytes the option takes, aligned by two NOPs as Linux lays it out.
@@ -775,6 +803,24 @@ mod tests {
             assert_eq!(len, 12 + 4 + 8 * n as usize);
             assert_eq!(TcpOptions::parse(&buf[..len]).unwrap(), o);
         }
+    }
+
+    #[test]
+    fn rfc2018_3_a_list_holds_four_blocks_and_truncates_to_empty() {
+        let mut s = SackBlocks::default();
+        for i in 0..5u32 {
+            s.push(SeqNumber(10 * i), SeqNumber(10 * i + 5));
+        }
+        assert_eq!(s.len(), SackBlocks::MAX, "a fifth block is ignored");
+        assert_eq!(s.as_slice()[3], (SeqNumber(30), SeqNumber(35)));
+        s.truncate(2);
+        assert_eq!(s.as_slice()[1], (SeqNumber(10), SeqNumber(15)));
+        assert_eq!(s.len(), 2);
+        s.truncate(0);
+        assert!(s.is_empty());
+        assert_eq!(s, SackBlocks::default());
+        s.push(SeqNumber(7), SeqNumber(9));
+        assert_eq!(s.as_slice(), &[(SeqNumber(7), SeqNumber(9))]);
     }
 
     #[test]
