@@ -269,7 +269,9 @@ impl Core {
                 } else {
                     TcpFlags::SYN | TcpFlags::ACK
                 };
-                self.emit_empty(tx, tcb, now, tcb.iss, flags);
+                // Inlined: here its flags say SYN, so only the SYN's
+                // writer comes in, and the call's cost goes.
+                self.emit_any(tx, tcb, now, tcb.iss, flags, &[]);
                 tcb.snd_nxt = tcb.iss + 1;
                 tcb.snd_max = tcb.snd_max.max(tcb.snd_nxt);
                 if !tcb.syn_resent && tcb.rtt_seq.is_none() {
