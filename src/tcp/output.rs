@@ -343,7 +343,9 @@ impl Core {
             && (tcb.snd_nxt - tcb.snd_una) as u32 as usize == tcb.send_buf.len()
         {
             let seq = tcb.snd_nxt;
-            self.emit_empty(tx, tcb, now, seq, TcpFlags::ACK | TcpFlags::FIN);
+            // Inlined: a FIN carries no SYN, so only the writer of
+            // timestamps alone comes in.
+            self.emit_any(tx, tcb, now, seq, TcpFlags::ACK | TcpFlags::FIN, &[]);
             if tcb.rtt_seq.is_none() && tcb.retries == 0 {
                 tcb.rtt_seq = Some((seq, SentAt::new(now)));
             }
