@@ -103,23 +103,9 @@ impl Core {
         self.emit_any(tx, tcb, now, seq, flags, payload);
     }
 
-    /// `emit` of a segment without text: a SYN, a FIN, an ACK, what most
-    /// are. Apart, so that its arguments all go in registers and its
-    /// writer has no text to test for. Out of line as `emit` is: its
-    /// callers stay small.
-    #[inline(never)]
-    pub(crate) fn emit_empty(
-        &mut self,
-        tx: &mut FrameBatch,
-        tcb: &Tcb,
-        now: Instant,
-        seq: SeqNumber,
-        flags: TcpFlags,
-    ) {
-        self.emit_any(tx, tcb, now, seq, flags, &[]);
-    }
-
-    /// The body of `emit` and `emit_empty`.
+    /// The body of `emit`, inlined as well where a segment has no text
+    /// and its flags are known (a SYN, a FIN, an ACK), so that only the
+    /// writer it needs comes in.
     #[inline(always)]
     fn emit_any(
         &mut self,
@@ -247,12 +233,14 @@ impl Core {
     }
 
     /// An ACK <SEQ=SND.NXT><ACK=RCV.NXT> now, not deferred (RFC 9293 §3.10.7.4).
+    /// Out of line, as `emit` is: its many callers stay small.
+    #[inline(never)]
     pub(crate) fn ack_now(&mut self, tx: &mut FrameBatch, tcb: &mut Tcb, now: Instant) {
         if tcb.timer_role == TimerRole::DelayedAck {
             self.disarm(tcb);
         }
         tcb.ack_sent();
-        self.emit_empty(tx, tcb, now, tcb.snd_nxt, TcpFlags::ACK);
+        self.emit_any(tx, tcb, now, tcb.snd_nxt, TcpFlags::ACK, &[]);
     }
 
     /// Sends what `tcb` owes: its SYN or SYN-ACK, data and FIN as the windows
