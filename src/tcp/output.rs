@@ -365,7 +365,8 @@ impl Core {
                     flags |= TcpFlags::FIN;
                 }
                 let seq = tcb.snd_nxt;
-                self.emit(tx, tcb, now, seq, flags, &tcb.send_buf[offset..]);
+                // Inlined: no SYN, so only the timestamps writer comes in.
+                self.emit_any(tx, tcb, now, seq, flags, &tcb.send_buf[offset..]);
                 self.stats.bytes_out += len as u64;
                 if tcb.rtt_seq.is_none() && tcb.retries == 0 {
                     tcb.rtt_seq = Some((seq, SentAt::new(now)));
