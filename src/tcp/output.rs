@@ -33,11 +33,14 @@ impl Core {
         let core = &*self;
         tx.push_with(
             wire::FixedSegment::<OPT>::len_with(payload.len()),
-            // Inlined always, as `push_with` and `emit_fixed_frame` are:
+            // Inlined always, as `push_with` and the frame writers are:
             // with `emit`'s two bodies, the compiler would otherwise
             // call each step out of line, its fields passed in memory.
             #[inline(always)]
             |buf| {
+                // The text first: nothing else is live yet across its
+                // copy's call, to be kept on the stack around it.
+                let text_sum = wire::emit_fixed_text::<OPT>(buf, payload);
                 let (window, options) = header(core, tcb);
                 let seg = wire::FixedSegment {
                     src_port: tcb.tuple.local_port,
@@ -50,13 +53,14 @@ impl Core {
                     payload,
                 };
                 let tuple = &tcb.tuple;
-                wire::emit_fixed_frame(
+                wire::emit_fixed_header(
                     buf,
                     &core.mac,
                     &tcb.peer_mac,
                     tuple.local_ip,
                     tuple.remote_ip,
                     &seg,
+                    text_sum,
                 )
             },
         );
