@@ -39,7 +39,9 @@ pub struct FrameBatch {
     /// Never shrinks: bytes past `used` are scratch, so a push neither
     /// zero-fills nor truncates once the buffer has grown.
     bytes: Vec<u8>,
-    used: usize,
+    /// A `u32`, as the frames' starts are: a frame's end, its start plus
+    /// a header's length, then cannot wrap, and indexing tests one bound.
+    used: u32,
     /// Per frame: where it starts in `bytes` (0 for frames in slots) and
     /// its length.
     frames: Vec<(u32, u32)>,
@@ -86,17 +88,18 @@ impl FrameBatch {
             _ => None,
         };
         let in_slot = slot.is_some();
-        let start = self.used;
+        let start = self.used as usize;
+        let end = start + max_len;
         // One call of `write` whichever buffer it fills, so that it is
         // inlined once rather than outlined for two call sites.
         let buf = match slot {
             Some(buf) => &mut buf[..max_len],
+            // Apart from growing, where the bound just tested is all the
+            // slice needs: no second test.
+            None if end <= self.bytes.len() => &mut self.bytes[start..end],
             None => {
-                if self.bytes.len() < start + max_len {
-                    self.bytes
-                        .resize((start + max_len).max(2 * self.bytes.len()), 0);
-                }
-                &mut self.bytes[start..start + max_len]
+                self.bytes.resize(end.max(2 * self.bytes.len()), 0);
+                &mut self.bytes[start..end]
             }
         };
         let len = write(buf).min(max_len);
@@ -107,8 +110,11 @@ impl FrameBatch {
             self.frames.push((0, len as u32));
             self.in_slots += 1;
         } else {
-            self.used = start + len;
-            self.frames.push((start as u32, len as u32));
+            // Read again rather than kept across `write`: nothing is left
+            // on the stack for the common case.
+            let start = self.used;
+            self.used = start + len as u32;
+            self.frames.push((start, len as u32));
         }
     }
 

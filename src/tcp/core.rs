@@ -138,13 +138,15 @@ pub(crate) fn deadline_ms(now: Instant, after: Duration) -> u64 {
 /// `deadline_ms` for a timer of `after_ns` nanoseconds.
 #[inline]
 fn deadline_after_ns(now: Instant, after_ns: u64) -> u64 {
-    let end = now.as_nanos().saturating_add(after_ns).div_ceil(1_000_000);
+    let end_ns = now.as_nanos().saturating_add(after_ns);
     if after_ns >= 1_000_000 {
         // A tick or more (every RTO and probe): the end lies beyond the
-        // current tick already, saturated or not.
-        return end;
+        // current tick already, saturated or not. And it is not 0, so
+        // its ceiling is one past the floor of one less: a division
+        // without `div_ceil`'s test for a remainder.
+        return (end_ns - 1) / 1_000_000 + 1;
     }
-    end.max(now.as_millis() + 1)
+    end_ns.div_ceil(1_000_000).max(now.as_millis() + 1)
 }
 
 impl Core {

@@ -33,11 +33,14 @@ impl Core {
         let core = &*self;
         tx.push_with(
             wire::FixedSegment::<OPT>::len_with(payload.len()),
-            // Inlined always, as `push_with` and `emit_fixed_frame` are:
+            // Inlined always, as `push_with` and the frame writers are:
             // with `emit`'s two bodies, the compiler would otherwise
             // call each step out of line, its fields passed in memory.
             #[inline(always)]
             |buf| {
+                // The text first: nothing else is live yet across its
+                // copy's call, to be kept on the stack around it.
+                let text_sum = wire::emit_fixed_text::<OPT>(buf, payload);
                 let (window, options) = header(core, tcb);
                 let seg = wire::FixedSegment {
                     src_port: tcb.tuple.local_port,
@@ -50,13 +53,14 @@ impl Core {
                     payload,
                 };
                 let tuple = &tcb.tuple;
-                wire::emit_fixed_frame(
+                wire::emit_fixed_header(
                     buf,
                     &core.mac,
                     &tcb.peer_mac,
                     tuple.local_ip,
                     tuple.remote_ip,
                     &seg,
+                    text_sum,
                 )
             },
         );
@@ -103,23 +107,9 @@ impl Core {
         self.emit_any(tx, tcb, now, seq, flags, payload);
     }
 
-    /// `emit` of a segment without text: a SYN, a FIN, an ACK, what most
-    /// are. Apart, so that its arguments all go in registers and its
-    /// writer has no text to test for. Out of line as `emit` is: its
-    /// callers stay small.
-    #[inline(never)]
-    pub(crate) fn emit_empty(
-        &mut self,
-        tx: &mut FrameBatch,
-        tcb: &Tcb,
-        now: Instant,
-        seq: SeqNumber,
-        flags: TcpFlags,
-    ) {
-        self.emit_any(tx, tcb, now, seq, flags, &[]);
-    }
-
-    /// The body of `emit` and `emit_empty`.
+    /// The body of `emit`, inlined as well where a segment has no text
+    /// and its flags are known (a SYN, a FIN, an ACK), so that only the
+    /// writer it needs comes in.
     #[inline(always)]
     fn emit_any(
         &mut self,
@@ -247,12 +237,14 @@ impl Core {
     }
 
     /// An ACK <SEQ=SND.NXT><ACK=RCV.NXT> now, not deferred (RFC 9293 §3.10.7.4).
+    /// Out of line, as `emit` is: its many callers stay small.
+    #[inline(never)]
     pub(crate) fn ack_now(&mut self, tx: &mut FrameBatch, tcb: &mut Tcb, now: Instant) {
         if tcb.timer_role == TimerRole::DelayedAck {
             self.disarm(tcb);
         }
         tcb.ack_sent();
-        self.emit_empty(tx, tcb, now, tcb.snd_nxt, TcpFlags::ACK);
+        self.emit_any(tx, tcb, now, tcb.snd_nxt, TcpFlags::ACK, &[]);
     }
 
     /// Sends what `tcb` owes: its SYN or SYN-ACK, data and FIN as the windows
@@ -269,7 +261,9 @@ impl Core {
                 } else {
                     TcpFlags::SYN | TcpFlags::ACK
                 };
-                self.emit_empty(tx, tcb, now, tcb.iss, flags);
+                // Inlined: here its flags say SYN, so only the SYN's
+                // writer comes in, and the call's cost goes.
+                self.emit_any(tx, tcb, now, tcb.iss, flags, &[]);
                 tcb.snd_nxt = tcb.iss + 1;
                 tcb.snd_max = tcb.snd_max.max(tcb.snd_nxt);
                 if !tcb.syn_resent && tcb.rtt_seq.is_none() {
@@ -281,7 +275,7 @@ impl Core {
             | State::CloseWait
             | State::FinWait1
             | State::Closing
-            | State::LastAck => self.send_data(tx, tcb, now, false),
+            | State::LastAck => self.send_any(tx, tcb, now, false),
             _ => false,
         };
         if !sent && tcb.has(flag::ACK_PENDING) && tcb.state.is_synchronized() {
@@ -326,6 +320,7 @@ impl Core {
     /// Sends queued bytes from SND.NXT within min(SND.WND, cwnd), MSS-sized,
     /// then the FIN once every byte is out. `force`: a timer fired, so one
     /// byte goes into a zero window (RFC 9293 §3.8.6.1).
+    #[inline(never)]
     pub(crate) fn send_data(
         &mut self,
         tx: &mut FrameBatch,
@@ -333,6 +328,13 @@ impl Core {
         now: Instant,
         force: bool,
     ) -> bool {
+        self.send_any(tx, tcb, now, force)
+    }
+
+    /// The body of `send_data`, inlined into `output`, its caller on every
+    /// segment but a timer's: one call fewer a segment.
+    #[inline(always)]
+    fn send_any(&mut self, tx: &mut FrameBatch, tcb: &mut Tcb, now: Instant, force: bool) -> bool {
         // The FIN alone, every byte before it sent: how a close ends the
         // sending. No window or cwnd holds a FIN back, so the loop's
         // window sums would come to nothing.
@@ -341,7 +343,9 @@ impl Core {
             && (tcb.snd_nxt - tcb.snd_una) as u32 as usize == tcb.send_buf.len()
         {
             let seq = tcb.snd_nxt;
-            self.emit_empty(tx, tcb, now, seq, TcpFlags::ACK | TcpFlags::FIN);
+            // Inlined: a FIN carries no SYN, so only the writer of
+            // timestamps alone comes in.
+            self.emit_any(tx, tcb, now, seq, TcpFlags::ACK | TcpFlags::FIN, &[]);
             if tcb.rtt_seq.is_none() && tcb.retries == 0 {
                 tcb.rtt_seq = Some((seq, SentAt::new(now)));
             }
@@ -373,7 +377,8 @@ impl Core {
                     flags |= TcpFlags::FIN;
                 }
                 let seq = tcb.snd_nxt;
-                self.emit(tx, tcb, now, seq, flags, &tcb.send_buf[offset..]);
+                // Inlined: no SYN, so only the timestamps writer comes in.
+                self.emit_any(tx, tcb, now, seq, flags, &tcb.send_buf[offset..]);
                 self.stats.bytes_out += len as u64;
                 if tcb.rtt_seq.is_none() && tcb.retries == 0 {
                     tcb.rtt_seq = Some((seq, SentAt::new(now)));

@@ -18,7 +18,9 @@ pub fn sum(data: &[u8]) -> u32 {
 /// the fixed headers' words in native order too and folds once, to check
 /// for all ones, which is the same in either byte order (RFC 1071 §2(B)).
 /// `data` must start at an even offset of the checksummed bytes.
-#[inline]
+// Inlined always: out of line, a frame writer keeps its other values on
+// the stack across the call, and the sum of a short text costs the call.
+#[inline(always)]
 pub fn add_native(mut acc: u64, data: &[u8]) -> u64 {
     // Eight bytes at a time; each carry out of the 64-bit sum is added
     // back at once (end-around carry, §2(C)), so 64-bit words add as

@@ -285,8 +285,8 @@ impl<const OPT: usize> FixedSegment<'_, OPT> {
 /// # Panics
 /// If `buf` is shorter than `seg.frame_len()`, or the text would not fit
 /// an IPv4 packet — the caller sizes both; neither is wire input.
-// Inlined always: its fields then come from where the caller keeps them,
-// never through a `FixedSegment` in memory.
+// Inlined always, as its halves are: its fields then come from where the
+// caller keeps them, never through a `FixedSegment` in memory.
 #[inline(always)]
 pub fn emit_fixed_frame<const OPT: usize>(
     buf: &mut [u8],
@@ -296,6 +296,50 @@ pub fn emit_fixed_frame<const OPT: usize>(
     dst_ip: Ipv4Addr,
     seg: &FixedSegment<OPT>,
 ) -> usize {
+    let text_sum = emit_fixed_text::<OPT>(buf, seg.payload);
+    emit_fixed_header(buf, src_mac, dst_mac, src_ip, dst_ip, seg, text_sum)
+}
+
+/// `emit_fixed_frame`'s first half: copies `text` to where it goes in the
+/// frame of a segment with `OPT` bytes of options, and returns its sum
+/// for [`emit_fixed_header`]. Apart, so that a caller can copy the text
+/// before it reads the header's fields: nothing else is then live across
+/// the copy's call, to be kept on the stack around it.
+///
+/// # Panics
+/// If `buf` is shorter than the frame: the caller sizes it.
+#[inline(always)]
+pub fn emit_fixed_text<const OPT: usize>(buf: &mut [u8], text: &[u8]) -> u64 {
+    // The text copied and summed under one test: two would have the
+    // compiler split the writer in two.
+    if text.is_empty() {
+        return 0;
+    }
+    let at = PLAIN + OPT;
+    let Some(place) = buf.get_mut(at..at + text.len()) else {
+        panic!("emit_fixed_text: the caller sizes buf to the frame");
+    };
+    place.copy_from_slice(text);
+    // At an even offset of the segment: the TCP header is whole words.
+    checksum::add_native(0, text)
+}
+
+/// `emit_fixed_frame`'s second half: the headers of `seg`, whose text
+/// [`emit_fixed_text`] has copied already and summed to `text_sum`.
+/// Returns the frame's length.
+///
+/// # Panics
+/// As `emit_fixed_frame`.
+#[inline(always)]
+pub fn emit_fixed_header<const OPT: usize>(
+    buf: &mut [u8],
+    src_mac: &MacAddr,
+    dst_mac: &MacAddr,
+    src_ip: Ipv4Addr,
+    dst_ip: Ipv4Addr,
+    seg: &FixedSegment<OPT>,
+    text_sum: u64,
+) -> usize {
     const {
         assert!(
             OPT % 4 == 0 && OPT <= 40,
@@ -303,10 +347,10 @@ pub fn emit_fixed_frame<const OPT: usize>(
         )
     };
     let Some((h, rest)) = buf.split_first_chunk_mut::<PLAIN>() else {
-        panic!("emit_fixed_frame: the caller sizes buf to seg.frame_len()");
+        panic!("emit_fixed_header: the caller sizes buf to seg.frame_len()");
     };
-    let Some((options, rest)) = rest.split_first_chunk_mut::<OPT>() else {
-        panic!("emit_fixed_frame: the caller sizes buf to seg.frame_len()");
+    let Some((options, _)) = rest.split_first_chunk_mut::<OPT>() else {
+        panic!("emit_fixed_header: the caller sizes buf to seg.frame_len()");
     };
     *options = seg.options;
     let text_len = seg.payload.len();
@@ -315,7 +359,7 @@ pub fn emit_fixed_frame<const OPT: usize>(
     let ip_len = Ipv4Repr::HEADER_LEN as u32 + tcp_len;
     assert!(
         ip_len <= 0xffff,
-        "emit_fixed_frame: text past an IPv4 packet"
+        "emit_fixed_header: text past an IPv4 packet"
     );
     // Version 4, IHL 5; ID 0 and DF (RFC 6864 §4.1); TTL 64, TCP.
     const IP_WORD0: u32 = 0x4500_0000;
@@ -345,14 +389,7 @@ pub fn emit_fixed_frame<const OPT: usize>(
     for w in seg.options.chunks_exact(4) {
         tcp_sum += word([w[0], w[1], w[2], w[3]]);
     }
-    // The text copied and summed under one test: two would have the
-    // compiler split the whole writer in two, one copy of it for frames
-    // without text, and keep values on the stack where the copies meet.
-    if text_len > 0 {
-        rest[..text_len].copy_from_slice(seg.payload);
-        // At an even offset of the segment: the TCP header is whole words.
-        tcp_sum = checksum::add_native(tcp_sum, seg.payload);
-    }
+    tcp_sum = checksum::add_word(tcp_sum, text_sum);
     let ip_check = !checksum::fold64(ip_sum);
     let tcp_check = !checksum::fold64(tcp_sum);
 

@@ -24,7 +24,8 @@ pub use error::Error;
 pub use ethernet::{EtherType, EthernetFrame, EthernetRepr, MacAddr};
 pub(crate) use frame::parse_plain;
 pub use frame::{
-    emit_fixed_frame, emit_tcp_frame, parse_tcp_frame, FixedSegment, TcpFrame, TCP_FRAME_MAX_HEADER,
+    emit_fixed_frame, emit_fixed_header, emit_fixed_text, emit_tcp_frame, parse_tcp_frame,
+    FixedSegment, TcpFrame, TCP_FRAME_MAX_HEADER,
 };
 pub use ipv4::{Ipv4Packet, Ipv4Repr};
 pub use seq::SeqNumber;
