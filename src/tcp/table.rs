@@ -14,6 +14,47 @@ pub enum Slot {
     TimeWait(u32),
 }
 
+/// A [`Slot`] as the map stores it, in one word: the enum takes two, and
+/// a map entry is paid for by every connection and TIME-WAIT record.
+#[derive(Copy, Clone)]
+struct Packed(u32);
+
+/// The tag bit of a TIME-WAIT index; slab indices stay below it (see
+/// [`grow`]).
+const TIME_WAIT_BIT: u32 = 1 << 31;
+
+impl Packed {
+    #[inline]
+    fn new(slot: Slot) -> Self {
+        match slot {
+            Slot::Tcb(i) => Packed(i),
+            Slot::TimeWait(i) => Packed(i | TIME_WAIT_BIT),
+        }
+    }
+
+    #[inline]
+    fn slot(self) -> Slot {
+        let index = self.0 & !TIME_WAIT_BIT;
+        if self.0 & TIME_WAIT_BIT == 0 {
+            Slot::Tcb(index)
+        } else {
+            Slot::TimeWait(index)
+        }
+    }
+}
+
+/// Appends `vacant` to a slab and returns its index, which must leave
+/// [`Packed`]'s tag bit clear. Only a growing slab comes here, out of
+/// line: the steady state reuses freed slots.
+#[cold]
+#[inline(never)]
+pub(crate) fn grow<T>(slab: &mut Vec<T>, vacant: T) -> u32 {
+    let index = slab.len();
+    assert!(index < TIME_WAIT_BIT as usize, "slab full: {index} slots");
+    slab.push(vacant);
+    index as u32
+}
+
 /// TCBs and TIME-WAIT records in slabs with free lists; freed slots keep their
 /// allocations (send buffers) for the next connection. Public so that the
 /// table alone can be benchmarked; the engine is its only user.
@@ -22,7 +63,7 @@ pub struct Table {
     /// (foldhash, seeded at random per table): so that a new connection's
     /// tuple, known to be absent, is inserted without first being looked
     /// for, which `HashMap::insert` always does.
-    map: HashTable<(FourTuple, Slot)>,
+    map: HashTable<(FourTuple, Packed)>,
     hasher: DefaultHashBuilder,
     pub(crate) tcbs: Vec<Tcb>,
     free_tcbs: Vec<u32>,
@@ -49,7 +90,7 @@ impl Table {
         let hash = self.hasher.hash_one(tuple);
         self.map
             .find(hash, |(t, _)| t == tuple)
-            .map(|&(_, slot)| slot)
+            .map(|&(_, packed)| packed.slot())
     }
 
     /// Maps `tuple`, which maps to something, to `slot` instead: a probe
@@ -60,7 +101,7 @@ impl Table {
         let found = self.map.find_mut(hash, |(t, _)| *t == tuple);
         debug_assert!(found.is_some(), "{tuple} is not in the table");
         if let Some(entry) = found {
-            entry.1 = slot;
+            entry.1 = Packed::new(slot);
         }
     }
 
@@ -93,7 +134,9 @@ impl Table {
         let hash = self.hasher.hash_one(tuple);
         let hasher = &self.hasher;
         self.map
-            .insert_unique(hash, (tuple, Slot::Tcb(index)), |(t, _)| hasher.hash_one(t));
+            .insert_unique(hash, (tuple, Packed::new(Slot::Tcb(index))), |(t, _)| {
+                hasher.hash_one(t)
+            });
         index
     }
 
@@ -112,12 +155,12 @@ impl Table {
             .map
             .entry(hash, |(t, _)| *t == tuple, |(t, _)| hasher.hash_one(t))
         {
-            Entry::Occupied(e) => Err(Some(e.get().1)),
+            Entry::Occupied(e) => Err(Some(e.get().1.slot())),
             Entry::Vacant(_) if self.live_tcbs >= max_tcbs => Err(None),
             Entry::Vacant(e) => {
                 let index = take_slot(&mut self.tcbs, &mut self.free_tcbs);
                 self.live_tcbs += 1;
-                e.insert((tuple, Slot::Tcb(index)));
+                e.insert((tuple, Packed::new(Slot::Tcb(index))));
                 Ok(index)
             }
         }
@@ -182,7 +225,7 @@ impl Table {
     }
 
     fn map_entry_bytes() -> usize {
-        core::mem::size_of::<(FourTuple, Slot)>() + 1
+        core::mem::size_of::<(FourTuple, Packed)>() + 1
     }
 }
 
@@ -203,9 +246,6 @@ fn vacate(tcb: &mut Tcb) {
 fn take_slot(tcbs: &mut Vec<Tcb>, free_tcbs: &mut Vec<u32>) -> u32 {
     match free_tcbs.pop() {
         Some(i) => i,
-        None => {
-            tcbs.push(Tcb::vacant());
-            (tcbs.len() - 1) as u32
-        }
+        None => grow(tcbs, Tcb::vacant()),
     }
 }
