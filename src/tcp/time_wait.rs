@@ -30,9 +30,6 @@ pub(crate) struct TimeWait {
     pub entered: Instant,
     /// As the TCB's: the last challenge or out-of-window ACK, in ms.
     pub last_oow_ack: u32,
-    /// The map's bucket of the tuple when the record was entered: where
-    /// ending it looks first (the map may have rehashed since).
-    bucket: usize,
     /// The next older and next younger live records in the age list
     /// ([`NONE`] at its ends; meaningless while the slot is free).
     older: u32,
@@ -61,7 +58,6 @@ impl TimeWait {
         ts_offset: 0,
         entered: Instant::ZERO,
         last_oow_ack: 0,
-        bucket: 0,
         older: NONE,
         younger: NONE,
     };
@@ -70,7 +66,7 @@ impl TimeWait {
     /// field in place (a whole new value would be built aside and copied).
     /// Its links are the age list's to set.
     #[inline]
-    fn fill(&mut self, tcb: &Tcb, now: Instant, bucket: usize) {
+    fn fill(&mut self, tcb: &Tcb, now: Instant) {
         self.tuple = tcb.tuple;
         self.peer_mac = tcb.peer_mac;
         self.ts_ok = tcb.has(flag::TS_OK);
@@ -81,7 +77,6 @@ impl TimeWait {
         self.ts_offset = tcb.ts_offset;
         self.entered = now;
         self.last_oow_ack = tcb.last_oow_ack;
-        self.bucket = bucket;
     }
 
     /// RFC 6191 §2: a SYN may reopen the tuple when its timestamp is newer
@@ -152,15 +147,15 @@ impl TimeWaits {
         &mut self.records[index as usize]
     }
 
-    /// Stores the record of `tcb`, entering TIME-WAIT at `now` with its
-    /// tuple in the map's `bucket`, as the youngest.
+    /// Stores the record of `tcb`, entering TIME-WAIT at `now`, as the
+    /// youngest.
     #[inline]
-    pub fn insert(&mut self, tcb: &Tcb, now: Instant, bucket: usize) -> u32 {
+    pub fn insert(&mut self, tcb: &Tcb, now: Instant) -> u32 {
         let index = match self.free.pop() {
             Some(i) => i,
             None => grow(&mut self.records, TimeWait::VACANT),
         };
-        self.records[index as usize].fill(tcb, now, bucket);
+        self.records[index as usize].fill(tcb, now);
         self.link_youngest(index);
         index
     }
@@ -172,21 +167,20 @@ impl TimeWaits {
         self.link_youngest(index);
     }
 
-    /// Frees a record's slot; its tuple and bucket.
+    /// Frees a record's slot.
     #[inline]
-    pub fn remove(&mut self, index: u32) -> (FourTuple, usize) {
+    pub fn remove(&mut self, index: u32) -> FourTuple {
         self.unlink(index);
         self.free.push(index);
-        let tw = &self.records[index as usize];
-        (tw.tuple, tw.bucket)
+        self.records[index as usize].tuple
     }
 
     /// [`TimeWaits::remove`] for the oldest record: it has no older
     /// neighbour to relink. None where no record is left.
-    pub fn remove_oldest(&mut self) -> Option<(FourTuple, usize)> {
+    pub fn remove_oldest(&mut self) -> Option<FourTuple> {
         let index = self.oldest;
         let tw = self.records.get(index as usize)?;
-        let (tuple, bucket, younger) = (tw.tuple, tw.bucket, tw.younger);
+        let (tuple, younger) = (tw.tuple, tw.younger);
         // The bounds check is the end-of-list check: NONE is out of bounds.
         match self.records.get_mut(younger as usize) {
             Some(next) => next.older = NONE,
@@ -194,7 +188,7 @@ impl TimeWaits {
         }
         self.oldest = younger;
         self.free.push(index);
-        Some((tuple, bucket))
+        Some(tuple)
     }
 
     /// Appends a filled record to the age list.
@@ -474,8 +468,7 @@ mod tests {
                     (0, _) => {
                         tcb.tuple.local_port = step as u16;
                         let expected = free.pop().unwrap_or_else(|| { slots += 1; slots - 1 });
-                        prop_assert_eq!(t.insert(&tcb, now, step), expected);
-                        prop_assert_eq!(t.get(expected).bucket, step);
+                        prop_assert_eq!(t.insert(&tcb, now), expected);
                         prop_assert_eq!(t.get(expected).tuple.local_port, step as u16);
                         order.push_back(expected);
                     }
@@ -487,16 +480,14 @@ mod tests {
                     }
                     (2, Some(i)) => {
                         let port = t.get(i).tuple.local_port;
-                        let bucket = t.get(i).bucket;
-                        prop_assert_eq!(t.remove(i), (t.get(i).tuple, bucket));
-                        prop_assert_eq!(t.get(i).tuple.local_port, port);
+                        prop_assert_eq!(t.remove(i).local_port, port);
                         order.retain(|&j| j != i);
                         free.push(i);
                     }
                     _ => {
                         let expected = order.pop_front().map(|i| {
                             free.push(i);
-                            (t.get(i).tuple, t.get(i).bucket)
+                            t.get(i).tuple
                         });
                         prop_assert_eq!(t.remove_oldest(), expected);
                     }
