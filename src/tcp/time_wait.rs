@@ -8,7 +8,7 @@
 use super::core::{ts_val, Bare, Core};
 use super::engine::{Engine, EngineError};
 use super::input::Segment;
-use super::table::Slot;
+use super::table::{grow, Slot};
 use super::tcb::{flag, ts_older, Tcb};
 use super::{FourTuple, FrameBatch, Instant, State};
 use crate::wire::{MacAddr, SeqNumber, TcpFlags};
@@ -153,10 +153,7 @@ impl TimeWaits {
     pub fn insert(&mut self, tcb: &Tcb, now: Instant) -> u32 {
         let index = match self.free.pop() {
             Some(i) => i,
-            None => {
-                self.records.push(TimeWait::VACANT);
-                (self.records.len() - 1) as u32
-            }
+            None => grow(&mut self.records, TimeWait::VACANT),
         };
         self.records[index as usize].fill(tcb, now);
         self.link_youngest(index);
