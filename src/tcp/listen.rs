@@ -82,7 +82,12 @@ impl Engine {
                 seg.options.timestamps.is_some(),
                 seg.options.window_scale.is_some(),
             );
-        let iss = iss.unwrap_or_else(|| self.core.isn.isn(&tuple, now));
+        // A match, not `unwrap_or_else`: its closure went out of line, and
+        // each SYN paid for building and calling it.
+        let iss = match iss {
+            Some(iss) => iss,
+            None => self.core.isn.isn(&tuple, now),
+        };
         let index = self.table.insert_tcb(tuple);
         let tcb = &mut self.table.tcbs[index as usize];
         self.core
