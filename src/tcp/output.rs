@@ -328,11 +328,17 @@ impl Core {
         now: Instant,
         force: bool,
     ) -> bool {
-        self.send_any(tx, tcb, now, force)
+        let sent = self.send_any(tx, tcb, now, force);
+        if sent {
+            tcb.ack_sent();
+        }
+        sent
     }
 
     /// The body of `send_data`, inlined into `output`, its caller on every
-    /// segment but a timer's: one call fewer a segment.
+    /// segment but a timer's: one call fewer a segment. Its fast paths
+    /// leave the ACK owed as it was: both callers clear it once anything
+    /// went, `output` on a path it takes whatever was sent.
     #[inline(always)]
     fn send_any(&mut self, tx: &mut FrameBatch, tcb: &mut Tcb, now: Instant, force: bool) -> bool {
         // The FIN alone, every byte before it sent: how a close ends the
@@ -353,7 +359,6 @@ impl Core {
             tcb.snd_nxt = seq + 1;
             tcb.snd_max = tcb.snd_nxt;
             tcb.set(flag::FIN_SENT);
-            tcb.ack_sent();
             self.mark_sent(tcb, seq, now);
             return true;
         }
@@ -388,7 +393,6 @@ impl Core {
                 if fin {
                     tcb.set(flag::FIN_SENT);
                 }
-                tcb.ack_sent();
                 self.mark_sent(tcb, seq, now);
                 return true;
             }
