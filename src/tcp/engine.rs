@@ -510,7 +510,6 @@ impl Core {
         tcb.dup_acks = 0;
         tcb.in_recovery = false;
         tcb.rcv_unacked = 0;
-        tcb.timer_role = TimerRole::Plain;
         tcb.tlp_sent = false;
         tcb.rcv_nxt = SeqNumber(0);
         // Hashed only where timestamps may go out.
@@ -528,8 +527,14 @@ impl Core {
         // Empty already: `Table::remove_tcb` cleared it when the slot freed.
         debug_assert!(tcb.send_buf.is_empty(), "a free TCB slot holds data");
         tcb.sack_ok = cfg.sack;
-        tcb.ooo = reassembly::NONE;
-        // A slot that left for TIME-WAIT may still hold its episode.
-        self.release_episode(tcb);
+        // Not stored again: every end of a connection (`Engine::end_tcb`,
+        // `Engine::enter_time_wait`) disarmed the timer and gave back the
+        // out-of-order queue and the episode, and a new slot has none.
+        debug_assert!(
+            tcb.timer_role == TimerRole::Plain
+                && tcb.ooo == reassembly::NONE
+                && tcb.episode == super::spurious::NONE,
+            "a free TCB slot holds its last connection's timer role or pools"
+        );
     }
 }
