@@ -406,14 +406,6 @@ impl Engine {
     /// still in SYN-RECEIVED goes back to LISTEN (RFC 9293 §3.10.7.4
     /// second), any other to CLOSED.
     pub(crate) fn finish(&mut self, index: u32, event: Option<EventKind>, now: Instant) {
-        self.end_tcb(index, event, now);
-    }
-
-    /// [`Engine::finish`]'s body, inlined into [`Engine::finish_in_order`]
-    /// (a server's every connection ends there, from LAST-ACK) so that the
-    /// end of a connection costs one call, not two.
-    #[inline(always)]
-    fn end_tcb(&mut self, index: u32, event: Option<EventKind>, now: Instant) {
         let tcb = &mut self.table.tcbs[index as usize];
         self.core.leave_half_open(tcb);
         self.core.disarm(tcb);
@@ -436,9 +428,17 @@ impl Engine {
     /// Ends a TCB closed in order: LAST-ACK's FIN acknowledged, or a
     /// CLOSE in SYN-SENT (RFC 9293 §3.10.4).
     pub(crate) fn finish_in_order(&mut self, index: u32, now: Instant) {
-        let tcb = &self.table.tcbs[index as usize];
+        let tcb = &mut self.table.tcbs[index as usize];
+        // `finish` without its tests: from LAST-ACK or SYN-SENT the TCB is
+        // no half-open passive one, and CLOSED is an edge from either. The
+        // state itself is `remove_tcb`'s to reset.
+        debug_assert!(matches!(tcb.state, State::LastAck | State::SynSent));
         self.core.closed_in_order(tcb, index, now);
-        self.end_tcb(index, None, now);
+        self.core.disarm(tcb);
+        self.core.stats.legal_transition(tcb.state, State::Closed);
+        self.core.release_ooo(tcb);
+        self.core.release_episode(tcb);
+        self.table.remove_tcb(index);
     }
 }
 
@@ -510,7 +510,6 @@ impl Core {
         tcb.dup_acks = 0;
         tcb.in_recovery = false;
         tcb.rcv_unacked = 0;
-        tcb.timer_role = TimerRole::Plain;
         tcb.tlp_sent = false;
         tcb.rcv_nxt = SeqNumber(0);
         // Hashed only where timestamps may go out.
@@ -528,8 +527,14 @@ impl Core {
         // Empty already: `Table::remove_tcb` cleared it when the slot freed.
         debug_assert!(tcb.send_buf.is_empty(), "a free TCB slot holds data");
         tcb.sack_ok = cfg.sack;
-        tcb.ooo = reassembly::NONE;
-        // A slot that left for TIME-WAIT may still hold its episode.
-        self.release_episode(tcb);
+        // Not stored again: every end of a connection (`Engine::finish`,
+        // `finish_in_order`, `enter_time_wait`) disarmed the timer and gave back the
+        // out-of-order queue and the episode, and a new slot has none.
+        debug_assert!(
+            tcb.timer_role == TimerRole::Plain
+                && tcb.ooo == reassembly::NONE
+                && tcb.episode == super::spurious::NONE,
+            "a free TCB slot holds its last connection's timer role or pools"
+        );
     }
 }
