@@ -165,7 +165,7 @@ fn main() {
     });
     let (tcb, tw) = Engine::record_bytes();
     let (tcb_all, tw_all) = Engine::bytes_per_entry();
-    println!("bytes: TCB {tcb} ({tcb_all} with map and timer), TIME-WAIT record {tw} ({tw_all} with map and age queue)");
+    println!("bytes: TCB {tcb} ({tcb_all} with map and timer), TIME-WAIT record {tw} ({tw_all} with its map entry)");
     println!(
         "{}, tuples scattered, {} idle established connections",
         if a.payload.is_some() {
