@@ -178,7 +178,7 @@ impl SackBlocks {
     #[inline]
     pub fn truncate(&mut self, n: usize) {
         if let Some(h) = &mut self.0 {
-            match NonZeroU8::new(h.len.get().min(n as u8)) {
+            match NonZeroU8::new(h.len.get().min(u8::try_from(n).unwrap_or(u8::MAX))) {
                 Some(len) => h.len = len,
                 None => self.0 = None,
             }
@@ -813,6 +813,8 @@ mod tests {
         }
         assert_eq!(s.len(), SackBlocks::MAX, "a fifth block is ignored");
         assert_eq!(s.as_slice()[3], (SeqNumber(30), SeqNumber(35)));
+        s.truncate(256);
+        assert_eq!(s.len(), SackBlocks::MAX, "a count past 255 is no wrap to 0");
         s.truncate(2);
         assert_eq!(s.as_slice()[1], (SeqNumber(10), SeqNumber(15)));
         assert_eq!(s.len(), 2);
