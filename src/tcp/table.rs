@@ -209,12 +209,12 @@ impl Table {
         self.unmap(&tuple, self.last_hit.get());
     }
 
-    /// Frees the oldest TIME-WAIT record and unmaps its tuple; false
-    /// where there is none. Nothing looked the tuple up (it expired, or
-    /// gives way to a new one), so no bucket is remembered: a bucket kept
-    /// in the record would save 13 instructions a lifecycle at 8 bytes a
-    /// record, which millions of records pay in memory and cache.
-    /// Only where `ends` holds for it (its 2MSL is over).
+    /// Frees the oldest TIME-WAIT record and unmaps its tuple, where
+    /// `ends` holds for it (its 2MSL is over, say); false where there is
+    /// none or it stays. Nothing looked the tuple up (it expired, or gives
+    /// way to a new one), so it is probed for: a bucket kept in the record
+    /// would save 13 instructions a lifecycle at 8 bytes a record, which
+    /// millions of records pay in memory and cache.
     #[inline]
     pub(crate) fn remove_oldest_time_wait_if(
         &mut self,
