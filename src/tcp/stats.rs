@@ -64,6 +64,13 @@ impl Stats {
         self.transitions[from.index()][to.index()] += 1;
     }
 
+    /// [`Stats::legal_transition`] for `n` connections at once.
+    #[inline]
+    pub(crate) fn legal_transitions(&mut self, from: State, to: State, n: u64) {
+        debug_assert!(from.may_become(to), "{from} -> {to} is no edge");
+        self.transitions[from.index()][to.index()] += n;
+    }
+
     /// How often a connection went from `from` to `to`.
     pub fn edge(&self, from: State, to: State) -> u64 {
         self.transitions[from.index()][to.index()]

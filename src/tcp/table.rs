@@ -209,18 +209,49 @@ impl Table {
         self.unmap(&tuple, self.last_hit.get());
     }
 
-    /// Frees the oldest TIME-WAIT record and unmaps its tuple, where
-    /// `ends` holds for it (its 2MSL is over, say); false where there is
-    /// none or it stays. Nothing looked the tuple up (it expired, or gives
-    /// way to a new one), so it is probed for: a bucket kept in the record
-    /// would save 13 instructions a lifecycle at 8 bytes a record, which
-    /// millions of records pay in memory and cache.
-    #[inline]
-    pub(crate) fn remove_oldest_time_wait_if(
+    /// Frees the oldest TIME-WAIT records while `ends` holds for them (their
+    /// 2MSL is over, say) and unmaps their tuples; returns how many. The
+    /// buckets of up to [`LOOKAHEAD`] records are found before any is
+    /// unmapped: expiry's tuples were last touched 2MSL ago, so at
+    /// millions of records each lookup misses the cache, and back to back
+    /// the misses overlap.
+    pub(crate) fn remove_oldest_time_waits_while(
         &mut self,
-        ends: impl FnOnce(&TimeWait) -> bool,
-    ) -> bool {
-        let Some(tuple) = self.time_waits.remove_oldest_if(ends) else {
+        ends: impl Fn(&TimeWait) -> bool,
+    ) -> u64 {
+        let mut removed = 0;
+        loop {
+            // usize::MAX is no bucket: `unmap` then probes.
+            let mut buckets = [usize::MAX; LOOKAHEAD];
+            let mut n = 0;
+            let due = self.time_waits.oldest_first().take_while(|tw| ends(tw));
+            for (bucket, tw) in buckets.iter_mut().zip(due) {
+                let hash = self.hasher.hash_one(tw.tuple);
+                if let Some(b) = self.map.find_bucket_index(hash, |(t, _)| *t == tw.tuple) {
+                    *bucket = b;
+                }
+                n += 1;
+            }
+            for &bucket in &buckets[..n] {
+                if let Some(tuple) = self.time_waits.remove_oldest() {
+                    self.unmap(&tuple, bucket);
+                }
+            }
+            removed += n as u64;
+            if n < LOOKAHEAD {
+                return removed;
+            }
+        }
+    }
+
+    /// Frees the oldest TIME-WAIT record and unmaps its tuple, to make
+    /// room for a new one; false where there is none. Nothing looked the
+    /// tuple up, so it is probed for: a bucket kept in the record would
+    /// save a probe at 8 bytes a record, which millions of records pay in
+    /// memory and cache.
+    #[inline]
+    pub(crate) fn remove_oldest_time_wait(&mut self) -> bool {
+        let Some(tuple) = self.time_waits.remove_oldest() else {
             return false;
         };
         let hash = self.hasher.hash_one(tuple);
@@ -250,6 +281,12 @@ impl Table {
         core::mem::size_of::<(FourTuple, Packed)>() + 1
     }
 }
+
+/// How many lookups run ahead of the work that needs them: enough for
+/// their cache misses to overlap (a core keeps some ten in flight), few
+/// enough that the batch's entries are still in cache when its work
+/// comes.
+pub(crate) const LOOKAHEAD: usize = 16;
 
 /// The entry of `tuple`: in bucket `hint` where that still holds it, which
 /// saves a hash and a probe; else found by them.
@@ -340,20 +377,48 @@ mod tests {
         }
     }
 
+    /// Expiry looks buckets up [`LOOKAHEAD`] records at a time: runs that
+    /// end inside a lookahead, at its edge, and across several all end
+    /// exactly the records due, oldest first, and unmap exactly theirs.
+    #[test]
+    fn expiry_across_lookahead_edges_ends_exactly_the_due_records() {
+        let mut t = Table::with_capacity(0);
+        let records = 3 * LOOKAHEAD as u16 + 5;
+        for i in 0..records {
+            let index = t.insert_tcb(tuple(i));
+            t.tcbs[index as usize].tuple = tuple(i);
+            t.tcb_to_time_wait(index, Instant::from_millis(u64::from(i)));
+        }
+        let mut gone = 0;
+        for due in [0, 1, LOOKAHEAD - 1, LOOKAHEAD, LOOKAHEAD + 1, 4] {
+            let cutoff = gone + due as u16;
+            let removed = t.remove_oldest_time_waits_while(|tw| {
+                tw.entered < Instant::from_millis(u64::from(cutoff))
+            });
+            assert_eq!(removed, due as u64, "records entered before {cutoff}");
+            gone = cutoff;
+            for i in 0..records {
+                let expected = (i >= gone).then_some(());
+                assert_eq!(t.get(&tuple(i)).map(|_| ()), expected, "record {i}");
+            }
+        }
+        assert_eq!(t.time_wait_count(), usize::from(records - gone));
+    }
+
     proptest! {
         /// Against a `HashMap` model, from an empty map that grows
         /// (4 to 256 buckets; each growth moves every entry, as a rehash
         /// in place does): the bucket remembered by the last lookup goes
         /// stale, or names another tuple (the lookup before each step is
         /// of a random one), and every removal,
-        /// remap and lookup still acts on its own tuple.
+        /// remap, expiry and lookup still acts on its own tuple.
         #[test]
         fn stale_bucket_hints_fall_back_to_a_probe(
-            ops in proptest::collection::vec((0u8..7, 0u16..160, 0u16..160), 1..1500),
+            ops in proptest::collection::vec((0u8..8, 0u16..160, 0u16..160), 1..1500),
         ) {
             let mut t = Table::with_capacity(0);
             let mut model = HashMap::<FourTuple, Slot>::new();
-            let mut ages = VecDeque::<FourTuple>::new();
+            let mut ages = VecDeque::<(FourTuple, Instant)>::new();
             for (step, (op, pick, hint)) in ops.into_iter().enumerate() {
                 let now = Instant::from_millis(step as u64);
                 let tu = tuple(pick);
@@ -385,17 +450,30 @@ mod tests {
                         };
                         prop_assert_eq!(t.time_waits.get(tw).tuple, tu);
                         model.insert(tu, Slot::TimeWait(tw));
-                        ages.push_back(tu);
+                        ages.push_back((tu, now));
                     }
                     (5, Some(Slot::TimeWait(index))) => {
                         t.remove_time_wait(index);
                         model.remove(&tu);
-                        ages.retain(|&a| a != tu);
+                        ages.retain(|&(a, _)| a != tu);
                     }
                     (6, _) => {
-                        prop_assert_eq!(t.remove_oldest_time_wait_if(|_| true), !ages.is_empty());
-                        if let Some(oldest) = ages.pop_front() {
+                        prop_assert_eq!(t.remove_oldest_time_wait(), !ages.is_empty());
+                        if let Some((oldest, _)) = ages.pop_front() {
                             model.remove(&oldest);
+                        }
+                    }
+                    // Expiry of every record entered up to `hint` ms ago:
+                    // none, some, or more than a lookahead's worth at once.
+                    (7, _) => {
+                        let cutoff = Instant::from_millis((step as u64).saturating_sub(u64::from(hint)));
+                        let due = ages.iter().take_while(|&&(_, at)| at <= cutoff).count();
+                        prop_assert_eq!(
+                            t.remove_oldest_time_waits_while(|tw| tw.entered <= cutoff),
+                            due as u64
+                        );
+                        for (gone, _) in ages.drain(..due) {
+                            model.remove(&gone);
                         }
                     }
                     _ => {}
