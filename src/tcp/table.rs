@@ -221,21 +221,25 @@ impl Table {
     ) -> u64 {
         let mut removed = 0;
         loop {
-            // usize::MAX is no bucket: `unmap` then probes.
-            let mut buckets = [usize::MAX; LOOKAHEAD];
+            // The records go at once, their tuples kept with their
+            // buckets: nothing reads the map before the buckets are
+            // unmapped just after. usize::MAX is no bucket (`unmap` then
+            // probes).
+            let mut due = [(FourTuple::UNSPECIFIED, usize::MAX); LOOKAHEAD];
             let mut n = 0;
-            let due = self.time_waits.oldest_first().take_while(|tw| ends(tw));
-            for (bucket, tw) in buckets.iter_mut().zip(due) {
-                let hash = self.hasher.hash_one(tw.tuple);
-                if let Some(b) = self.map.find_bucket_index(hash, |(t, _)| *t == tw.tuple) {
+            for (tuple, bucket) in &mut due {
+                let Some(t) = self.time_waits.remove_oldest_if(&ends) else {
+                    break;
+                };
+                let hash = self.hasher.hash_one(t);
+                if let Some(b) = self.map.find_bucket_index(hash, |(k, _)| *k == t) {
                     *bucket = b;
                 }
+                *tuple = t;
                 n += 1;
             }
-            for &bucket in &buckets[..n] {
-                if let Some(tuple) = self.time_waits.remove_oldest() {
-                    self.unmap(&tuple, bucket);
-                }
+            for (tuple, bucket) in &due[..n] {
+                self.unmap(tuple, *bucket);
             }
             removed += n as u64;
             if n < LOOKAHEAD {

@@ -43,12 +43,7 @@ const NONE: u32 = u32::MAX;
 impl TimeWait {
     /// A slot not yet filled.
     const VACANT: TimeWait = TimeWait {
-        tuple: FourTuple {
-            local_ip: std::net::Ipv4Addr::UNSPECIFIED,
-            remote_ip: std::net::Ipv4Addr::UNSPECIFIED,
-            local_port: 0,
-            remote_port: 0,
-        },
+        tuple: FourTuple::UNSPECIFIED,
         peer_mac: MacAddr([0; 6]),
         ts_ok: false,
         rcv_wscale: 0,
@@ -180,8 +175,18 @@ impl TimeWaits {
     /// serves the test and the removal.
     #[inline]
     pub fn remove_oldest(&mut self) -> Option<FourTuple> {
+        self.remove_oldest_if(|_| true)
+    }
+
+    /// [`TimeWaits::remove_oldest`] where `ends` holds for the oldest
+    /// record; None where it spares it.
+    #[inline]
+    pub fn remove_oldest_if(&mut self, ends: impl Fn(&TimeWait) -> bool) -> Option<FourTuple> {
         let index = self.oldest;
         let tw = self.records.get(index as usize)?;
+        if !ends(tw) {
+            return None;
+        }
         let (tuple, younger) = (tw.tuple, tw.younger);
         // The bounds check is the end-of-list check: NONE is out of bounds.
         match self.records.get_mut(younger as usize) {
@@ -220,17 +225,6 @@ impl TimeWaits {
             Some(next) => next.older = older,
             None => self.youngest = older,
         }
-    }
-
-    /// The live records, oldest first.
-    #[inline]
-    pub fn oldest_first(&self) -> impl Iterator<Item = &TimeWait> + '_ {
-        let mut at = self.oldest;
-        core::iter::from_fn(move || {
-            let tw = self.records.get(at as usize)?;
-            at = tw.younger;
-            Some(tw)
-        })
     }
 
     /// When the oldest record's 2MSL ends.

@@ -17,6 +17,14 @@ pub struct FourTuple {
 }
 
 impl FourTuple {
+    /// All zeros: no connection's, for slots not yet filled.
+    pub const UNSPECIFIED: FourTuple = FourTuple {
+        local_ip: Ipv4Addr::UNSPECIFIED,
+        remote_ip: Ipv4Addr::UNSPECIFIED,
+        local_port: 0,
+        remote_port: 0,
+    };
+
     /// The tuple of `local` talking to `remote`.
     pub fn new(local: SocketAddrV4, remote: SocketAddrV4) -> Self {
         FourTuple {
