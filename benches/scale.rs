@@ -3,7 +3,17 @@
 //! given (default 50 k, 1 M, 10 M), optionally beside idle established
 //! connections. Goal (issue 14): within 1.5x of the smallest at 1 M.
 //!
-//! `cargo bench --bench scale -- [--idle N] [--secs S] [--bare] [SIZES…]`
+//! `cargo bench --bench scale -- [--idle N] [--secs S] [--slice S] [--bare] [SIZES…]`
+//!
+//! Every size's pair is filled first and held; then the sizes take turns,
+//! a slice of `--slice` seconds each (0.25), the first of each cycle
+//! rotating, until each has run `--secs` (5). On a shared machine whose
+//! speed drifts by tens of percent over a minute, sizes measured one after
+//! the other compare two different machines; slices by turns compare
+//! adjacent moments. Each slice starts with its pair's working set warmed
+//! again (untimed lifecycles, up to one 2MSL's worth), which the other
+//! sizes' slices pushed out of cache. The last column is the median over
+//! the cycles of each cycle's ratio to the first size.
 //!
 //! With `SYNWAVE_PERF_CTL=FIFO` (as `benches/scale.sh` sets it) each
 //! measured window is bracketed by `enable`/`disable` written to a
@@ -31,6 +41,7 @@ struct Args {
     sizes: Vec<u64>,
     idle: u64,
     secs: f64,
+    slice: f64,
     payload: Payload,
 }
 
@@ -39,6 +50,7 @@ fn args() -> Result<Args, String> {
         sizes: Vec::new(),
         idle: 0,
         secs: 5.0,
+        slice: 0.25,
         payload: REQUEST_RESPONSE,
     };
     let mut it = std::env::args().skip(1);
@@ -57,6 +69,11 @@ fn args() -> Result<Args, String> {
                     .parse()
                     .map_err(|e| format!("--secs: {e}"))?
             }
+            "--slice" => {
+                a.slice = value("--slice")?
+                    .parse()
+                    .map_err(|e| format!("--slice: {e}"))?
+            }
             n => a
                 .sizes
                 .push(n.parse().map_err(|_| format!("not a record count: {n}"))?),
@@ -65,27 +82,84 @@ fn args() -> Result<Args, String> {
     if a.sizes.is_empty() {
         a.sizes = vec![50_000, 1_000_000, 10_000_000];
     }
+    // Also refuses NaN.
+    if !(a.secs > 0.0 && a.slice > 0.0) {
+        return Err("--secs and --slice must be above 0".into());
+    }
     Ok(a)
 }
 
-/// Runs for `secs` at steady state with about `records` in TIME-WAIT;
-/// returns (ns per lifecycle, lifecycles measured, records live meanwhile).
-fn measure(a: &Args, records: u64, perf: &mut Option<std::fs::File>) -> (f64, u64, usize) {
-    let mut pair = filled(a, records);
-    let tw = |p: &Pair| p.client.time_wait_count() + p.server.time_wait_count();
-    let live = tw(&pair);
-    ctl(perf, "enable");
-    let start = WallClock::now();
-    let mut done = 0;
-    while start.elapsed().as_secs_f64() < a.secs {
-        for _ in 0..64 {
-            done += pair.round();
+/// Untimed lifecycles at the start of each slice: one 2MSL's worth, so
+/// that every record expiring in the slice entered it after the warm-up
+/// began, up to this cap, past which (1 M records and more) the records
+/// miss the cache anyway and only the hot structures need warming.
+const WARM_LIFECYCLES: u64 = 100_000;
+
+/// One size's pair and what its slices measured: time and lifecycles in
+/// all, the fewest records live at a slice's end, and each cycle's ratio
+/// of its ns per lifecycle to the first size's.
+struct Measured {
+    records: u64,
+    pair: Pair,
+    elapsed: Duration,
+    done: u64,
+    live: usize,
+    ratios: Vec<f64>,
+}
+
+fn time_waits(p: &Pair) -> usize {
+    p.client.time_wait_count() + p.server.time_wait_count()
+}
+
+/// Runs each size at steady state for `secs` in all, by turns of `slice`.
+fn measure(a: &Args, perf: &mut Option<std::fs::File>) -> Vec<Measured> {
+    let mut sizes: Vec<Measured> = a
+        .sizes
+        .iter()
+        .map(|&records| {
+            let pair = filled(a, records);
+            Measured {
+                records,
+                live: time_waits(&pair),
+                pair,
+                elapsed: Duration::ZERO,
+                done: 0,
+                ratios: Vec::new(),
+            }
+        })
+        .collect();
+    let n = sizes.len();
+    let cycles = (a.secs / a.slice).ceil().max(1.0) as usize;
+    let mut ns = vec![0.0; n];
+    for cycle in 0..cycles {
+        for k in 0..n {
+            let m = &mut sizes[(cycle + k) % n];
+            let warm = m.records.min(WARM_LIFECYCLES);
+            let mut warmed = 0;
+            while warmed < warm {
+                warmed += m.pair.round();
+            }
+            ctl(perf, "enable");
+            let start = WallClock::now();
+            let mut done = 0;
+            while start.elapsed().as_secs_f64() < a.slice {
+                for _ in 0..64 {
+                    done += m.pair.round();
+                }
+            }
+            let elapsed = start.elapsed();
+            ctl(perf, "disable");
+            m.elapsed += elapsed;
+            m.done += done;
+            m.live = m.live.min(time_waits(&m.pair));
+            ns[(cycle + k) % n] = elapsed.as_nanos() as f64 / done as f64;
+        }
+        let first = ns[0];
+        for (m, &x) in sizes.iter_mut().zip(&ns) {
+            m.ratios.push(x / first);
         }
     }
-    let elapsed = start.elapsed();
-    ctl(perf, "disable");
-    let live = live.min(tw(&pair));
-    (elapsed.as_nanos() as f64 / done as f64, done, live)
+    sizes
 }
 
 /// The pair at steady state with about `records` live TIME-WAIT records.
@@ -176,17 +250,31 @@ fn main() {
         a.idle
     );
     println!(
-        "{:>12} {:>12} {:>14} {:>8} {:>12}",
-        "TIME-WAIT", "ns/lifecycle", "lifecycles/s", "vs first", "measured"
+        "{:>12} {:>12} {:>14} {:>8} {:>12} {:>14}",
+        "TIME-WAIT", "ns/lifecycle", "lifecycles/s", "vs first", "measured", "median by turn"
     );
-    let mut first = None;
-    for &records in &a.sizes {
-        let (ns, done, live) = measure(&a, records, &mut perf);
-        let base = *first.get_or_insert(ns);
+    let sizes = measure(&a, &mut perf);
+    let ns = |m: &Measured| m.elapsed.as_nanos() as f64 / m.done as f64;
+    let base = ns(&sizes[0]);
+    for m in &sizes {
+        let (live, done) = (m.live, m.done);
         println!(
-            "{live:>12} {ns:>12.1} {:>14.0} {:>7.2}x {done:>12}",
-            1e9 / ns,
-            ns / base
+            "{live:>12} {:>12.1} {:>14.0} {:>7.2}x {done:>12} {:>13.2}x",
+            ns(m),
+            1e9 / ns(m),
+            ns(m) / base,
+            median(&m.ratios)
         );
+    }
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
     }
 }

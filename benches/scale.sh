@@ -67,7 +67,7 @@ for n in "${sizes[@]}"; do
     SYNWAVE_PERF_CTL=$dir/ctl perf stat -D -1 --control "fifo:$dir/ctl,$dir/ack" -x, -e "$events" \
         -o "$dir/stat" -- cargo bench --bench scale --quiet -- "${opts[@]}" "$n" > "$dir/out"
     row=$(tail -1 "$dir/out")
-    read -r live ns _ _ done <<<"$row"
+    read -r live ns _ _ done _ <<<"$row"
     get() { awk -F, -v e="$1" '$3 == e { print $1 }' "$dir/stat"; }
     awk -v l="$live" -v ns="$ns" -v d="$done" -v m="$(get cache-misses)" -v r="$(get cache-references)" -v i="$(get instructions)" \
         'BEGIN { printf "%12d %12.1f %14.1f %14.1f %14.0f\n", l, ns, m / d, r / d, i / d }'
