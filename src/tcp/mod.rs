@@ -28,6 +28,7 @@ mod time;
 mod time_wait;
 pub mod timer;
 mod tuple;
+mod tuple_map;
 
 pub use batch::{FrameBatch, Slots};
 pub use config::{Config, ConfigError};

@@ -2,11 +2,9 @@
 //! full TCB or a TIME-WAIT record, so each frame costs a single lookup.
 
 use super::time_wait::{TimeWait, TimeWaits};
+use super::tuple_map::{self, TupleMap};
 use super::{tcb::Tcb, FourTuple, Instant};
 use core::cell::Cell;
-use core::hash::BuildHasher;
-use hashbrown::hash_table::{Entry, OccupiedEntry};
-use hashbrown::{DefaultHashBuilder, HashTable};
 
 /// What a 4-tuple maps to: an index into the TCB or the TIME-WAIT slab.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -20,8 +18,8 @@ pub enum Slot {
 #[derive(Copy, Clone)]
 struct Packed(u32);
 
-/// The tag bit of a TIME-WAIT index; slab indices stay below it (see
-/// [`grow`]).
+/// The tag bit of a TIME-WAIT index; slab indices stay below it, and
+/// below the map's empty mark (see [`grow`]).
 const TIME_WAIT_BIT: u32 = 1 << 31;
 
 impl Packed {
@@ -45,13 +43,20 @@ impl Packed {
 }
 
 /// Appends `vacant` to a slab and returns its index, which must leave
-/// [`Packed`]'s tag bit clear. Only a growing slab comes here, out of
-/// line: the steady state reuses freed slots.
+/// [`Packed`]'s tag bit clear and pack to no [`tuple_map::EMPTY`]. Only a
+/// growing slab comes here, out of line: the steady state reuses freed
+/// slots.
 #[cold]
 #[inline(never)]
 pub(crate) fn grow<T>(slab: &mut Vec<T>, vacant: T) -> u32 {
     let index = slab.len();
-    assert!(index < TIME_WAIT_BIT as usize, "slab full: {index} slots");
+    // Below the tag bit less one: TIME-WAIT's last index would pack to
+    // the map's empty mark (all ones).
+    const _: () = assert!((TIME_WAIT_BIT - 2) | TIME_WAIT_BIT != tuple_map::EMPTY);
+    assert!(
+        index < (TIME_WAIT_BIT - 1) as usize,
+        "slab full: {index} slots"
+    );
     slab.push(vacant);
     index as u32
 }
@@ -60,17 +65,16 @@ pub(crate) fn grow<T>(slab: &mut Vec<T>, vacant: T) -> u32 {
 /// allocations (send buffers) for the next connection. Public so that the
 /// table alone can be benchmarked; the engine is its only user.
 pub struct Table {
-    /// A map from tuple to slot, as a table of pairs hashed by `hasher`
-    /// (foldhash, seeded at random per table): so that a new connection's
-    /// tuple, known to be absent, is inserted without first being looked
-    /// for, which `HashMap::insert` always does.
-    map: HashTable<(FourTuple, Packed)>,
-    hasher: DefaultHashBuilder,
-    /// The bucket where [`Table::get`] last found a tuple: the frame that
-    /// ends a connection or moves it to TIME-WAIT was just looked up, so
-    /// the unmap or remap that follows finds its entry without a hash and
-    /// probe. Only a hint: a rehash moves entries, so a bucket is trusted
-    /// only where it still holds the very tuple (unique in the map).
+    /// Tuple to packed slot (`tuple_map.rs`: one cache line a lookup). A
+    /// new connection's tuple, known to be absent, is inserted without
+    /// first being looked for.
+    map: TupleMap,
+    /// The position where [`Table::get`] last found a tuple: the frame
+    /// that ends a connection or moves it to TIME-WAIT was just looked
+    /// up, so the unmap or remap that follows finds its entry without a
+    /// hash and probe. Only a hint: growth and removals move entries, so
+    /// a position is trusted only where it still holds the very tuple
+    /// (unique in the map).
     last_hit: Cell<usize>,
     pub(crate) tcbs: Vec<Tcb>,
     free_tcbs: Vec<u32>,
@@ -82,8 +86,7 @@ impl Table {
     /// An empty table with room for `capacity` connections before rehashing.
     pub fn with_capacity(capacity: usize) -> Self {
         Table {
-            map: HashTable::with_capacity(capacity),
-            hasher: DefaultHashBuilder::default(),
+            map: TupleMap::with_capacity(capacity),
             last_hit: Cell::new(0),
             tcbs: Vec::with_capacity(capacity),
             free_tcbs: Vec::new(),
@@ -95,19 +98,16 @@ impl Table {
     /// What `tuple` maps to: the one lookup each frame costs.
     #[inline]
     pub fn get(&self, tuple: &FourTuple) -> Option<Slot> {
-        let hash = self.hasher.hash_one(tuple);
-        let bucket = self.map.find_bucket_index(hash, |(t, _)| t == tuple)?;
-        self.last_hit.set(bucket);
-        self.map
-            .get_bucket(bucket)
-            .map(|&(_, packed)| packed.slot())
+        let pos = self.map.find(tuple)?;
+        self.last_hit.set(pos);
+        Some(Packed(self.map.value(pos)).slot())
     }
 
-    /// Unmaps `tuple`, looking first in bucket `hint`.
+    /// Unmaps `tuple`, looking first at position `hint`.
     #[inline]
     fn unmap(&mut self, tuple: &FourTuple, hint: usize) {
-        if let Some(e) = entry(&mut self.map, &self.hasher, tuple, hint) {
-            e.remove();
+        if let Some(pos) = self.map.find_hinted(tuple, hint) {
+            self.map.remove_at(pos);
         }
     }
 
@@ -132,12 +132,8 @@ impl Table {
         debug_assert!(self.get(&tuple).is_none(), "{tuple} is in the table");
         let index = take_slot(&mut self.tcbs, &mut self.free_tcbs);
         self.live_tcbs += 1;
-        let hash = self.hasher.hash_one(tuple);
-        let hasher = &self.hasher;
         self.map
-            .insert_unique(hash, (tuple, Packed::new(Slot::Tcb(index))), |(t, _)| {
-                hasher.hash_one(t)
-            });
+            .insert_unique(tuple, Packed::new(Slot::Tcb(index)).0);
         index
     }
 
@@ -150,22 +146,17 @@ impl Table {
         tuple: FourTuple,
         max_tcbs: usize,
     ) -> Result<u32, Option<Slot>> {
-        let hash = self.hasher.hash_one(tuple);
-        let hasher = &self.hasher;
-        match self
-            .map
-            .entry(hash, |(t, _)| *t == tuple, |(t, _)| hasher.hash_one(t))
-        {
-            Entry::Occupied(e) => {
+        match self.map.vacancy_for(&tuple) {
+            Ok(pos) => {
                 // For the TIME-WAIT record's end when the open takes it over.
-                self.last_hit.set(e.bucket_index());
-                Err(Some(e.get().1.slot()))
+                self.last_hit.set(pos);
+                Err(Some(Packed(self.map.value(pos)).slot()))
             }
-            Entry::Vacant(_) if self.live_tcbs >= max_tcbs => Err(None),
-            Entry::Vacant(e) => {
+            Err(_) if self.live_tcbs >= max_tcbs => Err(None),
+            Err(pos) => {
                 let index = take_slot(&mut self.tcbs, &mut self.free_tcbs);
                 self.live_tcbs += 1;
-                e.insert((tuple, Packed::new(Slot::Tcb(index))));
+                self.map.fill(pos, tuple, Packed::new(Slot::Tcb(index)).0);
                 Ok(index)
             }
         }
@@ -191,11 +182,12 @@ impl Table {
         // One borrow of the slot for the record and the reset, where
         // `remove_tcb` would index (and bounds-check) it again.
         let tcb = &mut self.tcbs[index as usize];
-        let found = entry(&mut self.map, &self.hasher, &tcb.tuple, self.last_hit.get());
+        let found = self.map.find_hinted(&tcb.tuple, self.last_hit.get());
         debug_assert!(found.is_some(), "{} is not in the table", tcb.tuple);
-        if let Some(mut e) = found {
+        if let Some(pos) = found {
             let tw_index = self.time_waits.insert(tcb, now);
-            e.get_mut().1 = Packed::new(Slot::TimeWait(tw_index));
+            self.map
+                .set_value(pos, Packed::new(Slot::TimeWait(tw_index)).0);
         }
         vacate(tcb);
         self.live_tcbs -= 1;
@@ -211,10 +203,11 @@ impl Table {
 
     /// Frees the oldest TIME-WAIT records while `ends` holds for them (their
     /// 2MSL is over, say) and unmaps their tuples; returns how many. The
-    /// buckets of up to [`LOOKAHEAD`] records are found before any is
+    /// positions of up to [`LOOKAHEAD`] records are found before any is
     /// unmapped: expiry's tuples were last touched 2MSL ago, so at
     /// millions of records each lookup misses the cache, and back to back
-    /// the misses overlap.
+    /// the misses overlap. (A removal's shift may move a later one's
+    /// entry: its position is then a stale hint, and it is probed for.)
     pub(crate) fn remove_oldest_time_waits_while(
         &mut self,
         ends: impl Fn(&TimeWait) -> bool,
@@ -222,24 +215,23 @@ impl Table {
         let mut removed = 0;
         loop {
             // The records go at once, their tuples kept with their
-            // buckets: nothing reads the map before the buckets are
-            // unmapped just after. usize::MAX is no bucket (`unmap` then
+            // positions: nothing reads the map before they are unmapped
+            // just after. usize::MAX is no position (`unmap` then
             // probes).
             let mut due = [(FourTuple::UNSPECIFIED, usize::MAX); LOOKAHEAD];
             let mut n = 0;
-            for (tuple, bucket) in &mut due {
+            for (tuple, pos) in &mut due {
                 let Some(t) = self.time_waits.remove_oldest_if(&ends) else {
                     break;
                 };
-                let hash = self.hasher.hash_one(t);
-                if let Some(b) = self.map.find_bucket_index(hash, |(k, _)| *k == t) {
-                    *bucket = b;
+                if let Some(p) = self.map.find(&t) {
+                    *pos = p;
                 }
                 *tuple = t;
                 n += 1;
             }
-            for (tuple, bucket) in &due[..n] {
-                self.unmap(tuple, *bucket);
+            for (tuple, pos) in &due[..n] {
+                self.unmap(tuple, *pos);
             }
             removed += n as u64;
             if n < LOOKAHEAD {
@@ -250,7 +242,7 @@ impl Table {
 
     /// Frees the oldest TIME-WAIT record and unmaps its tuple, to make
     /// room for a new one; false where there is none. Nothing looked the
-    /// tuple up, so it is probed for: a bucket kept in the record would
+    /// tuple up, so it is probed for: a position kept in the record would
     /// save a probe at 8 bytes a record, which millions of records pay in
     /// memory and cache.
     #[inline]
@@ -258,15 +250,14 @@ impl Table {
         let Some(tuple) = self.time_waits.remove_oldest() else {
             return false;
         };
-        let hash = self.hasher.hash_one(tuple);
-        if let Ok(e) = self.map.find_entry(hash, |(t, _)| *t == tuple) {
-            e.remove();
+        if let Some(pos) = self.map.find(&tuple) {
+            self.map.remove_at(pos);
         }
         true
     }
 
-    /// Bytes one established TCB costs: the slot, the map entry (key, value
-    /// and control byte), its timer and its send buffer's header (kept out
+    /// Bytes one established TCB costs: the slot, the map entry (key and
+    /// value), its timer and its send buffer's header (kept out
     /// of line). Excludes send-buffer contents.
     pub fn bytes_per_tcb() -> usize {
         core::mem::size_of::<Tcb>()
@@ -282,7 +273,7 @@ impl Table {
     }
 
     fn map_entry_bytes() -> usize {
-        core::mem::size_of::<(FourTuple, Packed)>() + 1
+        TupleMap::ENTRY_BYTES
     }
 }
 
@@ -291,36 +282,6 @@ impl Table {
 /// enough that the batch's entries are still in cache when its work
 /// comes.
 pub(crate) const LOOKAHEAD: usize = 16;
-
-/// The entry of `tuple`: in bucket `hint` where that still holds it, which
-/// saves a hash and a probe; else found by them.
-#[inline]
-fn entry<'a>(
-    map: &'a mut HashTable<(FourTuple, Packed)>,
-    hasher: &DefaultHashBuilder,
-    tuple: &FourTuple,
-    hint: usize,
-) -> Option<OccupiedEntry<'a, (FourTuple, Packed)>> {
-    let map = match map.get_bucket_entry(hint) {
-        Ok(e) if e.get().0 == *tuple => return Some(e),
-        Ok(e) => e.into_table(),
-        Err(e) => e.into_table(),
-    };
-    probe(map, hasher, tuple)
-}
-
-/// [`entry`] where the hint has gone stale: the map rehashed since, or
-/// the last lookup was of another tuple.
-#[cold]
-#[inline(never)]
-fn probe<'a>(
-    map: &'a mut HashTable<(FourTuple, Packed)>,
-    hasher: &DefaultHashBuilder,
-    tuple: &FourTuple,
-) -> Option<OccupiedEntry<'a, (FourTuple, Packed)>> {
-    map.find_entry(hasher.hash_one(tuple), |(t, _)| t == tuple)
-        .ok()
-}
 
 /// Resets a freed TCB slot, keeping its allocations. The slot's reset, not
 /// a transition: `Engine::finish` or `Engine::enter_time_wait` counted the
@@ -362,13 +323,16 @@ mod tests {
     impl Table {
         /// The whole map, read without [`Table::get`] (which moves the hint).
         fn entries(&self) -> HashMap<FourTuple, Slot> {
-            self.map.iter().map(|&(t, p)| (t, p.slot())).collect()
+            self.map
+                .iter()
+                .map(|(t, p)| (t, Packed(p).slot()))
+                .collect()
         }
     }
 
     #[test]
     fn entries_and_records_keep_to_their_budgets() {
-        assert_eq!(core::mem::size_of::<(FourTuple, Packed)>(), 16);
+        assert_eq!(Table::map_entry_bytes(), 16);
         assert!(core::mem::size_of::<TimeWait>() <= 56);
         assert!(core::mem::size_of::<Tcb>() <= 160);
         for slot in [
@@ -381,7 +345,7 @@ mod tests {
         }
     }
 
-    /// Expiry looks buckets up [`LOOKAHEAD`] records at a time: runs that
+    /// Expiry looks positions up [`LOOKAHEAD`] records at a time: runs that
     /// end inside a lookahead, at its edge, and across several all end
     /// exactly the records due, oldest first, and unmap exactly theirs.
     #[test]
@@ -411,13 +375,13 @@ mod tests {
 
     proptest! {
         /// Against a `HashMap` model, from an empty map that grows
-        /// (4 to 256 buckets; each growth moves every entry, as a rehash
-        /// in place does): the bucket remembered by the last lookup goes
+        /// (4 to 256 positions; each growth moves every entry, as a rehash
+        /// in place does): the position remembered by the last lookup goes
         /// stale, or names another tuple (the lookup before each step is
         /// of a random one), and every removal,
         /// remap, expiry and lookup still acts on its own tuple.
         #[test]
-        fn stale_bucket_hints_fall_back_to_a_probe(
+        fn stale_position_hints_fall_back_to_a_probe(
             ops in proptest::collection::vec((0u8..8, 0u16..160, 0u16..160), 1..1500),
         ) {
             let mut t = Table::with_capacity(0);
