@@ -307,18 +307,9 @@ fn take_slot(tcbs: &mut Vec<Tcb>, free_tcbs: &mut Vec<u32>) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tcp::tuple_map::tests::tuple;
     use proptest::prelude::*;
     use std::collections::{HashMap, VecDeque};
-    use std::net::Ipv4Addr;
-
-    fn tuple(i: u16) -> FourTuple {
-        FourTuple {
-            local_ip: Ipv4Addr::new(10, 0, 0, 1),
-            remote_ip: Ipv4Addr::new(10, 0, 1, (i >> 8) as u8),
-            local_port: 80,
-            remote_port: i,
-        }
-    }
 
     impl Table {
         /// The whole map, read without [`Table::get`] (which moves the hint).

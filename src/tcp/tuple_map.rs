@@ -241,13 +241,14 @@ impl TupleMap {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use proptest::prelude::*;
     use std::collections::HashMap;
     use std::net::Ipv4Addr;
 
-    fn tuple(i: u16) -> FourTuple {
+    /// Tuple number `i` towards one server port (the table's tests too).
+    pub(crate) fn tuple(i: u16) -> FourTuple {
         FourTuple {
             local_ip: Ipv4Addr::new(10, 0, 0, 1),
             remote_ip: Ipv4Addr::new(10, 0, 1, (i >> 8) as u8),
