@@ -133,7 +133,8 @@ fn measure(a: &Args, perf: &mut Option<std::fs::File>) -> Vec<Measured> {
     let mut ns = vec![0.0; n];
     for cycle in 0..cycles {
         for k in 0..n {
-            let m = &mut sizes[(cycle + k) % n];
+            let i = (cycle + k) % n;
+            let m = &mut sizes[i];
             let warm = m.records.min(WARM_LIFECYCLES);
             let mut warmed = 0;
             while warmed < warm {
@@ -152,7 +153,7 @@ fn measure(a: &Args, perf: &mut Option<std::fs::File>) -> Vec<Measured> {
             m.elapsed += elapsed;
             m.done += done;
             m.live = m.live.min(time_waits(&m.pair));
-            ns[(cycle + k) % n] = elapsed.as_nanos() as f64 / done as f64;
+            ns[i] = elapsed.as_nanos() as f64 / done as f64;
         }
         let first = ns[0];
         for (m, &x) in sizes.iter_mut().zip(&ns) {
