@@ -47,16 +47,41 @@ impl Segment<'_> {
 }
 
 impl Engine {
-    /// Parses and dispatches one frame. Malformed frames are counted drops.
+    /// Parses and dispatches one frame, whose tuple's hash
+    /// [`Engine::look_ahead`] gave. Malformed frames are counted drops.
     /// Inlined into the loop over a batch (`Engine::handle_frames`), so that
     /// the registers it needs are saved once a batch, not once a frame.
     #[inline(always)]
-    pub(crate) fn handle_frame(&mut self, now: Instant, frame: &[u8], tx: &mut FrameBatch) {
+    pub(crate) fn handle_frame(
+        &mut self,
+        now: Instant,
+        frame: &[u8],
+        hash: u64,
+        tx: &mut FrameBatch,
+    ) {
         self.core.stats.frames_in += 1;
         match wire::parse_plain(frame, self.core.cfg.verify_checksums) {
-            Some(f) => self.dispatch(&f, now, tx),
+            Some(f) => self.dispatch(&f, hash, now, tx),
             None => self.handle_unusual_frame(now, frame, tx),
         }
+    }
+
+    /// Starts the lookup of `frame`'s tuple, read where a plain frame has
+    /// it ([`wire::parse_plain`] takes no other), and returns the tuple's
+    /// hash for [`Engine::handle_frame`].
+    #[inline(always)]
+    pub(crate) fn look_ahead(&self, frame: &[u8]) -> u64 {
+        let Some((src, dst, src_port, dst_port)) = wire::plain_endpoints(frame) else {
+            return 0;
+        };
+        let hash = self.table.hash(&FourTuple {
+            local_ip: dst,
+            remote_ip: src,
+            local_port: dst_port,
+            remote_port: src_port,
+        });
+        self.table.touch(hash);
+        hash
     }
 
     /// A frame the plain parse does not take: IP options, a fragment, an
@@ -67,21 +92,21 @@ impl Engine {
     #[inline(never)]
     fn handle_unusual_frame(&mut self, now: Instant, frame: &[u8], tx: &mut FrameBatch) {
         match wire::parse_tcp_frame(frame, self.core.cfg.verify_checksums) {
-            Ok(f) => self.dispatch(&f, now, tx),
+            Ok(f) => {
+                // Its tuple may lie elsewhere than a plain frame's.
+                let hash = self.table.hash(&tuple_of(&f));
+                self.dispatch(&f, hash, now, tx)
+            }
             Err(e) => self.core.stats.parse_errors[e.index()] += 1,
         }
     }
 
     /// A parsed frame to the connection its tuple names, or to LISTEN or
-    /// CLOSED processing.
+    /// CLOSED processing; `hash` is the tuple's
+    /// [`Table::hash`](super::table::Table::hash).
     #[inline(always)]
-    fn dispatch(&mut self, f: &wire::TcpFrame, now: Instant, tx: &mut FrameBatch) {
-        let tuple = FourTuple {
-            local_ip: f.ip.dst,
-            remote_ip: f.ip.src,
-            local_port: f.tcp.dst_port,
-            remote_port: f.tcp.src_port,
-        };
+    fn dispatch(&mut self, f: &wire::TcpFrame, hash: u64, now: Instant, tx: &mut FrameBatch) {
+        let tuple = tuple_of(f);
         let seg = Segment {
             seq: f.tcp.seq,
             ack: f.tcp.ack,
@@ -91,7 +116,7 @@ impl Engine {
             payload: f.tcp.payload,
             src_mac: f.eth.src,
         };
-        match self.table.get(&tuple) {
+        match self.table.get_hashed(&tuple, hash) {
             Some(Slot::Tcb(index)) => self.on_connection(index, &seg, now, tx),
             Some(Slot::TimeWait(index)) => self.on_time_wait(index, tuple, &seg, now, tx),
             None => match self.core.listening(tuple.local_ip, tuple.local_port) {
@@ -421,6 +446,17 @@ impl Engine {
             let timeout = self.core.cfg.fin_wait2_timeout;
             self.core.arm(tcb, index, timeout, now);
         }
+    }
+}
+
+/// The tuple naming the connection a frame arrives on, from our side.
+#[inline(always)]
+fn tuple_of(f: &wire::TcpFrame) -> FourTuple {
+    FourTuple {
+        local_ip: f.ip.dst,
+        remote_ip: f.ip.src,
+        local_port: f.tcp.dst_port,
+        remote_port: f.tcp.src_port,
     }
 }
 

@@ -98,7 +98,26 @@ impl Table {
     /// What `tuple` maps to: the one lookup each frame costs.
     #[inline]
     pub fn get(&self, tuple: &FourTuple) -> Option<Slot> {
-        let pos = self.map.find(tuple)?;
+        self.get_hashed(tuple, self.map.hash(tuple))
+    }
+
+    /// `tuple`'s hash, for [`Table::touch`] and [`Table::get_hashed`].
+    #[inline]
+    pub(crate) fn hash(&self, tuple: &FourTuple) -> u64 {
+        self.map.hash(tuple)
+    }
+
+    /// Loads the line where the lookup of the tuple of `hash` starts, so
+    /// that a batch's lookups miss the cache together, not in turn.
+    #[inline]
+    pub(crate) fn touch(&self, hash: u64) {
+        self.map.touch(hash);
+    }
+
+    /// [`Table::get`] with the tuple's [`Table::hash`] at hand.
+    #[inline]
+    pub(crate) fn get_hashed(&self, tuple: &FourTuple, hash: u64) -> Option<Slot> {
+        let pos = self.map.find_hashed(tuple, hash)?;
         self.last_hit.set(pos);
         Some(Packed(self.map.value(pos)).slot())
     }

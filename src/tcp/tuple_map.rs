@@ -77,10 +77,32 @@ impl TupleMap {
         self.len
     }
 
-    /// Where a probe for `key` starts: the first entry of a line.
+    /// `key`'s hash, which [`TupleMap::find_hashed`] takes. The hasher
+    /// never changes, so a hash holds across growth.
+    #[inline]
+    pub fn hash(&self, key: &FourTuple) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    /// Where a probe for the key of `hash` starts: the first entry of a line.
+    #[inline]
+    fn home_of(&self, hash: u64) -> usize {
+        (hash as usize).wrapping_mul(WIDTH) & self.mask
+    }
+
     #[inline]
     fn home(&self, key: &FourTuple) -> usize {
-        (self.hasher.hash_one(key) as usize).wrapping_mul(WIDTH) & self.mask
+        self.home_of(self.hash(key))
+    }
+
+    /// Reads the home line of the key of `hash` and drops what it read: a
+    /// load issued ahead of the lookup that needs the line, so that the
+    /// lookups of a batch miss the cache together rather than each in turn
+    /// (a load, not a prefetch instruction: those are `unsafe`, and only
+    /// `io` may hold that).
+    #[inline]
+    pub fn touch(&self, hash: u64) {
+        std::hint::black_box(self.lines[self.home_of(hash) / WIDTH].0[0].value);
     }
 
     #[inline]
@@ -95,9 +117,15 @@ impl TupleMap {
 
     /// The position holding `key`, or else the empty one where it would
     /// go. A line at a time: one index check a line, not one an entry.
-    #[inline]
+    #[inline(always)]
     fn probe(&self, key: &FourTuple) -> Result<usize, usize> {
-        let mut line = self.home(key) / WIDTH;
+        self.probe_hashed(key, self.hash(key))
+    }
+
+    /// [`TupleMap::probe`] with `key`'s hash at hand.
+    #[inline(always)]
+    fn probe_hashed(&self, key: &FourTuple, hash: u64) -> Result<usize, usize> {
+        let mut line = self.home_of(hash) / WIDTH;
         loop {
             for (i, e) in self.lines[line].0.iter().enumerate() {
                 if e.value == EMPTY {
@@ -115,6 +143,13 @@ impl TupleMap {
     #[inline]
     pub fn find(&self, key: &FourTuple) -> Option<usize> {
         self.probe(key).ok()
+    }
+
+    /// The position of `key`, whose [`TupleMap::hash`] is `hash`.
+    #[inline]
+    pub fn find_hashed(&self, key: &FourTuple, hash: u64) -> Option<usize> {
+        debug_assert_eq!(hash, self.hash(key));
+        self.probe_hashed(key, hash).ok()
     }
 
     /// The position of `key`: `hint` where that still holds it (a
@@ -162,7 +197,7 @@ impl TupleMap {
     /// Where `key` is, or else the empty position it would take, room for
     /// one more entry made first: an insert into that position with
     /// [`TupleMap::fill`] follows without a second probe.
-    #[inline]
+    #[inline(always)]
     pub fn vacancy_for(&mut self, key: &FourTuple) -> Result<usize, usize> {
         if self.len >= self.grow_at {
             self.grow();

@@ -51,6 +51,21 @@ pub(crate) fn parse_plain(frame: &[u8], verify_checksums: bool) -> Option<TcpFra
     Some(read_plain(h, segment.len(), options, text))
 }
 
+/// The addresses and ports (source, destination) where a plain frame has
+/// them, read before the frame is parsed, or None for a frame too short
+/// to hold them. For a frame [`parse_plain`] takes they are the ones it
+/// reads; for any other they mean nothing.
+#[inline(always)]
+pub(crate) fn plain_endpoints(frame: &[u8]) -> Option<(Ipv4Addr, Ipv4Addr, u16, u16)> {
+    let h: &[u8; TCP_AT + 4] = frame.get(..TCP_AT + 4)?.try_into().ok()?;
+    Some((
+        Ipv4Addr::new(h[26], h[27], h[28], h[29]),
+        Ipv4Addr::new(h[30], h[31], h[32], h[33]),
+        u16::from_be_bytes([h[TCP_AT], h[TCP_AT + 1]]),
+        u16::from_be_bytes([h[TCP_AT + 2], h[TCP_AT + 3]]),
+    ))
+}
+
 /// A plain frame's fixed headers, its TCP segment, and the segment's
 /// option bytes and text.
 type Plain<'a> = (&'a [u8; PLAIN], &'a [u8], &'a [u8], &'a [u8]);

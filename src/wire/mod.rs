@@ -22,11 +22,11 @@ mod seq;
 pub use arp::{ArpOperation, ArpPacket, ArpRepr};
 pub use error::Error;
 pub use ethernet::{EtherType, EthernetFrame, EthernetRepr, MacAddr};
-pub(crate) use frame::parse_plain;
 pub use frame::{
     emit_fixed_frame, emit_fixed_header, emit_fixed_text, emit_tcp_frame, parse_tcp_frame,
     FixedSegment, TcpFrame, TCP_FRAME_MAX_HEADER,
 };
+pub(crate) use frame::{parse_plain, plain_endpoints};
 pub use ipv4::{Ipv4Packet, Ipv4Repr};
 pub use seq::SeqNumber;
 pub use tcp::{SackBlocks, TcpFlags, TcpOptions, TcpRepr, TcpSegment};
