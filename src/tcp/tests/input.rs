@@ -346,37 +346,6 @@ fn rfc7323_5_4_tsval_grows_across_engines_sharing_keys_and_a_boot_clock() {
     );
 }
 
-/// A frame from the peer's port `port`, its IP header carrying `ip_options`
-/// words of options (no-ops, RFC 791 §3.1) when nonzero: a frame the plain
-/// parse leaves to the general one, whose tuple lies further in.
-fn frame_from(port: u16, s: &Seg, ip_options: usize) -> Vec<u8> {
-    let repr = TcpRepr {
-        src_port: port,
-        dst_port: LOCAL.port(),
-        seq: SeqNumber(s.seq),
-        ack: SeqNumber(s.ack),
-        flags: s.flags,
-        window: s.window,
-        urgent: 0,
-        options: s.options,
-        payload: &s.payload,
-    };
-    let mut buf = vec![0; 2048];
-    let n = wire::emit_tcp_frame(&mut buf, PEER, US, *REMOTE.ip(), *LOCAL.ip(), &repr);
-    buf.truncate(n);
-    if ip_options > 0 {
-        let extra = 4 * ip_options;
-        buf.splice(34..34, std::iter::repeat_n(1u8, extra));
-        buf[14] = 0x45 + ip_options as u8;
-        let total = u16::from_be_bytes([buf[16], buf[17]]) + extra as u16;
-        buf[16..18].copy_from_slice(&total.to_be_bytes());
-        buf[24..26].fill(0);
-        let sum = !wire::checksum::fold64(wire::checksum::add_native(0, &buf[14..34 + extra]));
-        buf[24..26].copy_from_slice(&sum.to_ne_bytes());
-    }
-    buf
-}
-
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
 

@@ -127,21 +127,9 @@ impl Harness {
 
     /// Feeds `s` from the peer's address but port `port`.
     fn send_from(&mut self, port: u16, s: Seg) {
-        let repr = TcpRepr {
-            src_port: port,
-            dst_port: LOCAL.port(),
-            seq: SeqNumber(s.seq),
-            ack: SeqNumber(s.ack),
-            flags: s.flags,
-            window: s.window,
-            urgent: 0,
-            options: s.options,
-            payload: &s.payload,
-        };
-        let mut buf = vec![0; 2048];
-        let n = wire::emit_tcp_frame(&mut buf, PEER, US, *REMOTE.ip(), *LOCAL.ip(), &repr);
+        let frame = frame_from(port, &s, 0);
         self.engine
-            .handle_frames(self.now, [&buf[..n]], &mut self.tx);
+            .handle_frames(self.now, [&frame[..]], &mut self.tx);
         self.collect_events();
     }
 
@@ -233,6 +221,37 @@ impl Harness {
         assert_eq!((a.seq, a.ack, a.flags), (s.seq + 1, PEER_ISS + 1, ACK));
         (h, s.seq + 1, c)
     }
+}
+
+/// A frame from the peer's port `port`, its IP header carrying `ip_options`
+/// words of options (no-ops, RFC 791 §3.1) when nonzero: a frame the plain
+/// parse leaves to the general one, whose tuple lies further in.
+fn frame_from(port: u16, s: &Seg, ip_options: usize) -> Vec<u8> {
+    let repr = TcpRepr {
+        src_port: port,
+        dst_port: LOCAL.port(),
+        seq: SeqNumber(s.seq),
+        ack: SeqNumber(s.ack),
+        flags: s.flags,
+        window: s.window,
+        urgent: 0,
+        options: s.options,
+        payload: &s.payload,
+    };
+    let mut buf = vec![0; 2048];
+    let n = wire::emit_tcp_frame(&mut buf, PEER, US, *REMOTE.ip(), *LOCAL.ip(), &repr);
+    buf.truncate(n);
+    if ip_options > 0 {
+        let extra = 4 * ip_options;
+        buf.splice(34..34, std::iter::repeat_n(1u8, extra));
+        buf[14] = 0x45 + ip_options as u8;
+        let total = u16::from_be_bytes([buf[16], buf[17]]) + extra as u16;
+        buf[16..18].copy_from_slice(&total.to_be_bytes());
+        buf[24..26].fill(0);
+        let sum = !wire::checksum::fold64(wire::checksum::add_native(0, &buf[14..34 + extra]));
+        buf[24..26].copy_from_slice(&sum.to_ne_bytes());
+    }
+    buf
 }
 
 /// Server closes first, so the server holds TIME-WAIT.
