@@ -222,11 +222,11 @@ impl Table {
 
     /// Frees the oldest TIME-WAIT records while `ends` holds for them (their
     /// 2MSL is over, say) and unmaps their tuples; returns how many. The
-    /// positions of up to [`LOOKAHEAD`] records are found before any is
-    /// unmapped: expiry's tuples were last touched 2MSL ago, so at
-    /// millions of records each lookup misses the cache, and back to back
-    /// the misses overlap. (A removal's shift may move a later one's
-    /// entry: its position is then a stale hint, and it is probed for.)
+    /// lookups of up to [`LOOKAHEAD`] records are started (their home
+    /// lines loaded, as a received batch's are) before any is unmapped:
+    /// expiry's tuples were last touched 2MSL ago, so at millions of
+    /// records each lookup misses the cache, and back to back the misses
+    /// overlap.
     pub(crate) fn remove_oldest_time_waits_while(
         &mut self,
         ends: impl Fn(&TimeWait) -> bool,
@@ -234,23 +234,23 @@ impl Table {
         let mut removed = 0;
         loop {
             // The records go at once, their tuples kept with their
-            // positions: nothing reads the map before they are unmapped
-            // just after. usize::MAX is no position (`unmap` then
-            // probes).
-            let mut due = [(FourTuple::UNSPECIFIED, usize::MAX); LOOKAHEAD];
+            // hashes: nothing reads the map before they are unmapped
+            // just after.
+            let mut due = [(FourTuple::UNSPECIFIED, 0); LOOKAHEAD];
             let mut n = 0;
-            for (tuple, pos) in &mut due {
+            for (tuple, hash) in &mut due {
                 let Some(t) = self.time_waits.remove_oldest_if(&ends) else {
                     break;
                 };
-                if let Some(p) = self.map.find(&t) {
-                    *pos = p;
-                }
+                *hash = self.map.hash(&t);
+                self.map.touch(*hash);
                 *tuple = t;
                 n += 1;
             }
-            for (tuple, pos) in &due[..n] {
-                self.unmap(tuple, *pos);
+            for (tuple, hash) in &due[..n] {
+                if let Some(pos) = self.map.find_hashed(tuple, *hash) {
+                    self.map.remove_at(pos);
+                }
             }
             removed += n as u64;
             if n < LOOKAHEAD {
