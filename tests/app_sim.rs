@@ -222,6 +222,36 @@ fn rfc6191_tuples_the_server_holds_come_back_at_once() {
 }
 
 #[test]
+fn tuples_taken_ahead_for_their_lookups_open_in_the_allocators_order() {
+    // Into a black hole, four at a time: each connect timeout frees room
+    // for four more. The tuples are taken `Engine::OPEN_AHEAD` opens
+    // ahead of their SYNs; none may be skipped, repeated or reordered.
+    let load = LoadOptions {
+        duration: Some(Duration::from_millis(1_600)),
+        ..options((10000, 10099))
+    };
+    let mut client = Side::new(
+        Config::default(),
+        CLIENT_MAC,
+        1,
+        LoadApp::new(load),
+        Instant::ZERO,
+    );
+    let mut ports = Vec::new();
+    for ms in 0..1_600 {
+        for frame in client.turn(Instant::ZERO + Duration::from_millis(ms), &[]) {
+            let f = synwave::wire::parse_tcp_frame(&frame, true).expect("our frames parse");
+            if f.tcp.flags.syn() {
+                ports.push(f.tcp.src_port);
+            }
+        }
+    }
+    // SYNs at 0, 500 and 1,000 ms, then 1,500 ms (the RTO, 1 s, is past
+    // the connect timeout: no SYN is sent twice).
+    assert_eq!(ports, (10000..10016).collect::<Vec<u16>>());
+}
+
+#[test]
 fn mtcp_a_worker_kept_to_the_tuples_rss_steers_home_runs_on_them_alone() {
     use synwave::wire::rss::{Rss, VERIFICATION_KEY};
     let rss = Rss {

@@ -71,18 +71,28 @@ struct Client {
 
 impl App for Client {
     fn poll(&mut self, engine: &mut Engine, now: Instant) {
-        for _ in 0..std::mem::take(&mut self.to_open) {
-            let src = if self.idle {
-                self.next_idle += 1;
-                source(u32::from(Ipv4Addr::new(10, 200, 0, 1)), self.next_idle)
-            } else {
-                let n = self.next_src.wrapping_mul(self.stride) % self.tuples;
-                self.next_src += 1;
-                source(u32::from(Ipv4Addr::new(10, 2, 0, 1)), n)
-            };
-            engine
-                .connect(now, src, SERVER, MacAddr([2, 0, 0, 0, 0, 2]))
-                .unwrap();
+        // In runs, each run's lookups started before its opens, as
+        // `synwave load` opens (see `Engine::open_ahead`).
+        let mut run = [SERVER; Engine::OPEN_AHEAD];
+        while self.to_open > 0 {
+            let n = self.to_open.min(run.len() as u64) as usize;
+            self.to_open -= n as u64;
+            for src in &mut run[..n] {
+                *src = if self.idle {
+                    self.next_idle += 1;
+                    source(u32::from(Ipv4Addr::new(10, 200, 0, 1)), self.next_idle)
+                } else {
+                    let n = self.next_src.wrapping_mul(self.stride) % self.tuples;
+                    self.next_src += 1;
+                    source(u32::from(Ipv4Addr::new(10, 2, 0, 1)), n)
+                };
+                engine.open_ahead(*src, SERVER);
+            }
+            for &src in &run[..n] {
+                engine
+                    .connect(now, src, SERVER, MacAddr([2, 0, 0, 0, 0, 2]))
+                    .unwrap();
+            }
         }
     }
 

@@ -12,6 +12,7 @@ use crate::wire::MacAddr;
 use core::time::Duration;
 use hashbrown::HashMap;
 use hdrhistogram::Histogram;
+use std::collections::VecDeque;
 use std::net::{Ipv4Addr, SocketAddrV4};
 
 /// When a response is complete.
@@ -226,6 +227,9 @@ pub const OPENS_PER_TURN: usize = 64;
 pub struct LoadApp {
     o: LoadOptions,
     tuples: TupleAllocator,
+    /// The next tuples to open, taken from `tuples` in order with their
+    /// lookups begun ([`Engine::open_ahead`]).
+    ahead: VecDeque<Tuple>,
     schedule: Option<RateSchedule>,
     start: Option<Instant>,
     conns: HashMap<ConnId, Conn>,
@@ -257,6 +261,7 @@ impl LoadApp {
                     TupleAllocator::new(o.addresses.clone(), o.ports, o.first_port).homed(home)
                 }
             },
+            ahead: VecDeque::with_capacity(Engine::OPEN_AHEAD),
             o,
             schedule: None,
             start: None,
@@ -300,8 +305,22 @@ impl LoadApp {
         }
     }
 
+    /// The next tuple to open, in the allocator's order; the tuples taken
+    /// ahead are topped up first, so that at millions of TIME-WAIT records
+    /// the opens' lookups, out of cache, overlap their misses.
+    fn next_tuple(&mut self, engine: &Engine, now: Instant) -> Option<Tuple> {
+        while self.ahead.len() < Engine::OPEN_AHEAD {
+            let Some(t) = self.tuples.take(now) else {
+                break;
+            };
+            engine.open_ahead(SocketAddrV4::new(t.addr, t.port), self.o.target);
+            self.ahead.push_back(t);
+        }
+        self.ahead.pop_front()
+    }
+
     fn open(&mut self, engine: &mut Engine, intended: Instant, now: Instant) -> bool {
-        let Some(src) = self.tuples.take(now) else {
+        let Some(src) = self.next_tuple(engine, now) else {
             self.c.no_free_tuple += 1;
             return false;
         };

@@ -247,6 +247,23 @@ impl Engine {
 
     // ---- commands (listen: see listen.rs) ----
 
+    /// How many opens [`Engine::open_ahead`] is worth running ahead of:
+    /// the run a received batch's lookups are started in, too.
+    pub const OPEN_AHEAD: usize = LOOKAHEAD;
+
+    /// Starts the lookup that a [`Engine::connect`] or [`Engine::reconnect`]
+    /// of this tuple, soon after, will make: the line of the tuple map it
+    /// reads is loaded now. Once the map has outgrown the cache (millions
+    /// of TIME-WAIT records), every open's lookup misses; started up to
+    /// [`Engine::OPEN_AHEAD`] opens ahead, the misses of a run overlap
+    /// rather than each stall its open in turn, as a received batch's do.
+    /// A hint only: it changes nothing, whether an open follows or not.
+    #[inline]
+    pub fn open_ahead(&self, local: SocketAddrV4, remote: SocketAddrV4) {
+        self.table
+            .touch(self.table.hash(&FourTuple::new(local, remote)));
+    }
+
     /// Opens a connection from `local` to `remote`, whose next hop is
     /// `peer_mac`. The SYN leaves on the next [`Engine::poll_transmit`].
     /// A tuple we hold in TIME-WAIT is taken over once
