@@ -11,7 +11,7 @@
 # own veth: the path is  A (client, sw0) -- R (kernel router dropping
 # LOSS_PERCENT of forwarded frames each way) -- B (server, sw1).
 # The drop is an nftables `numgen random` rule, since not every kernel has
-# sch_netem (this project's does not); needs the nftables package. Checksum
+# sch_netem (this project's does not); installed if missing. Checksum
 # offload (and so TSO) is off on every veth and GRO on the router's, so the
 # kernel, like synwave, sends MSS-sized segments and the router drops the
 # same units for both.
@@ -44,7 +44,13 @@ else
     cargo build --release --quiet
     sw=$PWD/target/release/synwave
 fi
-command -v nft >/dev/null || { echo "soak: needs nft (apt-get install nftables)" >&2; exit 1; }
+if ! command -v nft >/dev/null; then
+    # The lossy router's rule is nft's; the tests need no nftables, so
+    # deploy/setup.sh leaves it out and the soak installs it itself.
+    echo "soak: installing nftables" >&2
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nftables >/dev/null; } ||
+        { echo "soak: needs nft (apt-get install nftables)" >&2; exit 1; }
+fi
 if [[ $kernel != 0 ]]; then
     for t in nginx wrk; do
         command -v $t >/dev/null || { echo "soak: needs $t (deploy/setup.sh installs it), or KERNEL=0" >&2; exit 1; }
