@@ -306,8 +306,9 @@ impl LoadApp {
     }
 
     /// The next tuple to open, in the allocator's order; the tuples taken
-    /// ahead are topped up first, so that at millions of TIME-WAIT records
-    /// the opens' lookups, out of cache, overlap their misses.
+    /// ahead are topped up first, so that the opens' lookups, out of cache
+    /// once the engine holds tens of thousands of TIME-WAIT records,
+    /// overlap their misses.
     fn next_tuple(&mut self, engine: &Engine, now: Instant) -> Option<Tuple> {
         while self.ahead.len() < Engine::OPEN_AHEAD {
             let Some(t) = self.tuples.take(now) else {

@@ -253,8 +253,9 @@ impl Engine {
 
     /// Starts the lookup that a [`Engine::connect`] or [`Engine::reconnect`]
     /// of this tuple, soon after, will make: the line of the tuple map it
-    /// reads is loaded now. Once the map has outgrown the cache (millions
-    /// of TIME-WAIT records), every open's lookup misses; started up to
+    /// reads is loaded now. Once the map has outgrown a core's L2 cache
+    /// (2 MiB at 50 k TIME-WAIT records), every open's lookup misses (the
+    /// tuple is new to the map, its home line anywhere in it); started up to
     /// [`Engine::OPEN_AHEAD`] opens ahead, the misses of a run overlap
     /// rather than each stall its open in turn, as a received batch's do.
     /// A hint only: it changes nothing, whether an open follows or not.
