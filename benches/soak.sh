@@ -44,13 +44,10 @@ else
     cargo build --release --quiet
     sw=$PWD/target/release/synwave
 fi
-if ! command -v nft >/dev/null; then
-    # The lossy router's rule is nft's; the tests need no nftables, so
-    # deploy/setup.sh leaves it out and the soak installs it itself.
-    echo "soak: installing nftables" >&2
-    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nftables >/dev/null; } ||
-        { echo "soak: needs nft (apt-get install nftables)" >&2; exit 1; }
-fi
+# The lossy router's rule is nft's: no test needs it, so setup.sh installs
+# it only when asked.
+deploy/setup.sh nftables
+command -v nft >/dev/null || { echo "soak: needs nft (apt-get install nftables)" >&2; exit 1; }
 if [[ $kernel != 0 ]]; then
     for t in nginx wrk; do
         command -v $t >/dev/null || { echo "soak: needs $t (deploy/setup.sh installs it), or KERNEL=0" >&2; exit 1; }
